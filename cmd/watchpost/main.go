@@ -1,0 +1,74 @@
+// Command watchpost is the loghost, the host agent and the command-line
+// tools of Watchpost. This file only dispatches to the subcommands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/watchpost/watchpost/buildinfo"
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/grep"
+	"github.com/watchpost/watchpost/server"
+)
+
+const usage = `usage: watchpost COMMAND [flags]
+
+commands:
+  serve          run the loghost (no config needed: embedded defaults)
+  grep           search parsed logs, locally or on a loghost; -f follows
+  config check   validate a configuration file
+  backup         a consistent copy of the store while the loghost runs
+  user hash      print a bcrypt hash of a password read from stdin (for server.users)
+  healthcheck    probe a loghost's /healthz (for container health checks)
+  version        print version, commit and Go version
+
+Run 'watchpost COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	env := server.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	switch args[0] {
+	case "serve":
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		return server.ServeMain(ctx, args[1:], env, hup)
+	case "grep":
+		return grep.Main(ctx, args[1:], stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprintln(stderr, "usage: watchpost config check FILE")
+			return 2
+		}
+		return config.CheckMain(args[2:], stdout, stderr)
+	case "backup":
+		return server.BackupMain(ctx, args[1:], env)
+	case "user":
+		return server.UserMain(args[1:], env)
+	case "healthcheck":
+		return server.HealthcheckMain(ctx, args[1:], env)
+	case "version", "-version", "--version":
+		buildinfo.Print(stdout)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "watchpost: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

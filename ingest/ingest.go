@@ -1,0 +1,363 @@
+// Package ingest is the loghost's POST /api/v1/ingest: NDJSON batches of
+// log lines, metric samples and collector reports from collectors, stored
+// durably before the answer.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/logparse"
+	"github.com/watchpost/watchpost/store"
+)
+
+// Version is the newest ingest format this loghost reads; older
+// collectors send older versions, which stay readable.
+const Version = 1
+
+// Appender is what ingest needs of the store.
+type Appender interface {
+	Append(ctx context.Context, host string, recs []store.Record) (store.AppendResult, error)
+}
+
+// Options configures the handler.
+type Options struct {
+	Store  Appender
+	Tokens *Tokens
+	// MaxBodyBytes bounds the request body as sent (compressed), and
+	// MaxBatchBytes the batch after decompression.
+	MaxBodyBytes  int64
+	MaxBatchBytes int64
+	// MaxLineBytes bounds one log line; longer lines are truncated and marked.
+	MaxLineBytes int
+	Location     *time.Location
+	Now          func() time.Time
+	Metrics      *metrics.Set
+	Logger       *slog.Logger
+}
+
+// Handler serves POST /api/v1/ingest.
+type Handler struct {
+	o Options
+	m struct {
+		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
+		tooLarge, busy, quota, badBatch, truncated             *metrics.Counter
+		latency                                                *metrics.Histogram
+	}
+}
+
+// New returns the ingest handler.
+func New(o Options) *Handler {
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 16 << 20
+	}
+	if o.MaxBatchBytes == 0 {
+		o.MaxBatchBytes = 64 << 20
+	}
+	if o.MaxLineBytes == 0 {
+		o.MaxLineBytes = 256 << 10
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	h := &Handler{o: o}
+	s := o.Metrics
+	h.m.batches = s.NewCounter("watchpost_ingest_batches_total")
+	h.m.lines = s.NewCounter("watchpost_ingest_lines_total")
+	h.m.bytes = s.NewCounter("watchpost_ingest_bytes_total")
+	h.m.rejected = s.NewCounter("watchpost_ingest_rejected_lines_total")
+	h.m.replays = s.NewCounter("watchpost_ingest_replays_dropped_total")
+	h.m.authFailures = s.NewCounter("watchpost_ingest_auth_failures_total")
+	h.m.tooLarge = s.NewCounter(`watchpost_ingest_refused_total{reason="too_large"}`)
+	h.m.busy = s.NewCounter(`watchpost_ingest_refused_total{reason="busy"}`)
+	h.m.quota = s.NewCounter(`watchpost_ingest_refused_total{reason="quota"}`)
+	h.m.badBatch = s.NewCounter(`watchpost_ingest_refused_total{reason="bad_batch"}`)
+	h.m.truncated = s.NewCounter("watchpost_ingest_truncated_lines_total")
+	h.m.latency = s.NewHistogram("watchpost_ingest_duration_seconds")
+	return h
+}
+
+// Item is one NDJSON line of a batch (format version 1). Unknown keys are
+// ignored so that newer collectors can add fields.
+type Item struct {
+	Type    string          `json:"type"` // log (default), metric, report
+	Source  string          `json:"source"`
+	Gen     string          `json:"gen"`
+	Offset  *int64          `json:"offset"`
+	Line    *string         `json:"line"`
+	LineB64 *string         `json:"line_b64"`
+	File    string          `json:"file"`
+	Format  string          `json:"format"`
+	Site    string          `json:"site"`
+	Time    string          `json:"time"` // RFC 3339; for sources that know it (the journal)
+	Program string          `json:"program"`
+	PID     string          `json:"pid"`
+	Sev     *int            `json:"severity"`
+	Fac     *int            `json:"facility"`
+	Host    string          `json:"host"` // honoured only for enrollment tokens
+	Data    json.RawMessage `json:"-"`
+}
+
+// Rejected names a line of the batch that was not stored, and why.
+type Rejected struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+// Response is the 200 answer.
+type Response struct {
+	Stored   int        `json:"stored"`
+	Replays  int        `json:"replays"`
+	Rejected []Rejected `json:"rejected,omitempty"`
+	Version  int        `json:"version"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer h.m.latency.UpdateDuration(start)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	host, enroll, found := h.o.Tokens.Lookup(strings.TrimSpace(tok))
+	if !ok || !found {
+		h.m.authFailures.Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="watchpost ingest"`)
+		writeError(w, http.StatusUnauthorized, "missing or unknown ingest token")
+		return
+	}
+	if enroll {
+		host = r.Header.Get("X-Watchpost-Host")
+		if err := validHost(host); err != nil {
+			writeError(w, http.StatusBadRequest, "enrollment token: "+err.Error())
+			return
+		}
+	}
+	if r.ContentLength > h.o.MaxBodyBytes {
+		h.m.tooLarge.Inc()
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", h.o.MaxBodyBytes))
+		return
+	}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			h.refuse(w, err, "invalid gzip stream")
+			return
+		}
+		defer zr.Close()
+		body = zr
+	}
+	batch, err := io.ReadAll(io.LimitReader(body, h.o.MaxBatchBytes+1))
+	if err != nil {
+		h.refuse(w, err, "unreadable batch")
+		return
+	}
+	if int64(len(batch)) > h.o.MaxBatchBytes {
+		h.m.tooLarge.Inc()
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch over %d bytes after decompression", h.o.MaxBatchBytes))
+		return
+	}
+	recs, rejected := h.decode(batch, host, enroll)
+	h.m.batches.Inc()
+	h.m.bytes.Add(len(batch))
+	h.m.rejected.Add(len(rejected))
+	res, err := h.o.Store.Append(r.Context(), host, recs)
+	switch {
+	case errors.Is(err, store.ErrBusy):
+		h.m.busy.Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the store writer is behind; retry")
+		return
+	case errors.Is(err, store.ErrQuota):
+		h.m.quota.Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(secondsToMidnight(h.o.Now().In(h.o.Location))))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("host %s is over its daily ingest quota", host))
+		return
+	case errors.Is(err, store.ErrClosed):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "the loghost is shutting down; retry")
+		return
+	case err != nil:
+		if r.Context().Err() != nil {
+			return // the client went away; it will resend and replays are dropped
+		}
+		h.o.Logger.Error("ingest: store", "host", host, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not store the batch; retry")
+		return
+	}
+	h.m.lines.Add(res.Stored)
+	h.m.replays.Add(res.Replays)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version})
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, err error, msg string) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		h.m.tooLarge.Inc()
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", h.o.MaxBodyBytes))
+		return
+	}
+	h.m.badBatch.Inc()
+	writeError(w, http.StatusBadRequest, msg+": "+err.Error())
+}
+
+func secondsToMidnight(now time.Time) int {
+	y, m, d := now.Date()
+	next := time.Date(y, m, d+1, 0, 0, 0, 0, now.Location())
+	return max(1, int(next.Sub(now).Seconds()))
+}
+
+func validHost(h string) error {
+	if h == "" {
+		return errors.New("X-Watchpost-Host header is missing")
+	}
+	if len(h) > 253 {
+		return errors.New("host name is too long")
+	}
+	for _, c := range h {
+		if !(c == '-' || c == '.' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return fmt.Errorf("host name %q has a character other than letters, digits, '-', '.', '_'", h)
+		}
+	}
+	return nil
+}
+
+// decode turns a batch into records; malformed lines are rejected one by
+// one so that a single bad line never poisons the batch.
+func (h *Handler) decode(batch []byte, host string, enroll bool) ([]store.Record, []Rejected) {
+	now := h.o.Now()
+	recs := make([]store.Record, 0, bytes.Count(batch, []byte{'\n'})+1)
+	var rejected []Rejected
+	sc := bufio.NewScanner(bytes.NewReader(batch))
+	sc.Buffer(nil, len(batch)+1)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		rec, err := h.decodeItem(line, now)
+		if err != nil {
+			rejected = append(rejected, Rejected{Line: n, Error: err.Error()})
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	return recs, rejected
+}
+
+func (h *Handler) decodeItem(line []byte, now time.Time) (store.Record, error) {
+	var it Item
+	if err := json.Unmarshal(line, &it); err != nil {
+		return store.Record{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	rec := store.Record{Received: now, Offset: -1}
+	switch it.Type {
+	case "metric", "report":
+		rec.Kind = store.KindMetric
+		if it.Type == "report" {
+			rec.Kind = store.KindReport
+		}
+		rec.Data = append([]byte(nil), line...)
+		rec.Event = logparse.NewEvent()
+		rec.Time = now
+		return rec, nil
+	case "", "log":
+	default:
+		return store.Record{}, fmt.Errorf("unknown type %q", it.Type)
+	}
+	var raw []byte
+	switch {
+	case it.Line != nil && it.LineB64 != nil:
+		return store.Record{}, errors.New("both line and line_b64 given")
+	case it.Line != nil:
+		raw = []byte(*it.Line)
+	case it.LineB64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*it.LineB64)
+		if err != nil {
+			return store.Record{}, fmt.Errorf("line_b64: %w", err)
+		}
+		raw = b
+	default:
+		return store.Record{}, errors.New("no line or line_b64")
+	}
+	if it.Offset != nil {
+		if it.Source == "" {
+			return store.Record{}, errors.New("offset without source")
+		}
+		if *it.Offset < 0 {
+			return store.Record{}, errors.New("negative offset")
+		}
+		rec.Offset = *it.Offset
+	} else if it.Source != "" {
+		return store.Record{}, errors.New("source without offset")
+	}
+	if len(raw) > h.o.MaxLineBytes {
+		raw = raw[:h.o.MaxLineBytes]
+		for len(raw) > 0 && !utf8.Valid(raw[len(raw)-min(len(raw), 3):]) && utf8.Valid(raw[:len(raw)-1]) {
+			raw = raw[:len(raw)-1]
+		}
+		h.m.truncated.Inc()
+	}
+	rec.Event = logparse.Parse(it.Format, raw, now, h.o.Location)
+	if it.Time != "" {
+		t, err := time.Parse(time.RFC3339Nano, it.Time)
+		if err != nil {
+			return store.Record{}, fmt.Errorf("time: %w", err)
+		}
+		rec.Event.Time = t
+	}
+	if it.Program != "" {
+		rec.Program = it.Program
+	}
+	if it.PID != "" {
+		rec.PID = it.PID
+	}
+	if it.Sev != nil && *it.Sev >= 0 && *it.Sev <= 7 {
+		rec.Severity = *it.Sev
+	}
+	if it.Fac != nil && *it.Fac >= 0 && *it.Fac <= 23 {
+		rec.Facility = *it.Fac
+	}
+	rec.Raw = string(raw)
+	rec.Source, rec.Gen, rec.File, rec.Format, rec.Site = it.Source, it.Gen, it.File, it.Format, it.Site
+	// The host is the token's: a collector cannot file lines under another
+	// host, whatever the line itself claims.
+	rec.Host = ""
+	return rec, nil
+}

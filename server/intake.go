@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/collector"
+	"github.com/watchpost/watchpost/logparse"
+	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/syslogd"
+)
+
+func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Config, set *metrics.Set, addrs *Addrs) error {
+	if st.syslogListen == "" && st.syslogTLS == "" {
+		return nil
+	}
+	parseErrors := set.NewCounter("watchpost_syslog_parse_errors_total")
+	handler := func(ctx context.Context, msgs []syslogd.Message) {
+		byHost := map[string][]store.Record{}
+		for _, m := range msgs {
+			ev, err := logparse.ParseSyslog(m.Raw, m.Received, st.loc)
+			if err != nil {
+				// Keep the line as it came: a loghost never drops what it
+				// cannot parse.
+				parseErrors.Inc()
+				ev = logparse.NewEvent()
+				ev.Message = string(m.Raw)
+			}
+			host := syslogd.HostOf(ev, m.Remote)
+			rec := store.Record{Kind: store.KindLog, Received: m.Received, Event: ev, Raw: string(m.Raw), Offset: -1, Format: "syslog"}
+			rec.Host = host
+			byHost[host] = append(byHost[host], rec)
+		}
+		// One Append per sending host, all queued at once so the writer
+		// commits them together.
+		var wg sync.WaitGroup
+		for host, recs := range byHost {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := l.store.Append(ctx, host, recs); err != nil {
+					l.o.Logger.Error("syslog: store", "host", host, "lines", len(recs), "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	srv := syslogd.New(syslogd.Config{}, handler, set, l.o.Logger.With("component", "syslog"), l.o.Now)
+	if st.syslogListen != "" {
+		if err := srv.ListenUDP(st.syslogListen); err != nil {
+			return err
+		}
+		if err := srv.ListenTCP(st.syslogListen, nil); err != nil {
+			return err
+		}
+		addrs.SyslogUDP, addrs.SyslogTCP = srv.UDPAddr().String(), srv.TCPAddr().String()
+	}
+	if st.syslogTLS != "" {
+		if tlsCfg == nil {
+			return errNoTLS
+		}
+		if err := srv.ListenTCP(st.syslogTLS, tlsCfg); err != nil {
+			return err
+		}
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := srv.Serve(ctx); err != nil && ctx.Err() == nil {
+			l.errc <- err
+		}
+	}()
+	return nil
+}
+
+// selfSink stores the loghost's own lines straight into the store.
+type selfSink struct {
+	s    *store.Store
+	host string
+	loc  *time.Location
+}
+
+func (k *selfSink) Ship(ctx context.Context, lines []collector.Line) error {
+	recs := make([]store.Record, len(lines))
+	for i, ln := range lines {
+		recs[i] = LineRecord(ln, k.loc)
+	}
+	_, err := k.s.Append(ctx, k.host, recs)
+	return err
+}
+
+// LineRecord turns a collected line into a store record, parsing it.
+func LineRecord(ln collector.Line, loc *time.Location) store.Record {
+	now := time.Now()
+	ev := logparse.Parse(ln.Format, ln.Text, now, loc)
+	if !ln.Time.IsZero() {
+		ev.Time = ln.Time
+	}
+	if ln.Program != "" {
+		ev.Program = ln.Program
+	}
+	if ln.PID != "" {
+		ev.PID = ln.PID
+	}
+	if ln.Priority >= 0 && ln.Priority <= 7 {
+		ev.Severity = ln.Priority
+	}
+	if ln.Facility >= 0 && ln.Facility <= 23 {
+		ev.Facility = ln.Facility
+	}
+	return store.Record{Kind: store.KindLog, Received: now, Event: ev, Raw: string(ln.Text),
+		Source: ln.Source, Gen: ln.Gen, Offset: ln.Offset, File: ln.File, Format: ln.Format, Site: ln.Site}
+}
+
+func (l *loghost) startSelf(ctx context.Context, st settings, set *metrics.Set) error {
+	var files []collector.FileConfig
+	for _, g := range st.selfFiles {
+		files = append(files, collector.FileConfig{Path: g})
+	}
+	r, err := collector.NewRunner(collector.Config{
+		Files:    files,
+		Journal:  st.selfJournal,
+		StateDir: filepath.Join(st.dataDir, "self"),
+	}, &selfSink{s: l.store, host: st.hostname, loc: st.loc}, l.o.Now, set, l.o.Logger.With("component", "self"))
+	if err != nil {
+		return err
+	}
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); r.Run(ctx) }()
+	return nil
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/watchpost/watchpost/config"
+)
+
+// settings are the configuration resolved against the flags, the
+// defaults and the data folder's generated secrets.
+type settings struct {
+	dataDir         string
+	dbPath          string
+	listen          string
+	tlsCert, tlsKey string
+	syslogListen    string
+	syslogTLS       string
+	adminTokens     []string
+	adminTokenFile  string // where the generated admin token lives, for the banner
+	collectorToken  string
+	collectorFile   string
+	createdTokens   bool
+	sessionKey      []byte
+	hostTokens      map[string][]string
+	enrollTokens    []string
+	metricsPublic   bool
+	retention       time.Duration
+	maxSize         int64
+	hostQuota       int64
+	loc             *time.Location
+	selfEnabled     bool
+	selfJournal     bool
+	selfFiles       []string
+	title           string
+	hostname        string
+}
+
+func resolve(cfg *config.Config, o Options) (settings, error) {
+	var st settings
+	st.dataDir = o.DataDir
+	if st.dataDir == "" {
+		st.dataDir = cfg.DataDir()
+	}
+	if st.dataDir == "" {
+		st.dataDir = "watchpost-data"
+	}
+	st.dataDir = absPath(st.dataDir)
+	if err := ensureDir(st.dataDir); err != nil {
+		return st, err
+	}
+	st.dbPath = cfg.Storage.Path
+	if st.dbPath == "" || (o.DataDir != "" && o.ConfigPath == "") {
+		st.dbPath = filepath.Join(st.dataDir, "watchpost.db")
+	}
+	st.listen = cfg.Server.Listen
+	if o.Listen != "" {
+		st.listen = o.Listen
+	}
+	st.tlsCert, st.tlsKey = cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile
+	if (st.tlsCert == "") != (st.tlsKey == "") {
+		return st, errNoTLS
+	}
+	st.syslogListen = cfg.Server.SyslogListen
+	st.syslogTLS = cfg.Server.SyslogTLSListen
+	st.metricsPublic = cfg.Server.MetricsPublic
+	if cfg.Server.AdminToken != "" {
+		st.adminTokens = []string{cfg.Server.AdminToken}
+	} else {
+		tok, created, err := secret(st.dataDir, "admin.token", 24)
+		if err != nil {
+			return st, err
+		}
+		st.adminTokens = []string{tok}
+		st.adminTokenFile = filepath.Join(st.dataDir, "admin.token")
+		st.createdTokens = st.createdTokens || created
+	}
+	tok, created, err := secret(st.dataDir, "collector.token", 24)
+	if err != nil {
+		return st, err
+	}
+	st.collectorToken, st.collectorFile = tok, filepath.Join(st.dataDir, "collector.token")
+	st.createdTokens = st.createdTokens || created
+	st.enrollTokens = []string{tok}
+	key, _, err := secret(st.dataDir, "session.key", 32)
+	if err != nil {
+		return st, err
+	}
+	st.sessionKey = []byte(key)
+	st.hostTokens = map[string][]string{}
+	for name, h := range cfg.Hosts {
+		st.hostTokens[name] = h.AllTokens()
+	}
+	st.retention = time.Duration(cfg.Storage.Retention)
+	st.maxSize = int64(cfg.Storage.MaxSize)
+	st.hostQuota = int64(cfg.Storage.HostQuotaPerDay)
+	st.loc = cfg.Location()
+	st.selfEnabled = cfg.Self.Enabled
+	st.selfJournal = cfg.Self.Journal
+	st.selfFiles = cfg.Self.Files
+	st.title = cfg.StatusPage.Title
+	if st.title == "" {
+		st.title = "Status"
+	}
+	st.hostname, err = os.Hostname()
+	if err != nil || st.hostname == "" {
+		st.hostname = "loghost"
+	}
+	return st, nil
+}
+
+func (st settings) banner() string {
+	scheme := "http"
+	if st.tlsCert != "" {
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s", scheme, st.listen)
+	s := "Watchpost loghost is running.\n"
+	s += fmt.Sprintf("  web:        %s/  (status page)   %s/admin/  (dashboard)\n", base, base)
+	s += fmt.Sprintf("  ingest:     %s/api/v1/ingest\n", base)
+	if st.syslogListen != "" {
+		s += fmt.Sprintf("  syslog:     %s (UDP and TCP)\n", st.syslogListen)
+	}
+	s += fmt.Sprintf("  store:      %s\n", st.dbPath)
+	if st.adminTokenFile != "" {
+		s += fmt.Sprintf("  admin token (API, grep -server): %s\n", st.adminTokenFile)
+	}
+	s += fmt.Sprintf("  collector token:                 %s\n", st.collectorFile)
+	if st.createdTokens {
+		s += "  (tokens created now: keep them secret)\n"
+	}
+	s += "\nPoint a collector at it:\n"
+	s += fmt.Sprintf("  watchpost collect -server %s -token-file %s\n", base, st.collectorFile)
+	s += "Search what arrived:\n"
+	s += fmt.Sprintf("  watchpost grep -data %s -since 1h sshd\n", st.dataDir)
+	if st.syslogListen != "" {
+		s += "Forward syslog from rsyslog (/etc/rsyslog.d/watchpost.conf):\n"
+		s += fmt.Sprintf("  *.* action(type=\"omfwd\" target=\"HOST\" port=\"%s\" protocol=\"tcp\" template=\"RSYSLOG_SyslogProtocol23Format\" TCP_Framing=\"octet-counted\")\n", portOf(st.syslogListen))
+	}
+	return s
+}
+
+func portOf(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[i+1:]
+		}
+	}
+	return addr
+}

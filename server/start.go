@@ -1,0 +1,168 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/ingest"
+	"github.com/watchpost/watchpost/logapi"
+	"github.com/watchpost/watchpost/store"
+)
+
+func start(parent context.Context, o Options, cfg *config.Config, st settings) (*loghost, error) {
+	ctx, cancel := context.WithCancel(parent)
+	l := &loghost{o: o, st: st, errc: make(chan error, 4), cancel: cancel}
+	fail := func(err error) (*loghost, error) {
+		cancel()
+		l.wg.Wait()
+		if l.store != nil {
+			l.store.Close()
+		}
+		return nil, err
+	}
+	newSet := func() *metrics.Set {
+		s := metrics.NewSet()
+		l.sets = append(l.sets, s)
+		return s
+	}
+	var err error
+	l.store, err = store.Open(ctx, store.Options{
+		Path: st.dbPath, Retention: st.retention, MaxSize: st.maxSize, HostQuotaPerDay: st.hostQuota,
+		Location: st.loc, Now: o.Now, Metrics: newSet(), Logger: o.Logger.With("component", "store"),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); l.store.Maintain(ctx, time.Minute) }()
+	hs := &hostStats{loc: st.loc}
+	l.startConsumer(ctx, hostStatsConsumer, hs.consume)
+
+	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
+	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now,
+		Metrics: newSet(), Logger: o.Logger.With("component", "ingest")})
+	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
+		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour}
+	auth, err := dashboard.NewAuth(authCfg, o.Now, newSet(), o.Logger.With("component", "auth"))
+	if err != nil {
+		return fail(err)
+	}
+	logs := &logapi.Handler{Store: l.store, Location: st.loc, Now: o.Now, Logger: o.Logger.With("component", "logapi")}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/ingest", ing)
+	mux.Handle("GET /api/v1/logs", auth.API(http.HandlerFunc(logs.Logs)))
+	mux.Handle("GET /api/v1/logs/tail", auth.API(http.HandlerFunc(logs.Tail)))
+	metricsHandler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		l.writeMetrics(w)
+	}))
+	if !st.metricsPublic {
+		metricsHandler = auth.API(metricsHandler)
+	}
+	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("GET /healthz", dashboard.Healthz(func() error { return l.store.ReadDB().PingContext(ctx) }))
+	ui := dashboard.NewUI(auth, dashboard.UIDeps{Search: searchForUI(l.store)}, o.Logger)
+	ui.Register(mux)
+	mux.Handle("GET /{$}", dashboard.PublicPage(st.title))
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dashboard.WriteError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	}))
+
+	var tlsCfg *tls.Config
+	if st.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(st.tlsCert, st.tlsKey)
+		if err != nil {
+			return fail(fmt.Errorf("load TLS certificate: %w", err))
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := listen(st.listen, tlsCfg)
+	if err != nil {
+		return fail(err)
+	}
+	l.httpSrv = &http.Server{
+		Handler:           dashboard.SecurityHeaders(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	go func() {
+		if err := l.httpSrv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			l.errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	addrs := Addrs{HTTP: ln.Addr().String()}
+
+	if err := l.startSyslog(ctx, st, tlsCfg, newSet(), &addrs); err != nil {
+		return fail(err)
+	}
+	if st.selfEnabled {
+		if err := l.startSelf(ctx, st, newSet()); err != nil {
+			return fail(err)
+		}
+	}
+	l.reload = func(c *config.Config) {
+		ns, err := resolve(c, o)
+		if err != nil {
+			o.Logger.Error("reload: keeping the old configuration", "err", err)
+			return
+		}
+		tokens.Update(ns.hostTokens, ns.enrollTokens)
+		authCfg.AdminTokens, authCfg.Users = ns.adminTokens, users(c)
+		auth.Update(authCfg)
+		o.Logger.Info("configuration reloaded")
+	}
+	if o.Reload != nil && o.ConfigPath != "" {
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); l.reloadLoop(ctx) }()
+	}
+	fmt.Fprint(o.Out, st.banner())
+	o.Logger.Info("loghost started", "http", addrs.HTTP, "syslog_udp", addrs.SyslogUDP, "syslog_tcp", addrs.SyslogTCP, "store", st.dbPath)
+	if o.Ready != nil {
+		o.Ready(addrs)
+	}
+	return l, nil
+}
+
+func (l *loghost) writeMetrics(w io.Writer) {
+	metrics.WriteProcessMetrics(w)
+	for _, s := range l.sets {
+		s.WritePrometheus(w)
+	}
+}
+
+func users(cfg *config.Config) []dashboard.User {
+	var us []dashboard.User
+	for _, u := range cfg.Server.Users {
+		us = append(us, dashboard.User{Name: u.Name, PasswordHash: u.PasswordHash})
+	}
+	return us
+}
+
+func searchForUI(s *store.Store) func(ctx context.Context, q string, limit int) ([]dashboard.LogRow, error) {
+	return func(ctx context.Context, q string, limit int) ([]dashboard.LogRow, error) {
+		qq, err := parseQuery(q)
+		if err != nil {
+			return nil, err
+		}
+		hits, _, err := s.Search(ctx, store.SearchOptions{Query: qq, Limit: limit})
+		if err != nil {
+			return nil, err
+		}
+		rows := make([]dashboard.LogRow, len(hits))
+		for i := range hits {
+			h := &hits[i]
+			rows[i] = dashboard.LogRow{Time: h.Time, Host: h.Host, Program: h.Program, Line: strings.ToValidUTF8(h.Raw, "\uFFFD")}
+		}
+		return rows, nil
+	}
+}

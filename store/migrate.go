@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; PRAGMA user_version counts how many
+// have run. Append only: a released migration never changes.
+var migrations = []string{
+	// 1: hosts, blocks and their signatures, replay high-water marks,
+	// consumer cursors, quota usage, per-host daily line counts.
+	`CREATE TABLE hosts (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		first_seen INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		report TEXT
+	);
+	CREATE TABLE blocks (
+		id INTEGER PRIMARY KEY,
+		host_id INTEGER NOT NULL REFERENCES hosts(id),
+		kind INTEGER NOT NULL,
+		n INTEGER NOT NULL,
+		min_seq INTEGER NOT NULL,
+		max_seq INTEGER NOT NULL,
+		min_time INTEGER NOT NULL,
+		max_time INTEGER NOT NULL,
+		raw_bytes INTEGER NOT NULL,
+		size INTEGER NOT NULL,
+		data BLOB NOT NULL
+	);
+	CREATE INDEX blocks_max_seq ON blocks(max_seq);
+	CREATE INDEX blocks_min_seq ON blocks(min_seq);
+	CREATE INDEX blocks_time ON blocks(max_time);
+	CREATE INDEX blocks_host_time ON blocks(host_id, max_time);
+	CREATE TABLE block_sig (
+		band INTEGER NOT NULL,
+		block_id INTEGER NOT NULL REFERENCES blocks(id) ON DELETE CASCADE,
+		bits BLOB NOT NULL,
+		PRIMARY KEY (band, block_id)
+	) WITHOUT ROWID;
+	CREATE INDEX block_sig_block ON block_sig(block_id);
+	CREATE TABLE sources (
+		host_id INTEGER NOT NULL REFERENCES hosts(id),
+		source TEXT NOT NULL,
+		gen TEXT NOT NULL,
+		next_offset INTEGER NOT NULL,
+		updated INTEGER NOT NULL,
+		PRIMARY KEY (host_id, source, gen)
+	) WITHOUT ROWID;
+	CREATE TABLE cursors (
+		name TEXT PRIMARY KEY,
+		seq INTEGER NOT NULL,
+		updated INTEGER NOT NULL
+	);
+	CREATE TABLE quota_usage (
+		host_id INTEGER NOT NULL REFERENCES hosts(id),
+		day TEXT NOT NULL,
+		bytes INTEGER NOT NULL,
+		PRIMARY KEY (host_id, day)
+	) WITHOUT ROWID;
+	CREATE TABLE host_daily (
+		host TEXT NOT NULL,
+		day TEXT NOT NULL,
+		lines INTEGER NOT NULL,
+		bytes INTEGER NOT NULL,
+		PRIMARY KEY (host, day)
+	) WITHOUT ROWID;`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this binary knows (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+		// PRAGMA takes no bound parameters; i is ours, not input.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

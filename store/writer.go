@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+type appendReq struct {
+	host string
+	recs []Record
+	done chan appendResp
+	fn   func() // set for work that must run on the writer goroutine
+}
+
+type appendResp struct {
+	res AppendResult
+	err error
+}
+
+type srcKey struct {
+	host   int64
+	source string
+	gen    string
+}
+
+// writer is the store's one writing goroutine. It takes whatever Append
+// calls are waiting and commits them in one transaction (group commit),
+// so a busy loghost pays one fsync for many batches.
+type writer struct {
+	s     *Store
+	queue chan *appendReq
+	quit  chan struct{}
+	done  chan struct{}
+	codec *codec
+	sig   *sigBuilder
+
+	hosts   map[string]int64
+	sources map[srcKey]int64 // the highest offset stored per source generation
+	quota   map[int64]quotaDay
+	nextSeq int64
+}
+
+type quotaDay struct {
+	day   string
+	bytes int64
+}
+
+func newWriter(ctx context.Context, s *Store) (*writer, error) {
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{
+		s: s, queue: make(chan *appendReq, s.opts.QueueLen),
+		quit: make(chan struct{}), done: make(chan struct{}),
+		codec: c, sig: newSigBuilder(),
+		hosts: map[string]int64{}, sources: map[srcKey]int64{}, quota: map[int64]quotaDay{},
+		nextSeq: s.lastSeq + 1,
+	}
+	rows, err := s.wdb.QueryContext(ctx, "SELECT id, name FROM hosts")
+	if err != nil {
+		return nil, fmt.Errorf("load hosts: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load hosts: %w", err)
+		}
+		w.hosts[name] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load hosts: %w", err)
+	}
+	go w.run()
+	return w, nil
+}
+
+// Append stores records of one ingest batch and returns once they are
+// durable. host names the sender (the token's host); a record with its own
+// Host (a syslog relay) keeps it. Records that replay an already stored
+// (source, generation, offset) are dropped and counted. Append answers
+// ErrBusy at once when the writer queue is full, ErrQuota when the host is
+// over its daily quota.
+func (s *Store) Append(ctx context.Context, host string, recs []Record) (AppendResult, error) {
+	if s.w == nil {
+		return AppendResult{}, errors.New("store is read-only")
+	}
+	if len(recs) == 0 {
+		return AppendResult{}, nil
+	}
+	req := &appendReq{host: host, recs: recs, done: make(chan appendResp, 1)}
+	select {
+	case <-s.w.quit:
+		return AppendResult{}, ErrClosed
+	default:
+	}
+	select {
+	case s.w.queue <- req:
+	default:
+		s.m.busy.Inc()
+		return AppendResult{}, ErrBusy
+	}
+	select {
+	case r := <-req.done:
+		return r.res, r.err
+	case <-ctx.Done():
+		// The batch may still commit; the sender retries and the replay
+		// check drops what did.
+		return AppendResult{}, ctx.Err()
+	}
+}
+
+// QueueDepth is how many Append calls wait for the writer.
+func (s *Store) QueueDepth() int {
+	if s.w == nil {
+		return 0
+	}
+	return len(s.w.queue)
+}
+
+func (w *writer) stop() {
+	close(w.quit)
+	<-w.done
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	for {
+		var first *appendReq
+		select {
+		case first = <-w.queue:
+		case <-w.quit:
+			// Commit what was accepted before the stop.
+			for {
+				select {
+				case r := <-w.queue:
+					if r.fn != nil {
+						r.fn()
+						continue
+					}
+					w.commit([]*appendReq{r})
+				default:
+					return
+				}
+			}
+		}
+		if first.fn != nil {
+			first.fn()
+			continue
+		}
+		batch := []*appendReq{first}
+		n := len(first.recs)
+	more:
+		for n < w.s.opts.MaxBatchRecords {
+			select {
+			case r := <-w.queue:
+				if r.fn != nil {
+					w.commit(batch)
+					r.fn()
+					batch, n = nil, 0
+					continue
+				}
+				batch = append(batch, r)
+				n += len(r.recs)
+			default:
+				break more
+			}
+		}
+		if len(batch) > 0 {
+			w.commit(batch)
+		}
+	}
+}
+
+type pendingBlock struct {
+	hostName string
+	kind     Kind
+	recs     []Record
+}
+
+func (w *writer) commit(batch []*appendReq) {
+	start := time.Now()
+	now := w.s.opts.Now()
+	day := now.In(w.s.opts.Location).Format("2006-01-02")
+	results := make([]appendResp, len(batch))
+	// Tentative state, applied to the caches only after the commit.
+	newSources := map[srcKey]int64{}
+	newQuota := map[int64]quotaDay{}
+	var blocks []pendingBlock
+	byHost := map[string]map[Kind]int{} // index into blocks
+	seq := w.nextSeq
+	var stored []Record
+
+	ctx := context.Background()
+	tx, err := w.s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		w.fail(batch, fmt.Errorf("begin: %w", err))
+		return
+	}
+	var newHosts []string
+	abort := func(err error) {
+		tx.Rollback()
+		for _, h := range newHosts {
+			delete(w.hosts, h)
+		}
+		w.fail(batch, err)
+	}
+	hostID := func(name string) (int64, error) {
+		if id, ok := w.hosts[name]; ok {
+			return id, nil
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO hosts(name, first_seen, last_seen) VALUES(?, ?, ?)
+			ON CONFLICT(name) DO UPDATE SET last_seen=excluded.last_seen RETURNING id`, name, now.UnixNano(), now.UnixNano()).Scan(&id)
+		if err != nil {
+			return 0, fmt.Errorf("add host: %w", err)
+		}
+		w.hosts[name] = id
+		newHosts = append(newHosts, name)
+		return id, nil
+	}
+	for i, req := range batch {
+		hid, err := hostID(req.host)
+		if err != nil {
+			abort(err)
+			return
+		}
+		var raw int64
+		for j := range req.recs {
+			raw += int64(len(req.recs[j].Raw) + len(req.recs[j].Data))
+		}
+		if q := w.s.opts.HostQuotaPerDay; q > 0 {
+			used := w.quotaUsed(tx, hid, day, newQuota)
+			if used >= q {
+				w.s.m.quotaRejected.Inc()
+				results[i].err = ErrQuota
+				continue
+			}
+			newQuota[hid] = quotaDay{day: day, bytes: used + raw}
+		}
+		res := &results[i].res
+		for j := range req.recs {
+			r := &req.recs[j]
+			if r.Host == "" {
+				r.Host = req.host
+			}
+			if r.Source != "" && r.Offset >= 0 {
+				sid := hid
+				if r.Host != req.host {
+					if sid, err = hostID(r.Host); err != nil {
+						abort(err)
+						return
+					}
+				}
+				k := srcKey{sid, r.Source, r.Gen}
+				last, ok := newSources[k]
+				if !ok {
+					last, err = w.lastOffset(ctx, tx, k)
+					if err != nil {
+						abort(err)
+						return
+					}
+				}
+				if r.Offset <= last {
+					res.Replays++
+					continue
+				}
+				newSources[k] = r.Offset
+			}
+			if r.Kind == 0 {
+				r.Kind = KindLog
+			}
+			if r.Received.IsZero() {
+				r.Received = now
+			}
+			if r.Time.IsZero() {
+				r.Time = r.Received
+			}
+			r.Seq = seq
+			seq++
+			if res.FirstSeq == 0 {
+				res.FirstSeq = r.Seq
+			}
+			res.LastSeq = r.Seq
+			res.Stored++
+			kinds := byHost[r.Host]
+			if kinds == nil {
+				kinds = map[Kind]int{}
+				byHost[r.Host] = kinds
+			}
+			bi, ok := kinds[r.Kind]
+			if !ok {
+				bi = len(blocks)
+				kinds[r.Kind] = bi
+				blocks = append(blocks, pendingBlock{hostName: r.Host, kind: r.Kind})
+			}
+			blocks[bi].recs = append(blocks[bi].recs, *r)
+		}
+	}
+	var encBuf []byte
+	for _, b := range blocks {
+		hid, err := hostID(b.hostName)
+		if err != nil {
+			abort(err)
+			return
+		}
+		encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, encBuf[:0])
+		if err != nil {
+			abort(err)
+			return
+		}
+		if b.kind == KindReport {
+			last := b.recs[len(b.recs)-1]
+			if _, err := tx.ExecContext(ctx, "UPDATE hosts SET report=? WHERE id=?", string(last.Data), hid); err != nil {
+				abort(fmt.Errorf("save report: %w", err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE hosts SET last_seen=? WHERE id=?", now.UnixNano(), hid); err != nil {
+			abort(fmt.Errorf("update host: %w", err))
+			return
+		}
+		stored = append(stored, b.recs...)
+	}
+	for k, off := range newSources {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sources(host_id, source, gen, next_offset, updated) VALUES(?,?,?,?,?)
+			ON CONFLICT(host_id, source, gen) DO UPDATE SET next_offset=excluded.next_offset, updated=excluded.updated`,
+			k.host, k.source, k.gen, off+1, now.UnixNano()); err != nil {
+			abort(fmt.Errorf("save source offset: %w", err))
+			return
+		}
+	}
+	for hid, q := range newQuota {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quota_usage(host_id, day, bytes) VALUES(?,?,?)
+			ON CONFLICT(host_id, day) DO UPDATE SET bytes=excluded.bytes`, hid, q.day, q.bytes); err != nil {
+			abort(fmt.Errorf("save quota usage: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		abort(fmt.Errorf("commit: %w", err))
+		return
+	}
+	for k, v := range newSources {
+		w.sources[k] = v
+	}
+	for k, v := range newQuota {
+		w.quota[k] = v
+	}
+	w.nextSeq = seq
+	var replays int
+	for i := range batch {
+		replays += results[i].res.Replays
+		batch[i].done <- results[i]
+	}
+	w.s.m.commitDuration.UpdateDuration(start)
+	w.s.m.records.Add(len(stored))
+	w.s.m.replays.Add(replays)
+	w.s.m.commits.Inc()
+	if len(stored) > 0 {
+		w.s.committed(seq - 1)
+		w.s.live.publish(stored)
+	}
+}
+
+func (w *writer) quotaUsed(tx *sql.Tx, hid int64, day string, pending map[int64]quotaDay) int64 {
+	if q, ok := pending[hid]; ok && q.day == day {
+		return q.bytes
+	}
+	if q, ok := w.quota[hid]; ok && q.day == day {
+		return q.bytes
+	}
+	var used int64
+	err := tx.QueryRow("SELECT bytes FROM quota_usage WHERE host_id=? AND day=?", hid, day).Scan(&used)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		w.s.opts.Logger.Warn("read quota usage", "err", err)
+	}
+	w.quota[hid] = quotaDay{day: day, bytes: used}
+	return used
+}
+
+func (w *writer) lastOffset(ctx context.Context, tx *sql.Tx, k srcKey) (int64, error) {
+	if v, ok := w.sources[k]; ok {
+		return v, nil
+	}
+	var next int64
+	err := tx.QueryRowContext(ctx, "SELECT next_offset FROM sources WHERE host_id=? AND source=? AND gen=?", k.host, k.source, k.gen).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read source offset: %w", err)
+	}
+	return next - 1, nil
+}
+
+// insertBlock encodes, compresses and inserts recs as one block with its
+// signature; buf is scratch space returned for reuse.
+func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Kind, recs []Record, buf []byte) ([]byte, error) {
+	buf = encodeRecords(buf, recs)
+	data := w.codec.enc.EncodeAll(buf, make([]byte, 0, len(buf)/4))
+	var raw int64
+	minT, maxT := recs[0].Time.UnixNano(), recs[0].Time.UnixNano()
+	for i := range recs {
+		raw += int64(len(recs[i].Raw) + len(recs[i].Data))
+		t := recs[i].Time.UnixNano()
+		minT, maxT = min(minT, t), max(maxT, t)
+	}
+	var bands [sigBands][]byte
+	size := int64(len(data))
+	if kind == KindLog {
+		for i := range recs {
+			w.sig.add(&recs[i])
+		}
+		bands = w.sig.build()
+		for _, b := range bands {
+			size += int64(len(b))
+		}
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO blocks(host_id, kind, n, min_seq, max_seq, min_time, max_time, raw_bytes, size, data)
+		VALUES(?,?,?,?,?,?,?,?,?,?) RETURNING id`, hid, int(kind), len(recs), recs[0].Seq, recs[len(recs)-1].Seq, minT, maxT, raw, size, data).Scan(&id)
+	if err != nil {
+		return buf, fmt.Errorf("insert block: %w", err)
+	}
+	if kind == KindLog {
+		for band, bits := range bands {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO block_sig(band, block_id, bits) VALUES(?,?,?)", band, id, bits); err != nil {
+				return buf, fmt.Errorf("insert signature: %w", err)
+			}
+		}
+	}
+	return buf, nil
+}
+
+// add puts what a query can require of r into the signature.
+func (b *sigBuilder) add(r *Record) {
+	b.addLine(r.Raw)
+	if r.Program != "" {
+		b.addField("program", lowerString(r.Program))
+	}
+	if v, ok := r.Get("severity"); ok {
+		b.addField("severity", v)
+	}
+	if v, ok := r.Get("facility"); ok {
+		b.addField("facility", v)
+	}
+	if r.File != "" {
+		b.addField("file", r.File)
+	}
+	if r.Site != "" {
+		b.addField("site", r.Site)
+	}
+}
+
+func lowerString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lowerASCII(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func (w *writer) fail(batch []*appendReq, err error) {
+	w.s.m.writeErrors.Inc()
+	w.s.opts.Logger.Error("store write failed", "err", err)
+	for _, r := range batch {
+		r.done <- appendResp{err: err}
+	}
+}
+
+// exclusive runs fn on the writer goroutine's state between two commits,
+// so compaction shares its codec and signature builder safely.
+func (w *writer) exclusive(ctx context.Context, fn func(*writer) error) error {
+	done := make(chan error, 1)
+	req := &appendReq{done: make(chan appendResp, 1), fn: func() { done <- fn(w) }}
+	select {
+	case w.queue <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.quit:
+		return ErrClosed
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
