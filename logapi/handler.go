@@ -41,6 +41,13 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.Default()
+	}
+	return h.Logger
+}
+
 // Request is a parsed search request.
 type Request struct {
 	Query *query.Query
@@ -102,7 +109,7 @@ func (h *Handler) Logs(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return
 		}
-		h.Logger.Error("log search", "err", err)
+		h.logger().Error("log search", "err", err)
 		writeError(w, http.StatusInternalServerError, "search failed")
 		return
 	}

@@ -18,8 +18,11 @@ var errCorrupt = errors.New("corrupt block")
 // codec compresses blocks; zstd encoders and decoders are safe for
 // concurrent EncodeAll/DecodeAll.
 type codec struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	enc *zstd.Encoder // ingest: fastest, the writer must keep up
+	// encSmall packs compacted blocks, which are written in the
+	// background and kept for months: smaller is worth the CPU there.
+	encSmall *zstd.Encoder
+	dec      *zstd.Decoder
 }
 
 func newCodec() (*codec, error) {
@@ -27,11 +30,15 @@ func newCodec() (*codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
+	encSmall, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("zstd encoder: %w", err)
+	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxMemory(1<<30))
 	if err != nil {
 		return nil, fmt.Errorf("zstd decoder: %w", err)
 	}
-	return &codec{enc: enc, dec: dec}, nil
+	return &codec{enc: enc, encSmall: encSmall, dec: dec}, nil
 }
 
 // encodeRecords appends the encoding of recs (all of one host) to dst.

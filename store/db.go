@@ -102,6 +102,10 @@ func dsn(path string, ro bool) string {
 	if ro {
 		q.Set("mode", "ro")
 	} else {
+		// auto_vacuum takes only on a new file, before the first table:
+		// compaction and retention free pages that incremental_vacuum
+		// then hands back to the file system.
+		q.Set("_auto_vacuum", "incremental")
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "FULL")
 		q.Set("_txlock", "immediate")

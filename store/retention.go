@@ -18,6 +18,9 @@ func (s *Store) Maintain(ctx context.Context, interval time.Duration) {
 		if _, err := s.Compact(ctx, time.Minute); err != nil && ctx.Err() == nil {
 			s.opts.Logger.Error("compaction", "err", err)
 		}
+		if err := s.Vacuum(ctx); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Error("vacuum", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -262,7 +265,7 @@ func (s *Store) mergeBlocks(ctx context.Context, host int64, ids []int64) error 
 		if len(recs) == 0 {
 			return nil
 		}
-		if _, err := w.insertBlock(ctx, tx, host, KindLog, recs, nil); err != nil {
+		if _, err := w.insertBlock(ctx, tx, host, KindLog, recs, nil, w.codec.encSmall); err != nil {
 			return err
 		}
 		if err := tx.Commit(); err != nil {
@@ -281,6 +284,26 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// Vacuum hands the pages freed by retention and compaction back to the
+// file system, a bounded number per call so the writer never waits long.
+func (s *Store) Vacuum(ctx context.Context) error {
+	if s.wdb == nil {
+		return nil
+	}
+	// The pragma frees one page per step: drain its rows, or Exec frees one.
+	rows, err := s.wdb.QueryContext(ctx, "PRAGMA incremental_vacuum(20000)")
+	if err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 type appendReq struct {
@@ -310,7 +312,7 @@ func (w *writer) commit(batch []*appendReq) {
 			abort(err)
 			return
 		}
-		encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, encBuf[:0])
+		encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, encBuf[:0], w.codec.enc)
 		if err != nil {
 			abort(err)
 			return
@@ -402,9 +404,9 @@ func (w *writer) lastOffset(ctx context.Context, tx *sql.Tx, k srcKey) (int64, e
 
 // insertBlock encodes, compresses and inserts recs as one block with its
 // signature; buf is scratch space returned for reuse.
-func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Kind, recs []Record, buf []byte) ([]byte, error) {
+func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Kind, recs []Record, buf []byte, enc *zstd.Encoder) ([]byte, error) {
 	buf = encodeRecords(buf, recs)
-	data := w.codec.enc.EncodeAll(buf, make([]byte, 0, len(buf)/4))
+	data := enc.EncodeAll(buf, make([]byte, 0, len(buf)/4))
 	var raw int64
 	minT, maxT := recs[0].Time.UnixNano(), recs[0].Time.UnixNano()
 	for i := range recs {

@@ -91,9 +91,19 @@ func run(n int, dir string) error {
 	if err != nil {
 		return err
 	}
-	var blocks, size int64
+	for i := 0; i < 100; i++ {
+		if err := s.Vacuum(ctx); err != nil {
+			return err
+		}
+	}
+	var blocks, size, sig int64
 	s.ReadDB().QueryRow("SELECT COUNT(*), SUM(size) FROM blocks").Scan(&blocks, &size)
-	fmt.Printf("lines=%d raw_bytes=%d blocks=%d (merged %d) block_bytes=%d bytes_per_line=%.1f ratio=%.3f\n",
-		n, raw, blocks, merged, size, float64(size)/float64(n), float64(size)/float64(raw))
+	s.ReadDB().QueryRow("SELECT SUM(length(bits)) FROM block_sig").Scan(&sig)
+	fi, err := os.Stat(filepath.Join(dir, "watchpost.db"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("lines=%d raw_bytes=%d blocks=%d (merged %d) block_bytes=%d (signatures %d) file_bytes=%d bytes_per_line=%.1f file/raw=%.3f\n",
+		n, raw, blocks, merged, size, sig, fi.Size(), float64(fi.Size())/float64(n), float64(fi.Size())/float64(raw))
 	return nil
 }
