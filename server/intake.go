@@ -112,7 +112,7 @@ func LineRecord(ln collector.Line, loc *time.Location) store.Record {
 	if ln.Facility >= 0 && ln.Facility <= 23 {
 		ev.Facility = ln.Facility
 	}
-	return store.Record{Kind: store.KindLog, Received: now, Event: ev, Raw: string(ln.Text),
+	return store.Record{Kind: store.KindLog, Event: ev, Raw: string(ln.Text), Received: now,
 		Source: ln.Source, Gen: ln.Gen, Offset: ln.Offset, File: ln.File, Format: ln.Format, Site: ln.Site}
 }
 

@@ -1,0 +1,98 @@
+package collector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// checkpoint is how far a source was acknowledged, and what identifies
+// the file generation the offset belongs to.
+type checkpoint struct {
+	Gen    string `json:"gen"`
+	Offset int64  `json:"offset"` // next byte to read
+	Dev    uint64 `json:"dev,omitempty"`
+	Ino    uint64 `json:"ino,omitempty"`
+	FPLen  int    `json:"fp_len,omitempty"` // bytes the fingerprint covers
+	FP     string `json:"fp,omitempty"`     // hash of the generation's first FPLen bytes
+	Epoch  int    `json:"epoch,omitempty"`  // truncations seen of this file
+	Cursor string `json:"cursor,omitempty"` // journal cursor of the last acknowledged entry
+}
+
+type checkpointFile struct {
+	Version int                   `json:"version"`
+	Sources map[string]checkpoint `json:"sources"`
+}
+
+// readCheckpoints reads the checkpoint file. A missing file is empty; a
+// corrupt one is reported and read as empty, so the sources start over
+// (the loghost drops what it already has as replays).
+func readCheckpoints(path string) (map[string]checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]checkpoint{}, nil
+	}
+	if err != nil {
+		return map[string]checkpoint{}, fmt.Errorf("read checkpoints: %w", err)
+	}
+	return parseCheckpoints(b)
+}
+
+func parseCheckpoints(b []byte) (map[string]checkpoint, error) {
+	var f checkpointFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return map[string]checkpoint{}, fmt.Errorf("corrupt checkpoint file: %w", err)
+	}
+	if f.Version != 1 {
+		return map[string]checkpoint{}, fmt.Errorf("checkpoint file version %d is not 1", f.Version)
+	}
+	out := map[string]checkpoint{}
+	for k, c := range f.Sources {
+		if c.Offset < 0 || c.FPLen < 0 || c.FPLen > fingerprintLen || c.Epoch < 0 {
+			return map[string]checkpoint{}, fmt.Errorf("corrupt checkpoint for %s", k)
+		}
+		out[k] = c
+	}
+	return out, nil
+}
+
+// writeCheckpoints replaces the file atomically: temp file, fsync,
+// rename, fsync of the folder.
+func writeCheckpoints(path string, cps map[string]checkpoint) error {
+	b, err := json.Marshal(checkpointFile{Version: 1, Sources: cps})
+	if err != nil {
+		return fmt.Errorf("encode checkpoints: %w", err)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".checkpoints-*")
+	if err != nil {
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("write checkpoints: %w", err)
+	}
+	return nil
+}

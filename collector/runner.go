@@ -1,0 +1,286 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// FileConfig is one file or glob to follow.
+type FileConfig struct {
+	Path   string // a path or a glob; new matches are picked up on rescan
+	Format string // parser hint for the loghost ("" detects)
+	Site   string // web-statistics site of an access log
+}
+
+// Config configures a Runner.
+type Config struct {
+	Files   []FileConfig
+	Journal bool
+	// JournalCommand is journalctl with any fixed arguments (default
+	// {"journalctl"}); tests point it at a journal file.
+	JournalCommand  []string
+	JournalNoFollow bool // read what is there and stop (tests)
+	// FromStart reads a journal with no checkpoint from its start rather
+	// than from now.
+	FromStart bool
+	StateDir  string // where the checkpoint file lives
+	Location  *time.Location
+
+	Poll        time.Duration // file polling interval (250 ms)
+	RotateQuiet time.Duration // a rotated-away file is read until quiet this long (1 s)
+	Rescan      time.Duration // globs are expanded again this often (10 s)
+	BatchLines  int           // lines per batch (1,000)
+	BatchBytes  int           // bytes per batch (1 MiB)
+	BatchDelay  time.Duration // the longest a line waits for its batch to fill (200 ms)
+	MaxLine     int           // longer lines are cut, the cut counted (256 KiB)
+}
+
+func (c *Config) defaults() {
+	if len(c.JournalCommand) == 0 {
+		c.JournalCommand = []string{"journalctl"}
+	}
+	if c.Location == nil {
+		c.Location = time.Local
+	}
+	if c.Poll == 0 {
+		c.Poll = 250 * time.Millisecond
+	}
+	if c.RotateQuiet == 0 {
+		c.RotateQuiet = time.Second
+	}
+	if c.Rescan == 0 {
+		c.Rescan = 10 * time.Second
+	}
+	if c.BatchLines == 0 {
+		c.BatchLines = 1000
+	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = 1 << 20
+	}
+	if c.BatchDelay == 0 {
+		c.BatchDelay = 200 * time.Millisecond
+	}
+	if c.MaxLine == 0 {
+		c.MaxLine = 256 << 10
+	}
+}
+
+// Runner follows the configured sources and ships their lines through a
+// sink, one batch at a time: while the sink fails, reading stops once a
+// batch and a channel's worth are waiting, and the files are the buffer.
+type Runner struct {
+	cfg    Config
+	sink   Sink
+	now    func() time.Time
+	logger *slog.Logger
+	cpPath string
+
+	mu  sync.Mutex
+	cps map[string]checkpoint // acknowledged positions
+
+	shipped, shippedBytes, shipErrors, cpErrors, truncated, readErrors *metrics.Counter
+}
+
+// NewRunner prepares a runner; Run starts it.
+func NewRunner(cfg Config, sink Sink, now func() time.Time, set *metrics.Set, logger *slog.Logger) (*Runner, error) {
+	cfg.defaults()
+	if cfg.StateDir == "" {
+		return nil, errors.New("collector: no state folder for checkpoints")
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create state folder: %w", err)
+	}
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	r := &Runner{cfg: cfg, sink: sink, now: now, logger: logger, cpPath: filepath.Join(cfg.StateDir, "checkpoints.json"),
+		shipped:      set.NewCounter("watchpost_collector_lines_shipped_total"),
+		shippedBytes: set.NewCounter("watchpost_collector_bytes_shipped_total"),
+		shipErrors:   set.NewCounter("watchpost_collector_ship_errors_total"),
+		cpErrors:     set.NewCounter("watchpost_collector_checkpoint_errors_total"),
+		truncated:    set.NewCounter("watchpost_collector_truncated_lines_total"),
+		readErrors:   set.NewCounter("watchpost_collector_read_errors_total"),
+	}
+	cps, err := readCheckpoints(r.cpPath)
+	if err != nil {
+		r.cpErrors.Inc()
+		logger.Error("checkpoints unreadable: sources start over (the loghost drops replays)", "err", err)
+	}
+	r.cps = cps
+	return r, nil
+}
+
+func (r *Runner) saved(source string) (checkpoint, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.cps[source]
+	return c, ok
+}
+
+// Run follows and ships until ctx ends. Lines read but not acknowledged
+// are read again on the next start, from the checkpoints.
+func (r *Runner) Run(ctx context.Context) error {
+	lines := make(chan Line, r.cfg.BatchLines)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() { defer wg.Done(); r.watchFiles(ctx, lines, &wg) }()
+	if r.cfg.Journal {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.followJournal(ctx, lines) }()
+	}
+	return r.ship(ctx, lines)
+}
+
+func (r *Runner) watchFiles(ctx context.Context, out chan<- Line, wg *sync.WaitGroup) {
+	following := map[string]bool{}
+	warned := map[string]bool{}
+	for {
+		for _, fc := range r.cfg.Files {
+			paths, err := filepath.Glob(fc.Path)
+			if err != nil {
+				if !warned[fc.Path] {
+					r.logger.Error("bad file pattern", "pattern", fc.Path, "err", err)
+					warned[fc.Path] = true
+				}
+				continue
+			}
+			for _, p := range paths {
+				if following[p] {
+					continue
+				}
+				f, err := os.Open(p)
+				if err != nil {
+					if !warned[p] {
+						r.logger.Warn("cannot read log file; leaving it out", "file", p, "err", err)
+						warned[p] = true
+					}
+					continue
+				}
+				f.Close()
+				following[p] = true
+				ff := &fileFollower{path: p, format: fc.Format, site: fc.Site, source: "file:" + p,
+					poll: r.cfg.Poll, quiet: r.cfg.RotateQuiet, maxLine: r.cfg.MaxLine, out: out,
+					onTruncatedLine: func() { r.truncated.Inc() },
+					logf:            func(msg string, args ...any) { r.logger.Warn(msg, args...) }}
+				cp, ok := r.saved(ff.source)
+				wg.Add(1)
+				go func() { defer wg.Done(); ff.run(ctx, cp, ok) }()
+			}
+		}
+		if !sleep(ctx, r.cfg.Rescan) {
+			return
+		}
+	}
+}
+
+func (r *Runner) followJournal(ctx context.Context, out chan<- Line) {
+	if _, err := exec.LookPath(r.cfg.JournalCommand[0]); err != nil {
+		r.logger.Warn("no journalctl: the systemd journal is not followed", "err", err)
+		return
+	}
+	j := &journalSource{command: r.cfg.JournalCommand, follow: !r.cfg.JournalNoFollow, fromStart: r.cfg.FromStart,
+		loc: r.cfg.Location, out: out, logf: func(msg string, args ...any) { r.logger.Warn(msg, args...) }}
+	backoff := time.Second
+	for {
+		cp, ok := r.saved("journal")
+		err := j.run(ctx, cp, ok)
+		if ctx.Err() != nil || r.cfg.JournalNoFollow {
+			return
+		}
+		r.readErrors.Inc()
+		r.logger.Warn("journalctl stopped; restarting", "err", err, "in", backoff)
+		if !sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
+	batch := make([]Line, 0, r.cfg.BatchLines)
+	for {
+		batch = batch[:0]
+		size := 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case l := <-lines:
+			batch = append(batch, l)
+			size += len(l.Text)
+		}
+		timer := time.NewTimer(r.cfg.BatchDelay)
+	fill:
+		for len(batch) < r.cfg.BatchLines && size < r.cfg.BatchBytes {
+			select {
+			case l := <-lines:
+				batch = append(batch, l)
+				size += len(l.Text)
+			case <-timer.C:
+				break fill
+			case <-ctx.Done():
+				timer.Stop()
+				return nil
+			}
+		}
+		timer.Stop()
+		if !r.shipBatch(ctx, batch, size) {
+			return nil
+		}
+	}
+}
+
+// shipBatch retries until the sink takes the batch (or ctx ends), then
+// advances the checkpoints of its sources.
+func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		err := r.sink.Ship(ctx, batch)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		r.shipErrors.Inc()
+		wait := backoff/2 + rand.N(backoff/2+1)
+		r.logger.Warn("shipping failed; retrying", "lines", len(batch), "err", err, "in", wait.Round(time.Millisecond))
+		if !sleep(ctx, wait) {
+			return false
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+	r.shipped.Add(len(batch))
+	r.shippedBytes.Add(size)
+	r.mu.Lock()
+	for i := range batch {
+		r.cps[batch[i].Source] = batch[i].mark
+	}
+	snapshot := make(map[string]checkpoint, len(r.cps))
+	for k, v := range r.cps {
+		snapshot[k] = v
+	}
+	r.mu.Unlock()
+	if err := writeCheckpoints(r.cpPath, snapshot); err != nil {
+		// The lines are safe at the loghost; a stale checkpoint only
+		// means replays it will drop.
+		r.cpErrors.Inc()
+		r.logger.Error("save checkpoints", "err", err)
+	}
+	return true
+}

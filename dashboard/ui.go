@@ -1,0 +1,226 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// LogRow is one search hit as the admin UI shows it.
+type LogRow struct {
+	Time    time.Time
+	Host    string
+	Program string
+	Line    string
+}
+
+// UIDeps are what the admin pages need from the rest of the loghost.
+type UIDeps struct {
+	// Search returns up to limit lines matching q (watchpost grep's
+	// language). Nil shows a placeholder instead of results.
+	Search func(ctx context.Context, q string, limit int) ([]LogRow, error)
+}
+
+// UI is the admin web interface under /admin/.
+type UI struct {
+	auth  *Auth
+	deps  UIDeps
+	log   *slog.Logger
+	pages map[string]*template.Template
+}
+
+// searchLimit is the number of rows a search page shows; one more is
+// asked for to know whether there are others.
+const searchLimit = 200
+
+// NewUI builds the admin pages; the templates are embedded, so a broken
+// one is a programming error caught by the tests.
+func NewUI(auth *Auth, deps UIDeps, logger *slog.Logger) *UI {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	u := &UI{auth: auth, deps: deps, log: logger, pages: map[string]*template.Template{}}
+	for _, p := range []string{"login", "home", "search"} {
+		u.pages[p] = template.Must(template.New(p).Funcs(templateFuncs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
+	}
+	return u
+}
+
+var templateFuncs = template.FuncMap{
+	"visible": visible,
+	"fmtTime": func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Format("2006-01-02 15:04:05 Z07:00")
+	},
+}
+
+// Register adds the admin routes to mux.
+func (u *UI) Register(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /admin/static/", http.StripPrefix("/admin/static/", staticHandler(static)))
+	mux.HandleFunc("GET /admin/login", u.loginForm)
+	mux.HandleFunc("POST /admin/login", u.login)
+	mux.Handle("POST /admin/logout", u.auth.UI(http.HandlerFunc(u.logout)))
+	mux.Handle("GET /admin/{$}", u.auth.UI(http.HandlerFunc(u.home)))
+	mux.Handle("GET /admin/logs", u.auth.UI(http.HandlerFunc(u.search)))
+	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
+}
+
+func staticHandler(fsys fs.FS) http.Handler {
+	fileServer := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	})
+}
+
+// pageData feeds every template; fields a page does not use stay zero.
+type pageData struct {
+	Title     string
+	User      string
+	CSRF      string
+	Query     string
+	Name      string
+	Next      string
+	Err       string
+	Available bool
+	Searched  bool
+	Rows      []LogRow
+	More      bool
+	Limit     int
+}
+
+func (u *UI) signedIn(r *http.Request, title string) pageData {
+	name, _ := PrincipalFrom(r.Context())
+	return pageData{Title: title, User: name, CSRF: CSRFToken(r)}
+}
+
+// render executes into a buffer first so a template error becomes a 500
+// instead of half a page.
+func (u *UI) render(w http.ResponseWriter, status int, page string, d pageData) {
+	var buf bytes.Buffer
+	if err := u.pages[page].ExecuteTemplate(&buf, page+".html", d); err != nil {
+		u.log.Error("render page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (u *UI) home(w http.ResponseWriter, r *http.Request) {
+	u.render(w, http.StatusOK, "home", u.signedIn(r, "Watchpost admin"))
+}
+
+func (u *UI) search(w http.ResponseWriter, r *http.Request) {
+	d := u.signedIn(r, "Logs · Watchpost admin")
+	d.Query = r.URL.Query().Get("q")
+	d.Available = u.deps.Search != nil
+	d.Limit = searchLimit
+	status := http.StatusOK
+	if d.Available && strings.TrimSpace(d.Query) != "" {
+		d.Searched = true
+		rows, err := u.deps.Search(r.Context(), d.Query, searchLimit+1)
+		switch {
+		case err == nil:
+			if len(rows) > searchLimit {
+				// Newest last: the extra row is the oldest one.
+				rows, d.More = rows[len(rows)-searchLimit:], true
+			}
+			d.Rows = rows
+		case errors.Is(err, context.Canceled):
+			return
+		default:
+			u.log.Warn("admin log search", "user", d.User, "q", d.Query, "err", err)
+			d.Err = "Search failed: " + err.Error()
+			status = http.StatusBadRequest
+		}
+	}
+	u.render(w, status, "search", d)
+}
+
+// visible makes control characters and invalid UTF-8 in a log line
+// visible as \xNN; html/template then escapes markup, so a hostile line
+// can neither run script nor confuse the page.
+func visible(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+			r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			if r == '\t' {
+				b.WriteByte('\t')
+				i += size
+				continue
+			}
+			for j := 0; j < size; j++ {
+				c := s[i+j]
+				b.WriteString(`\x`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			}
+			i += size
+			continue
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+	}
+	return b.String()
+}
+
+var publicTemplate = template.Must(template.ParseFS(templateFS, "templates/public.html"))
+
+// PublicPage is the placeholder for GET / until the status page exists.
+func PublicPage(title string) http.Handler {
+	if strings.TrimSpace(title) == "" {
+		title = "Status"
+	}
+	var buf bytes.Buffer
+	if err := publicTemplate.Execute(&buf, pageData{Title: title}); err != nil {
+		// Only a broken embedded template gets here; the tests render it.
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		})
+	}
+	body := buf.Bytes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(body)
+	})
+}

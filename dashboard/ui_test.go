@@ -1,0 +1,190 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSearchPageEscapesHostileLines(t *testing.T) {
+	var gotQ string
+	var gotLimit int
+	f := newFixture(t, UIDeps{Search: func(ctx context.Context, q string, limit int) ([]LogRow, error) {
+		gotQ, gotLimit = q, limit
+		return []LogRow{{
+			Time: time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC),
+			Host: "web1<b>", Program: "sshd\x1b[31m",
+			Line: `<script>alert(1)</script> "quoted" & 'single' ` + "\x1b]0;pwned\x07 \x00nul \u202eevil \xff\xfe tab\there",
+		}}, nil
+	}})
+	cookie, _ := f.login("alice", alicePW)
+	w := f.do("GET", "/admin/logs?q=%3Cscript%3E", "", nil, nil, cookie)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d", w.Code)
+	}
+	if gotQ != "<script>" || gotLimit != searchLimit+1 {
+		t.Errorf("Search(%q, %d)", gotQ, gotLimit)
+	}
+	body := w.Body.String()
+	for _, bad := range []string{"<script>", "<b>", "\x1b", "\x07", "\x00", "\u202e", "\xff"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page contains raw %q", bad)
+		}
+	}
+	for _, want := range []string{
+		"&lt;script&gt;alert(1)&lt;/script&gt;", "web1&lt;b&gt;", `sshd\x1b[31m`, `\x1b]0;pwned\x07`,
+		`\x00nul`, `\xe2\x80\xaeevil`, `\xff\xfe`, "tab\there", "2026-03-01 11:00:00 Z",
+		`value="&lt;script&gt;"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestSearchPageStates(t *testing.T) {
+	many := make([]LogRow, searchLimit+1)
+	for i := range many {
+		many[i] = LogRow{Line: "line"}
+	}
+	many[0].Line = "the-oldest"
+	tests := []struct {
+		name   string
+		search func(context.Context, string, int) ([]LogRow, error)
+		q      string
+		status int
+		want   string
+		absent string
+	}{
+		{"no search yet", nil, "x", 200, "Log search is not available yet.", "<table>"},
+		{"empty query", func(context.Context, string, int) ([]LogRow, error) { panic("called") }, "", 200, "Enter a query", "<table>"},
+		{"no hits", func(context.Context, string, int) ([]LogRow, error) { return nil, nil }, "x", 200, "No matching lines.", "<table>"},
+		{"error", func(context.Context, string, int) ([]LogRow, error) { return nil, errors.New("bad query <x>") }, "x", 400, "Search failed: bad query &lt;x&gt;", "<table>"},
+		{"truncated", func(context.Context, string, int) ([]LogRow, error) { return many, nil }, "x", 200, "Showing the newest 200 matches", "the-oldest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, UIDeps{Search: tt.search})
+			cookie, _ := f.login("alice", alicePW)
+			w := f.do("GET", "/admin/logs?q="+tt.q, "", nil, nil, cookie)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d", w.Code, tt.status)
+			}
+			if !strings.Contains(w.Body.String(), tt.want) {
+				t.Errorf("page lacks %q:\n%s", tt.want, w.Body)
+			}
+			if strings.Contains(w.Body.String(), tt.absent) {
+				t.Errorf("page has %q", tt.absent)
+			}
+		})
+	}
+}
+
+func TestHomePage(t *testing.T) {
+	f := newFixture(t, UIDeps{})
+	cookie, csrf := f.login("alice", alicePW)
+	body := f.do("GET", "/admin/", "", nil, nil, cookie).Body.String()
+	for _, want := range []string{
+		"Watchpost admin", "Signed in as <strong>alice</strong>",
+		`<form class="logout" method="post" action="/admin/logout">`, `name="csrf" value="` + csrf + `"`,
+		`<form class="search" method="get" action="/admin/logs"`, `href="/admin/static/style.css"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("home page lacks %q", want)
+		}
+	}
+	// CSP forbids inline scripts and styles; the pages must have none.
+	for _, bad := range []string{"<script", "style=", "<style", "onclick", "http://", "https://"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("home page contains %q", bad)
+		}
+	}
+	css := f.do("GET", "/admin/static/style.css", "", nil, nil)
+	if css.Code != 200 || !strings.HasPrefix(css.Header().Get("Content-Type"), "text/css") {
+		t.Errorf("stylesheet: %d %q", css.Code, css.Header().Get("Content-Type"))
+	}
+	if w := f.do("GET", "/admin/static/", "", nil, nil); w.Code != 404 {
+		t.Errorf("static directory listing: %d", w.Code)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	f := newFixture(t, UIDeps{})
+	for _, target := range []string{"/admin/login", "/admin/", "/api/v1/thing", "/admin/static/style.css"} {
+		w := f.do("GET", target, "", nil, nil)
+		h := w.Header()
+		csp := h.Get("Content-Security-Policy")
+		for _, d := range []string{"default-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "script-src 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("%s: CSP %q lacks %q", target, csp, d)
+			}
+		}
+		for k, v := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+			if h.Get(k) != v {
+				t.Errorf("%s: %s %q, want %q", target, k, h.Get(k), v)
+			}
+		}
+	}
+}
+
+func TestWriteError(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteError(w, http.StatusTeapot, `bad "thing" <x>`)
+	if w.Code != http.StatusTeapot || w.Header().Get("Content-Type") != "application/json; charset=utf-8" ||
+		w.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+	if strings.Contains(w.Body.String(), "<x>") {
+		t.Errorf("markup not escaped: %s", w.Body)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] != `bad "thing" <x>` || len(body) != 1 {
+		t.Errorf("body %s", w.Body)
+	}
+	w = httptest.NewRecorder()
+	WriteError(w, http.StatusNotFound, "")
+	if !strings.Contains(w.Body.String(), `"not found"`) {
+		t.Errorf("empty message: %s", w.Body)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name  string
+		ready func() error
+		code  int
+		body  string
+	}{
+		{"liveness only", nil, 200, "ok\n"},
+		{"ready", func() error { return nil }, 200, "ok\n"},
+		{"not ready", func() error { return errors.New("open /var/lib/watchpost/db: locked") }, 503, "not ready\n"},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		Healthz(tt.ready).ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+		if w.Code != tt.code || w.Body.String() != tt.body {
+			t.Errorf("%s: %d %q", tt.name, w.Code, w.Body)
+		}
+	}
+}
+
+func TestPublicPage(t *testing.T) {
+	tests := map[string]string{
+		"Example status":     "<title>Example status</title>",
+		"<script>x</script>": "<title>&lt;script&gt;x&lt;/script&gt;</title>",
+		"":                   "<title>Status</title>",
+	}
+	for title, want := range tests {
+		w := httptest.NewRecorder()
+		PublicPage(title).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		body := w.Body.String()
+		if w.Code != 200 || !strings.Contains(body, want) || !strings.Contains(body, "No public checks configured yet.") {
+			t.Errorf("%q: %d\n%s", title, w.Code, body)
+		}
+	}
+}
