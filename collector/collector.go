@@ -41,12 +41,3 @@ type Line struct {
 type Sink interface {
 	Ship(ctx context.Context, lines []Line) error
 }
-
-// DefaultSelfFiles are the files the loghost follows on its own host when
-// nothing is configured; those it cannot read are left out.
-func DefaultSelfFiles() []string {
-	return []string{
-		"/var/log/syslog", "/var/log/messages", "/var/log/auth.log", "/var/log/kern.log",
-		"/var/log/mail.log", "/var/log/daemon.log", "/var/log/nginx/*.log", "/var/log/apache2/*.log",
-	}
-}

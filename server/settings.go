@@ -67,7 +67,7 @@ func resolve(cfg *config.Config, o Options) (settings, error) {
 	st.syslogTLS = cfg.Server.SyslogTLSListen
 	st.metricsPublic = cfg.Server.MetricsPublic
 	if cfg.Server.AdminToken != "" {
-		st.adminTokens = []string{cfg.Server.AdminToken}
+		st.adminTokens = []string{string(cfg.Server.AdminToken)}
 	} else {
 		tok, created, err := secret(st.dataDir, "admin.token", 24)
 		if err != nil {

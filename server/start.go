@@ -143,7 +143,7 @@ func (l *loghost) writeMetrics(w io.Writer) {
 func users(cfg *config.Config) []dashboard.User {
 	var us []dashboard.User
 	for _, u := range cfg.Server.Users {
-		us = append(us, dashboard.User{Name: u.Name, PasswordHash: u.PasswordHash})
+		us = append(us, dashboard.User{Name: u.Name, PasswordHash: string(u.PasswordHash)})
 	}
 	return us
 }

@@ -1,0 +1,120 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"time"
+)
+
+// Collector is a collector's configuration (DESIGN.md §5).
+type Collector struct {
+	File string `yaml:"-"`
+
+	Server       string          `yaml:"server"` // the loghost's URL
+	Token        Secret          `yaml:"token"`
+	CAFile       string          `yaml:"ca_file"` // trust this CA instead of the system roots
+	Host         string          `yaml:"host"`    // default: the hostname
+	Journal      bool            `yaml:"journal"`
+	Files        []CollectorFile `yaml:"files"`
+	Spool        string          `yaml:"spool"`
+	SpoolMax     ByteSize        `yaml:"spool_max_size"`
+	Interval     Duration        `yaml:"interval"`
+	MuninPlugins string          `yaml:"munin_plugins"`
+	MuninListen  string          `yaml:"munin_listen"`
+}
+
+// CollectorFile is a followed file or glob.
+type CollectorFile struct {
+	Path             string   `yaml:"path"`
+	Format           string   `yaml:"format"`
+	Site             string   `yaml:"site"`
+	Multiline        string   `yaml:"multiline"` // a line not matching this continues the event
+	MultilineMax     ByteSize `yaml:"multiline_max"`
+	MultilineTimeout Duration `yaml:"multiline_timeout"`
+}
+
+func collectorDefaults() *Collector {
+	return &Collector{
+		Journal:  true,
+		Spool:    "/var/lib/watchpost/spool",
+		SpoolMax: ByteSize(512 << 20),
+		Interval: Duration(60 * time.Second),
+	}
+}
+
+// LoadCollector reads and validates a collector configuration file.
+func LoadCollector(path string) (*Collector, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseCollector(path, data)
+}
+
+// ParseCollector reads a collector configuration from data.
+func ParseCollector(file string, data []byte) (*Collector, error) {
+	c := collectorDefaults()
+	c.File = file
+	pos, err := decodeFile(file, data, c)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(file)
+	for _, p := range []*string{&c.CAFile, &c.Spool, &c.MuninPlugins} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if c.Server == "" {
+		pos.add("server", "missing: the loghost's URL, e.g. https://loghost.example.org:8443")
+	} else {
+		validURL(pos, "server", c.Server)
+	}
+	if c.Token == "" {
+		pos.add("token", "missing: give token or token_file")
+	}
+	if c.Host != "" && !hostNameRE.MatchString(c.Host) {
+		pos.add("host", "host names are letters, digits, '.', '_' and '-'")
+	}
+	for i, f := range c.Files {
+		key := fmt.Sprintf("files[%d]", i)
+		if f.Path == "" {
+			pos.add(key+".path", "missing")
+		} else if _, err := filepath.Match(f.Path, ""); err != nil {
+			pos.add(key+".path", "bad glob: %v", err)
+		}
+		if f.Multiline != "" {
+			if _, err := regexp.Compile(f.Multiline); err != nil {
+				pos.add(key+".multiline", "bad regular expression: %v", err)
+			}
+		}
+		if f.MultilineMax < 0 || f.MultilineTimeout < 0 {
+			pos.add(key, "multiline limits must not be negative")
+		}
+	}
+	if c.Interval != 0 && time.Duration(c.Interval) < time.Second {
+		pos.add("interval", "must be at least 1s")
+	}
+	if c.MuninListen != "" {
+		if _, _, err := net.SplitHostPort(c.MuninListen); err != nil {
+			pos.add("munin_listen", "want host:port, got %q", c.MuninListen)
+		}
+	}
+	if err := pos.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

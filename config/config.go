@@ -1,0 +1,292 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is the loghost's configuration (DESIGN.md §5). The zero value is
+// not useful: start from Default or Load.
+type Config struct {
+	// File is where the configuration came from ("" for the defaults).
+	File string `yaml:"-"`
+
+	Timezone    string          `yaml:"timezone"`
+	Server      Server          `yaml:"server"`
+	Storage     Storage         `yaml:"storage"`
+	Hosts       map[string]Host `yaml:"hosts"`
+	Checks      []Check         `yaml:"checks"`
+	Heartbeats  []Heartbeat     `yaml:"heartbeats"`
+	Maintenance []Maintenance   `yaml:"maintenance"`
+	Rules       []RuleFile      `yaml:"rules"`
+	Alerting    Alerting        `yaml:"alerting"`
+	MuninNodes  []MuninNode     `yaml:"munin_nodes"`
+	Webstats    Webstats        `yaml:"webstats"`
+	StatusPage  StatusPage      `yaml:"status_page"`
+	Self        Self            `yaml:"self"`
+
+	loc     *time.Location
+	dataDir string
+}
+
+// Server holds the listeners and admin credentials.
+type Server struct {
+	Listen          string `yaml:"listen"`
+	TLSCertFile     string `yaml:"tls_cert_file"`
+	TLSKeyFile      string `yaml:"tls_key_file"`
+	SyslogListen    string `yaml:"syslog_listen"`     // UDP and TCP; "" turns syslog off
+	SyslogTLSListen string `yaml:"syslog_tls_listen"` // TCP with the TLS certificate above
+	// MetricsPublic serves /metrics without the admin token (for a
+	// Prometheus or VictoriaMetrics scraper on a trusted network).
+	MetricsPublic bool   `yaml:"metrics_public"`
+	AdminToken    Secret `yaml:"admin_token"`
+	Users         []User `yaml:"users"`
+}
+
+// User is a web UI login.
+type User struct {
+	Name         string `yaml:"name"`
+	PasswordHash Secret `yaml:"password_hash"` // bcrypt, from `watchpost user hash`
+}
+
+// Storage configures the embedded store and optional scale-out engines.
+type Storage struct {
+	Path            string   `yaml:"path"`
+	Retention       Duration `yaml:"retention"`
+	MaxSize         ByteSize `yaml:"max_size"`
+	HostQuotaPerDay ByteSize `yaml:"host_quota_per_day"`
+	VictoriaMetrics string   `yaml:"victoriametrics_url"`
+	VictoriaLogs    string   `yaml:"victorialogs_url"`
+}
+
+// Host is one collector host's ingest credentials. Several tokens may be
+// valid at once so a token can be rotated without a gap.
+type Host struct {
+	Token  Secret   `yaml:"token"`
+	Tokens []string `yaml:"tokens"`
+}
+
+// AllTokens is every token that authenticates the host.
+func (h Host) AllTokens() []string {
+	var ts []string
+	if h.Token != "" {
+		ts = append(ts, string(h.Token))
+	}
+	for _, t := range h.Tokens {
+		if t != "" {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// Check is an uptime probe. Probes arrive with the checker; the keys are
+// read and validated now so a configuration stays valid across upgrades.
+type Check struct {
+	Name           string            `yaml:"name"`
+	Type           string            `yaml:"type"`
+	Target         string            `yaml:"target"`
+	Interval       Duration          `yaml:"interval"`
+	Timeout        Duration          `yaml:"timeout"`
+	Conditions     []string          `yaml:"conditions"`
+	WarnConditions []string          `yaml:"warn_conditions"`
+	Public         bool              `yaml:"public"`
+	Group          string            `yaml:"group"`
+	Method         string            `yaml:"method"`
+	Headers        map[string]string `yaml:"headers"`
+	Body           string            `yaml:"body"`
+	Query          string            `yaml:"query"` // DNS: record type and name, e.g. "A wiki.example.org"
+	Labels         map[string]string `yaml:"labels"`
+}
+
+// Heartbeat expects a ping (a backup finished) every period.
+type Heartbeat struct {
+	Name   string   `yaml:"name"`
+	ID     Secret   `yaml:"id"`
+	Period Duration `yaml:"period"`
+	Grace  Duration `yaml:"grace"`
+	Public bool     `yaml:"public"`
+	Group  string   `yaml:"group"`
+}
+
+// Maintenance silences alerts and marks checks during a window.
+type Maintenance struct {
+	Name   string   `yaml:"name"`
+	Start  string   `yaml:"start"` // RFC 3339 or "2006-01-02 15:04" in the timezone
+	End    string   `yaml:"end"`
+	Checks []string `yaml:"checks"`
+	Hosts  []string `yaml:"hosts"`
+}
+
+// RuleFile is a logsurfer-style rule file.
+type RuleFile struct {
+	File string `yaml:"file"`
+}
+
+// Alerting holds the default receivers (email, matrix), named receivers
+// and routes.
+type Alerting struct {
+	Email          *Email              `yaml:"email"`
+	Matrix         *Matrix             `yaml:"matrix"`
+	Receivers      map[string]Receiver `yaml:"receivers"`
+	Routes         []Route             `yaml:"routes"`
+	RepeatInterval Duration            `yaml:"repeat_interval"`
+}
+
+// Email sends alerts by SMTP.
+type Email struct {
+	SMTP     string   `yaml:"smtp"` // host:port
+	TLS      string   `yaml:"tls"`  // starttls (default), implicit or none
+	From     string   `yaml:"from"`
+	To       []string `yaml:"to"`
+	Username string   `yaml:"username"`
+	Password Secret   `yaml:"password"`
+}
+
+// Matrix sends alerts to a Matrix room.
+type Matrix struct {
+	Homeserver  string `yaml:"homeserver"`
+	AccessToken Secret `yaml:"access_token"`
+	Room        string `yaml:"room"`
+}
+
+// Receiver is a named set of destinations; unset parts inherit from the
+// default receivers.
+type Receiver struct {
+	Email  *Email  `yaml:"email"`
+	Matrix *Matrix `yaml:"matrix"`
+}
+
+// Route sends alerts whose labels match to a receiver.
+type Route struct {
+	Match    map[string]string `yaml:"match"`
+	Receiver string            `yaml:"receiver"`
+	Continue bool              `yaml:"continue"`
+}
+
+// MuninNode is a munin-node the loghost polls.
+type MuninNode struct {
+	Name     string   `yaml:"name"`
+	Address  string   `yaml:"address"`
+	Interval Duration `yaml:"interval"`
+}
+
+// Webstats lists the sites web statistics are kept for.
+type Webstats struct {
+	Sites []Site `yaml:"sites"`
+}
+
+// Site is one web site.
+type Site struct {
+	Name    string   `yaml:"name"`
+	Aliases []string `yaml:"aliases"`
+}
+
+// StatusPage configures the public page.
+type StatusPage struct {
+	Title       string   `yaml:"title"`
+	Description string   `yaml:"description"`
+	Groups      []string `yaml:"groups"` // display order of check groups
+}
+
+// Self is the loghost's own host: it reads its journal and log files
+// like a collector would.
+type Self struct {
+	Enabled bool     `yaml:"enabled"`
+	Journal bool     `yaml:"journal"`
+	Files   []string `yaml:"files"`
+}
+
+// Default is the configuration of a loghost started without a file: data
+// in dataDir, HTTP and syslog on loopback, its own host collected.
+func Default(dataDir string) *Config {
+	c := defaults()
+	c.dataDir = dataDir
+	c.Storage.Path = filepath.Join(dataDir, "watchpost.db")
+	c.loc = time.Local
+	return c
+}
+
+// defaultSelfFiles are the log files the loghost reads on its own host
+// when they exist and it may read them. Debian 12 keeps auth and daemon
+// logs only in the journal unless rsyslog is installed.
+var defaultSelfFiles = []string{
+	"/var/log/syslog", "/var/log/messages", "/var/log/auth.log", "/var/log/kern.log",
+	"/var/log/mail.log", "/var/log/daemon.log", "/var/log/nginx/*.log", "/var/log/apache2/*.log",
+}
+
+func defaults() *Config {
+	return &Config{
+		Server: Server{
+			Listen:       "127.0.0.1:8080",
+			SyslogListen: "127.0.0.1:5514",
+		},
+		Storage: Storage{
+			Retention: Duration(30 * 24 * time.Hour),
+		},
+		Alerting: Alerting{RepeatInterval: Duration(4 * time.Hour)},
+		Self: Self{
+			Enabled: true,
+			Journal: true,
+			Files:   append([]string(nil), defaultSelfFiles...),
+		},
+	}
+}
+
+// Load reads and validates a loghost configuration file. Relative paths
+// in it are taken from the file's folder.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse reads a loghost configuration from data; file names it in errors
+// and anchors relative paths.
+func Parse(file string, data []byte) (*Config, error) {
+	c := defaults()
+	c.File = file
+	pos, err := decodeFile(file, data, c)
+	if err != nil {
+		return nil, err
+	}
+	c.resolvePaths(filepath.Dir(file))
+	c.validate(pos)
+	if err := pos.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Storage.Path)
+	abs(&c.Server.TLSCertFile)
+	abs(&c.Server.TLSKeyFile)
+	for i := range c.Rules {
+		abs(&c.Rules[i].File)
+	}
+	if c.Storage.Path != "" {
+		c.dataDir = filepath.Dir(c.Storage.Path)
+	}
+}
+
+// Location is where days begin for reports and uptime bars.
+func (c *Config) Location() *time.Location {
+	if c.loc == nil {
+		return time.Local
+	}
+	return c.loc
+}
+
+// DataDir is the folder of the database and the generated secrets ("" when
+// the file gives no storage.path: the caller picks its default).
+func (c *Config) DataDir() string { return c.dataDir }

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDesignExample(t *testing.T) {
+	c, err := Load("testdata/loghost.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Location().String() != "Europe/Berlin" {
+		t.Errorf("timezone: %v", c.Location())
+	}
+	if c.Server.AdminToken != "admin-token-0123456789" {
+		t.Errorf("admin token from file: %q", c.Server.AdminToken)
+	}
+	if c.Server.TLSCertFile != filepath.Join("testdata", "tls.crt") {
+		t.Errorf("relative cert path: %q", c.Server.TLSCertFile)
+	}
+	if got := time.Duration(c.Storage.Retention); got != 14*24*time.Hour {
+		t.Errorf("retention %v", got)
+	}
+	if c.Storage.MaxSize != 20<<30 || c.Storage.HostQuotaPerDay != 1e9 {
+		t.Errorf("sizes %d %d", c.Storage.MaxSize, c.Storage.HostQuotaPerDay)
+	}
+	if got := c.Hosts["db1"].AllTokens(); len(got) != 2 || got[1] != "old-token-until-rotated" {
+		t.Errorf("db1 tokens %q", got)
+	}
+	if got := c.Hosts["web1"].AllTokens(); len(got) != 1 || got[0] != "token-web1-abcdef" {
+		t.Errorf("web1 tokens %q", got)
+	}
+	if c.DataDir() != "/var/lib/watchpost" {
+		t.Errorf("data dir %q", c.DataDir())
+	}
+	if c.Alerting.Matrix.AccessToken != "syt_matrix" || c.Alerting.Receivers["db-team"].Email.To[0] != "dba@example.org" {
+		t.Errorf("alerting %+v", c.Alerting)
+	}
+	if !c.Self.Enabled || !c.Self.Journal || c.Server.SyslogListen != "127.0.0.1:5514" {
+		t.Errorf("defaults lost: %+v %+v", c.Self, c.Server)
+	}
+	if c.Checks[0].Conditions[1] != "response_time < 2s" || !c.Checks[0].Public {
+		t.Errorf("checks %+v", c.Checks[0])
+	}
+}
+
+func TestDefault(t *testing.T) {
+	c := Default("/tmp/wp")
+	if c.Storage.Path != "/tmp/wp/watchpost.db" || c.DataDir() != "/tmp/wp" {
+		t.Errorf("paths %q %q", c.Storage.Path, c.DataDir())
+	}
+	if c.Server.Listen != "127.0.0.1:8080" || time.Duration(c.Storage.Retention) != 30*24*time.Hour {
+		t.Errorf("defaults %+v", c)
+	}
+}
+
+// TestErrors: every mistake names file:line:col and the key.
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name, yml string
+		want      []string
+	}{
+		{"unknown key with suggestion", "server:\n  lisen: 1.2.3.4:80\n", []string{"x.yml:2:3: server.lisen: unknown key (did you mean \"listen\"?)"}},
+		{"unknown top level", "storgae: {}\n", []string{"x.yml:1:1: storgae: unknown key (did you mean \"storage\"?)"}},
+		{"bad duration", "storage:\n  retention: 14 days\n", []string{"x.yml:2:14: storage.retention: invalid duration"}},
+		{"wrong type", "server:\n  metrics_public: maybe\n", []string{"x.yml:2:19: server.metrics_public: expected true or false"}},
+		{"list for string", "server:\n  listen: [a, b]\n", []string{"x.yml:2:11: server.listen: expected a string, got a list"}},
+		{"duplicate key", "server:\n  listen: 1.2.3.4:80\n  listen: 1.2.3.4:81\n", []string{"x.yml:3:3: server.listen: given twice"}},
+		{"bad address", "server:\n  listen: localhost\n", []string{"x.yml:2:11: server.listen: want host:port"}},
+		{"bad size", "storage:\n  max_size: 2 parsecs\n", []string{"x.yml:2:13: storage.max_size: invalid size"}},
+		{"bad zone", "timezone: Mars/Olympus\n", []string{"x.yml:1:11: timezone: unknown time zone"}},
+		{"shared token", "hosts:\n  a: {token: same-token-1}\n  b: {token: same-token-1}\n", []string{"x.yml:3:6: hosts.b: a token is also used by host a"}},
+		{"host without token", "hosts:\n  a: {}\n", []string{"x.yml:2:6: hosts.a: give token, token_file or tokens"}},
+		{"token and token_file", "hosts:\n  a: {token: abcdefghij, token_file: /x}\n", []string{"hosts.a.token_file: give token or token_file, not both"}},
+		{"missing secret file", "server:\n  admin_token_file: /nonexistent/x\n", []string{"x.yml:2:21: server.admin_token_file: cannot read the secret"}},
+		{"check type", "checks:\n  - name: a\n    type: ftp\n    target: x\n", []string{"x.yml:3:11: checks[0].type: want http, tcp, dns or smtp"}},
+		{"duplicate check", "checks:\n  - {name: a, type: tcp, target: 'x:1'}\n  - {name: a, type: tcp, target: 'x:1'}\n", []string{"x.yml:3:12: checks[1].name: \"a\" is used twice"}},
+		{"unknown receiver", "alerting:\n  routes:\n    - receiver: nobody\n", []string{"x.yml:3:17: alerting.routes[0].receiver: no receiver is named"}},
+		{"email tls", "alerting:\n  email: {smtp: 'm:25', from: a@b, to: [c@d], tls: ssl}\n", []string{"alerting.email.tls: want starttls, implicit or none"}},
+		{"bad password hash", "server:\n  users:\n    - {name: ann, password_hash: hunter2}\n", []string{"server.users[0].password_hash: not a bcrypt hash"}},
+		{"yaml syntax", "server:\n  listen: [\n", []string{"x.yml:"}},
+		{"several errors, line order", "storage:\n  retention: x\nserver:\n  lisen: a\n", []string{"x.yml:2:14: storage.retention", "x.yml:4:3: server.lisen"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.yml", []byte(tt.yml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) < len(tt.want) {
+				t.Fatalf("got %q, want %d errors", err, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("error %d = %q, want it to contain %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestDurationsAndSizes(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "14d": 14 * 24 * time.Hour, "1w2d": 9 * 24 * time.Hour, "1h30m": 90 * time.Minute, "1.5d": 36 * time.Hour} {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "d", "5", "5x", "1e999d", "--1s"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q): no error", bad)
+		}
+	}
+	for in, want := range map[string]int64{"500MB": 500e6, "2GiB": 2 << 30, "10": 10, "1.5K": 1500} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %v, %v", in, got, err)
+		}
+	}
+}
+
+func TestCollector(t *testing.T) {
+	c, err := LoadCollector("testdata/collector.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Token != "token-web1-abcdef" || len(c.Files) != 2 || c.Files[0].Site != "wiki.example.org" || c.Files[1].Multiline != `^\S` {
+		t.Errorf("%+v", c)
+	}
+	if _, err := ParseCollector("c.yml", []byte("server: https://x\ntoken: abc\nfiles:\n  - path: '[x'\n")); err == nil || !strings.Contains(err.Error(), "c.yml:4:11: files[0].path: bad glob") {
+		t.Errorf("bad glob: %v", err)
+	}
+}
+
+func TestCheckMain(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yml")
+	os.WriteFile(bad, []byte("server:\n  lisen: x\n"), 0o600)
+	var out, errb bytes.Buffer
+	if rc := CheckMain([]string{"testdata/loghost.yml", "testdata/collector.yml"}, &out, &errb); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	if !strings.Contains(out.String(), "loghost.yml: ok (loghost") || !strings.Contains(out.String(), "collector.yml: ok (collector") {
+		t.Errorf("output %q", out.String())
+	}
+	out.Reset()
+	if rc := CheckMain([]string{bad}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "bad.yml:2:3: server.lisen: unknown key") {
+		t.Errorf("rc %d: %s", rc, errb.String())
+	}
+	if rc := CheckMain(nil, &out, &errb); rc != 2 {
+		t.Errorf("no args: rc %d", rc)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/loghost.yml", "testdata/collector.yml"} {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("checks: [{name: a, interval: 1w}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yml", data)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "fuzz.yml") {
+			t.Fatalf("error without file name: %v", err)
+		}
+		ParseCollector("fuzz.yml", data)
+		IsCollectorFile(data)
+	})
+}

@@ -1,0 +1,296 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+var (
+	hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	checkTypes = map[string]bool{"http": true, "tcp": true, "dns": true, "smtp": true}
+	emailTLS   = map[string]bool{"": true, "starttls": true, "implicit": true, "none": true}
+)
+
+// validate checks what the types cannot: addresses, names, references
+// between sections. Errors land in p at the key they concern.
+func (c *Config) validate(p *positions) {
+	c.loc = time.Local
+	if c.Timezone != "" {
+		loc, err := time.LoadLocation(c.Timezone)
+		if err != nil {
+			p.add("timezone", "unknown time zone %q (want e.g. Europe/Berlin or UTC)", c.Timezone)
+		} else {
+			c.loc = loc
+		}
+	}
+	c.validateServer(p)
+	if c.Storage.Retention < 0 {
+		p.add("storage.retention", "must not be negative")
+	}
+	if c.Storage.MaxSize < 0 || c.Storage.HostQuotaPerDay < 0 {
+		p.add("storage", "sizes must not be negative")
+	}
+	for _, k := range []struct{ key, v string }{
+		{"storage.victoriametrics_url", c.Storage.VictoriaMetrics},
+		{"storage.victorialogs_url", c.Storage.VictoriaLogs},
+	} {
+		if k.v != "" {
+			validURL(p, k.key, k.v)
+		}
+	}
+	c.validateHosts(p)
+	c.validateChecks(p)
+	c.validateAlerting(p)
+	for i, r := range c.Rules {
+		if r.File == "" {
+			p.add(fmt.Sprintf("rules[%d].file", i), "missing")
+		}
+	}
+	names := map[string]bool{}
+	for i, m := range c.MuninNodes {
+		key := fmt.Sprintf("munin_nodes[%d]", i)
+		if m.Name == "" {
+			p.add(key+".name", "missing")
+		} else if names[m.Name] {
+			p.add(key+".name", "%q is used twice", m.Name)
+		}
+		names[m.Name] = true
+		if _, _, err := net.SplitHostPort(m.Address); err != nil {
+			p.add(key+".address", "want host:port, got %q", m.Address)
+		}
+	}
+	for i, s := range c.Webstats.Sites {
+		if s.Name == "" {
+			p.add(fmt.Sprintf("webstats.sites[%d].name", i), "missing")
+		}
+	}
+}
+
+func (c *Config) validateServer(p *positions) {
+	s := &c.Server
+	for _, a := range []struct{ key, v string }{
+		{"server.listen", s.Listen},
+		{"server.syslog_listen", s.SyslogListen},
+		{"server.syslog_tls_listen", s.SyslogTLSListen},
+	} {
+		if a.v == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.v); err != nil || port == "" {
+			p.add(a.key, "want host:port (e.g. 0.0.0.0:8443), got %q", a.v)
+		}
+	}
+	if s.Listen == "" {
+		p.add("server.listen", "must not be empty")
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		p.add("server.tls_cert_file", "give both tls_cert_file and tls_key_file, or neither")
+	}
+	if s.SyslogTLSListen != "" && s.TLSCertFile == "" {
+		p.add("server.syslog_tls_listen", "needs tls_cert_file and tls_key_file")
+	}
+	if s.AdminToken != "" && len(s.AdminToken) < 16 {
+		p.add("server.admin_token", "too short: use at least 16 characters")
+	}
+	seen := map[string]bool{}
+	for i, u := range s.Users {
+		key := fmt.Sprintf("server.users[%d]", i)
+		if u.Name == "" {
+			p.add(key+".name", "missing")
+		} else if seen[u.Name] {
+			p.add(key+".name", "%q is used twice", u.Name)
+		}
+		seen[u.Name] = true
+		h := string(u.PasswordHash)
+		if !(strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")) {
+			p.add(key+".password_hash", "not a bcrypt hash: make one with `watchpost user hash`")
+		}
+	}
+}
+
+func (c *Config) validateHosts(p *positions) {
+	owner := map[string]string{}
+	if c.Server.AdminToken != "" {
+		owner[string(c.Server.AdminToken)] = "the admin token"
+	}
+	for _, name := range sortedKeys(c.Hosts) {
+		h := c.Hosts[name]
+		key := "hosts." + name
+		if !hostNameRE.MatchString(name) {
+			p.add(key, "host names are letters, digits, '.', '_' and '-'")
+		}
+		toks := h.AllTokens()
+		if len(toks) == 0 {
+			p.add(key, "give token, token_file or tokens")
+		}
+		for _, t := range toks {
+			if len(t) < 8 {
+				p.add(key, "a token is too short: use at least 8 characters")
+			}
+			if o, ok := owner[t]; ok {
+				p.add(key, "a token is also used by %s: every host needs its own", o)
+			}
+			owner[t] = "host " + name
+		}
+	}
+}
+
+func (c *Config) validateChecks(p *positions) {
+	names := map[string]bool{}
+	for i, ch := range c.Checks {
+		key := fmt.Sprintf("checks[%d]", i)
+		if ch.Name == "" {
+			p.add(key+".name", "missing")
+		} else if names[ch.Name] {
+			p.add(key+".name", "%q is used twice", ch.Name)
+		}
+		names[ch.Name] = true
+		if !checkTypes[ch.Type] {
+			p.add(key+".type", "want http, tcp, dns or smtp, got %q", ch.Type)
+		}
+		if ch.Target == "" {
+			p.add(key+".target", "missing")
+		} else if ch.Type == "http" {
+			validURL(p, key+".target", ch.Target)
+		}
+		if ch.Interval != 0 && time.Duration(ch.Interval) < time.Second {
+			p.add(key+".interval", "must be at least 1s")
+		}
+		if ch.Timeout < 0 {
+			p.add(key+".timeout", "must not be negative")
+		}
+	}
+	for i, hb := range c.Heartbeats {
+		key := fmt.Sprintf("heartbeats[%d]", i)
+		if hb.Name == "" {
+			p.add(key+".name", "missing")
+		} else if names[hb.Name] {
+			p.add(key+".name", "%q is used twice (checks and heartbeats share names)", hb.Name)
+		}
+		names[hb.Name] = true
+		if len(hb.ID) < 16 {
+			p.add(key+".id", "want a secret of at least 16 characters (a UUID)")
+		}
+		if hb.Period <= 0 {
+			p.add(key+".period", "missing")
+		}
+		if hb.Grace < 0 {
+			p.add(key+".grace", "must not be negative")
+		}
+	}
+	for i, m := range c.Maintenance {
+		key := fmt.Sprintf("maintenance[%d]", i)
+		start, err1 := ParseTime(m.Start, c.Location())
+		end, err2 := ParseTime(m.End, c.Location())
+		if err1 != nil {
+			p.add(key+".start", "%v", err1)
+		}
+		if err2 != nil {
+			p.add(key+".end", "%v", err2)
+		}
+		if err1 == nil && err2 == nil && !end.After(start) {
+			p.add(key+".end", "must be after start")
+		}
+		for j, n := range m.Checks {
+			if !names[n] {
+				p.add(fmt.Sprintf("%s.checks[%d]", key, j), "no check or heartbeat is named %q", n)
+			}
+		}
+	}
+}
+
+func (c *Config) validateAlerting(p *positions) {
+	a := &c.Alerting
+	if a.Email != nil {
+		validEmail(p, "alerting.email", a.Email, true)
+	}
+	if a.Matrix != nil {
+		validMatrix(p, "alerting.matrix", a.Matrix, true)
+	}
+	for _, name := range sortedKeys(a.Receivers) {
+		r := a.Receivers[name]
+		key := "alerting.receivers." + name
+		if r.Email == nil && r.Matrix == nil {
+			p.add(key, "give email or matrix")
+		}
+		if r.Email != nil {
+			validEmail(p, key+".email", r.Email, a.Email == nil)
+		}
+		if r.Matrix != nil {
+			validMatrix(p, key+".matrix", r.Matrix, a.Matrix == nil)
+		}
+	}
+	for i, r := range a.Routes {
+		key := fmt.Sprintf("alerting.routes[%d].receiver", i)
+		if _, ok := a.Receivers[r.Receiver]; !ok && r.Receiver != "default" {
+			p.add(key, "no receiver is named %q", r.Receiver)
+		}
+	}
+	if a.RepeatInterval < 0 {
+		p.add("alerting.repeat_interval", "must not be negative")
+	}
+}
+
+// validEmail checks an email receiver; full means it must stand alone
+// rather than inherit server settings from alerting.email.
+func validEmail(p *positions, key string, e *Email, full bool) {
+	if !emailTLS[e.TLS] {
+		p.add(key+".tls", "want starttls, implicit or none, got %q", e.TLS)
+	}
+	if e.SMTP != "" {
+		if _, _, err := net.SplitHostPort(e.SMTP); err != nil {
+			p.add(key+".smtp", "want host:port (e.g. mail.example.org:587), got %q", e.SMTP)
+		}
+	} else if full {
+		p.add(key+".smtp", "missing")
+	}
+	if full && e.From == "" {
+		p.add(key+".from", "missing")
+	}
+	if len(e.To) == 0 {
+		p.add(key+".to", "missing")
+	}
+	for i, t := range e.To {
+		if !strings.Contains(t, "@") {
+			p.add(fmt.Sprintf("%s.to[%d]", key, i), "%q is not an address", t)
+		}
+	}
+}
+
+func validMatrix(p *positions, key string, m *Matrix, full bool) {
+	if m.Homeserver != "" {
+		validURL(p, key+".homeserver", m.Homeserver)
+	} else if full {
+		p.add(key+".homeserver", "missing")
+	}
+	if full && m.AccessToken == "" {
+		p.add(key+".access_token", "missing (give access_token or access_token_file)")
+	}
+	if !strings.HasPrefix(m.Room, "!") && !strings.HasPrefix(m.Room, "#") {
+		p.add(key+".room", "want a room id (!abc:example.org) or alias (#ops:example.org)")
+	}
+}
+
+func validURL(p *positions, key, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(key, "want an http:// or https:// URL, got %q", s)
+	}
+}
+
+// ParseTime reads a maintenance time: RFC 3339, or "2006-01-02 15:04" in loc.
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("want a time like 2026-03-01 22:00 or RFC 3339, got %q", s)
+}
