@@ -100,7 +100,7 @@ func (c loghostConfig) write(t testing.TB) string {
 	y := fmt.Sprintf(`server:
   listen: 127.0.0.1:%d
   syslog_listen: 127.0.0.1:%d
-  admin_token: e2e-admin-token
+  admin_token: e2e-admin-token-0123
 storage:
   path: %s
 hosts:

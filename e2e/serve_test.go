@@ -120,7 +120,7 @@ func TestGrepFollow(t *testing.T) {
 	lh := startLoghost(t, "-config", cfg)
 	lh.waitReady(base)
 	tokFile := filepath.Join(dir, "admin.tok")
-	os.WriteFile(tokFile, []byte("e2e-admin-token\n"), 0o600)
+	os.WriteFile(tokFile, []byte("e2e-admin-token-0123\n"), 0o600)
 	for _, mode := range [][]string{{"-server", base, "-token-file", tokFile}, {"-data", dir}} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, binary, append(append([]string{"grep"}, mode...), "-f", "follow-me")...)

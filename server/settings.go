@@ -129,7 +129,13 @@ func (st settings) banner() string {
 	}
 	s += fmt.Sprintf("  collector token:                 %s\n", st.collectorFile)
 	if st.createdTokens {
-		s += "  (tokens created now: keep them secret)\n"
+		// Shown once, on the start that made them; later starts show
+		// only where they are kept.
+		if st.adminTokenFile != "" {
+			s += fmt.Sprintf("  new admin token:     %s\n", st.adminTokens[0])
+		}
+		s += fmt.Sprintf("  new collector token: %s\n", st.collectorToken)
+		s += "  (created now and saved in the files above: keep them secret)\n"
 	}
 	s += "\nPoint a collector at it:\n"
 	s += fmt.Sprintf("  watchpost collect -server %s -token-file %s\n", base, st.collectorFile)

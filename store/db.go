@@ -120,6 +120,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 			return nil, fmt.Errorf("create store folder: %w", err)
 		}
+		// Logs hold secrets users never meant to log. SQLite gives its WAL
+		// and shm files the database file's mode, so creating that file
+		// 0600 keeps all three private whatever the umask.
+		f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create store: %w", err)
+		}
+		f.Close()
 	} else if _, err := os.Stat(opts.Path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -87,6 +87,9 @@ func (f *FrameReader) Next() ([]byte, FrameStatus, error) {
 		}
 		if isDigit(f.buf[f.start]) {
 			frame, st, done, err := f.octetCounted()
+			if done && err == nil && len(frame) == 0 {
+				continue // a counted frame of only line ends: nothing to say
+			}
 			if done || err != nil {
 				return frame, st, err
 			}
