@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -34,7 +35,10 @@ type fileFollower struct {
 	maxLine            int
 	out                chan<- Line
 	onTruncatedLine    func()
+	onLost             func(files int) // a generation left before it was read to its end
 	logf               func(msg string, args ...any)
+	once               bool    // stop at the end of the file (collect -once)
+	join               *joiner // multiline events, or nil
 
 	f     *os.File
 	cp    checkpoint // identity and read position of the open generation
@@ -97,8 +101,6 @@ func (ff *fileFollower) open(saved checkpoint, haveSaved bool) error {
 				cp.FP, _ = fingerprint(f, cp.FPLen)
 			}
 		}
-	} else if haveSaved {
-		ff.logf("file was replaced while the collector was away; lines at the end of the old file may be lost", "file", ff.path)
 	}
 	if cp.FP == "" && cp.Gen == "" {
 		cp.FP, err = fingerprint(f, cp.FPLen)
@@ -122,6 +124,9 @@ func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved boo
 	warned := false
 	for ctx.Err() == nil {
 		if ff.f == nil {
+			if haveSaved && !ff.catchUp(ctx, chunk, saved) {
+				return
+			}
 			if err := ff.open(saved, haveSaved); err != nil {
 				if !errors.Is(err, fs.ErrNotExist) && !warned {
 					ff.logf("cannot read file; will retry", "file", ff.path, "err", err)
@@ -147,9 +152,22 @@ func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved boo
 			ff.close()
 			continue
 		}
+		if ff.join != nil && ff.join.due(time.Now()) {
+			if ev, ok := ff.join.flush(); ok && !ff.send(ctx, ev.text, ev.from, ev.end) {
+				return
+			}
+		}
 		// At the end: has the file been truncated or replaced?
 		switch ff.changed() {
 		case changeNone:
+			if ff.once {
+				if ff.join != nil {
+					if ev, ok := ff.join.flush(); ok {
+						ff.send(ctx, ev.text, ev.from, ev.end)
+					}
+				}
+				return
+			}
 			if !sleep(ctx, ff.poll) {
 				return
 			}
@@ -272,15 +290,109 @@ func (ff *fileFollower) consume(ctx context.Context, data []byte) bool {
 	return true
 }
 
-// flushPartial ships a last line without newline once its file is done.
+// flushPartial ships a last line without newline once its file is done,
+// and completes an open multi-line event.
 func (ff *fileFollower) flushPartial(ctx context.Context) {
 	if len(ff.buf) > 0 && !ff.skipToNewline {
 		ff.emit(ctx, ff.buf, ff.bufAt, ff.bufAt+int64(len(ff.buf)))
 	}
 	ff.buf, ff.skipToNewline = ff.buf[:0], false
+	if ff.join != nil {
+		if ev, ok := ff.join.flush(); ok {
+			ff.send(ctx, ev.text, ev.from, ev.end)
+		}
+	}
+}
+
+// catchUp handles a checkpoint whose generation is no longer at the path:
+// logrotate renamed it (to syslog.1, say) while the collector was not
+// running. The old generation is found by device and inode in the same
+// folder and read to its end first; when it is gone, its unread end is
+// lost, and that is counted. It returns false when ctx ended.
+func (ff *fileFollower) catchUp(ctx context.Context, chunk []byte, saved checkpoint) bool {
+	if saved.Ino == 0 {
+		return true
+	}
+	if f, err := os.Open(ff.path); err == nil {
+		dev, ino, _, err := fileIdentity(f)
+		f.Close()
+		if err == nil && dev == saved.Dev && ino == saved.Ino {
+			return true // still the same file: open() resumes it
+		}
+	}
+	old := ff.findGeneration(saved)
+	if old == nil {
+		if fi, err := os.Stat(ff.path); err == nil && fi.Size() > 0 || saved.Offset > 0 {
+			ff.onLost(1)
+			ff.logf("the file was rotated away before it was read to its end; its last lines are lost", "file", ff.path)
+		}
+		return true
+	}
+	ff.logf("reading the rest of a file rotated while the collector was away", "file", old.Name())
+	cp := saved
+	if _, err := old.Seek(cp.Offset, io.SeekStart); err != nil {
+		old.Close()
+		return true
+	}
+	ff.f, ff.cp, ff.buf, ff.bufAt = old, cp, ff.buf[:0], cp.Offset
+	for {
+		n, err := ff.f.Read(chunk)
+		if n > 0 && !ff.consume(ctx, chunk[:n]) {
+			return false
+		}
+		if n == 0 || err != nil {
+			break
+		}
+	}
+	ff.flushPartial(ctx)
+	ff.close()
+	return ctx.Err() == nil
+}
+
+// findGeneration looks in the path's folder for the file with the
+// checkpoint's device, inode and fingerprint.
+func (ff *fileFollower) findGeneration(cp checkpoint) *os.File {
+	dir := filepath.Dir(ff.path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok || uint64(st.Dev) != cp.Dev || st.Ino != cp.Ino || info.Size() < cp.Offset {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil
+		}
+		if fp, err := fingerprint(f, cp.FPLen); err == nil && fp == cp.FP {
+			return f
+		}
+		f.Close()
+		return nil
+	}
+	return nil
 }
 
 func (ff *fileFollower) emit(ctx context.Context, text []byte, start, end int64) bool {
+	if ff.join != nil {
+		ev, ok := ff.join.add(text, start, end, time.Now())
+		if !ok {
+			return true
+		}
+		return ff.send(ctx, ev.text, ev.from, ev.end)
+	}
+	return ff.send(ctx, text, start, end)
+}
+
+// send hands one event to the runner. Its checkpoint mark is the offset
+// after it, in the generation it came from.
+func (ff *fileFollower) send(ctx context.Context, text []byte, start, end int64) bool {
 	mark := ff.cp
 	mark.Offset = end
 	l := Line{Source: ff.source, Gen: ff.cp.Gen, Offset: start, Text: append([]byte(nil), text...), File: ff.path,

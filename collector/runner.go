@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +24,11 @@ type FileConfig struct {
 	Path   string // a path or a glob; new matches are picked up on rescan
 	Format string // parser hint for the loghost ("" detects)
 	Site   string // web-statistics site of an access log
+	// Multiline, when set, starts an event; lines not matching it
+	// continue the previous one (stack traces).
+	Multiline        string
+	MultilineMax     int           // bytes per event (64 KiB)
+	MultilineTimeout time.Duration // an open event is complete after this quiet (2 s)
 }
 
 // Config configures a Runner.
@@ -33,8 +42,10 @@ type Config struct {
 	// FromStart reads a journal with no checkpoint from its start rather
 	// than from now.
 	FromStart bool
-	StateDir  string // where the checkpoint file lives
-	Location  *time.Location
+	// Once reads every source to its current end, ships, and returns.
+	Once     bool
+	StateDir string // where the checkpoint file lives
+	Location *time.Location
 
 	Poll        time.Duration // file polling interval (250 ms)
 	RotateQuiet time.Duration // a rotated-away file is read until quiet this long (1 s)
@@ -88,7 +99,9 @@ type Runner struct {
 	mu  sync.Mutex
 	cps map[string]checkpoint // acknowledged positions
 
-	shipped, shippedBytes, shipErrors, cpErrors, truncated, readErrors *metrics.Counter
+	started time.Time
+
+	shipped, shippedBytes, shipErrors, cpErrors, truncated, readErrors, lostFiles *metrics.Counter
 }
 
 // NewRunner prepares a runner; Run starts it.
@@ -113,6 +126,15 @@ func NewRunner(cfg Config, sink Sink, now func() time.Time, set *metrics.Set, lo
 		cpErrors:     set.NewCounter("watchpost_collector_checkpoint_errors_total"),
 		truncated:    set.NewCounter("watchpost_collector_truncated_lines_total"),
 		readErrors:   set.NewCounter("watchpost_collector_read_errors_total"),
+		lostFiles:    set.NewCounter("watchpost_collector_lost_generations_total"),
+		started:      now(),
+	}
+	for _, fc := range cfg.Files {
+		if fc.Multiline != "" {
+			if _, err := regexp.Compile(fc.Multiline); err != nil {
+				return nil, fmt.Errorf("multiline pattern of %s: %w", fc.Path, err)
+			}
+		}
 	}
 	cps, err := readCheckpoints(r.cpPath)
 	if err != nil {
@@ -143,6 +165,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.cfg.Journal {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.followJournal(ctx, lines) }()
+	}
+	if r.cfg.Once {
+		// Every source stops at its end; the channel closes after the
+		// last one, and ship returns once that is acknowledged.
+		go func() { wg.Wait(); close(lines) }()
 	}
 	return r.ship(ctx, lines)
 }
@@ -175,15 +202,20 @@ func (r *Runner) watchFiles(ctx context.Context, out chan<- Line, wg *sync.WaitG
 				f.Close()
 				following[p] = true
 				ff := &fileFollower{path: p, format: fc.Format, site: fc.Site, source: "file:" + p,
-					poll: r.cfg.Poll, quiet: r.cfg.RotateQuiet, maxLine: r.cfg.MaxLine, out: out,
+					poll: r.cfg.Poll, quiet: r.cfg.RotateQuiet, maxLine: r.cfg.MaxLine, out: out, once: r.cfg.Once,
 					onTruncatedLine: func() { r.truncated.Inc() },
+					onLost:          func(n int) { r.lostFiles.Add(n) },
 					logf:            func(msg string, args ...any) { r.logger.Warn(msg, args...) }}
+				if fc.Multiline != "" {
+					ff.join = &joiner{start: regexp.MustCompile(fc.Multiline), max: cmp.Or(fc.MultilineMax, 64<<10),
+						timeout: cmp.Or(fc.MultilineTimeout, 2*time.Second)}
+				}
 				cp, ok := r.saved(ff.source)
 				wg.Add(1)
 				go func() { defer wg.Done(); ff.run(ctx, cp, ok) }()
 			}
 		}
-		if !sleep(ctx, r.cfg.Rescan) {
+		if r.cfg.Once || !sleep(ctx, r.cfg.Rescan) {
 			return
 		}
 	}
@@ -220,15 +252,23 @@ func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case l := <-lines:
+		case l, ok := <-lines:
+			if !ok {
+				return nil
+			}
 			batch = append(batch, l)
 			size += len(l.Text)
 		}
 		timer := time.NewTimer(r.cfg.BatchDelay)
+		closed := false
 	fill:
 		for len(batch) < r.cfg.BatchLines && size < r.cfg.BatchBytes {
 			select {
-			case l := <-lines:
+			case l, ok := <-lines:
+				if !ok {
+					closed = true
+					break fill
+				}
 				batch = append(batch, l)
 				size += len(l.Text)
 			case <-timer.C:
@@ -240,6 +280,9 @@ func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
 		}
 		timer.Stop()
 		if !r.shipBatch(ctx, batch, size) {
+			return ctx.Err()
+		}
+		if closed {
 			return nil
 		}
 	}
@@ -283,4 +326,52 @@ func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 		r.logger.Error("save checkpoints", "err", err)
 	}
 	return true
+}
+
+// SourceStat is one source's state for the self-report.
+type SourceStat struct {
+	Source string `json:"source"`
+	Offset int64  `json:"offset"`         // acknowledged
+	Size   int64  `json:"size,omitempty"` // the file's size now
+	Lag    int64  `json:"lag_bytes"`      // written but not yet acknowledged
+}
+
+// Report is the collector's self-report, sent with the batches.
+type Report struct {
+	Type            string       `json:"type"` // "report"
+	Version         string       `json:"version"`
+	UptimeSeconds   int64        `json:"uptime_seconds"`
+	Sources         []SourceStat `json:"sources"`
+	SpoolBatches    int          `json:"spool_batches"`
+	SpoolBytes      int64        `json:"spool_bytes"`
+	LostGenerations uint64       `json:"lost_generations"`
+	TruncatedLines  uint64       `json:"truncated_lines"`
+	ShipErrors      uint64       `json:"ship_errors"`
+}
+
+// Stats returns the sources' acknowledged positions and lag.
+func (r *Runner) Stats() []SourceStat {
+	r.mu.Lock()
+	out := make([]SourceStat, 0, len(r.cps))
+	for src, cp := range r.cps {
+		out = append(out, SourceStat{Source: src, Offset: cp.Offset})
+	}
+	r.mu.Unlock()
+	for i := range out {
+		if p, ok := strings.CutPrefix(out[i].Source, "file:"); ok {
+			if fi, err := os.Stat(p); err == nil {
+				out[i].Size = fi.Size()
+				out[i].Lag = max(0, fi.Size()-out[i].Offset)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
+
+// Report builds the self-report.
+func (r *Runner) Report(version string, spoolBatches int, spoolBytes int64) Report {
+	return Report{Type: "report", Version: version, UptimeSeconds: int64(r.now().Sub(r.started).Seconds()),
+		Sources: r.Stats(), SpoolBatches: spoolBatches, SpoolBytes: spoolBytes,
+		LostGenerations: r.lostFiles.Get(), TruncatedLines: r.truncated.Get(), ShipErrors: r.shipErrors.Get()}
 }

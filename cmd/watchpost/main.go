@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/watchpost/watchpost/buildinfo"
+	"github.com/watchpost/watchpost/collector"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/grep"
 	"github.com/watchpost/watchpost/server"
@@ -20,6 +21,7 @@ const usage = `usage: watchpost COMMAND [flags]
 
 commands:
   serve          run the loghost (no config needed: embedded defaults)
+  collect        the host agent: follow the journal and log files, ship them to the loghost
   grep           search parsed logs, locally or on a loghost; -f follows
   config check   validate a configuration file
   backup         a consistent copy of the store while the loghost runs
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 		return server.ServeMain(ctx, args[1:], env, hup)
+	case "collect":
+		return collector.Main(ctx, args[1:], stdout, stderr)
 	case "grep":
 		return grep.Main(ctx, args[1:], stdout, stderr)
 	case "config":

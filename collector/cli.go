@@ -1,0 +1,196 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/buildinfo"
+	"github.com/watchpost/watchpost/config"
+)
+
+type fileFlags []FileConfig
+
+func (f *fileFlags) String() string { return fmt.Sprint(*f) }
+
+// Set takes PATH[,format=F][,site=S][,multiline=RE].
+func (f *fileFlags) Set(v string) error {
+	parts := strings.Split(v, ",")
+	fc := FileConfig{Path: parts[0]}
+	for _, p := range parts[1:] {
+		k, val, ok := strings.Cut(p, "=")
+		switch {
+		case ok && k == "format":
+			fc.Format = val
+		case ok && k == "site":
+			fc.Site = val
+		case ok && k == "multiline":
+			fc.Multiline = val
+		default:
+			return fmt.Errorf("want PATH[,format=F][,site=S][,multiline=RE], got %q", v)
+		}
+	}
+	*f = append(*f, fc)
+	return nil
+}
+
+// Main is `watchpost collect`: follow this host's journal and log files
+// and ship them to the loghost.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "collector configuration file (docs/CONFIG.md)")
+	server := fs.String("server", "", "the loghost's URL (overrides the file)")
+	tokenFile := fs.String("token-file", "", "file holding this host's ingest token (overrides the file)")
+	caFile := fs.String("ca-file", "", "PEM CA for the loghost's certificate (default: system roots)")
+	host := fs.String("host", "", "host name to file lines under (enrollment tokens only; default: hostname)")
+	state := fs.String("state", "/var/lib/watchpost", "folder for checkpoints and the spool")
+	journal := fs.Bool("journal", true, "follow the systemd journal (flag-only runs)")
+	once := fs.Bool("once", false, "ship what is there now and exit (tests, cron)")
+	metricsAddr := fs.String("metrics-listen", "", "serve the collector's own /metrics here (e.g. 127.0.0.1:9101)")
+	reportEvery := fs.Duration("report-every", time.Minute, "how often to send the self-report")
+	var files fileFlags
+	fs.Var(&files, "file", "a file or glob to follow: PATH[,format=F][,site=S][,multiline=RE] (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("component", "collect")
+
+	sc := ShipperConfig{}
+	rc := Config{Files: files, Journal: *journal, Once: *once}
+	spoolDir, spoolMax := filepath.Join(*state, "spool"), int64(512<<20)
+	if *cfgPath != "" {
+		c, err := config.LoadCollector(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		sc.Server, sc.Token, sc.CAFile, sc.Host = c.Server, string(c.Token), c.CAFile, c.Host
+		if !flagGiven(fs, "journal") {
+			rc.Journal = c.Journal
+		}
+		for _, f := range c.Files {
+			rc.Files = append(rc.Files, FileConfig{Path: f.Path, Format: f.Format, Site: f.Site, Multiline: f.Multiline,
+				MultilineMax: int(f.MultilineMax), MultilineTimeout: time.Duration(f.MultilineTimeout)})
+		}
+		if c.Spool != "" {
+			spoolDir = c.Spool
+		}
+		spoolMax = int64(c.SpoolMax)
+	}
+	if *server != "" {
+		sc.Server = *server
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "watchpost collect: read token: %v\n", err)
+			return 2
+		}
+		sc.Token = strings.TrimSpace(string(b))
+	}
+	if *caFile != "" {
+		sc.CAFile = *caFile
+	}
+	if *host != "" {
+		sc.Host = *host
+	}
+	if sc.Host == "" {
+		sc.Host, _ = os.Hostname()
+	}
+	if sc.Server == "" || sc.Token == "" {
+		fmt.Fprintln(stderr, "watchpost collect: give -config FILE, or -server URL and -token-file FILE")
+		return 2
+	}
+	sc.SpoolDir, sc.SpoolMax = spoolDir, spoolMax
+	rc.StateDir = *state
+	if err := run(ctx, rc, sc, *once, *reportEvery, *metricsAddr, logger); err != nil {
+		fmt.Fprintf(stderr, "watchpost collect: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+func run(ctx context.Context, rc Config, sc ShipperConfig, once bool, reportEvery time.Duration, metricsAddr string, logger *slog.Logger) error {
+	set := metrics.NewSet()
+	sh, err := NewShipper(sc, time.Now, set, logger)
+	if err != nil {
+		return err
+	}
+	r, err := NewRunner(rc, sh, time.Now, set, logger)
+	if err != nil {
+		return err
+	}
+	sh.SetReport(func() any {
+		n, size := sh.SpoolStats()
+		return r.Report(buildinfo.Version, n, size)
+	})
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			metrics.WriteProcessMetrics(w)
+			set.WritePrometheus(w)
+		}), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+	logger.Info("collector started", "server", sc.Server, "host", sc.Host, "files", len(rc.Files), "journal", rc.Journal, "spool", sc.SpoolDir)
+	if once {
+		// Spooled batches of an earlier run go first; then this run's.
+		for {
+			n, _ := sh.SpoolStats()
+			if n == 0 {
+				break
+			}
+			if _, err := sh.drainOne(ctx); err != nil {
+				return fmt.Errorf("send spooled batches: %w", err)
+			}
+		}
+		if err := r.Run(ctx); err != nil {
+			return err
+		}
+		if n, _ := sh.SpoolStats(); n > 0 {
+			drainCtx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			for n > 0 {
+				if _, err := sh.drainOne(drainCtx); err != nil {
+					return fmt.Errorf("the loghost did not take everything; %d batches stay in the spool: %w", n, err)
+				}
+				n, _ = sh.SpoolStats()
+			}
+		}
+		return sh.SendReport(ctx)
+	}
+	shCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); sh.Run(shCtx, reportEvery) }()
+	err = r.Run(ctx)
+	cancel()
+	<-done
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	logger.Info("collector stopped")
+	return nil
+}

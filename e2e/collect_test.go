@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// collectorProc is a running `watchpost collect`.
+type collectorProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+func startCollector(t *testing.T, args ...string) *collectorProc {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := exec.Command(binary, append([]string{"collect"}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &collectorProc{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(c.done) }()
+	t.Cleanup(c.kill)
+	return c
+}
+
+func (c *collectorProc) kill() {
+	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	<-c.done
+}
+
+// countLines greps the loghost's store locally and counts each line.
+func countLines(t *testing.T, dataDir, word string) map[string]int {
+	t.Helper()
+	cmd := exec.Command(binary, "grep", "-data", dataDir, word)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		seen[sc.Text()]++
+	}
+	io.Copy(io.Discard, out)
+	cmd.Wait()
+	return seen
+}
+
+// TestCollectorNothingLost is the collector's promise end to end, with
+// real processes: 200,000 lines over three files, one rotated by rename
+// (with lines written to the old file after the rename), one truncated in
+// place (copytruncate, the writer paused across it as logrotate's own
+// window loses lines), the loghost stopped for 10 s, and the collector
+// killed with SIGKILL once. Every line must be in the store exactly once.
+func TestCollectorNothingLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long end-to-end test")
+	}
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t)}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+
+	logs := filepath.Join(dir, "logs")
+	os.MkdirAll(logs, 0o755)
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
+	names := []string{"rotated.log", "truncated.log", "plain.log"}
+	files := make([]*os.File, 3)
+	for i, n := range names {
+		f, err := os.OpenFile(filepath.Join(logs, n), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = f
+	}
+	collectArgs := []string{"-server", base, "-token-file", tok, "-state", filepath.Join(dir, "collector"),
+		"-journal=false", "-report-every", "1s"}
+	for _, n := range names {
+		collectArgs = append(collectArgs, "-file", filepath.Join(logs, n))
+	}
+	col := startCollector(t, collectArgs...)
+
+	const total = 200000
+	write := func(i, n int) {
+		fmt.Fprintf(files[i], "e2ecollect %s n=%06d some payload to make the line longer than tiny\n", names[i], n)
+	}
+	counts := [3]int{}
+	written := 0
+	waitStored := func(what string, file int) {
+		// Wait until the collector shipped the file's last line, so that
+		// copytruncate cannot take lines it never read.
+		want := fmt.Sprintf("%06d", counts[file]-1)
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if c := countLines(t, dir, want); len(c) > 0 {
+				for l := range c {
+					if strings.Contains(l, names[file]+" n="+want) {
+						return
+					}
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("%s: line %s never arrived\ncollector:\n%s", what, want, col.out.String())
+	}
+	step := 0
+	for written < total {
+		i := written % 3
+		write(i, counts[i])
+		counts[i]++
+		written++
+		if written%2000 == 0 {
+			time.Sleep(20 * time.Millisecond) // about 100,000 lines/s at most
+		}
+		switch {
+		case step == 0 && written >= total/4:
+			// Rename rotation; the daemon keeps writing to the old file for a moment.
+			if err := os.Rename(filepath.Join(logs, names[0]), filepath.Join(logs, names[0]+".1")); err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < 100; k++ {
+				write(0, counts[0])
+				counts[0]++
+				written++
+			}
+			files[0].Close()
+			f, err := os.OpenFile(filepath.Join(logs, names[0]), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[0] = f
+			step++
+		case step == 1 && written >= total/2:
+			// copytruncate, with the writer paused across copy and truncate.
+			waitStored("before copytruncate", 1)
+			p := filepath.Join(logs, names[1])
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p+".1", b, 0o644)
+			if err := os.Truncate(p, 0); err != nil {
+				t.Fatal(err)
+			}
+			step++
+		case step == 2 && written >= total*6/10:
+			lh.stop()
+			t.Log("loghost stopped for 10 s")
+			stopUntil := time.Now().Add(10 * time.Second)
+			for time.Now().Before(stopUntil) && written < total*7/10 {
+				i := written % 3
+				write(i, counts[i])
+				counts[i]++
+				written++
+				if written%500 == 0 {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			time.Sleep(time.Until(stopUntil))
+			lh = startLoghost(t, "-config", cfg)
+			lh.waitReady(base)
+			step++
+		case step == 3 && written >= total*8/10:
+			col.kill()
+			t.Log("collector killed with SIGKILL")
+			col = startCollector(t, collectArgs...)
+			step++
+		}
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	if step != 4 {
+		t.Fatalf("only %d of 4 disruptions happened", step)
+	}
+
+	var seen map[string]int
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		seen = countLines(t, dir, "e2ecollect")
+		if len(seen) >= written {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	missing, doubled := 0, 0
+	for i, n := range names {
+		for k := 0; k < counts[i]; k++ {
+			line := fmt.Sprintf("e2ecollect %s n=%06d some payload to make the line longer than tiny", n, k)
+			switch seen[line] {
+			case 0:
+				if missing < 5 {
+					t.Errorf("missing: %s", line)
+				}
+				missing++
+			case 1:
+			default:
+				if doubled < 5 {
+					t.Errorf("stored %d times: %s", seen[line], line)
+				}
+				doubled++
+			}
+		}
+	}
+	if missing+doubled > 0 {
+		t.Fatalf("%d of %d lines missing, %d doubled\ncollector:\n%s", missing, written, doubled, col.out.String())
+	}
+	if len(seen) != written {
+		t.Errorf("%d distinct lines stored, want %d", len(seen), written)
+	}
+	lh.stop()
+	col.kill()
+}
