@@ -60,6 +60,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	once := fs.Bool("once", false, "ship what is there now and exit (tests, cron)")
 	metricsAddr := fs.String("metrics-listen", "", "serve the collector's own /metrics here (e.g. 127.0.0.1:9101)")
 	reportEvery := fs.Duration("report-every", time.Minute, "how often to send the self-report")
+	spoolMaxFlag := fs.String("spool-max", "", "spool bound (e.g. 512MiB); at it the collector stops reading and the files are the buffer")
 	var files fileFlags
 	fs.Var(&files, "file", "a file or glob to follow: PATH[,format=F][,site=S][,multiline=RE] (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +89,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			spoolDir = c.Spool
 		}
 		spoolMax = int64(c.SpoolMax)
+	}
+	if *spoolMaxFlag != "" {
+		n, err := config.ParseByteSize(*spoolMaxFlag)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(stderr, "watchpost collect: -spool-max: invalid size %q\n", *spoolMaxFlag)
+			return 2
+		}
+		spoolMax = n
+	}
+	for i := range rc.Files {
+		// Source ids must not depend on the working folder.
+		if abs, err := filepath.Abs(rc.Files[i].Path); err == nil {
+			rc.Files[i].Path = abs
+		}
 	}
 	if *server != "" {
 		sc.Server = *server

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/VictoriaMetrics/metrics"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -352,4 +353,62 @@ func BenchmarkFileToSink(b *testing.B) {
 	cancel()
 	<-done
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// TestRotatedWhileStopped: logrotate renamed the file while the collector
+// was not running; the rest of the old generation is found by inode and
+// read before the new file, and nothing is counted lost.
+func TestRotatedWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendFile(t, log, "old 1\nold 2\n")
+	sink := &recordingSink{}
+	state := t.TempDir()
+	r := startRunner(t, Config{Files: []FileConfig{{Path: log}}, StateDir: state}, sink)
+	sink.waitFor(t, 2)
+	r.stop()
+	appendFile(t, log, "old 3 written while stopped\n")
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, log, "new 1\n")
+	startRunner(t, Config{Files: []FileConfig{{Path: log}}, StateDir: state}, sink)
+	got := sink.waitFor(t, 4)
+	want := []string{"old 1", "old 2", "old 3 written while stopped", "new 1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	if sink.lines[2].Gen != sink.lines[0].Gen || sink.lines[3].Gen == sink.lines[0].Gen {
+		t.Errorf("generations: %q %q %q", sink.lines[0].Gen, sink.lines[2].Gen, sink.lines[3].Gen)
+	}
+}
+
+// TestRotatedAwayIsCountedLost: the old generation is gone (compressed or
+// deleted) before the collector read its end; the loss is counted.
+func TestRotatedAwayIsCountedLost(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendFile(t, log, "old 1\n")
+	sink := &recordingSink{}
+	state := t.TempDir()
+	r := startRunner(t, Config{Files: []FileConfig{{Path: log}}, StateDir: state}, sink)
+	sink.waitFor(t, 1)
+	r.stop()
+	appendFile(t, log, "never read\n")
+	os.Remove(log)
+	appendFile(t, log, "new 1\n")
+	set := metrics.NewSet()
+	r2, err := NewRunner(Config{Files: []FileConfig{{Path: log}}, StateDir: state, Poll: 10 * time.Millisecond, BatchDelay: 10 * time.Millisecond}, sink, time.Now, set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r2.Run(ctx); close(done) }()
+	sink.waitFor(t, 2)
+	cancel()
+	<-done
+	if rep := r2.Report("test", 0, 0); rep.LostGenerations != 1 {
+		t.Errorf("lost generations = %d, want 1", rep.LostGenerations)
+	}
 }

@@ -292,6 +292,7 @@ func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
 // advances the checkpoints of its sources.
 func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 	backoff := 100 * time.Millisecond
+	fullLogged := false
 	for {
 		err := r.sink.Ship(ctx, batch)
 		if err == nil {
@@ -299,6 +300,18 @@ func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 		}
 		if ctx.Err() != nil {
 			return false
+		}
+		if errors.Is(err, ErrSpoolFull) {
+			// Not an error of the batch: wait for the spool to drain,
+			// reading nothing meanwhile, and check again soon.
+			if !fullLogged {
+				r.logger.Warn("spool full: reading paused; the log files are the buffer until the loghost takes the spool")
+				fullLogged = true
+			}
+			if !sleep(ctx, 500*time.Millisecond) {
+				return false
+			}
+			continue
 		}
 		r.shipErrors.Inc()
 		wait := backoff/2 + rand.N(backoff/2+1)

@@ -33,7 +33,7 @@ type ShipperConfig struct {
 	SpoolDir   string
 	SpoolMax   int64
 	Timeout    time.Duration // one request (30 s)
-	MaxBackoff time.Duration // between retries of the spool's head (60 s)
+	MaxBackoff time.Duration // between retries of the spool's head (30 s)
 }
 
 // Shipper sends batches to the loghost's ingest API. A batch is taken
@@ -65,7 +65,7 @@ func NewShipper(cfg ShipperConfig, now func() time.Time, set *metrics.Set, logge
 		cfg.Timeout = 30 * time.Second
 	}
 	if cfg.MaxBackoff == 0 {
-		cfg.MaxBackoff = time.Minute
+		cfg.MaxBackoff = 30 * time.Second
 	}
 	if cfg.SpoolMax == 0 {
 		cfg.SpoolMax = 512 << 20

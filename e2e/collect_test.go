@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,6 +224,123 @@ func TestCollectorNothingLost(t *testing.T) {
 	if len(seen) != written {
 		t.Errorf("%d distinct lines stored, want %d", len(seen), written)
 	}
+	// The collector's self-report reached the loghost's /metrics.
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer e2e-admin-token-0123")
+	metricsText := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			metricsText = string(b)
+			if strings.Contains(metricsText, `watchpost_collector_last_report_timestamp_seconds{host="web1"}`) {
+				break
+			}
+		}
+	}
+	if !strings.Contains(metricsText, `watchpost_collector_report_lost_generations{host="web1"} 0`) {
+		t.Errorf("no self-report of web1 on the loghost's /metrics")
+	}
 	lh.stop()
 	col.kill()
+}
+
+// rssKB reads a process's resident set size from /proc.
+func rssKB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			var kb int
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb
+		}
+	}
+	return 0
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// TestCollectorSpoolFull: with the loghost down, the collector fills a
+// small spool, then stops reading (the file is the buffer) with bounded
+// memory; when the loghost comes up everything arrives once.
+func TestCollectorSpoolFull(t *testing.T) {
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t)}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
+	logFile := filepath.Join(dir, "app.log")
+	f, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300000 // about 30 MB, far beyond the spool bound
+	w := bufio.NewWriter(f)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, "spoolfull n=%07d %s\n", i, strings.Repeat("x", 80))
+	}
+	w.Flush()
+	f.Close()
+	const bound = 256 << 10
+	col := startCollector(t, "-server", base, "-token-file", tok, "-state", filepath.Join(dir, "collector"),
+		"-journal=false", "-spool-max", "256KiB", "-file", logFile)
+	spoolDir := filepath.Join(dir, "collector", "spool")
+	// The spool fills to its bound and stays there.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && dirSize(spoolDir) < bound/2 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	size := dirSize(spoolDir)
+	if size == 0 || size > bound+(1<<20) {
+		t.Fatalf("spool holds %d bytes; bound %d", size, bound)
+	}
+	if !strings.Contains(col.out.String(), "spool full") {
+		t.Errorf("no spool-full notice in the collector's log:\n%s", col.out.String())
+	}
+	if rss := rssKB(col.cmd.Process.Pid); rss > 64<<10 {
+		t.Errorf("collector RSS %d kB with a full spool: memory must stay bounded", rss)
+	} else {
+		t.Logf("collector RSS with a full spool: %d kB; spool %d bytes", rss, size)
+	}
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	var seen map[string]int
+	deadline = time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		seen = countLines(t, dir, "spoolfull")
+		if len(seen) >= n {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	bad := 0
+	for i := 0; i < n; i++ {
+		line := fmt.Sprintf("spoolfull n=%07d %s", i, strings.Repeat("x", 80))
+		if seen[line] != 1 {
+			if bad < 5 {
+				t.Errorf("line %d stored %d times", i, seen[line])
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d lines not stored exactly once\n%s", bad, n, col.out.String())
+	}
+	if left := dirSize(spoolDir); left != 0 {
+		t.Errorf("spool still holds %d bytes", left)
+	}
 }

@@ -43,7 +43,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	}
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); l.store.Maintain(ctx, time.Minute) }()
-	hs := &hostStats{loc: st.loc}
+	hs := &hostStats{loc: st.loc, set: newSet()}
 	l.startConsumer(ctx, hostStatsConsumer, hs.consume)
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
