@@ -14,7 +14,7 @@ echo "store file: $db bytes; raw log: $raw bytes; ratio $(awk "BEGIN{print $db/$
 wp="/tmp/watchpost-bench-bin grep -data $dir"
 # warm the page cache for both
 cat "$dir/raw.log" "$dir/watchpost.db" >/dev/null
-hyperfine -N --warmup 2 --runs 10 --export-markdown /tmp/watchpost-grep-bench.md \
+hyperfine --warmup 2 --runs 10 --export-markdown /tmp/watchpost-grep-bench.md \
   "grep -c -i -F quokka $dir/raw.log" \
   "$wp quokka" \
   "grep -c -E 'web1 sshd\[' $dir/raw.log" \

@@ -57,6 +57,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	host := fs.String("host", "", "host name to file lines under (enrollment tokens only; default: hostname)")
 	state := fs.String("state", "/var/lib/watchpost", "folder for checkpoints and the spool")
 	journal := fs.Bool("journal", true, "follow the systemd journal (flag-only runs)")
+	journalFile := fs.String("journal-file", "", "read this journal file (journalctl --file) from its start instead of the system journal")
 	once := fs.Bool("once", false, "ship what is there now and exit (tests, cron)")
 	metricsAddr := fs.String("metrics-listen", "", "serve the collector's own /metrics here (e.g. 127.0.0.1:9101)")
 	reportEvery := fs.Duration("report-every", time.Minute, "how often to send the self-report")
@@ -128,6 +129,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "watchpost collect: give -config FILE, or -server URL and -token-file FILE")
 		return 2
 	}
+	if *journalFile != "" {
+		rc.Journal, rc.FromStart = true, true
+		rc.JournalCommand = []string{"journalctl", "--file=" + *journalFile}
+	}
+	rc.JournalNoFollow = *once
 	sc.SpoolDir, sc.SpoolMax = spoolDir, spoolMax
 	rc.StateDir = *state
 	if err := run(ctx, rc, sc, *once, *reportEvery, *metricsAddr, logger); err != nil {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -343,4 +344,60 @@ func TestCollectorSpoolFull(t *testing.T) {
 	if left := dirSize(spoolDir); left != 0 {
 		t.Errorf("spool still holds %d bytes", left)
 	}
+}
+
+// TestCollectorJournal: journal entries reach the loghost with their
+// program, pid, severity and time. The test machine runs no journald, so
+// the journal is a real journal file written by systemd-journal-remote
+// and read by the real journalctl, exactly as on a host, through --file.
+func TestCollectorJournal(t *testing.T) {
+	remote := "/lib/systemd/systemd-journal-remote"
+	if _, err := os.Stat(remote); err != nil {
+		remote = need(t, "systemd-journal-remote", "systemd-journal-remote")
+	}
+	need(t, "journalctl", "systemd")
+	dir := t.TempDir()
+	var export strings.Builder
+	base := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC).UnixMicro()
+	for i := 0; i < 5; i++ {
+		fmt.Fprintf(&export, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=web1\nSYSLOG_IDENTIFIER=backup\n_PID=4711\nPRIORITY=3\nSYSLOG_FACILITY=3\nMESSAGE=journalentry nightly backup step %d\n\n", base+int64(i)*1000000, 1000+i, i)
+	}
+	jfile := filepath.Join(dir, "system.journal")
+	cmd := exec.Command(remote, "-o", jfile, "-")
+	cmd.Stdin = strings.NewReader(export.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("systemd-journal-remote: %v\n%s", err, out)
+	}
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t)}
+	cfg := lc.write(t)
+	base2 := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base2)
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
+	for run := 0; run < 2; run++ { // the second run ships nothing again
+		if out, errOut, rc := runCmd(t, "collect", "-once", "-server", base2, "-token-file", tok, "-state", filepath.Join(dir, "c"), "-journal-file", jfile); rc != 0 {
+			t.Fatalf("collect: rc %d\n%s%s", rc, out, errOut)
+		}
+	}
+	out, _, rc := runCmd(t, "grep", "-data", dir, "-o", "json", "program=backup", "journalentry")
+	if rc != 0 {
+		t.Fatalf("grep rc %d", rc)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if len(rows) != 5 {
+		t.Fatalf("%d entries stored, want 5:\n%s", len(rows), out)
+	}
+	for _, want := range []string{`"host":"web1"`, `"pid":"4711"`, `"severity":"err"`, `"time":"2026-11-22T03:00:00Z"`} {
+		if !strings.Contains(rows[0], want) {
+			t.Errorf("first entry lacks %s: %s", want, rows[0])
+		}
+	}
+}
+
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return run(t, ctx, "", args...)
 }

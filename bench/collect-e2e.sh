@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end collector → loghost → store throughput, and the collector's
+# memory and CPU idle and while shipping a steady 5,000 lines/s.
+#   bench/collect-e2e.sh [LINES]        (default 1,000,000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+dir=$(mktemp -d /tmp/watchpost-collect-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+CGO_ENABLED=1 go build -o "$dir/watchpost" ./cmd/watchpost
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$dir/lh.yml" <<YML
+server: {listen: "127.0.0.1:$port", syslog_listen: "", admin_token: bench-admin-token-0123}
+storage: {path: $dir/data/watchpost.db}
+hosts: {bench: {token: bench-token-123}}
+self: {enabled: false}
+YML
+echo bench-token-123 >"$dir/token"
+"$dir/watchpost" serve -config "$dir/lh.yml" >"$dir/lh.log" 2>&1 &
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+mkdir -p "$dir/gen"
+awk -v n="$n" 'BEGIN{for(i=0;i<n;i++) printf "Nov 25 10:%02d:%02d web1 sshd[%d]: Failed password for invalid user u%d from 192.0.2.%d port %d ssh2\n", (i/60)%60, i%60, 1000+i%5000, i, i%250, 1024+i%60000}' >"$dir/gen/raw.log"
+bytes=$(stat -c %s "$dir/gen/raw.log")
+echo "== 1. collect -once of $n lines ($bytes bytes) into the loghost, gzip over HTTP, durable on ack"
+start=$(date +%s.%N)
+/usr/bin/time -f "collector: %e s wall, %U s user, %S s sys, max RSS %M kB" \
+  "$dir/watchpost" collect -once -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c1" -journal=false -file "$dir/gen/raw.log" 2>&1 | grep -v level=
+end=$(date +%s.%N)
+awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN{printf "end to end: %.0f lines/s (%.2f s)\n", n/(e-s), e-s}'
+
+echo "== 2. collector idle, then shipping 5,000 lines/s for 20 s"
+: >"$dir/live.log"
+"$dir/watchpost" collect -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c2" -journal=false -file "$dir/live.log" >"$dir/c2.log" 2>&1 &
+cpid=$!
+sleep 5
+rss() { awk '/VmRSS/{print $2}' /proc/$cpid/status; }
+cpu() { awk '{print $14+$15}' /proc/$cpid/stat; }  # clock ticks
+echo "idle RSS: $(rss) kB"
+t0=$(cpu)
+python3 - "$dir/live.log" <<'PY'
+import sys, time
+f = open(sys.argv[1], "a", buffering=1 << 16)
+start = time.time()
+for sec in range(20):
+    for k in range(50):
+        for j in range(100):
+            i = sec * 5000 + k * 100 + j
+            f.write(f"Nov 25 10:00:00 web1 app[42]: request {i} handled in 12ms status=200\n")
+        f.flush()
+        time.sleep(max(0, start + sec + (k + 1) / 50 - time.time()))
+PY
+sleep 2
+t1=$(cpu)
+hz=$(getconf CLK_TCK)
+echo "RSS while shipping 5,000 lines/s: $(rss) kB (peak $(awk '/VmHWM/{print $2}' /proc/$cpid/status) kB)"
+awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN{printf "CPU: %.1f ms per 1,000 lines shipped (%.1f%% of one core at 5,000 lines/s)\n", (b-a)/hz*1000/100, (b-a)/hz/20*100}'
