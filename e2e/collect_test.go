@@ -3,8 +3,16 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -400,4 +408,81 @@ func runCmd(t *testing.T, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	return run(t, ctx, "", args...)
+}
+
+// TestCollectorTLS: the collector verifies the loghost's certificate
+// against -ca-file; without it (system roots) the unknown CA is refused
+// and the lines wait in the spool rather than going anywhere unverified.
+func TestCollectorTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSigned(t, dir)
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t),
+		extra: ""}
+	cfg := lc.write(t)
+	b, _ := os.ReadFile(cfg)
+	y := strings.Replace(string(b), "server:\n", fmt.Sprintf("server:\n  tls_cert_file: %s\n  tls_key_file: %s\n", certFile, keyFile), 1)
+	os.WriteFile(cfg, []byte(y), 0o600)
+	base := fmt.Sprintf("https://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	waitTLS(t, lh, lc.httpPort)
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
+	logFile := filepath.Join(dir, "app.log")
+	os.WriteFile(logFile, []byte("tlsline one\ntlsline two\n"), 0o644)
+
+	// Without the CA: refused, nothing stored, the batch kept in the spool.
+	_, errOut, rc := runCmd(t, "collect", "-once", "-server", base, "-token-file", tok, "-state", filepath.Join(dir, "c1"), "-journal=false", "-file", logFile)
+	if rc == 0 || !strings.Contains(errOut, "certificate") {
+		t.Fatalf("an unverified loghost was accepted: rc %d\n%s", rc, errOut)
+	}
+	if dirSize(filepath.Join(dir, "c1", "spool")) == 0 {
+		t.Error("the refused batch is not in the spool")
+	}
+	// With it: shipped.
+	if out, errOut, rc := runCmd(t, "collect", "-once", "-server", base, "-token-file", tok, "-ca-file", certFile, "-state", filepath.Join(dir, "c2"), "-journal=false", "-file", logFile); rc != 0 {
+		t.Fatalf("collect with -ca-file: rc %d\n%s%s", rc, out, errOut)
+	}
+	if n := len(countLines(t, dir, "tlsline")); n != 2 {
+		t.Fatalf("%d lines stored over TLS, want 2", n)
+	}
+}
+
+func waitTLS(t *testing.T, lh *loghost, port int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-lh.done:
+			t.Fatalf("loghost exited:\n%s", lh.out.String())
+		default:
+		}
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatal("loghost TLS port not up")
+}
+
+// writeSelfSigned makes a certificate for 127.0.0.1 and its key.
+func writeSelfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "watchpost e2e"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
 }
