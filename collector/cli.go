@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -68,6 +69,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("component", "collect")
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// An agent on every host should stay small: collect garbage
+		// harder rather than grow. A soft limit: never an out-of-memory.
+		debug.SetMemoryLimit(12 << 20)
+	}
 
 	sc := ShipperConfig{}
 	rc := Config{Files: files, Journal: *journal, Once: *once}

@@ -157,7 +157,8 @@ func (r *Runner) saved(source string) (checkpoint, bool) {
 // Run follows and ships until ctx ends. Lines read but not acknowledged
 // are read again on the next start, from the checkpoints.
 func (r *Runner) Run(ctx context.Context) error {
-	lines := make(chan Line, r.cfg.BatchLines)
+	// A short queue: the batch being built is the buffer, not the channel.
+	lines := make(chan Line, min(r.cfg.BatchLines, 1024))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)

@@ -50,6 +50,7 @@ type Shipper struct {
 
 	// send serialises requests: a direct send never overtakes the spool.
 	send   sync.Mutex
+	enc    batchEncoder // reused under send: the agent's memory stays flat
 	wake   chan struct{}
 	report func() any // the self-report sent with the batches
 
@@ -115,12 +116,12 @@ func (s *Shipper) SpoolStats() (int, int64) { return s.spool.stats() }
 
 // Ship implements Sink.
 func (s *Shipper) Ship(ctx context.Context, lines []Line) error {
-	body, err := encodeBatch(lines, s.host(), nil)
+	s.send.Lock()
+	defer s.send.Unlock()
+	body, err := s.enc.encode(lines, nil)
 	if err != nil {
 		return err
 	}
-	s.send.Lock()
-	defer s.send.Unlock()
 	if n, _ := s.spool.stats(); n == 0 {
 		err := s.post(ctx, body)
 		if err == nil {
@@ -147,8 +148,6 @@ func (s *Shipper) Ship(ctx context.Context, lines []Line) error {
 	}
 	return nil
 }
-
-func (s *Shipper) host() string { return s.cfg.Host }
 
 // Run drains the spool, oldest first, and sends a self-report every
 // reportEvery, until ctx ends.
@@ -231,12 +230,12 @@ func (s *Shipper) SendReport(ctx context.Context) error {
 	if s.report == nil {
 		return nil
 	}
-	body, err := encodeBatch(nil, s.host(), s.report())
+	s.send.Lock()
+	defer s.send.Unlock()
+	body, err := s.enc.encode(nil, s.report())
 	if err != nil {
 		return err
 	}
-	s.send.Lock()
-	defer s.send.Unlock()
 	return s.post(ctx, body)
 }
 
@@ -324,11 +323,21 @@ type wireLine struct {
 	Facility *int    `json:"facility,omitempty"`
 }
 
-// encodeBatch renders lines (and an optional report) as gzipped NDJSON.
-func encodeBatch(lines []Line, host string, report any) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	enc := json.NewEncoder(zw)
+// batchEncoder renders batches as gzipped NDJSON, reusing its buffer and
+// compressor. The body it returns is valid until the next encode.
+type batchEncoder struct {
+	buf bytes.Buffer
+	zw  *gzip.Writer
+}
+
+func (b *batchEncoder) encode(lines []Line, report any) ([]byte, error) {
+	b.buf.Reset()
+	if b.zw == nil {
+		b.zw, _ = gzip.NewWriterLevel(&b.buf, gzip.BestSpeed)
+	} else {
+		b.zw.Reset(&b.buf)
+	}
+	enc := json.NewEncoder(b.zw)
 	enc.SetEscapeHTML(false)
 	for i := range lines {
 		l := &lines[i]
@@ -361,8 +370,8 @@ func encodeBatch(lines []Line, host string, report any) ([]byte, error) {
 			return nil, fmt.Errorf("encode report: %w", err)
 		}
 	}
-	if err := zw.Close(); err != nil {
+	if err := b.zw.Close(); err != nil {
 		return nil, fmt.Errorf("encode batch: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b.buf.Bytes(), nil
 }

@@ -125,7 +125,9 @@ func TestEncodeBatch(t *testing.T) {
 		{Source: "journal", Gen: "j", Offset: 1, Text: []byte{0xff, 'x'}, Program: "sshd", PID: "42", Priority: 3, Facility: 4,
 			Time: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
 	}
-	body, err := encodeBatch(lines, "web1", map[string]any{"type": "report"})
+	var enc batchEncoder
+	enc.encode(lines, nil) // a second use must not carry anything over
+	body, err := enc.encode(lines, map[string]any{"type": "report"})
 	if err != nil {
 		t.Fatal(err)
 	}
