@@ -412,3 +412,49 @@ func TestRotatedAwayIsCountedLost(t *testing.T) {
 		t.Errorf("lost generations = %d, want 1", rep.LostGenerations)
 	}
 }
+
+// TestTruncateThenGrowPastOldSize: the file is truncated and rewritten
+// beyond its old size between two polls; the size never looks smaller,
+// the first bytes give it away, and the new content is read from 0.
+func TestTruncateThenGrowPastOldSize(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendFile(t, log, "2026-11-25T10:00:00 first generation line\n")
+	sink := &recordingSink{}
+	startRunner(t, Config{Files: []FileConfig{{Path: log}}, StateDir: dir}, sink)
+	sink.waitFor(t, 1)
+	time.Sleep(50 * time.Millisecond) // the follower is idle at the end
+	// One write replaces the content: truncate and grow in a single step.
+	if err := os.WriteFile(log, []byte("2026-11-25T11:11:11 SECOND generation, longer than the first one was\nand another line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := sink.waitFor(t, 3)
+	want := []string{"2026-11-25T10:00:00 first generation line", "2026-11-25T11:11:11 SECOND generation, longer than the first one was", "and another line"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if sink.lines[1].Offset != 0 || sink.lines[1].Gen == sink.lines[0].Gen {
+		t.Errorf("rewritten file is not a new generation read from 0: %+v", sink.lines[1])
+	}
+}
+
+// TestInodeReuse: while the collector is stopped the file is deleted and
+// a new one, likely on the same inode, written; the checkpoint's offset
+// must not be applied to the new content.
+func TestInodeReuse(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendFile(t, log, "old content line 1\nold content line 2\n")
+	sink := &recordingSink{}
+	state := t.TempDir()
+	r := startRunner(t, Config{Files: []FileConfig{{Path: log}}, StateDir: state}, sink)
+	sink.waitFor(t, 2)
+	r.stop()
+	os.Remove(log)
+	appendFile(t, log, "NEW content, first line, long enough to pass the old offset\nnew 2\n")
+	startRunner(t, Config{Files: []FileConfig{{Path: log}}, StateDir: state}, sink)
+	got := sink.waitFor(t, 4)
+	if got[2] != "NEW content, first line, long enough to pass the old offset" || got[3] != "new 2" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -122,6 +122,7 @@ func (ff *fileFollower) open(saved checkpoint, haveSaved bool) error {
 func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved bool) {
 	chunk := make([]byte, 64<<10)
 	warned := false
+	idle := false // at the end of the file, waiting for growth
 	for ctx.Err() == nil {
 		if ff.f == nil {
 			if haveSaved && !ff.catchUp(ctx, chunk, saved) {
@@ -140,6 +141,12 @@ func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved boo
 			haveSaved = false
 			warned = false
 		}
+		if idle && ff.rewritten() {
+			// Truncated and written past the old size between two polls:
+			// the size alone cannot tell, the first bytes can.
+			ff.newEpoch(ctx)
+		}
+		idle = false
 		n, err := ff.f.Read(chunk)
 		if n > 0 {
 			if !ff.consume(ctx, chunk[:n]) {
@@ -160,6 +167,7 @@ func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved boo
 		// At the end: has the file been truncated or replaced?
 		switch ff.changed() {
 		case changeNone:
+			idle = true
 			if ff.once {
 				if ff.join != nil {
 					if ev, ok := ff.join.flush(); ok {
@@ -172,14 +180,7 @@ func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved boo
 				return
 			}
 		case changeTruncated:
-			ff.flushPartial(ctx) // what was there before the truncation
-			ff.cp.Epoch++
-			ff.cp.Offset = 0
-			ff.cp.FPLen = 0
-			ff.cp.FP, _ = fingerprint(ff.f, 0)
-			ff.cp.Gen = ff.cp.genString()
-			ff.f.Seek(0, io.SeekStart)
-			ff.buf, ff.bufAt = ff.buf[:0], 0
+			ff.newEpoch(ctx)
 		case changeReplaced:
 			if !ff.drain(ctx, chunk) {
 				return
@@ -188,6 +189,29 @@ func (ff *fileFollower) run(ctx context.Context, saved checkpoint, haveSaved boo
 			ff.close()
 		}
 	}
+}
+
+// newEpoch starts a new generation of the same file after a truncation.
+func (ff *fileFollower) newEpoch(ctx context.Context) {
+	ff.flushPartial(ctx) // what was there before the truncation
+	ff.cp.Epoch++
+	ff.cp.Offset = 0
+	_, _, size, _ := fileIdentity(ff.f)
+	ff.cp.FPLen = int(min(size, fingerprintLen))
+	ff.cp.FP, _ = fingerprint(ff.f, ff.cp.FPLen)
+	ff.cp.Gen = ff.cp.genString()
+	ff.f.Seek(0, io.SeekStart)
+	ff.buf, ff.bufAt = ff.buf[:0], 0
+}
+
+// rewritten reports whether the file's first bytes are no longer those
+// of the generation being read.
+func (ff *fileFollower) rewritten() bool {
+	if ff.cp.FPLen == 0 {
+		return false
+	}
+	fp, err := fingerprint(ff.f, ff.cp.FPLen)
+	return err == nil && fp != ff.cp.FP
 }
 
 type change int
