@@ -100,6 +100,10 @@ func (ff *fileFollower) open(saved checkpoint, haveSaved bool) error {
 				cp.FPLen = int(min(size, fingerprintLen))
 				cp.FP, _ = fingerprint(f, cp.FPLen)
 			}
+		} else if saved.Offset > 0 {
+			// Same inode, other content: the file was deleted and its
+			// inode reused while the collector was away.
+			ff.onLost(1)
 		}
 	}
 	if cp.FP == "" && cp.Gen == "" {
