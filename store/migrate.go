@@ -68,6 +68,61 @@ var migrations = []string{
 		bytes INTEGER NOT NULL,
 		PRIMARY KEY (host, day)
 	) WITHOUT ROWID;`,
+	// 2: uptime: each check's confirmed state, its per-day time in each
+	// state, probe samples for the response-time graph, incidents and
+	// their public updates, and the outbox of notifications a state
+	// change causes (written in the same transaction).
+	`CREATE TABLE check_state (
+		check_name TEXT PRIMARY KEY,
+		status INTEGER NOT NULL,
+		since INTEGER NOT NULL,
+		last_time INTEGER NOT NULL,
+		pending INTEGER NOT NULL,
+		pending_since INTEGER NOT NULL,
+		streak INTEGER NOT NULL,
+		detail TEXT NOT NULL DEFAULT ''
+	) WITHOUT ROWID;
+	CREATE TABLE uptime_daily (
+		check_name TEXT NOT NULL,
+		day TEXT NOT NULL,
+		up_ms INTEGER NOT NULL DEFAULT 0,
+		degraded_ms INTEGER NOT NULL DEFAULT 0,
+		down_ms INTEGER NOT NULL DEFAULT 0,
+		unknown_ms INTEGER NOT NULL DEFAULT 0,
+		maintenance_ms INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (check_name, day)
+	) WITHOUT ROWID;
+	CREATE TABLE check_samples (
+		check_name TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		ok INTEGER NOT NULL,
+		degraded INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		PRIMARY KEY (check_name, time)
+	) WITHOUT ROWID;
+	CREATE TABLE incidents (
+		id INTEGER PRIMARY KEY,
+		check_name TEXT NOT NULL,
+		title TEXT NOT NULL,
+		public INTEGER NOT NULL,
+		started INTEGER NOT NULL,
+		resolved INTEGER
+	);
+	CREATE INDEX incidents_open ON incidents(check_name, resolved);
+	CREATE TABLE incident_updates (
+		id INTEGER PRIMARY KEY,
+		incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+		time INTEGER NOT NULL,
+		status TEXT NOT NULL,
+		message TEXT NOT NULL
+	);
+	CREATE TABLE outbox (
+		id INTEGER PRIMARY KEY,
+		created INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		payload TEXT NOT NULL,
+		sent INTEGER
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

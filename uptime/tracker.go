@@ -1,0 +1,369 @@
+// Package uptime turns probe results into honest up/down states and
+// time-weighted uptime. A check goes down only after FailThreshold
+// consecutive failures and up after SuccessThreshold successes; once
+// confirmed, a state counts from its first probe. Degraded is not
+// downtime. Time inside a maintenance window, and time the loghost was not
+// watching (a gap longer than MaxGap between probes), is left out of the
+// denominator rather than counted as down. Time is kept per day, days as
+// the configured time zone draws them.
+//
+// A confirmed change, the incident it opens or resolves, and the outbox
+// row that will notify someone commit in one transaction.
+package uptime
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Status is a check's state.
+type Status int
+
+// Statuses, in the order of their severity.
+const (
+	Unknown Status = iota
+	Up
+	Degraded
+	Down
+)
+
+func (s Status) String() string {
+	return [...]string{"unknown", "up", "degraded", "down"}[s]
+}
+
+// Observation is one probe result, as the tracker needs it.
+type Observation struct {
+	Check    string
+	Time     time.Time
+	OK       bool // every condition passed
+	Degraded bool // a warn condition failed
+	Duration time.Duration
+	Detail   string // why it failed, for the incident and the alert
+}
+
+// Window is a maintenance window over some checks (none: all).
+type Window struct {
+	Start, End time.Time
+	Checks     map[string]bool
+}
+
+func (w Window) covers(check string) bool { return len(w.Checks) == 0 || w.Checks[check] }
+
+// Config configures a Tracker.
+type Config struct {
+	FailThreshold    int // consecutive failures before down (2)
+	SuccessThreshold int // consecutive successes before up again (1)
+	// MaxGap is how long after a probe the next one must come before the
+	// time between counts as unknown (the loghost was not running).
+	MaxGap      func(check string) time.Duration
+	Public      func(check string) bool
+	Maintenance []Window
+	Location    *time.Location
+	KeepDays    int // daily rows kept (800)
+	KeepSamples time.Duration
+}
+
+// Tracker keeps checks' states in the store's database.
+type Tracker struct {
+	db  *sql.DB
+	cfg Config
+}
+
+// New returns a tracker writing to db (the store's write handle).
+func New(db *sql.DB, cfg Config) *Tracker {
+	if cfg.FailThreshold < 1 {
+		cfg.FailThreshold = 2
+	}
+	if cfg.SuccessThreshold < 1 {
+		cfg.SuccessThreshold = 1
+	}
+	if cfg.MaxGap == nil {
+		cfg.MaxGap = func(string) time.Duration { return 3 * time.Minute }
+	}
+	if cfg.Public == nil {
+		cfg.Public = func(string) bool { return false }
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.KeepDays == 0 {
+		cfg.KeepDays = 800
+	}
+	if cfg.KeepSamples == 0 {
+		cfg.KeepSamples = 8 * 24 * time.Hour
+	}
+	return &Tracker{db: db, cfg: cfg}
+}
+
+type state struct {
+	status       Status
+	since        time.Time
+	last         time.Time // the last probe
+	pending      Status    // a change waiting for its threshold, or Unknown
+	pendingSince time.Time
+	streak       int
+	detail       string
+	known        bool
+}
+
+// Change is a confirmed change of state.
+type Change struct {
+	Check    string    `json:"check"`
+	From     Status    `json:"-"`
+	To       Status    `json:"-"`
+	FromName string    `json:"from"`
+	ToName   string    `json:"to"`
+	Since    time.Time `json:"since"` // the first probe that showed it
+	Detail   string    `json:"detail,omitempty"`
+	Incident int64     `json:"incident,omitempty"`
+	Public   bool      `json:"public"`
+}
+
+// Observe records one probe result and returns the change it confirmed,
+// if any.
+func (t *Tracker) Observe(ctx context.Context, o Observation) (*Change, error) {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("uptime: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := load(ctx, tx, o.Check)
+	if err != nil {
+		return nil, err
+	}
+	obs := Down
+	switch {
+	case o.OK && o.Degraded:
+		obs = Degraded
+	case o.OK:
+		obs = Up
+	}
+	a := &accounts{t: t, check: o.Check, add: map[string]*[5]int64{}}
+	var change *Change
+	if !st.known {
+		st = state{status: Unknown, since: o.Time, last: o.Time, known: true}
+	}
+	if o.Time.Before(st.last) {
+		return nil, nil // an old result after a newer one: nothing to learn
+	}
+	if gap := t.cfg.MaxGap(o.Check); o.Time.Sub(st.last) > gap {
+		// Nobody was watching: whatever was pending is dropped.
+		from := st.last
+		if st.pending != Unknown {
+			from = st.pendingSince
+		}
+		a.credit(from, st.last.Add(gap), st.status)
+		a.credit(st.last.Add(gap), o.Time, Unknown)
+		st.pending, st.streak, st.last = Unknown, 0, o.Time
+	}
+	accounted := st.last
+	if st.pending != Unknown {
+		accounted = st.pendingSince
+	}
+	need := func(to Status) int {
+		switch {
+		case to == Down:
+			return t.cfg.FailThreshold
+		case st.status == Down:
+			return t.cfg.SuccessThreshold
+		}
+		return 1 // up ↔ degraded, and the first state of a check
+	}
+	switch {
+	case obs == st.status:
+		a.credit(accounted, o.Time, st.status)
+		st.pending, st.streak = Unknown, 0
+	default:
+		if st.pending != obs {
+			// A new candidate: time so far belongs to the old state.
+			a.credit(accounted, o.Time, st.status)
+			st.pending, st.pendingSince, st.streak = obs, o.Time, 0
+		}
+		st.streak++
+		if st.streak >= need(obs) {
+			a.credit(st.pendingSince, o.Time, obs)
+			change = &Change{Check: o.Check, From: st.status, To: obs, Since: st.pendingSince, Detail: o.Detail, Public: t.cfg.Public(o.Check)}
+			st.status, st.since = obs, st.pendingSince
+			st.pending, st.streak = Unknown, 0
+		}
+	}
+	st.last = o.Time
+	if !o.OK {
+		st.detail = o.Detail
+	}
+	if err := a.flush(ctx, tx); err != nil {
+		return nil, err
+	}
+	if err := save(ctx, tx, o.Check, st); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO check_samples(check_name, time, ok, degraded, duration_us) VALUES(?,?,?,?,?)`,
+		o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds()); err != nil {
+		return nil, fmt.Errorf("uptime sample: %w", err)
+	}
+	if change != nil {
+		if err := t.recordChange(ctx, tx, change, o.Time); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("uptime commit: %w", err)
+	}
+	return change, nil
+}
+
+// recordChange opens or resolves the check's incident and queues the
+// notification, in the caller's transaction.
+func (t *Tracker) recordChange(ctx context.Context, tx *sql.Tx, c *Change, now time.Time) error {
+	c.FromName, c.ToName = c.From.String(), c.To.String()
+	switch {
+	case c.To == Down:
+		res, err := tx.ExecContext(ctx, `INSERT INTO incidents(check_name, title, public, started) VALUES(?,?,?,?)`,
+			c.Check, c.Check+" is down", c.Public, c.Since.UnixNano())
+		if err != nil {
+			return fmt.Errorf("open incident: %w", err)
+		}
+		c.Incident, _ = res.LastInsertId()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(incident_id, time, status, message) VALUES(?,?,?,?)`,
+			c.Incident, now.UnixNano(), "investigating", "Automatically detected: "+c.Detail); err != nil {
+			return fmt.Errorf("incident update: %w", err)
+		}
+	case c.From == Down:
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM incidents WHERE check_name = ? AND resolved IS NULL ORDER BY id DESC LIMIT 1`, c.Check).Scan(&id)
+		if err == nil {
+			c.Incident = id
+			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET resolved = ? WHERE check_name = ? AND resolved IS NULL`, c.Since.UnixNano(), c.Check); err != nil {
+				return fmt.Errorf("resolve incident: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(incident_id, time, status, message) VALUES(?,?,?,?)`,
+				id, now.UnixNano(), "resolved", "Recovered automatically."); err != nil {
+				return fmt.Errorf("incident update: %w", err)
+			}
+		} else if err != sql.ErrNoRows {
+			return fmt.Errorf("find incident: %w", err)
+		}
+	}
+	payload, _ := json.Marshal(c)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), "check_"+c.ToName, string(payload)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
+}
+
+func load(ctx context.Context, tx *sql.Tx, check string) (state, error) {
+	var st state
+	var status, pending int
+	var since, last, pendingSince int64
+	err := tx.QueryRowContext(ctx, `SELECT status, since, last_time, pending, pending_since, streak, detail FROM check_state WHERE check_name = ?`, check).
+		Scan(&status, &since, &last, &pending, &pendingSince, &st.streak, &st.detail)
+	if err == sql.ErrNoRows {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("uptime state: %w", err)
+	}
+	st.status, st.pending = Status(status), Status(pending)
+	st.since, st.last, st.pendingSince = time.Unix(0, since), time.Unix(0, last), time.Unix(0, pendingSince)
+	st.known = true
+	return st, nil
+}
+
+func save(ctx context.Context, tx *sql.Tx, check string, st state) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO check_state(check_name, status, since, last_time, pending, pending_since, streak, detail)
+		VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(check_name) DO UPDATE SET status=excluded.status, since=excluded.since,
+		last_time=excluded.last_time, pending=excluded.pending, pending_since=excluded.pending_since, streak=excluded.streak, detail=excluded.detail`,
+		check, int(st.status), st.since.UnixNano(), st.last.UnixNano(), int(st.pending), st.pendingSince.UnixNano(), st.streak, st.detail)
+	if err != nil {
+		return fmt.Errorf("uptime state: %w", err)
+	}
+	return nil
+}
+
+// accounts gathers per-day milliseconds before one write per day.
+type accounts struct {
+	t     *Tracker
+	check string
+	add   map[string]*[5]int64 // day → up, degraded, down, unknown, maintenance
+}
+
+const colMaintenance = 4
+
+// credit adds [from, to) to status, cut at day boundaries and
+// maintenance windows.
+func (a *accounts) credit(from, to time.Time, s Status) {
+	if !to.After(from) {
+		return
+	}
+	// Maintenance first: the parts inside a window go there.
+	for _, w := range a.t.cfg.Maintenance {
+		if !w.covers(a.check) || !w.End.After(from) || !to.After(w.Start) {
+			continue
+		}
+		ms, me := maxTime(from, w.Start), minTime(to, w.End)
+		a.credit(from, ms, s)
+		a.addDays(ms, me, colMaintenance)
+		a.credit(me, to, s)
+		return
+	}
+	col := map[Status]int{Up: 0, Degraded: 1, Down: 2, Unknown: 3}[s]
+	a.addDays(from, to, col)
+}
+
+func (a *accounts) addDays(from, to time.Time, col int) {
+	loc := a.t.cfg.Location
+	for from.Before(to) {
+		y, m, d := from.In(loc).Date()
+		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		end := minTime(to, next)
+		day := from.In(loc).Format("2006-01-02")
+		if a.add[day] == nil {
+			a.add[day] = &[5]int64{}
+		}
+		a.add[day][col] += end.Sub(from).Milliseconds()
+		from = end
+	}
+}
+
+func (a *accounts) flush(ctx context.Context, tx *sql.Tx) error {
+	for day, v := range a.add {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO uptime_daily(check_name, day, up_ms, degraded_ms, down_ms, unknown_ms, maintenance_ms)
+			VALUES(?,?,?,?,?,?,?) ON CONFLICT(check_name, day) DO UPDATE SET up_ms = up_ms + excluded.up_ms,
+			degraded_ms = degraded_ms + excluded.degraded_ms, down_ms = down_ms + excluded.down_ms,
+			unknown_ms = unknown_ms + excluded.unknown_ms, maintenance_ms = maintenance_ms + excluded.maintenance_ms`,
+			a.check, day, v[0], v[1], v[2], v[3], v[4]); err != nil {
+			return fmt.Errorf("uptime daily: %w", err)
+		}
+	}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Prune drops daily rows older than KeepDays and samples older than
+// KeepSamples.
+func (t *Tracker) Prune(ctx context.Context, now time.Time) error {
+	day := now.In(t.cfg.Location).AddDate(0, 0, -t.cfg.KeepDays).Format("2006-01-02")
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM uptime_daily WHERE day < ?`, day); err != nil {
+		return fmt.Errorf("prune uptime: %w", err)
+	}
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_samples WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
+		return fmt.Errorf("prune samples: %w", err)
+	}
+	return nil
+}
