@@ -80,36 +80,36 @@ type placeholder struct {
 // placeholders lists every value a probe reports, by check type. The
 // prefixes body.json., header. and perfdata. are handled apart.
 var placeholders = map[string]placeholder{
-	"response_time":   {kindDuration, "*"},
-	"connected":       {kindBool, "http tcp tls dns smtp"},
-	"ip":              {kindString, "http tcp tls smtp"},
-	"status":          {kindInt, "http"},
-	"body":            {kindString, "http tcp tls"},
-	"dns_time":        {kindDuration, "http"},
-	"connect_time":    {kindDuration, "http"},
-	"tls_time":        {kindDuration, "http"},
-	"first_byte_time": {kindDuration, "http"},
-	"redirects":       {kindInt, "http"},
-	"final_url":       {kindString, "http"},
-	"cert_expires_in": {kindDuration, "http tls smtp"},
-	"tls_version":     {kindString, "http tls smtp"},
-	"cert_subject":    {kindString, "http tls smtp"},
-	"cert_issuer":     {kindString, "http tls smtp"},
-	"rcode":           {kindRcode, "dns"},
-	"answer":          {kindList, "dns"},
-	"authority":       {kindList, "dns"},
-	"authoritative":   {kindBool, "dns"},
-	"truncated":       {kindBool, "dns"},
+	"response_time":       {kindDuration, "*"},
+	"connected":           {kindBool, "http tcp tls dns smtp"},
+	"ip":                  {kindString, "http tcp tls smtp"},
+	"status":              {kindInt, "http"},
+	"body":                {kindString, "http tcp tls"},
+	"dns_time":            {kindDuration, "http"},
+	"connect_time":        {kindDuration, "http"},
+	"tls_time":            {kindDuration, "http"},
+	"first_byte_time":     {kindDuration, "http"},
+	"redirects":           {kindInt, "http"},
+	"final_url":           {kindString, "http"},
+	"cert_expires_in":     {kindDuration, "http tls smtp"},
+	"tls_version":         {kindString, "http tls smtp"},
+	"cert_subject":        {kindString, "http tls smtp"},
+	"cert_issuer":         {kindString, "http tls smtp"},
+	"rcode":               {kindRcode, "dns"},
+	"answer":              {kindList, "dns"},
+	"authority":           {kindList, "dns"},
+	"authoritative":       {kindBool, "dns"},
+	"truncated":           {kindBool, "dns"},
 	"recursion_available": {kindBool, "dns"},
-	"ttl":             {kindDuration, "dns"},
-	"transport":       {kindString, "dns"},
-	"banner":          {kindString, "smtp"},
-	"extensions":      {kindList, "smtp"},
-	"starttls":        {kindBool, "smtp"},
-	"tls":             {kindBool, "smtp tls"},
-	"exit_code":       {kindInt, "cmd"},
-	"state":           {kindString, "cmd"},
-	"output":          {kindString, "cmd"},
+	"ttl":                 {kindDuration, "dns"},
+	"transport":           {kindString, "dns"},
+	"banner":              {kindString, "smtp"},
+	"extensions":          {kindList, "smtp"},
+	"starttls":            {kindBool, "smtp"},
+	"tls":                 {kindBool, "smtp tls"},
+	"exit_code":           {kindInt, "cmd"},
+	"state":               {kindString, "cmd"},
+	"output":              {kindString, "cmd"},
 }
 
 // aliases maps other spellings, Gatus's bracketed ones among them, to the
@@ -277,7 +277,7 @@ func lookupPlaceholder(checkType, name, orig string) (kind, string, error) {
 	}
 	p, ok := placeholders[name]
 	if !ok || !hasType(p.types, checkType) {
-		return 0, "", fmt.Errorf("unknown placeholder %q for a %s check (it has: %s)", orig, checkType, strings.Join(PlaceholdersFor(checkType), ", "))
+		return 0, "", fmt.Errorf("unknown placeholder %q for %s checks (they have: %s)", orig, checkType, strings.Join(PlaceholdersFor(checkType), ", "))
 	}
 	return p.kind, name, nil
 }

@@ -57,7 +57,15 @@ func ParseQuery(q string) (uint16, string, error) {
 	if _, ok := dns.IsDomainName(name); !ok {
 		return 0, "", fmt.Errorf("bad DNS query %q: %q is not a domain name", q, name)
 	}
-	return t, dns.Fqdn(name), nil
+	name = dns.Fqdn(name)
+	// The final test is whether the query can be sent: escapes such as
+	// a trailing backslash pass the name checks above but not Pack.
+	m := new(dns.Msg)
+	m.SetQuestion(name, t)
+	if _, err := m.Pack(); err != nil {
+		return 0, "", fmt.Errorf("bad DNS query %q: %w", q, err)
+	}
+	return t, name, nil
 }
 
 func runDNS(ctx context.Context, p *Probe, v map[string]any) error {

@@ -41,13 +41,13 @@ func compileHTTP(p *Probe, c config.Check) error {
 // httpTrace collects the phases of the last connection of a request.
 // Callbacks come from the dialer's goroutines too, hence the lock.
 type httpTrace struct {
-	mu                   sync.Mutex
-	start                time.Time
-	dnsStart, dnsDone    time.Time
-	connStart, connDone  time.Time
-	tlsStart, tlsDone    time.Time
-	firstByte            time.Time
-	remote               string
+	mu                  sync.Mutex
+	start               time.Time
+	dnsStart, dnsDone   time.Time
+	connStart, connDone time.Time
+	tlsStart, tlsDone   time.Time
+	firstByte           time.Time
+	remote              string
 }
 
 func (t *httpTrace) clientTrace() *httptrace.ClientTrace {
@@ -167,6 +167,7 @@ func runHTTP(ctx context.Context, p *Probe, v map[string]any) error {
 	if err != nil {
 		v["connected"] = trace.connected()
 		trace.put(v, start)
+		p.putUnverified(v, err)
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err

@@ -206,7 +206,7 @@ func (p *Probe) evaluate(r *Result) {
 		case 0:
 		case 1:
 			warned = true
-		case 2:
+		case 2, nil: // nil: it did not run or did not finish
 			r.Success = false
 		default:
 			r.Success = false
@@ -299,4 +299,14 @@ func (p *Probe) putTLS(v map[string]any, cs tls.ConnectionState) {
 		}
 	}
 	v["cert_expires_in"] = earliest.Sub(p.opts.now())
+}
+
+// putUnverified reports the certificate of a failed verification: its
+// expiry is worth knowing even when the chain is not trusted.
+func (p *Probe) putUnverified(v map[string]any, err error) {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) && len(cv.UnverifiedCertificates) > 0 {
+		p.putTLS(v, tls.ConnectionState{PeerCertificates: cv.UnverifiedCertificates})
+		delete(v, "tls_version")
+	}
 }

@@ -49,6 +49,7 @@ func runTCP(ctx context.Context, p *Probe, v map[string]any) error {
 		tc := tls.Client(conn, p.tlsConfig(p.host))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			v["response_time"] = time.Since(start)
+			p.putUnverified(v, err)
 			return fmt.Errorf("TLS handshake with %s: %w", p.addr, err)
 		}
 		v["tls"] = true

@@ -20,16 +20,35 @@ var formats = map[string]parseFunc{
 	"syslog":  parseSyslog,
 	"rfc3164": parseRFC3164,
 	"rfc5424": parseRFC5424,
+	// The collector renders journal entries as syslog file lines.
+	"journal":        parseSyslog,
+	"combined":       parseCombined,
+	"common":         parseCombined,
+	"vhost_combined": parseVhostCombined,
+	"nginx_error":    parseNginxError,
+	"apache_error":   parseApacheError,
+	"json":           parseJSON,
+	"logfmt":         parseLogfmt,
 }
 
 // detectOrder lists the parsers tried, in order, when the format is "auto",
 // empty or unknown. Parsers that reject a foreign line quickly and with the
-// fewest false positives belong first.
+// fewest false positives belong first: JSON, Apache and nginx error logs
+// and syslog each look at the first bytes only ('{', "[Www Mmm", "yyyy/",
+// "<PRI>", "Mmm dd" or an ISO date). Access logs need a scan for the
+// bracketed time, and logfmt, the most ambiguous shape, goes last and in
+// its strict form (every word key=value, at least two).
 var detectOrder = []parseFunc{
+	parseJSON,
+	parseApacheError,
+	parseNginxError,
 	parseSyslog,
+	parseAccessAuto,
+	parseLogfmtStrict,
 }
 
 // Formats returns the format names Parse accepts besides "" and "auto".
+// "common" and "combined" share one parser, which reads both.
 func Formats() []string {
 	names := make([]string, 0, len(formats))
 	for n := range formats {

@@ -21,7 +21,9 @@ func TestParseEntryPoint(t *testing.T) {
 	}{
 		{"auto 3164", "auto", "<13>Nov 22 10:00:00 h app: m", "app", "m", 5, true},
 		{"empty format detects", "", "<13>1 - h app - - - m", "app", "m", 5, false},
-		{"unknown format detects", "combined", "<13>Nov 22 10:00:00 h app: m", "app", "m", 5, true},
+		{"unknown format detects", "nonsense", "<13>Nov 22 10:00:00 h app: m", "app", "m", 5, true},
+		{"forced combined on a syslog line", "combined", "<13>Nov 22 10:00:00 h app: m", "", "<13>Nov 22 10:00:00 h app: m", Unknown, false},
+		{"journal is syslog", "journal", "Nov 22 10:00:00 h app[1]: m", "app", "m", Unknown, true},
 		{"forced 5424 on a 3164 line", "rfc5424", "<13>Nov 22 10:00:00 h app: m", "", "<13>Nov 22 10:00:00 h app: m", Unknown, false},
 		{"forced 3164 reads 5424 as text after PRI", "rfc3164", "<13>1 - h app - - - m", "", "1 - h app - - - m", 5, false},
 		{"not syslog", "auto", "GET / HTTP/1.1", "", "GET / HTTP/1.1", Unknown, false},
@@ -87,7 +89,7 @@ func TestInferYear(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	if got := strings.Join(Formats(), ","); got != "rfc3164,rfc5424,syslog" {
+	if got := strings.Join(Formats(), ","); got != "apache_error,combined,common,journal,json,logfmt,nginx_error,rfc3164,rfc5424,syslog,vhost_combined" {
 		t.Errorf("Formats() = %s", got)
 	}
 }
@@ -162,12 +164,26 @@ func FuzzParse(f *testing.F) {
 		f.Add("auto", []byte(l))
 	}
 	f.Add("rfc5424", []byte("<13>Nov 22 10:00:00 h app: m"))
+	for _, name := range Formats() {
+		for _, l := range goldenLines(f, name) {
+			f.Add(name, []byte(l))
+		}
+	}
+	for _, l := range goldenLines(f, "auto", "sshd", "sudo", "postfix", "kernel") {
+		f.Add("auto", []byte(l))
+	}
 	f.Add("nonsense", []byte("x"))
 	loc := berlin(f)
 	f.Fuzz(func(t *testing.T, format string, line []byte) {
 		// Parse swallows panics, so call the detector directly too.
 		ev, err := ParseSyslog(line, testNow, loc)
 		checkEvent(t, line, ev, err)
+		for _, p := range detectOrder {
+			p(string(line), testNow, loc)
+		}
+		if p, ok := formats[format]; ok {
+			p(string(line), testNow, loc)
+		}
 		ev = Parse(format, line, testNow, loc)
 		if ev.Message == "" && len(trimEOL(line)) > 0 && ev.Severity == Unknown {
 			t.Errorf("Parse(%q, %q) lost the line: %+v", format, line, ev)

@@ -68,7 +68,7 @@ func parsePostfix(m string, f []Field) []Field {
 			val, i = rest[v:v+e], v+e
 		}
 		switch key {
-		case "to", "from", "orig_to", "relay", "delay", "dsn", "size", "nrcpt", "proto", "helo":
+		case "to", "from", "orig_to", "relay", "delay", "dsn", "size", "nrcpt", "proto", "helo", "sasl_method", "sasl_username":
 			f = append(grow(f, 4), Field{key, val})
 		case "message-id":
 			f = append(grow(f, 1), Field{"message_id", val})

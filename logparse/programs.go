@@ -176,7 +176,11 @@ func parseSSHD(m string, f []Field) []Field {
 	if strings.HasPrefix(user, "invalid user ") {
 		user, invalid = user[13:], true
 	}
-	f = append(grow(f, 6), Field{"action", action}, Field{"method", method}, Field{"user", user})
+	need := 5
+	if invalid {
+		need++
+	}
+	f = append(grow(f, need), Field{"action", action}, Field{"method", method}, Field{"user", user})
 	if invalid {
 		f = append(f, Field{"user_invalid", "true"})
 	}
@@ -201,11 +205,12 @@ func grow(f []Field, n int) []Field {
 // into user, tty, pwd, run_as, group, command and, for refusals, reason.
 // COMMAND comes last and is taken to the end of the line, " ; " and all.
 func parseSudo(m string, f []Field) []Field {
+	m = strings.TrimLeft(m, " ") // sudo pads the user name to the right
 	c := strings.Index(m, " : ")
 	if c <= 0 || strings.IndexByte(m[:c], ' ') >= 0 {
 		return f
 	}
-	user, rest := strings.TrimLeft(m[:c], " "), m[c+3:]
+	user, rest := m[:c], m[c+3:]
 	if !strings.Contains(rest, "COMMAND=") && !strings.Contains(rest, "TTY=") {
 		return f
 	}

@@ -1,8 +1,10 @@
 package logparse
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -30,8 +32,17 @@ func DefaultRedactPatterns() []string {
 // whole match is. A nil *Redactor masks nothing. A Redactor is immutable
 // and safe for concurrent use.
 type Redactor struct {
-	any  *regexp.Regexp // all patterns as one alternation: the no-match fast path
-	each []*regexp.Regexp
+	pats []redactPattern
+}
+
+type redactPattern struct {
+	re *regexp.Regexp
+	// lits holds literals one of which every match contains (lower case
+	// when fold is set); nil when the pattern has none worth looking for.
+	// Scanning for them is far cheaper than running the regexp, and most
+	// lines contain none.
+	lits [][]byte
+	fold bool
 }
 
 // NewRedactor compiles patterns; an empty list means
@@ -40,40 +51,172 @@ func NewRedactor(patterns []string) (*Redactor, error) {
 	if len(patterns) == 0 {
 		patterns = DefaultRedactPatterns()
 	}
-	r := &Redactor{each: make([]*regexp.Regexp, 0, len(patterns))}
-	alts := make([]string, 0, len(patterns))
+	r := &Redactor{pats: make([]redactPattern, 0, len(patterns))}
 	for i, p := range patterns {
 		re, err := regexp.Compile(p)
 		if err != nil {
 			return nil, fmt.Errorf("redact pattern %d %q: %w", i+1, p, err)
 		}
-		r.each = append(r.each, re)
-		// Flags such as (?i) stay inside their own group.
-		alts = append(alts, "(?:"+p+")")
+		rp := redactPattern{re: re}
+		if tree, err := syntax.Parse(p, syntax.Perl); err == nil {
+			lits, fold, ok := requiredLiterals(tree.Simplify())
+			if ok {
+				for _, l := range lits {
+					if fold {
+						l = strings.ToLower(l)
+					}
+					rp.lits = append(rp.lits, []byte(l))
+				}
+				rp.fold = fold
+			}
+		}
+		r.pats = append(r.pats, rp)
 	}
-	re, err := regexp.Compile(strings.Join(alts, "|"))
-	if err != nil {
-		return nil, fmt.Errorf("redact patterns: %w", err)
-	}
-	r.any = re
 	return r, nil
+}
+
+// requiredLiterals returns strings one of which must occur in any match
+// of re, or ok=false when it cannot tell. Literals shorter than two bytes
+// or outside ASCII are not worth it and count as unknown.
+func requiredLiterals(re *syntax.Regexp) (lits []string, fold, ok bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		s := string(re.Rune)
+		if len(s) < 2 || len(s) != len(re.Rune) {
+			return nil, false, false
+		}
+		return []string{s}, re.Flags&syntax.FoldCase != 0, true
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		best := -1
+		for _, sub := range re.Sub {
+			l, f, ok := requiredLiterals(sub)
+			if !ok {
+				continue
+			}
+			shortest := len(l[0])
+			for _, x := range l {
+				shortest = min(shortest, len(x))
+			}
+			if shortest > best {
+				best, lits, fold = shortest, l, f
+			}
+		}
+		return lits, fold, best >= 0
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			l, f, ok := requiredLiterals(sub)
+			if !ok {
+				return nil, false, false
+			}
+			lits = append(lits, l...)
+			fold = fold || f
+		}
+		return lits, fold, true
+	}
+	return nil, false, false
+}
+
+// maybe reports whether line can match: false only when none of the
+// required literals occurs.
+func maybe[T string | []byte](p *redactPattern, line T) bool {
+	if p.lits == nil {
+		return true
+	}
+	for _, l := range p.lits {
+		if indexLit(line, l, p.fold) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// indexLit finds lit in s, ignoring ASCII case when fold is set (lit is
+// then lower case). Candidates are found with IndexByte, which is
+// vectorised, for the first byte in both cases.
+func indexLit[T string | []byte](s T, lit []byte, fold bool) int {
+	if len(lit) == 0 {
+		return 0
+	}
+	lo, up := lit[0], lit[0]
+	if fold && lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	for i := 0; i+len(lit) <= len(s); {
+		k := indexByte(s[i:], lo)
+		if up != lo {
+			if k2 := indexByte(s[i:], up); k2 >= 0 && (k < 0 || k2 < k) {
+				k = k2
+			}
+		}
+		if k < 0 {
+			return -1
+		}
+		i += k
+		if i+len(lit) > len(s) {
+			return -1
+		}
+		j := 1
+		for ; j < len(lit); j++ {
+			c := s[i+j]
+			if fold && c >= 'A' && c <= 'Z' {
+				c |= 0x20
+			}
+			if c != lit[j] {
+				break
+			}
+		}
+		if j == len(lit) {
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
+func indexByte[T string | []byte](s T, c byte) int {
+	switch v := any(s).(type) {
+	case string:
+		return strings.IndexByte(v, c)
+	case []byte:
+		return bytes.IndexByte(v, c)
+	}
+	return -1
 }
 
 // Redact returns line with every match masked. When nothing matches it
 // returns line itself, without allocating; otherwise a new slice, so the
 // caller's buffer is never written.
 func (r *Redactor) Redact(line []byte) []byte {
-	if r == nil || len(line) == 0 || !r.any.Match(line) {
+	if r == nil || len(line) == 0 {
+		return line
+	}
+	first := -1
+	for i := range r.pats {
+		if p := &r.pats[i]; maybe(p, line) && p.re.Match(line) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
 		return line
 	}
 	out := line
-	for _, re := range r.each {
-		locs := re.FindAllSubmatchIndex(out, -1)
+	for i := first; i < len(r.pats); i++ {
+		p := &r.pats[i]
+		if !maybe(p, out) {
+			continue
+		}
+		locs := p.re.FindAllSubmatchIndex(out, -1)
 		if locs == nil {
 			continue
 		}
-		var b []byte
-		b = make([]byte, 0, len(out)+8)
+		b := make([]byte, 0, len(out)+8)
 		last := 0
 		for _, m := range locs {
 			if len(m) == 2 {
@@ -99,8 +242,13 @@ func (r *Redactor) Redact(line []byte) []byte {
 // RedactString is Redact for strings; it returns s itself when nothing
 // matches.
 func (r *Redactor) RedactString(s string) string {
-	if r == nil || s == "" || !r.any.MatchString(s) {
+	if r == nil || s == "" {
 		return s
 	}
-	return string(r.Redact([]byte(s)))
+	for i := range r.pats {
+		if p := &r.pats[i]; maybe(p, s) && p.re.MatchString(s) {
+			return string(r.Redact([]byte(s)))
+		}
+	}
+	return s
 }

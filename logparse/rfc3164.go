@@ -18,7 +18,8 @@ var (
 // variants (rsyslog's RSYSLOG_FileFormat and ForwardFormat). Year-less
 // timestamps are placed in loc (nil: time.Local) and in the year that keeps
 // them at most a month ahead of now. Without <PRI>, Severity and Facility
-// stay Unknown.
+// stay Unknown. The message parsers of known programs (see EnrichMessage)
+// add their fields.
 func ParseRFC3164(line []byte, now time.Time, loc *time.Location) (Event, error) {
 	if loc == nil {
 		loc = time.Local
@@ -54,6 +55,7 @@ func parseRFC3164(s string, now time.Time, loc *time.Location) (Event, error) {
 		// Small devices send "<PRI>tag: msg" with no timestamp and no
 		// host; the PRI alone is evidence enough that this is syslog.
 		ev.Program, ev.PID, ev.Message = splitTagOrMessage(s[i:])
+		enrich(&ev)
 		return ev, nil
 	}
 	ev.Time = t
@@ -83,6 +85,12 @@ func parseRFC3164(s string, now time.Time, loc *time.Location) (Event, error) {
 		rest = strings.TrimLeft(rest[len(tok):], " ")
 	}
 	ev.Program, ev.PID, ev.Message = splitTagOrMessage(rest)
+	if ev.Message == "" && !hasPRI {
+		// "Mmm dd hh:mm:ss word" or "... host tag:" and nothing else:
+		// too little to call it syslog, and the event would have no text.
+		return ev, errNoHeaderRest
+	}
+	enrich(&ev)
 	return ev, nil
 }
 

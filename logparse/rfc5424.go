@@ -17,7 +17,8 @@ const bom = "\xef\xbb\xbf"
 
 // ParseRFC5424 parses "<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD
 // [MSG]". APP-NAME becomes Program, PROCID PID, MSGID the field "msgid" and
-// each SD parameter a field "sd.<SD-ID>.<name>". A nil loc means time.Local;
+// each SD parameter a field "sd.<SD-ID>.<name>", followed by the fields of
+// the program's message parser (see EnrichMessage). A nil loc means time.Local;
 // it is only used to avoid allocating a zone for timestamps in that zone.
 func ParseRFC5424(line []byte, now time.Time, loc *time.Location) (Event, error) {
 	if loc == nil {
@@ -98,6 +99,7 @@ func parseRFC5424(s string, _ time.Time, loc *time.Location) (Event, error) {
 		}
 		ev.Message = strings.TrimPrefix(msg, bom)
 	}
+	enrich(&ev)
 	return ev, nil
 }
 

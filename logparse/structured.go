@@ -19,7 +19,7 @@ const maxJSONDepth = 16
 
 // wellKnown applies the keys structured loggers agree on (time, ts,
 // timestamp, @timestamp; level, severity, lvl, log.level; msg, message;
-// host, hostname) to the event and reports whether the key was used. A
+// host, hostname, host.name; pid) to the event and reports whether the key was used. A
 // value that does not fit (a level word nobody uses, a time in an unknown
 // shape) is left to be an ordinary field.
 func wellKnown(ev *Event, key, val string, str bool, loc *time.Location) bool {
@@ -45,9 +45,14 @@ func wellKnown(ev *Event, key, val string, str bool, loc *time.Location) bool {
 			ev.Message = val
 			return true
 		}
-	case "host", "hostname":
+	case "host", "hostname", "host.name":
 		if str && ev.Host == "" && val != "" {
 			ev.Host = val
+			return true
+		}
+	case "pid":
+		if ev.PID == "" && allDigits(val) {
+			ev.PID = val
 			return true
 		}
 	}
@@ -158,27 +163,26 @@ func structuredLevel(v string, str bool) int {
 // rest become fields in the order they appear. Without a message key the
 // Message is the whole line.
 func parseJSON(s string, _ time.Time, loc *time.Location) (Event, error) {
-	ev := NewEvent()
 	i := skipWS(s, 0)
 	if i >= len(s) || s[i] != '{' {
-		return ev, errJSON
+		return NewEvent(), errJSON
 	}
-	r := jsonReader{s: s, loc: loc, ev: &ev}
+	r := jsonReader{s: s, loc: loc, ev: NewEvent()}
 	i, ok := r.object(i, "", 0)
 	if !ok || skipWS(s, i) != len(s) {
 		return NewEvent(), errJSON
 	}
-	if ev.Message == "" {
-		ev.Message = s
+	if r.ev.Message == "" {
+		r.ev.Message = s
 	}
-	ev.Fields = r.f
-	return ev, nil
+	r.ev.Fields = r.f
+	return r.ev, nil
 }
 
 type jsonReader struct {
 	s   string
 	loc *time.Location
-	ev  *Event
+	ev  Event
 	f   []Field
 }
 
@@ -250,7 +254,7 @@ func (r *jsonReader) object(i int, prefix string, depth int) (int, bool) {
 }
 
 func (r *jsonReader) add(key, val string, str bool) {
-	if wellKnown(r.ev, key, val, str, r.loc) {
+	if wellKnown(&r.ev, key, val, str, r.loc) {
 		return
 	}
 	if r.f == nil {

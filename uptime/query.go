@@ -9,7 +9,7 @@ import (
 
 // Day is one day of a check's time, in milliseconds.
 type Day struct {
-	Day                                       string
+	Day                                      string
 	Up, Degraded, Down, Unknown, Maintenance int64
 }
 
