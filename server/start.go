@@ -15,6 +15,7 @@ import (
 	"github.com/watchpost/watchpost/ingest"
 	"github.com/watchpost/watchpost/logapi"
 	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/uptime"
 )
 
 func start(parent context.Context, o Options, cfg *config.Config, st settings) (*loghost, error) {
@@ -72,7 +73,12 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	mux.Handle("GET /healthz", dashboard.Healthz(func() error { return l.store.ReadDB().PingContext(ctx) }))
 	ui := dashboard.NewUI(auth, dashboard.UIDeps{Search: searchForUI(l.store)}, o.Logger)
 	ui.Register(mux)
-	mux.Handle("GET /{$}", dashboard.PublicPage(st.title))
+	if _, err := l.startChecks(ctx, cfg, newSet()); err != nil {
+		return fail(err)
+	}
+	statusPage, statusAPI := dashboard.PublicStatus(statusSource(cfg, uptime.NewReader(l.store.ReadDB(), st.loc), o.Now), o.Logger)
+	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
+	mux.Handle("GET /api/v1/status", statusAPI)
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dashboard.WriteError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))

@@ -228,7 +228,7 @@ func (t *Tracker) recordChange(ctx context.Context, tx *sql.Tx, c *Change, now t
 		}
 		c.Incident, _ = res.LastInsertId()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(incident_id, time, status, message) VALUES(?,?,?,?)`,
-			c.Incident, now.UnixNano(), "investigating", "Automatically detected: "+c.Detail); err != nil {
+			c.Incident, now.UnixNano(), "investigating", "The check failed; we are looking into it."); err != nil {
 			return fmt.Errorf("incident update: %w", err)
 		}
 	case c.From == Down:

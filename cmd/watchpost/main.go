@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/watchpost/watchpost/buildinfo"
+	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/collector"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/grep"
@@ -21,6 +22,7 @@ const usage = `usage: watchpost COMMAND [flags]
 
 commands:
   serve          run the loghost (no config needed: embedded defaults)
+  check          run one uptime probe (http, tcp, tls, dns, smtp, cmd): a Nagios plugin line, exit 0-3
   collect        the host agent: follow the journal and log files, ship them to the loghost
   grep           search parsed logs, locally or on a loghost; -f follows
   config check   validate a configuration file
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 		return server.ServeMain(ctx, args[1:], env, hup)
+	case "check":
+		return checker.Main(ctx, args[1:], stdout, stderr)
 	case "collect":
 		return collector.Main(ctx, args[1:], stdout, stderr)
 	case "grep":
@@ -59,7 +63,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "usage: watchpost config check FILE")
 			return 2
 		}
-		return config.CheckMain(args[2:], stdout, stderr)
+		return config.CheckMain(args[2:], stdout, stderr, server.ValidateChecks)
 	case "backup":
 		return server.BackupMain(ctx, args[1:], env)
 	case "user":

@@ -1,0 +1,341 @@
+package checker
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/watchpost/watchpost/config"
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+func (d *durationFlag) Set(s string) error {
+	v, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+const checkUsage = `usage: watchpost check TYPE TARGET [flags]
+       watchpost check cmd [flags] -- /usr/lib/nagios/plugins/check_x ARGS...
+
+Runs one probe now, prints a Nagios plugin line and exits 0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN. TYPE is http, tcp, tls, dns, smtp or cmd.
+
+  watchpost check http https://wiki.example.org/ -c 'status == 200' -w 'cert_expires_in > 14d'
+  watchpost check dns 192.0.2.53:53 -query 'A wiki.example.org' -c 'answer contains 192.0.2.10'
+  watchpost check dns wiki.example.org -server 192.0.2.53 -type A
+  watchpost check smtp mail.example.org:25 -starttls -w 'cert_expires_in > 14d'
+  watchpost check tcp host:22 -c 'body contains SSH-2.0'
+  watchpost check tls host:443
+
+Flags:`
+
+// Main is `watchpost check`: args are what follows "check". Usage errors
+// exit 3 (UNKNOWN), as a Nagios plugin's do.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		conds, warns, headers multiFlag
+		timeout               = durationFlag(DefaultTimeout)
+		name                  = fs.String("name", "", "check name in the output (default: the target's host)")
+		query                 = fs.String("query", "", `dns: record type and name, e.g. "A wiki.example.org"`)
+		server                = fs.String("server", "", "dns: server host[:port]; TARGET is then the name to query")
+		qtype                 = fs.String("type", "A", "dns: record type, with -server")
+		method                = fs.String("method", "GET", "http: request method")
+		body                  = fs.String("body", "", `http: request body; tcp, tls: bytes to send (\r, \n, \x.. escapes)`)
+		noFollow              = fs.Bool("no-follow", false, "http: do not follow redirects")
+		insecure              = fs.Bool("insecure", false, "do not verify TLS certificates (expiry is still reported)")
+		cacert                = fs.String("cacert", "", "PEM file of CA certificates to trust instead of the system's")
+		sni                   = fs.String("sni", "", "TLS server name, when not the target's host")
+		starttls              = fs.Bool("starttls", false, "smtp: fail if the server does not offer STARTTLS")
+		helo                  = fs.String("helo", "", "smtp: EHLO name (default localhost)")
+		verbose               = fs.Bool("v", false, "print every condition's result after the status line")
+	)
+	fs.Var(&conds, "c", "condition that must hold (repeatable), e.g. 'status == 200'")
+	fs.Var(&conds, "condition", "same as -c")
+	fs.Var(&warns, "w", "warn condition (repeatable): failing it gives WARNING")
+	fs.Var(&warns, "warn", "same as -w")
+	fs.Var(&headers, "header", `http: request header "Name: value" (repeatable)`)
+	fs.Var(&timeout, "timeout", "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, checkUsage)
+		fs.PrintDefaults()
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stdout, "UNKNOWN - "+format+"\n", a...)
+		return int(StateUnknown)
+	}
+
+	// Everything after -- is a plugin's command line, never our flags.
+	var command []string
+	if i := slices.Index(args, "--"); i >= 0 {
+		command = args[i+1:]
+		args = args[:i]
+	}
+	// Flags may come before, between and after the positional words.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return int(StateUnknown)
+			}
+			return usage("check: %v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usage("check: missing TYPE (%s)", strings.Join(Types(), ", "))
+	}
+	c := config.Check{
+		Type:           pos[0],
+		Conditions:     conds,
+		WarnConditions: warns,
+		Timeout:        config.Duration(timeout),
+		Interval:       config.Duration(time.Duration(timeout) + time.Second),
+		Method:         *method,
+		Query:          *query,
+	}
+	switch {
+	case c.Type == "cmd" && len(command) > 0 && len(pos) == 1:
+		quoted := make([]string, len(command))
+		for i, w := range command {
+			quoted[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+		c.Target = strings.Join(quoted, " ")
+	case len(pos) == 2:
+		c.Target = pos[1]
+	case len(pos) < 2:
+		return usage("check %s: missing TARGET", c.Type)
+	default:
+		return usage("check %s: unexpected %q after TARGET (flags go before --)", c.Type, pos[2])
+	}
+	if c.Type == "dns" && c.Query == "" {
+		// The other spelling: TARGET is the name, -server the server (or
+		// the system's resolver).
+		c.Query = *qtype + " " + c.Target
+		c.Target = *server
+		if c.Target == "" {
+			cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
+			if err != nil || len(cc.Servers) == 0 {
+				return usage("check dns: no -server given and no resolver in /etc/resolv.conf")
+			}
+			c.Target = net.JoinHostPort(cc.Servers[0], cc.Port)
+		}
+	}
+	if *body != "" {
+		if c.Type == "tcp" || c.Type == "tls" {
+			s, err := strconv.Unquote(`"` + strings.ReplaceAll(*body, `"`, `\"`) + `"`)
+			if err != nil {
+				return usage("check: bad escape in -body: %v", err)
+			}
+			c.Body = s
+		} else {
+			c.Body = *body
+		}
+	}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return usage("check: bad -header %q: want \"Name: value\"", h)
+		}
+		if c.Headers == nil {
+			c.Headers = map[string]string{}
+		}
+		c.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	c.Name = *name
+	if c.Name == "" {
+		c.Name = defaultName(c)
+	}
+	opts := Options{
+		InsecureSkipVerify: *insecure,
+		ServerName:         *sni,
+		NoFollowRedirects:  *noFollow,
+		RequireSTARTTLS:    *starttls,
+		HeloName:           *helo,
+	}
+	if *cacert != "" {
+		pem, err := os.ReadFile(*cacert)
+		if err != nil {
+			return usage("check: read -cacert: %v", err)
+		}
+		opts.RootCAs = x509.NewCertPool()
+		if !opts.RootCAs.AppendCertsFromPEM(pem) {
+			return usage("check: no PEM certificate in %s", *cacert)
+		}
+	}
+	p, err := Compile(c, opts)
+	if err != nil {
+		return usage("%s", oneLine(err.Error()))
+	}
+	r := p.Run(ctx)
+	fmt.Fprintln(stdout, NagiosLine(p, r))
+	if *verbose {
+		for _, cr := range r.ConditionResults {
+			mark := "ok"
+			if !cr.OK && cr.Warn {
+				mark = "WARN"
+			} else if !cr.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(stdout, "%-4s %s  (%s)\n", mark, cr.Condition, cr.Detail)
+		}
+	}
+	return int(r.State)
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
+
+func defaultName(c config.Check) string {
+	switch c.Type {
+	case "http":
+		if u, err := url.Parse(c.Target); err == nil && u.Hostname() != "" {
+			return u.Hostname()
+		}
+	case "dns":
+		if f := strings.Fields(c.Query); len(f) > 0 {
+			return strings.TrimSuffix(f[len(f)-1], ".")
+		}
+	case "cmd":
+		if w, err := SplitWords(c.Target); err == nil && len(w) > 0 {
+			return filepath.Base(w[0])
+		}
+	}
+	if h, _, err := splitHostPort(c.Target, "0"); err == nil {
+		return h
+	}
+	return c.Target
+}
+
+// NagiosLine is a result as a monitoring plugin prints it:
+// `OK - wiki: status 200 in 123ms | response_time=0.123s;;;`.
+func NagiosLine(p *Probe, r Result) string {
+	var b strings.Builder
+	b.WriteString(r.State.String())
+	b.WriteString(" - ")
+	b.WriteString(p.Name)
+	b.WriteString(": ")
+	if r.Error != "" {
+		b.WriteString(r.Error)
+	} else {
+		b.WriteString(summary(p.Type, r.Values))
+	}
+	var failed, warned []string
+	for _, c := range r.ConditionResults {
+		if c.OK {
+			continue
+		}
+		s := c.Condition + " (" + c.Detail + ")"
+		if c.Warn {
+			warned = append(warned, s)
+		} else {
+			failed = append(failed, s)
+		}
+	}
+	if len(failed) > 0 && r.Error == "" {
+		b.WriteString("; failed: " + strings.Join(failed, ", "))
+	}
+	if len(warned) > 0 {
+		b.WriteString("; warning: " + strings.Join(warned, ", "))
+	}
+	// A pipe in the text would start the perfdata early.
+	line := strings.ReplaceAll(oneLine(b.String()), "|", "/")
+	if perf := perfdata(p.Type, r.Values); perf != "" {
+		line += " | " + perf
+	}
+	return line
+}
+
+func summary(typ string, v map[string]any) string {
+	rt := ""
+	if d, ok := v["response_time"].(time.Duration); ok {
+		rt = " in " + formatDuration(d)
+	}
+	certs := func() string {
+		if d, ok := v["cert_expires_in"].(time.Duration); ok {
+			return ", certificate expires in " + formatDuration(d)
+		}
+		return ""
+	}
+	switch typ {
+	case "http":
+		return fmt.Sprintf("status %v%s%s", v["status"], rt, certs())
+	case "tcp":
+		return "connected" + rt
+	case "tls":
+		return fmt.Sprintf("%v handshake%s%s", v["tls_version"], rt, certs())
+	case "dns":
+		ans, _ := v["answer"].([]string)
+		s := fmt.Sprintf("%v, %d answer", v["rcode"], len(ans))
+		if len(ans) != 1 {
+			s += "s"
+		}
+		if len(ans) > 0 {
+			s += " " + describe(ans)
+		}
+		if aa, _ := v["authoritative"].(bool); aa {
+			s += " (authoritative)"
+		}
+		return s + rt
+	case "smtp":
+		s := fmt.Sprintf("banner %q%s", clip(fmt.Sprint(v["banner"]), 60), rt)
+		if st, _ := v["starttls"].(bool); st {
+			s += fmt.Sprintf(", STARTTLS %v", v["tls_version"])
+		} else if t, _ := v["tls"].(bool); t {
+			s += fmt.Sprintf(", %v", v["tls_version"])
+		}
+		return s + certs()
+	case "cmd":
+		return fmt.Sprint(v["output"])
+	}
+	return ""
+}
+
+func seconds(d time.Duration) string {
+	s := strconv.FormatFloat(d.Seconds(), 'f', 6, 64)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".") + "s"
+}
+
+func perfdata(typ string, v map[string]any) string {
+	if typ == "cmd" {
+		s, _ := v["perfdata"].(string)
+		return s
+	}
+	var parts []string
+	for _, k := range []string{"response_time", "dns_time", "connect_time", "tls_time", "first_byte_time", "cert_expires_in"} {
+		if d, ok := v[k].(time.Duration); ok {
+			parts = append(parts, k+"="+seconds(d)+";;;")
+		}
+	}
+	return strings.Join(parts, " ")
+}

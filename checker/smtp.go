@@ -1,0 +1,162 @@
+package checker
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/watchpost/watchpost/config"
+)
+
+// compileSMTP reads host[:port] (25 by default) or smtp:// and smtps://
+// URLs. Port 465 and smtps:// speak TLS from the first byte.
+func compileSMTP(p *Probe, c config.Check) error {
+	def := "25"
+	t := strings.ToLower(strings.TrimSpace(c.Target))
+	if strings.HasPrefix(t, "smtps://") {
+		def = "465"
+	}
+	host, port, err := splitHostPort(c.Target, def)
+	if err != nil {
+		return err
+	}
+	p.host = host
+	p.addr = net.JoinHostPort(host, port)
+	p.implicitTLS = port == "465" || strings.HasPrefix(t, "smtps://")
+	return nil
+}
+
+// smtpSession is one conversation: the raw connection (replaced by its TLS
+// client after STARTTLS) and the line protocol on top.
+type smtpSession struct {
+	conn net.Conn
+	tp   *textproto.Conn
+}
+
+func (s *smtpSession) cmd(expect int, format string, args ...any) (int, string, error) {
+	id, err := s.tp.Cmd(format, args...)
+	if err != nil {
+		return 0, "", err
+	}
+	s.tp.StartResponse(id)
+	defer s.tp.EndResponse(id)
+	return s.tp.ReadResponse(expect)
+}
+
+// runSMTP walks the conversation a mail server has with a peer: banner,
+// EHLO, STARTTLS when offered (the certificate is verified: a broken one
+// on an MX is an outage for the mail that insists on TLS), EHLO again,
+// QUIT. No mail is sent.
+func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
+	start := time.Now()
+	defer func() { v["response_time"] = time.Since(start) }()
+	v["connected"] = false
+	v["starttls"] = false
+	v["tls"] = false
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", p.addr, err)
+	}
+	defer conn.Close()
+	v["connected"] = true
+	if h, _, err := net.SplitHostPort(conn.RemoteAddr().String()); err == nil {
+		v["ip"] = h
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	// Closing on cancellation unblocks a read the deadline alone would
+	// leave waiting when the caller gives up early.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	s := &smtpSession{conn: conn}
+	if p.implicitTLS {
+		if err := p.smtpTLS(ctx, s, v); err != nil {
+			return err
+		}
+	}
+	s.tp = textproto.NewConn(s.conn)
+	_, banner, err := s.tp.ReadResponse(220)
+	v["banner"] = banner
+	if err != nil {
+		return fmt.Errorf("banner from %s: %w", p.addr, err)
+	}
+	ext, err := p.ehlo(s, v)
+	if err != nil {
+		return err
+	}
+	if !p.implicitTLS {
+		if !hasExt(ext, "STARTTLS") {
+			if p.opts.RequireSTARTTLS {
+				p.quit(s)
+				return fmt.Errorf("%s does not offer STARTTLS", p.addr)
+			}
+		} else {
+			if _, _, err := s.cmd(220, "STARTTLS"); err != nil {
+				return fmt.Errorf("STARTTLS at %s: %w", p.addr, err)
+			}
+			if err := p.smtpTLS(ctx, s, v); err != nil {
+				return err
+			}
+			v["starttls"] = true
+			s.tp = textproto.NewConn(s.conn)
+			// RFC 3207: what was said before TLS is forgotten; ask again.
+			if _, err := p.ehlo(s, v); err != nil {
+				return err
+			}
+		}
+	}
+	p.quit(s)
+	return nil
+}
+
+func (p *Probe) smtpTLS(ctx context.Context, s *smtpSession, v map[string]any) error {
+	tc := tls.Client(s.conn, p.tlsConfig(p.host))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		p.putUnverified(v, err)
+		return fmt.Errorf("TLS handshake with %s: %w", p.addr, err)
+	}
+	s.conn = tc
+	v["tls"] = true
+	p.putTLS(v, tc.ConnectionState())
+	return nil
+}
+
+func (p *Probe) ehlo(s *smtpSession, v map[string]any) ([]string, error) {
+	name := p.opts.HeloName
+	if name == "" {
+		name = "localhost"
+	}
+	_, msg, err := s.cmd(250, "EHLO %s", name)
+	if err != nil {
+		return nil, fmt.Errorf("EHLO at %s: %w", p.addr, err)
+	}
+	lines := strings.Split(msg, "\n")
+	ext := []string{}
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) > 0 {
+			ext = append(ext, strings.ToUpper(f[0]))
+		}
+	}
+	v["extensions"] = ext
+	return ext, nil
+}
+
+// quit ends politely; a server that hangs up instead is still up.
+func (p *Probe) quit(s *smtpSession) {
+	_, _, _ = s.cmd(221, "QUIT")
+}
+
+func hasExt(ext []string, name string) bool {
+	for _, e := range ext {
+		if e == name {
+			return true
+		}
+	}
+	return false
+}

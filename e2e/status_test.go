@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestStatusPage: real probes against a local web server drive the public
+// status page; a service that fails is confirmed down after two probes
+// and opens a public incident; a private check never shows; the page
+// renders in real headless Chromium without JavaScript.
+func TestStatusPage(t *testing.T) {
+	chromium := need(t, "chromium", "chromium")
+	var failing atomic.Bool
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && r.URL.Path == "/shop" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	web := "http://" + ln.Addr().String()
+
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`status_page: {title: "Example <Org> status", groups: [Websites]}
+checks:
+  - {name: wiki, type: http, target: "%s/wiki", interval: 1s, conditions: ["status == 200"], public: true, group: Websites}
+  - {name: shop, type: http, target: "%s/shop", interval: 1s, conditions: ["status == 200"], public: true, group: Websites}
+  - {name: private-db, type: tcp, target: "%s", interval: 1s}
+`, web, web, ln.Addr())}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+
+	status := func() map[string]any {
+		resp, err := http.Get(base + "/api/v1/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return v
+	}
+	waitOverall := func(want string) map[string]any {
+		var v map[string]any
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if v = status(); v["overall"] == want {
+				return v
+			}
+		}
+		t.Fatalf("overall never %q: %v\n%s", want, v, lh.out.String())
+		return nil
+	}
+	waitOverall("operational")
+	failing.Store(true)
+	v := waitOverall("partial_outage")
+	raw, _ := json.Marshal(v)
+	if strings.Contains(string(raw), "private-db") {
+		t.Fatalf("a private check is on the public status: %s", raw)
+	}
+	if ins, _ := v["incidents"].([]any); len(ins) != 1 || !strings.Contains(string(raw), "shop is down") {
+		t.Fatalf("incidents: %s", raw)
+	}
+
+	// The page needs no JavaScript: it has none. (Chromium's --dump-dom
+	// itself needs script enabled, so the browser runs with defaults.)
+	if resp, err := http.Get(base + "/"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), "<script") {
+			t.Error("the status page carries a script")
+		}
+	}
+	out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", base+"/").Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	dom := string(out)
+	for _, want := range []string{"<title>Example &lt;Org&gt; status · Partial outage</title>", `class="state down"`, `class="state up"`,
+		"shop is down", `aria-label="Daily uptime of wiki, last 90 days"`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(dom, "private-db") || strings.Contains(dom, "<Org>") {
+		t.Errorf("page shows a private check or unescaped text")
+	}
+	if n := strings.Count(dom, "<rect "); n != 180 {
+		t.Errorf("%d day bars, want 2×90", n)
+	}
+	// Recovery resolves the incident.
+	failing.Store(false)
+	v = waitOverall("operational")
+	raw, _ = json.Marshal(v)
+	if !strings.Contains(string(raw), `"resolved"`) {
+		t.Errorf("incident not resolved: %s", raw)
+	}
+}

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/checker"
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/uptime"
+)
+
+// CompileChecks compiles the configuration's probes; an error names the
+// check's place in the file. `config check` runs it too.
+func CompileChecks(cfg *config.Config) ([]*checker.Probe, error) {
+	var probes []*checker.Probe
+	var errs []error
+	for i, c := range cfg.Checks {
+		p, err := checker.Compile(c, checker.Options{})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
+			continue
+		}
+		probes = append(probes, p)
+	}
+	return probes, errors.Join(errs...)
+}
+
+// ValidateChecks is CompileChecks for `config check`.
+func ValidateChecks(cfg *config.Config) error {
+	_, err := CompileChecks(cfg)
+	return err
+}
+
+// maintenanceWindows turns the configuration's windows into the
+// tracker's; ParseTime was already checked at load.
+func maintenanceWindows(cfg *config.Config) []uptime.Window {
+	var ws []uptime.Window
+	for _, m := range cfg.Maintenance {
+		start, err1 := config.ParseTime(m.Start, cfg.Location())
+		end, err2 := config.ParseTime(m.End, cfg.Location())
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		w := uptime.Window{Start: start, End: end}
+		if len(m.Checks) > 0 {
+			w.Checks = map[string]bool{}
+			for _, c := range m.Checks {
+				w.Checks[c] = true
+			}
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// startChecks runs the probes and feeds their results to the tracker.
+func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metrics.Set) (*uptime.Tracker, error) {
+	probes, err := CompileChecks(cfg)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*checker.Probe{}
+	for _, p := range probes {
+		byName[p.Name] = p
+	}
+	tr := uptime.New(l.store.DB(), uptime.Config{
+		Location: cfg.Location(),
+		MaxGap: func(check string) time.Duration {
+			if p := byName[check]; p != nil {
+				// Two missed probes and their timeouts: the loghost was
+				// not watching.
+				return 2*p.Interval + 2*p.Timeout
+			}
+			return 3 * time.Minute
+		},
+		Public:      func(check string) bool { return byName[check] != nil && byName[check].Public },
+		Maintenance: maintenanceWindows(cfg),
+	})
+	if len(probes) == 0 {
+		return tr, nil
+	}
+	sink := func(r checker.Result) {
+		var why []string
+		if r.Error != "" {
+			why = append(why, r.Error)
+		}
+		for _, c := range r.Failed() {
+			why = append(why, c.Condition+" ("+c.Detail+")")
+		}
+		ch, err := tr.Observe(ctx, uptime.Observation{Check: r.Check, Time: r.Time, OK: r.Success, Degraded: r.Degraded,
+			Duration: r.Duration, Detail: strings.Join(why, "; ")})
+		if err != nil {
+			if ctx.Err() == nil {
+				l.o.Logger.Error("record check result", "check", r.Check, "err", err)
+			}
+			return
+		}
+		if ch != nil {
+			l.o.Logger.Info("check state changed", "check", ch.Check, "from", ch.From.String(), "to", ch.To.String(), "detail", ch.Detail)
+		}
+	}
+	s := checker.NewScheduler(probes, l.o.Now, sink, set, l.o.Logger.With("component", "checker"))
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
+			l.o.Logger.Error("check scheduler stopped", "err", err)
+		}
+	}()
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := tr.Prune(ctx, l.o.Now()); err != nil {
+					l.o.Logger.Warn("prune uptime", "err", err)
+				}
+			}
+		}
+	}()
+	return tr, nil
+}
+
+// statusSource builds the public page from the public checks only.
+func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) dashboard.StatusSource {
+	return func(ctx context.Context) (dashboard.StatusPage, error) {
+		t := now()
+		page := dashboard.StatusPage{Title: cfg.StatusPage.Title, Description: cfg.StatusPage.Description, Generated: t, Overall: "operational"}
+		if page.Title == "" {
+			page.Title = "Status"
+		}
+		groups := map[string]int{}
+		for _, g := range cfg.StatusPage.Groups {
+			groups[g] = len(page.Groups)
+			page.Groups = append(page.Groups, dashboard.StatusGroup{Name: g})
+		}
+		public := map[string]bool{}
+		down, total := 0, 0
+		for _, c := range cfg.Checks {
+			if !c.Public {
+				continue
+			}
+			public[c.Name] = true
+			comp, err := component(ctx, rd, c.Name, t)
+			if err != nil {
+				return page, err
+			}
+			total++
+			switch comp.Status {
+			case "down":
+				down++
+			case "degraded":
+				if page.Overall == "operational" {
+					page.Overall = "degraded"
+				}
+			}
+			gi, ok := groups[c.Group]
+			if !ok {
+				gi = len(page.Groups)
+				groups[c.Group] = gi
+				page.Groups = append(page.Groups, dashboard.StatusGroup{Name: c.Group})
+			}
+			page.Groups[gi].Components = append(page.Groups[gi].Components, comp)
+		}
+		switch {
+		case total == 0:
+			page.Overall = "unknown"
+		case down == total:
+			page.Overall = "major_outage"
+		case down > 0:
+			page.Overall = "partial_outage"
+		}
+		var kept []dashboard.StatusGroup
+		for _, g := range page.Groups {
+			if len(g.Components) > 0 {
+				kept = append(kept, g)
+			}
+		}
+		page.Groups = kept
+		ins, err := rd.Incidents(ctx, true, 20)
+		if err != nil {
+			return page, err
+		}
+		for _, in := range ins {
+			if !public[in.Check] {
+				continue // public once, private now: not shown
+			}
+			si := dashboard.StatusIncident{Title: in.Title, Started: in.Started}
+			if !in.Resolved.IsZero() {
+				r := in.Resolved
+				si.Resolved = &r
+			}
+			for _, u := range in.Updates {
+				si.Updates = append(si.Updates, dashboard.StatusUpdate{Time: u.Time, Status: u.Status, Message: u.Message})
+			}
+			page.Incidents = append(page.Incidents, si)
+		}
+		return page, nil
+	}
+}
+
+func component(ctx context.Context, rd *uptime.Reader, name string, now time.Time) (dashboard.StatusComponent, error) {
+	comp := dashboard.StatusComponent{Name: name}
+	cur, err := rd.Current(ctx, name)
+	if err != nil {
+		return comp, err
+	}
+	comp.Status, comp.Since = cur.Status.String(), cur.Since
+	days, err := rd.Days(ctx, name, 90, now)
+	if err != nil {
+		return comp, err
+	}
+	for i, n := range []int{1, 7, 30, 90} {
+		comp.Uptime[i] = -1
+		if r, ok := uptime.Ratio(days[90-n:]); ok {
+			comp.Uptime[i] = r
+		}
+	}
+	for _, d := range days {
+		sd := dashboard.StatusDay{Day: d.Day, Uptime: -1, DownMS: d.Down}
+		if r, ok := d.Ratio(); ok {
+			sd.Uptime = r
+		}
+		comp.Days = append(comp.Days, sd)
+	}
+	samples, err := rd.Samples(ctx, name, now.Add(-24*time.Hour))
+	if err != nil {
+		return comp, err
+	}
+	for _, s := range samples {
+		comp.Samples = append(comp.Samples, dashboard.StatusSample{Time: s.Time, MS: float64(s.Duration.Microseconds()) / 1000, OK: s.OK})
+	}
+	return comp, nil
+}
