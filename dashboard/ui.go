@@ -204,23 +204,4 @@ func visible(s string) string {
 	return b.String()
 }
 
-var publicTemplate = template.Must(template.ParseFS(templateFS, "templates/public.html"))
 
-// PublicPage is the placeholder for GET / until the status page exists.
-func PublicPage(title string) http.Handler {
-	if strings.TrimSpace(title) == "" {
-		title = "Status"
-	}
-	var buf bytes.Buffer
-	if err := publicTemplate.Execute(&buf, pageData{Title: title}); err != nil {
-		// Only a broken embedded template gets here; the tests render it.
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-		})
-	}
-	body := buf.Bytes()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(body)
-	})
-}

@@ -173,18 +173,47 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-func TestPublicPage(t *testing.T) {
-	tests := map[string]string{
-		"Example status":     "<title>Example status</title>",
-		"<script>x</script>": "<title>&lt;script&gt;x&lt;/script&gt;</title>",
-		"":                   "<title>Status</title>",
+func TestStatusPageRendering(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	days := make([]StatusDay, 90)
+	for i := range days {
+		days[i] = StatusDay{Day: now.AddDate(0, 0, i-89).Format("2006-01-02"), Uptime: -1}
 	}
-	for title, want := range tests {
-		w := httptest.NewRecorder()
-		PublicPage(title).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		body := w.Body.String()
-		if w.Code != 200 || !strings.Contains(body, want) || !strings.Contains(body, "No public checks configured yet.") {
-			t.Errorf("%q: %d\n%s", title, w.Code, body)
-		}
+	days[88].Uptime, days[89].Uptime = 0.995, 1
+	page := StatusPage{Title: "<script>x</script>", Overall: "partial_outage", Generated: now,
+		Groups: []StatusGroup{{Name: "Web", Components: []StatusComponent{{Name: "wiki<b>", Status: "down", Since: now,
+			Uptime: [4]float64{0.5, 0.9, -1, 1}, Days: days,
+			Samples: []StatusSample{{Time: now.Add(-time.Minute), MS: 20, OK: true}, {Time: now, MS: 0, OK: false}}}}}},
+		Incidents: []StatusIncident{{Title: "wiki is down", Started: now, Updates: []StatusUpdate{{Time: now, Status: "investigating", Message: "a <i>note</i>"}}}}}
+	tests := []struct {
+		name string
+		page StatusPage
+		want []string
+	}{
+		{"escaped and drawn", page, []string{"<title>&lt;script&gt;x&lt;/script&gt; · Partial outage</title>", "wiki&lt;b&gt;",
+			`class="state down"`, `class="minor"`, `class="ok"`, `class="none"`, "1 day 50.00%", "30 days –", "90 days 100%",
+			"<polyline", `class="fail"`, "a &lt;i&gt;note&lt;/i&gt;", "ongoing"}},
+		{"nothing public", StatusPage{Title: "S", Overall: "unknown", Generated: now}, []string{"No public checks configured yet.", "No incidents reported.", "Status unknown"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, api := PublicStatus(func(context.Context) (StatusPage, error) { return tt.page, nil }, nil)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+			body := w.Body.String()
+			for _, want := range tt.want {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %s", want)
+				}
+			}
+			if strings.Contains(body, "<script>") || strings.Contains(body, "<b>") {
+				t.Error("unescaped text on the page")
+			}
+			w = httptest.NewRecorder()
+			api.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/status", nil))
+			if w.Code != 200 || !strings.Contains(w.Body.String(), `"overall":"`+tt.page.Overall+`"`) {
+				t.Errorf("api: %d %s", w.Code, w.Body)
+			}
+		})
 	}
 }
