@@ -41,6 +41,8 @@ checks:
   - {name: wiki, type: http, target: "%s/wiki", interval: 1s, conditions: ["status == 200"], public: true, group: Websites}
   - {name: shop, type: http, target: "%s/shop", interval: 1s, conditions: ["status == 200"], public: true, group: Websites}
   - {name: private-db, type: tcp, target: "%s", interval: 1s}
+heartbeats:
+  - {name: nightly-backup, id: 5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42, period: 24h, grace: 2h, public: true, group: Backups}
 `, web, web, ln.Addr())}
 	cfg := lc.write(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
@@ -67,7 +69,21 @@ checks:
 		t.Fatalf("overall never %q: %v\n%s", want, v, lh.out.String())
 		return nil
 	}
+	for deadline := time.Now().Add(20 * time.Second); componentStatus(status(), "wiki") != "up" && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
 	waitOverall("operational")
+	// The backup job reports in; a wrong id is a 404.
+	for path, want := range map[string]int{"/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42": 200, "/ping/not-the-id": 404} {
+		resp, err := http.Post(base+path, "text/plain", strings.NewReader("backup ok"))
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("POST %s: %v %v, want %d", path, err, resp.StatusCode, want)
+		}
+		resp.Body.Close()
+	}
+	if st := componentStatus(status(), "nightly-backup"); st != "up" {
+		t.Fatalf("heartbeat is %q on the status page, want up", st)
+	}
 	failing.Store(true)
 	v := waitOverall("partial_outage")
 	raw, _ := json.Marshal(v)
@@ -103,8 +119,8 @@ checks:
 	if strings.Contains(dom, "private-db") || strings.Contains(dom, "<Org>") {
 		t.Errorf("page shows a private check or unescaped text")
 	}
-	if n := strings.Count(dom, "<rect "); n != 180 {
-		t.Errorf("%d day bars, want 2×90", n)
+	if n := strings.Count(dom, "<rect "); n != 270 {
+		t.Errorf("%d day bars, want 3×90", n)
 	}
 	// Recovery resolves the incident.
 	failing.Store(false)
@@ -113,4 +129,18 @@ checks:
 	if !strings.Contains(string(raw), `"resolved"`) {
 		t.Errorf("incident not resolved: %s", raw)
 	}
+}
+
+func componentStatus(v map[string]any, name string) string {
+	groups, _ := v["groups"].([]any)
+	for _, g := range groups {
+		comps, _ := g.(map[string]any)["components"].([]any)
+		for _, c := range comps {
+			if m := c.(map[string]any); m["name"] == name {
+				s, _ := m["status"].(string)
+				return s
+			}
+		}
+	}
+	return ""
 }

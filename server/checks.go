@@ -12,6 +12,7 @@ import (
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/heartbeat"
 	"github.com/watchpost/watchpost/uptime"
 )
 
@@ -59,6 +60,9 @@ func maintenanceWindows(cfg *config.Config) []uptime.Window {
 	return ws
 }
 
+// heartbeatEvery is how often heartbeats are checked for lateness.
+const heartbeatEvery = 30 * time.Second
+
 // startChecks runs the probes and feeds their results to the tracker.
 func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metrics.Set) (*uptime.Tracker, error) {
 	probes, err := CompileChecks(cfg)
@@ -69,6 +73,12 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 	for _, p := range probes {
 		byName[p.Name] = p
 	}
+	beats := map[string]config.Heartbeat{}
+	var hbs []heartbeat.Heartbeat
+	for _, h := range cfg.Heartbeats {
+		beats[h.Name] = h
+		hbs = append(hbs, heartbeat.Heartbeat{Name: h.Name, ID: string(h.ID), Period: time.Duration(h.Period), Grace: time.Duration(h.Grace)})
+	}
 	tr := uptime.New(l.store.DB(), uptime.Config{
 		Location: cfg.Location(),
 		MaxGap: func(check string) time.Duration {
@@ -77,11 +87,33 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 				// not watching.
 				return 2*p.Interval + 2*p.Timeout
 			}
-			return 3 * time.Minute
+			return 3 * heartbeatEvery
 		},
-		Public:      func(check string) bool { return byName[check] != nil && byName[check].Public },
+		// A missed or failed backup is down at once; a probe after two
+		// failures in a row.
+		FailThresholdFor: func(check string) int {
+			if _, ok := beats[check]; ok {
+				return 1
+			}
+			return 0
+		},
+		Public: func(check string) bool {
+			if p := byName[check]; p != nil {
+				return p.Public
+			}
+			return beats[check].Public
+		},
 		Maintenance: maintenanceWindows(cfg),
 	})
+	if len(hbs) > 0 {
+		svc, err := heartbeat.New(l.store.DB(), tr, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))
+		if err != nil {
+			return nil, err
+		}
+		l.pings = svc
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()
+	}
 	if len(probes) == 0 {
 		return tr, nil
 	}
@@ -146,18 +178,29 @@ func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) d
 			page.Groups = append(page.Groups, dashboard.StatusGroup{Name: g})
 		}
 		public := map[string]bool{}
-		down, total := 0, 0
+		down, total, unknown := 0, 0, 0
+		type entry struct{ name, group string }
+		var entries []entry
 		for _, c := range cfg.Checks {
-			if !c.Public {
-				continue
+			if c.Public {
+				entries = append(entries, entry{c.Name, c.Group})
 			}
-			public[c.Name] = true
-			comp, err := component(ctx, rd, c.Name, t)
+		}
+		for _, h := range cfg.Heartbeats {
+			if h.Public {
+				entries = append(entries, entry{h.Name, h.Group})
+			}
+		}
+		for _, c := range entries {
+			public[c.name] = true
+			comp, err := component(ctx, rd, c.name, t)
 			if err != nil {
 				return page, err
 			}
 			total++
 			switch comp.Status {
+			case "unknown":
+				unknown++
 			case "down":
 				down++
 			case "degraded":
@@ -165,16 +208,16 @@ func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) d
 					page.Overall = "degraded"
 				}
 			}
-			gi, ok := groups[c.Group]
+			gi, ok := groups[c.group]
 			if !ok {
 				gi = len(page.Groups)
-				groups[c.Group] = gi
-				page.Groups = append(page.Groups, dashboard.StatusGroup{Name: c.Group})
+				groups[c.group] = gi
+				page.Groups = append(page.Groups, dashboard.StatusGroup{Name: c.group})
 			}
 			page.Groups[gi].Components = append(page.Groups[gi].Components, comp)
 		}
 		switch {
-		case total == 0:
+		case total == 0 || unknown == total:
 			page.Overall = "unknown"
 		case down == total:
 			page.Overall = "major_outage"

@@ -95,6 +95,7 @@ type loghost struct {
 	errc    chan error
 	cancel  context.CancelFunc
 	reload  func(*config.Config)
+	pings   http.Handler // /ping/{id}, when heartbeats are configured
 }
 
 func (l *loghost) wait(ctx context.Context) error {

@@ -76,6 +76,9 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if _, err := l.startChecks(ctx, cfg, newSet()); err != nil {
 		return fail(err)
 	}
+	if l.pings != nil {
+		mux.Handle("/ping/", l.pings)
+	}
 	statusPage, statusAPI := dashboard.PublicStatus(statusSource(cfg, uptime.NewReader(l.store.ReadDB(), st.loc), o.Now), o.Logger)
 	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
 	mux.Handle("GET /api/v1/status", statusAPI)

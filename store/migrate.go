@@ -123,6 +123,20 @@ var migrations = []string{
 		payload TEXT NOT NULL,
 		sent INTEGER
 	);`,
+	// 3: heartbeat pings (backups and cron jobs reporting in), with the
+	// body they sent, kept bounded.
+	`CREATE TABLE heartbeat_pings (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		exit_code INTEGER,
+		run_id TEXT NOT NULL DEFAULT '',
+		duration_ms INTEGER,
+		remote TEXT NOT NULL DEFAULT '',
+		body TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX heartbeat_pings_name ON heartbeat_pings(name, time);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

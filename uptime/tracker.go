@@ -55,6 +55,9 @@ func (w Window) covers(check string) bool { return len(w.Checks) == 0 || w.Check
 // Config configures a Tracker.
 type Config struct {
 	FailThreshold    int // consecutive failures before down (2)
+	// FailThresholdFor overrides FailThreshold per check (a missed backup
+	// is down at once); 0 keeps the default.
+	FailThresholdFor func(check string) int
 	SuccessThreshold int // consecutive successes before up again (1)
 	// MaxGap is how long after a probe the next one must come before the
 	// time between counts as unknown (the loghost was not running).
@@ -166,6 +169,11 @@ func (t *Tracker) Observe(ctx context.Context, o Observation) (*Change, error) {
 	need := func(to Status) int {
 		switch {
 		case to == Down:
+			if t.cfg.FailThresholdFor != nil {
+				if n := t.cfg.FailThresholdFor(o.Check); n > 0 {
+					return n
+				}
+			}
 			return t.cfg.FailThreshold
 		case st.status == Down:
 			return t.cfg.SuccessThreshold

@@ -1,0 +1,232 @@
+// Package heartbeat is the backup-arrival check of the "mail us when
+// last night's backup did not arrive" kind: a job pings
+// /ping/{id} when it succeeds (Healthchecks.io-compatible: /start, /fail,
+// /log, /{exit-code}, GET or POST with a body), and a heartbeat that has
+// not pinged for its period plus grace is down, as is one that reported
+// a failure. States, incidents and uptime go through the uptime tracker
+// like any probe's.
+package heartbeat
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/uptime"
+)
+
+// MaxBody is how much of a ping's body is kept (a backup's log tail).
+const MaxBody = 10 << 10
+
+// Heartbeat is one expected job.
+type Heartbeat struct {
+	Name   string
+	ID     string // the secret in /ping/{id}
+	Period time.Duration
+	Grace  time.Duration
+}
+
+// Observer is what the service reports states to (the uptime tracker).
+type Observer interface {
+	Observe(ctx context.Context, o uptime.Observation) (*uptime.Change, error)
+}
+
+// Service answers pings and watches for missed ones.
+type Service struct {
+	db     *sql.DB
+	obs    Observer
+	beats  []Heartbeat
+	now    func() time.Time
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	lastOK  map[string]time.Time // last success per heartbeat
+	started map[string]time.Time // open /start per heartbeat (and run id)
+	failed  map[string]bool      // the last report was a failure
+
+	pings, unknown *metrics.Counter
+}
+
+// New returns a service over the store's database (write handle).
+func New(db *sql.DB, obs Observer, beats []Heartbeat, now func() time.Time, set *metrics.Set, logger *slog.Logger) (*Service, error) {
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Service{db: db, obs: obs, beats: beats, now: now, logger: logger,
+		lastOK: map[string]time.Time{}, started: map[string]time.Time{}, failed: map[string]bool{},
+		pings:   set.NewCounter("watchpost_heartbeat_pings_total"),
+		unknown: set.NewCounter("watchpost_heartbeat_unknown_ids_total"),
+	}
+	// Resume from what the store knows: a restart must not forget that
+	// last night's backup never came.
+	for _, b := range beats {
+		var t sql.NullInt64
+		if err := db.QueryRow(`SELECT max(time) FROM heartbeat_pings WHERE name = ? AND kind = 'success'`, b.Name).Scan(&t); err != nil {
+			return nil, fmt.Errorf("heartbeat %s: %w", b.Name, err)
+		}
+		if t.Valid {
+			s.lastOK[b.Name] = time.Unix(0, t.Int64)
+		}
+		var kind string
+		err := db.QueryRow(`SELECT kind FROM heartbeat_pings WHERE name = ? AND kind IN ('success','fail') ORDER BY time DESC LIMIT 1`, b.Name).Scan(&kind)
+		if err == nil {
+			s.failed[b.Name] = kind == "fail"
+		}
+	}
+	return s, nil
+}
+
+func (s *Service) find(id string) (Heartbeat, bool) {
+	for _, b := range s.beats {
+		if len(b.ID) == len(id) && subtle.ConstantTimeCompare([]byte(b.ID), []byte(id)) == 1 {
+			return b, true
+		}
+	}
+	return Heartbeat{}, false
+}
+
+// ServeHTTP handles /ping/{id}[/start|/fail|/log|/{exit-code}].
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, POST, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, "/ping/")
+	id, action, _ := strings.Cut(rest, "/")
+	b, ok := s.find(id)
+	if !ok {
+		s.unknown.Inc()
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	kind, code := "success", sql.NullInt64{}
+	switch action {
+	case "":
+	case "start", "fail", "log":
+		kind = action
+	default:
+		n, err := strconv.Atoi(action)
+		if err != nil || n < 0 || n > 255 {
+			http.Error(w, "want /ping/{id}, /start, /fail, /log or /{exit code 0-255}", http.StatusBadRequest)
+			return
+		}
+		code = sql.NullInt64{Int64: int64(n), Valid: true}
+		if n != 0 {
+			kind = "fail"
+		}
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if len(body) > MaxBody {
+		body = body[:MaxBody]
+	}
+	if !utf8.Valid(body) {
+		body = []byte(strings.ToValidUTF8(string(body), "\uFFFD"))
+	}
+	remote, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if err := s.Ping(r.Context(), b, kind, code, r.URL.Query().Get("rid"), remote, string(body)); err != nil {
+		s.logger.Error("heartbeat ping", "heartbeat", b.Name, "err", err)
+		http.Error(w, "could not record the ping", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "OK")
+}
+
+// Ping records one ping and what it means for the heartbeat's state.
+func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.NullInt64, runID, remote, body string) error {
+	now := s.now()
+	s.pings.Inc()
+	var dur sql.NullInt64
+	s.mu.Lock()
+	key := b.Name + "\x00" + runID
+	switch kind {
+	case "start":
+		s.started[key] = now
+	case "success", "fail":
+		if st, ok := s.started[key]; ok {
+			dur = sql.NullInt64{Int64: now.Sub(st).Milliseconds(), Valid: true}
+			delete(s.started, key)
+		}
+		if kind == "success" {
+			s.lastOK[b.Name] = now
+		}
+		s.failed[b.Name] = kind == "fail"
+	}
+	s.mu.Unlock()
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO heartbeat_pings(name, time, kind, exit_code, run_id, duration_ms, remote, body) VALUES(?,?,?,?,?,?,?,?)`,
+		b.Name, now.UnixNano(), kind, code, runID, dur, remote, body); err != nil {
+		return fmt.Errorf("record ping: %w", err)
+	}
+	// Keep the last 100 pings per heartbeat.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM heartbeat_pings WHERE name = ? AND id NOT IN
+		(SELECT id FROM heartbeat_pings WHERE name = ? ORDER BY time DESC LIMIT 100)`, b.Name, b.Name); err != nil {
+		return fmt.Errorf("prune pings: %w", err)
+	}
+	switch kind {
+	case "success":
+		_, err := s.obs.Observe(ctx, uptime.Observation{Check: b.Name, Time: now, OK: true, Duration: time.Duration(dur.Int64) * time.Millisecond})
+		return err
+	case "fail":
+		detail := "the job reported a failure"
+		if code.Valid {
+			detail = fmt.Sprintf("the job exited with status %d", code.Int64)
+		}
+		_, err := s.obs.Observe(ctx, uptime.Observation{Check: b.Name, Time: now, OK: false, Detail: detail})
+		return err
+	}
+	return nil
+}
+
+// Check evaluates every heartbeat once: late ones go down.
+func (s *Service) Check(ctx context.Context) {
+	now := s.now()
+	for _, b := range s.beats {
+		s.mu.Lock()
+		last, seen := s.lastOK[b.Name]
+		failed := s.failed[b.Name]
+		s.mu.Unlock()
+		if !seen && !failed {
+			continue // new: nothing expected until the first ping (as Healthchecks.io)
+		}
+		o := uptime.Observation{Check: b.Name, Time: now, OK: !failed}
+		if deadline := last.Add(b.Period + b.Grace); !failed && now.After(deadline) {
+			o.OK = false
+			o.Detail = fmt.Sprintf("no ping since %s (expected every %s, %s grace)", last.UTC().Format(time.RFC3339), b.Period, b.Grace)
+		} else if failed {
+			o.Detail = "the last run reported a failure"
+		}
+		if _, err := s.obs.Observe(ctx, o); err != nil && ctx.Err() == nil {
+			s.logger.Error("heartbeat check", "heartbeat", b.Name, "err", err)
+		}
+	}
+}
+
+// Run checks every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.Check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package heartbeat
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/uptime"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func setup(t *testing.T) (*Service, *uptime.Reader, *clock, *store.Store) {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "w.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := &clock{t: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC)}
+	tr := uptime.New(s.DB(), uptime.Config{Location: time.UTC, FailThresholdFor: func(string) int { return 1 },
+		MaxGap: func(string) time.Duration { return 48 * time.Hour }})
+	svc, err := New(s.DB(), tr, []Heartbeat{{Name: "nightly-backup", ID: "5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42", Period: 24 * time.Hour, Grace: 2 * time.Hour}},
+		c.now, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, uptime.NewReader(s.ReadDB(), time.UTC), c, s
+}
+
+func ping(t *testing.T, svc *Service, method, path, body string) int {
+	t.Helper()
+	w := httptest.NewRecorder()
+	svc.ServeHTTP(w, httptest.NewRequest(method, path, strings.NewReader(body)))
+	return w.Code
+}
+
+func TestHeartbeatLifecycle(t *testing.T) {
+	svc, rd, c, s := setup(t)
+	ctx := context.Background()
+	const id = "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42"
+	state := func() uptime.Status { cur, _ := rd.Current(ctx, "nightly-backup"); return cur.Status }
+
+	svc.Check(ctx)
+	if state() != uptime.Unknown {
+		t.Fatalf("a heartbeat that never pinged is %v, want unknown (new)", state())
+	}
+	if code := ping(t, svc, "GET", id+"/start", ""); code != 200 {
+		t.Fatalf("start: %d", code)
+	}
+	c.t = c.t.Add(40 * time.Minute)
+	if code := ping(t, svc, "POST", id, "backup done: 12 GB"); code != 200 {
+		t.Fatalf("ping: %d", code)
+	}
+	if state() != uptime.Up {
+		t.Fatalf("after success: %v", state())
+	}
+	var dur int64
+	var body string
+	s.ReadDB().QueryRow(`SELECT duration_ms, body FROM heartbeat_pings WHERE kind = 'success'`).Scan(&dur, &body)
+	if dur != 40*60*1000 || body != "backup done: 12 GB" {
+		t.Errorf("run time %d ms, body %q", dur, body)
+	}
+	// Within period + grace: still up. After it: down, with an incident.
+	c.t = c.t.Add(25 * time.Hour)
+	svc.Check(ctx)
+	if state() != uptime.Up {
+		t.Fatalf("25 h after (24 h + 2 h grace): %v", state())
+	}
+	c.t = c.t.Add(90 * time.Minute)
+	svc.Check(ctx)
+	cur, _ := rd.Current(ctx, "nightly-backup")
+	if cur.Status != uptime.Down || !strings.Contains(cur.Detail, "no ping since") {
+		t.Fatalf("late: %+v", cur)
+	}
+	if ins, _ := rd.Incidents(ctx, false, 5); len(ins) != 1 || ins[0].Title != "nightly-backup is down" {
+		t.Fatalf("incidents %+v", ins)
+	}
+	// It arrives late: up again, the incident resolved.
+	ping(t, svc, "GET", id, "")
+	if state() != uptime.Up {
+		t.Fatalf("after the late ping: %v", state())
+	}
+	// An exit code other than 0 is a failure, at once.
+	ping(t, svc, "POST", id+"/1", "rsync error")
+	cur, _ = rd.Current(ctx, "nightly-backup")
+	if cur.Status != uptime.Down || cur.Detail != "the job exited with status 1" {
+		t.Fatalf("after /1: %+v", cur)
+	}
+	// A restart remembers the failure.
+	svc2, err := New(s.DB(), uptime.New(s.DB(), uptime.Config{}), svc.beats, c.now, nil, nil)
+	if err != nil || !svc2.failed["nightly-backup"] {
+		t.Fatalf("restart forgot the failure: %v", err)
+	}
+}
+
+func TestBadPings(t *testing.T) {
+	svc, _, _, _ := setup(t)
+	tests := []struct {
+		method, path string
+		code         int
+	}{
+		{"GET", "/ping/wrong-id", http.StatusNotFound},
+		{"GET", "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42/banana", http.StatusBadRequest},
+		{"GET", "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42/256", http.StatusBadRequest},
+		{"DELETE", "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42", http.StatusMethodNotAllowed},
+		{"GET", "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42/log", http.StatusOK},
+	}
+	for _, tt := range tests {
+		if code := ping(t, svc, tt.method, tt.path, strings.Repeat("x", 2*MaxBody)); code != tt.code {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, code, tt.code)
+		}
+	}
+}
