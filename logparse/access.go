@@ -51,14 +51,14 @@ func parseAccess(s string, loc *time.Location, mode accessMode) (Event, error) {
 	// "[2001:db8::1]:443".
 	br := -1
 	for from := 0; ; {
-		k := strings.Index(s[from:], " [")
-		if k < 0 || from+k+2 >= len(s) {
+		k := strings.IndexByte(s[from:], '[')
+		if k < 0 || from+k+1 >= len(s) {
 			return ev, errAccess
 		}
-		if br = from + k + 1; isDigit(s[br+1]) {
+		if br = from + k; br > 0 && s[br-1] == ' ' && isDigit(s[br+1]) {
 			break
 		}
-		from = br
+		from = br + 1
 	}
 	if br < 6 {
 		return ev, errAccess
@@ -152,21 +152,31 @@ func parseAccess(s string, loc *time.Location, mode accessMode) (Event, error) {
 
 	ev.Time = t
 	ev.Message = s
-	// Collect on the stack, then copy once into a slice of the exact
-	// size: the fields are most of what an access line costs to keep.
-	var buf [12]Field
-	f := buf[:0]
+	// One allocation of the exact size: the fields are most of what an
+	// access line costs to keep, and appending into spare capacity of a
+	// fresh slice needs no write barriers.
+	vname, vport := "", ""
 	if vhost != "" {
-		name, port := splitHostPort(vhost)
-		f = append(f, Field{"vhost", name})
-		if port != "" {
-			f = append(f, Field{"server_port", port})
+		vname, vport = splitHostPort(vhost)
+	}
+	m, p, proto, reqOK := splitRequest(request)
+	nf := 2 + count(vname, vport, ident, user, referer, agent, bytes) // + client, status
+	if reqOK {
+		nf += 2 + count(proto)
+	} else {
+		nf += count(request)
+	}
+	f := make([]Field, 0, nf)
+	if vname != "" {
+		f = append(f, Field{"vhost", vname})
+		if vport != "" {
+			f = append(f, Field{"server_port", vport})
 		}
 	}
 	f = append(f, Field{"client", client})
 	f = appendSet(f, "ident", ident)
 	f = appendSet(f, "user", user)
-	if m, p, proto, ok := splitRequest(request); ok {
+	if reqOK {
 		f = append(f, Field{"method", m}, Field{"path", p})
 		if proto != "" {
 			f = append(f, Field{"protocol", proto})
@@ -182,9 +192,19 @@ func parseAccess(s string, loc *time.Location, mode accessMode) (Event, error) {
 	}
 	f = appendSet(f, "referer", referer)
 	f = appendSet(f, "user_agent", agent)
-	ev.Fields = make([]Field, len(f))
-	copy(ev.Fields, f)
+	ev.Fields = f
 	return ev, nil
+}
+
+// count returns how many of vs appendSet would add.
+func count(vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" && v != "-" {
+			n++
+		}
+	}
+	return n
 }
 
 func appendSet(f []Field, k, v string) []Field {

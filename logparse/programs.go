@@ -114,16 +114,18 @@ func parseSSHD(m string, f []Field) []Field {
 	case strings.HasPrefix(m, "Received disconnect from "):
 		// "Received disconnect from ADDR port N:11: disconnected by user"
 		rest = m[25:]
-		if c := strings.Index(rest, ":"); c >= 0 && strings.Contains(rest[:c+1], " port ") {
-			rest = rest[:c]
+		p := strings.Index(rest, " port ")
+		if p <= 0 || strings.IndexByte(rest[:p], ' ') >= 0 {
+			return f
 		}
-		if sp := strings.IndexByte(rest, ' '); sp > 0 && strings.HasPrefix(rest[sp:], " port ") {
-			port := rest[sp+6:]
-			if allDigits(port) {
-				return append(grow(f, 3), Field{"action", "disconnected"}, Field{"client", rest[:sp]}, Field{"port", port})
-			}
+		n := p + 6
+		for n < len(rest) && isDigit(rest[n]) {
+			n++
 		}
-		return f
+		if n == p+6 || n-p-6 > 5 {
+			return f
+		}
+		return append(grow(f, 3), Field{"action", "disconnected"}, Field{"client", rest[:p]}, Field{"port", rest[p+6 : n]})
 	default:
 		return f
 	}
@@ -164,7 +166,7 @@ func parseSSHD(m string, f []Field) []Field {
 	if strings.IndexByte(method, ' ') >= 0 {
 		return f
 	}
-	if c := strings.Index(rest, " ssh2"); c >= 0 {
+	if c := strings.LastIndex(rest, " ssh2"); c >= 0 { // the user name comes first and may hold " ssh2"
 		rest = rest[:c]
 	}
 	before, addr, port, ok := addrPortTail(rest)
