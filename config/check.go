@@ -32,7 +32,11 @@ func IsCollectorFile(data []byte) bool {
 
 // CheckMain is `watchpost config check FILE...`: it validates loghost and
 // collector files and exits 0 when all are good, 1 when one is not.
-func CheckMain(args []string, stdout, stderr io.Writer) int {
+//
+// validate runs further checks on a loghost file that need packages config
+// cannot import (probe conditions, rule files); their errors should name
+// the place with Config.Pos.
+func CheckMain(args []string, stdout, stderr io.Writer, validate ...func(*Config) error) int {
 	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -64,6 +68,13 @@ func CheckMain(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		c, err := Parse(path, data)
+		if err == nil {
+			for _, v := range validate {
+				if err = v(c); err != nil {
+					break
+				}
+			}
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			rc = 1

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -13,7 +14,12 @@ type Config struct {
 	// File is where the configuration came from ("" for the defaults).
 	File string `yaml:"-"`
 
-	Timezone    string          `yaml:"timezone"`
+	Timezone string `yaml:"timezone"`
+	// Redact lists regular expressions whose matches (or capture groups)
+	// are masked in every line before it is parsed or stored. Absent: the
+	// built-in patterns (passwords in URLs, password=, bearer tokens); an
+	// empty list turns redaction off.
+	Redact      []string        `yaml:"redact"`
 	Server      Server          `yaml:"server"`
 	Storage     Storage         `yaml:"storage"`
 	Hosts       map[string]Host `yaml:"hosts"`
@@ -29,6 +35,26 @@ type Config struct {
 
 	loc     *time.Location
 	dataDir string
+	pos     *positions
+}
+
+// Pos names where a key path (checks[2].conditions) was given, as
+// file:line:col, for errors found after loading; the file alone when the
+// key is not in it.
+func (c *Config) Pos(path string) string {
+	if c.pos == nil {
+		return c.File
+	}
+	for q := path; ; {
+		if n, ok := c.pos.pos[q]; ok {
+			return fmt.Sprintf("%s:%d:%d", c.File, n.Line, n.Column)
+		}
+		i := strings.LastIndexAny(q, ".[")
+		if i < 0 {
+			return c.File
+		}
+		q = q[:i]
+	}
 }
 
 // Server holds the listeners and admin credentials.
@@ -259,6 +285,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := pos.err(); err != nil {
 		return nil, err
 	}
+	c.pos = pos
 	return c, nil
 }
 

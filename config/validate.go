@@ -27,6 +27,11 @@ func (c *Config) validate(p *positions) {
 			c.loc = loc
 		}
 	}
+	for i, pat := range c.Redact {
+		if _, err := regexp.Compile(pat); err != nil {
+			p.add(fmt.Sprintf("redact[%d]", i), "bad regular expression: %v", err)
+		}
+	}
 	c.validateServer(p)
 	if c.Storage.Retention < 0 {
 		p.add("storage.retention", "must not be negative")

@@ -45,9 +45,12 @@ type Options struct {
 	// MaxLineBytes bounds one log line; longer lines are truncated and marked.
 	MaxLineBytes int
 	Location     *time.Location
-	Now          func() time.Time
-	Metrics      *metrics.Set
-	Logger       *slog.Logger
+	// Redactor masks secrets in each line before it is parsed or stored
+	// (nil: none).
+	Redactor *logparse.Redactor
+	Now      func() time.Time
+	Metrics  *metrics.Set
+	Logger   *slog.Logger
 }
 
 // Handler serves POST /api/v1/ingest.
@@ -334,6 +337,7 @@ func (h *Handler) decodeItem(line []byte, now time.Time) (store.Record, error) {
 		}
 		h.m.truncated.Inc()
 	}
+	raw = h.o.Redactor.Redact(raw)
 	rec.Event = logparse.Parse(it.Format, raw, now, h.o.Location)
 	if it.Time != "" {
 		t, err := time.Parse(time.RFC3339Nano, it.Time)

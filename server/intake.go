@@ -22,6 +22,7 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 	handler := func(ctx context.Context, msgs []syslogd.Message) {
 		byHost := map[string][]store.Record{}
 		for _, m := range msgs {
+			m.Raw = st.redactor.Redact(m.Raw)
 			ev, err := logparse.ParseSyslog(m.Raw, m.Received, st.loc)
 			if err != nil {
 				// Keep the line as it came: a loghost never drops what it
@@ -79,14 +80,16 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 
 // selfSink stores the loghost's own lines straight into the store.
 type selfSink struct {
-	s    *store.Store
-	host string
-	loc  *time.Location
+	s      *store.Store
+	host   string
+	loc    *time.Location
+	redact *logparse.Redactor
 }
 
 func (k *selfSink) Ship(ctx context.Context, lines []collector.Line) error {
 	recs := make([]store.Record, len(lines))
 	for i, ln := range lines {
+		ln.Text = k.redact.Redact(ln.Text)
 		recs[i] = LineRecord(ln, k.loc)
 	}
 	_, err := k.s.Append(ctx, k.host, recs)
@@ -94,6 +97,7 @@ func (k *selfSink) Ship(ctx context.Context, lines []collector.Line) error {
 }
 
 // LineRecord turns a collected line into a store record, parsing it.
+// The caller has redacted it.
 func LineRecord(ln collector.Line, loc *time.Location) store.Record {
 	now := time.Now()
 	ev := logparse.Parse(ln.Format, ln.Text, now, loc)
@@ -125,7 +129,7 @@ func (l *loghost) startSelf(ctx context.Context, st settings, set *metrics.Set) 
 		Files:    files,
 		Journal:  st.selfJournal,
 		StateDir: filepath.Join(st.dataDir, "self"),
-	}, &selfSink{s: l.store, host: st.hostname, loc: st.loc}, l.o.Now, set, l.o.Logger.With("component", "self"))
+	}, &selfSink{s: l.store, host: st.hostname, loc: st.loc, redact: st.redactor}, l.o.Now, set, l.o.Logger.With("component", "self"))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/watchpost/watchpost/logparse"
 	"os"
 	"path/filepath"
 	"time"
@@ -36,6 +37,7 @@ type settings struct {
 	selfFiles       []string
 	title           string
 	hostname        string
+	redactor        *logparse.Redactor
 }
 
 func resolve(cfg *config.Config, o Options) (settings, error) {
@@ -100,6 +102,13 @@ func resolve(cfg *config.Config, o Options) (settings, error) {
 	st.selfEnabled = cfg.Self.Enabled
 	st.selfJournal = cfg.Self.Journal
 	st.selfFiles = cfg.Self.Files
+	if cfg.Redact == nil || len(cfg.Redact) > 0 {
+		r, err := logparse.NewRedactor(cfg.Redact) // nil: the built-in patterns
+		if err != nil {
+			return st, err
+		}
+		st.redactor = r
+	}
 	st.title = cfg.StatusPage.Title
 	if st.title == "" {
 		st.title = "Status"

@@ -48,7 +48,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	l.startConsumer(ctx, hostStatsConsumer, hs.consume)
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
-	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now,
+	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
 		Metrics: newSet(), Logger: o.Logger.With("component", "ingest")})
 	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
 		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour}
