@@ -94,19 +94,44 @@ func requiredLiterals(re *syntax.Regexp) (lits []string, fold, ok bool) {
 		}
 	case syntax.OpConcat:
 		best := -1
-		for _, sub := range re.Sub {
-			l, f, ok := requiredLiterals(sub)
-			if !ok {
-				continue
+		consider := func(l []string, f bool) {
+			if len(l) == 0 {
+				return
 			}
 			shortest := len(l[0])
 			for _, x := range l {
 				shortest = min(shortest, len(x))
 			}
-			if shortest > best {
+			if shortest >= 2 && shortest > best {
 				best, lits, fold = shortest, l, f
 			}
 		}
+		// Runs of subexpressions that match exact strings combine into
+		// longer literals: `(?:password|passwd)=` needs "password=" or
+		// "passwd=", which sshd's "Failed password for" does not have.
+		var run []string
+		runFold := false
+		for _, sub := range re.Sub {
+			if ex, f, ok := exactStrings(sub); ok && len(run)*len(ex) <= 64 {
+				if run == nil {
+					run = []string{""}
+				}
+				var next []string
+				for _, a := range run {
+					for _, b := range ex {
+						next = append(next, a+b)
+					}
+				}
+				run, runFold = next, runFold || f
+				continue
+			}
+			consider(run, runFold)
+			run, runFold = nil, false
+			if l, f, ok := requiredLiterals(sub); ok {
+				consider(l, f)
+			}
+		}
+		consider(run, runFold)
 		return lits, fold, best >= 0
 	case syntax.OpAlternate:
 		for _, sub := range re.Sub {
@@ -118,6 +143,49 @@ func requiredLiterals(re *syntax.Regexp) (lits []string, fold, ok bool) {
 			fold = fold || f
 		}
 		return lits, fold, true
+	}
+	return nil, false, false
+}
+
+// exactStrings returns every string re matches when that set is small and
+// exact (literals, alternations and concatenations of them, and
+// zero-width assertions, which match ""); ok=false otherwise.
+func exactStrings(re *syntax.Regexp) (out []string, fold, ok bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(string(re.Rune)) != len(re.Rune) {
+			return nil, false, false
+		}
+		return []string{string(re.Rune)}, re.Flags&syntax.FoldCase != 0, true
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return []string{""}, false, true
+	case syntax.OpCapture:
+		return exactStrings(re.Sub[0])
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			l, f, ok := exactStrings(sub)
+			if !ok || len(out)+len(l) > 64 {
+				return nil, false, false
+			}
+			out, fold = append(out, l...), fold || f
+		}
+		return out, fold, true
+	case syntax.OpConcat:
+		out = []string{""}
+		for _, sub := range re.Sub {
+			l, f, ok := exactStrings(sub)
+			if !ok || len(out)*len(l) > 64 {
+				return nil, false, false
+			}
+			var next []string
+			for _, a := range out {
+				for _, b := range l {
+					next = append(next, a+b)
+				}
+			}
+			out, fold = next, fold || f
+		}
+		return out, fold, true
 	}
 	return nil, false, false
 }

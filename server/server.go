@@ -126,7 +126,10 @@ func (l *loghost) startConsumer(ctx context.Context, name string, fn func(contex
 	go func() {
 		defer l.wg.Done()
 		for {
-			err := l.store.Consume(ctx, name, 1000, fn)
+			// A batch at least a block long: ReadAfter decompresses every
+			// block that overlaps the batch, so short batches decompress
+			// the same block many times over.
+			err := l.store.Consume(ctx, name, 16384, fn)
 			if ctx.Err() != nil {
 				return
 			}

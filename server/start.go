@@ -76,6 +76,10 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if _, err := l.startChecks(ctx, cfg, newSet()); err != nil {
 		return fail(err)
 	}
+	rr, err := l.startRules(ctx, cfg, newSet())
+	if err != nil {
+		return fail(err)
+	}
 	if l.pings != nil {
 		mux.Handle("/ping/", l.pings)
 	}
@@ -128,6 +132,9 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		tokens.Update(ns.hostTokens, ns.enrollTokens)
 		authCfg.AdminTokens, authCfg.Users = ns.adminTokens, users(c)
 		auth.Update(authCfg)
+		if rr != nil {
+			rr.reload(c)
+		}
 		o.Logger.Info("configuration reloaded")
 	}
 	if o.Reload != nil && o.ConfigPath != "" {

@@ -137,6 +137,12 @@ var migrations = []string{
 		body TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX heartbeat_pings_name ON heartbeat_pings(name, time);`,
+	// 4: the rule engine's contexts, dynamic rules and threshold windows,
+	// saved with the rules consumer's cursor.
+	`CREATE TABLE rules_state (
+		name TEXT PRIMARY KEY,
+		data BLOB NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

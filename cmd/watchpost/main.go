@@ -15,6 +15,7 @@ import (
 	"github.com/watchpost/watchpost/collector"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/grep"
+	"github.com/watchpost/watchpost/rules"
 	"github.com/watchpost/watchpost/server"
 )
 
@@ -29,6 +30,7 @@ commands:
   backup         a consistent copy of the store while the loghost runs
   user hash      print a bcrypt hash of a password read from stdin (for server.users)
   healthcheck    probe a loghost's /healthz (for container health checks)
+  rules test     run logsurfer-style rule files over a log and print every action (rules check: validate)
   version        print version, commit and Go version
 
 Run 'watchpost COMMAND -h' for a command's flags.
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 		return server.ServeMain(ctx, args[1:], env, hup)
+	case "rules":
+		return rules.Main(ctx, args[1:], stdout, stderr)
 	case "check":
 		return checker.Main(ctx, args[1:], stdout, stderr)
 	case "collect":
@@ -63,7 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintln(stderr, "usage: watchpost config check FILE")
 			return 2
 		}
-		return config.CheckMain(args[2:], stdout, stderr, server.ValidateChecks)
+		return config.CheckMain(args[2:], stdout, stderr, server.ValidateChecks, server.ValidateRules)
 	case "backup":
 		return server.BackupMain(ctx, args[1:], env)
 	case "user":

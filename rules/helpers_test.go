@@ -1,0 +1,5 @@
+package rules
+
+import "time"
+
+var timeZero time.Time
