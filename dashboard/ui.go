@@ -203,5 +203,3 @@ func visible(s string) string {
 	}
 	return b.String()
 }
-
-

@@ -77,9 +77,9 @@ type ruleRunner struct {
 	engine  *rules.Engine
 	files   []rules.File
 	lastSeq int64 // the last record fed
-	alerts *alertBuffer
-	set    *metrics.Set
-	l      *loghost
+	alerts  *alertBuffer
+	set     *metrics.Set
+	l       *loghost
 }
 
 func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metrics.Set) (*ruleRunner, error) {

@@ -54,7 +54,7 @@ func (w Window) covers(check string) bool { return len(w.Checks) == 0 || w.Check
 
 // Config configures a Tracker.
 type Config struct {
-	FailThreshold    int // consecutive failures before down (2)
+	FailThreshold int // consecutive failures before down (2)
 	// FailThresholdFor overrides FailThreshold per check (a missed backup
 	// is down at once); 0 keeps the default.
 	FailThresholdFor func(check string) int
