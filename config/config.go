@@ -149,6 +149,9 @@ type Maintenance struct {
 // RuleFile is a logsurfer-style rule file.
 type RuleFile struct {
 	File string `yaml:"file"`
+	// Hosts and Programs select what the file sees (none: everything).
+	Hosts    []string `yaml:"hosts"`
+	Programs []string `yaml:"programs"`
 }
 
 // Alerting holds the default receivers (email, matrix), named receivers

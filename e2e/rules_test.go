@@ -25,7 +25,11 @@ func TestRulesInTheLoghost(t *testing.T) {
 	threshold 5 10m by $4 alert warning "ssh brute force from $4" service=ssh
 'Accepted publickey for ([a-z]+)' - - - 0 echo >>%s "login by $2"
 `, echoFile)), 0o600)
-	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: "rules:\n  - file: " + ruleFile + "\n"}
+	// A second file sees only cron's lines: its echo must never fire.
+	cronFile, cronEcho := filepath.Join(dir, "cron.conf"), filepath.Join(dir, "cron.out")
+	os.WriteFile(cronFile, []byte(fmt.Sprintf("'Accepted' - - - 0 echo >>%s \"wrong file\"\n", cronEcho)), 0o600)
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t),
+		extra: "rules:\n  - file: " + ruleFile + "\n  - {file: " + cronFile + ", programs: [cron]}\n"}
 	cfg := lc.write(t)
 	if out, errOut, rc := runCmd(t, "config", "check", cfg); rc != 0 {
 		t.Fatalf("config check: %s %s", out, errOut)
@@ -71,6 +75,9 @@ func TestRulesInTheLoghost(t *testing.T) {
 	if alerts() != 0 {
 		t.Fatal("alert before the threshold")
 	}
+	if _, err := os.Stat(cronEcho); err == nil {
+		t.Error("a rule file limited to cron saw an sshd line")
+	}
 	// Three failures are in the window; a restart must not forget them.
 	eventually("the rules consumer caught up", func() bool {
 		var cur int64
@@ -86,5 +93,11 @@ func TestRulesInTheLoghost(t *testing.T) {
 	db.QueryRow(`SELECT payload FROM outbox WHERE kind = 'rule_alert'`).Scan(&payload)
 	if !strings.Contains(payload, "ssh brute force from 192.0.2.66") || !strings.Contains(payload, `"service":"ssh"`) {
 		t.Errorf("alert payload %s", payload)
+	}
+	// Hit counts are kept in the store, across the restart.
+	var hits int
+	db.QueryRow(`SELECT hits FROM rule_hits WHERE file = ? AND line = 1`, ruleFile).Scan(&hits)
+	if hits != 1 {
+		t.Errorf("rule 1 hits in the store = %d, want 1 (the threshold fired once)", hits)
 	}
 }

@@ -20,89 +20,122 @@ import (
 
 const rulesConsumer = "rules"
 
-// loadRuleFiles reads the configured rule files; errors name the place in
+// ruleSet is one configured rule file with the selection of lines it
+// sees; each has its own engine, so its contexts and windows are its own.
+type ruleSet struct {
+	file     rules.File
+	hosts    map[string]bool
+	programs map[string]bool
+	engine   *rules.Engine
+}
+
+func (rs *ruleSet) sees(r *store.Record) bool {
+	return (len(rs.hosts) == 0 || rs.hosts[r.Host]) && (len(rs.programs) == 0 || rs.programs[r.Program])
+}
+
+func setOf(xs []string) map[string]bool {
+	if len(xs) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// loadRuleSets reads the configured rule files; errors name the place in
 // the configuration.
-func loadRuleFiles(cfg *config.Config) ([]rules.File, error) {
-	var files []rules.File
+func loadRuleSets(cfg *config.Config) ([]*ruleSet, error) {
+	var sets []*ruleSet
 	for i, r := range cfg.Rules {
 		b, err := os.ReadFile(r.File)
 		if err != nil {
 			return nil, fmt.Errorf("%s: rules[%d].file: %w", cfg.Pos(fmt.Sprintf("rules[%d].file", i)), i, err)
 		}
-		files = append(files, rules.File{Name: r.File, Data: b})
+		sets = append(sets, &ruleSet{file: rules.File{Name: r.File, Data: b}, hosts: setOf(r.Hosts), programs: setOf(r.Programs)})
 	}
-	return files, nil
+	return sets, nil
 }
 
 // ValidateRules is for `config check`: every rule file must load.
 func ValidateRules(cfg *config.Config) error {
-	files, err := loadRuleFiles(cfg)
+	sets, err := loadRuleSets(cfg)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, f := range files {
-		if err := rules.Check(f); err != nil {
+	for _, rs := range sets {
+		if err := rules.Check(rs.file); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// alertBuffer collects the alerts of one consumed batch, so they go into
-// the outbox in the same transaction as the cursor and the rule state.
-type alertBuffer struct {
+// batchEffects collects what the rules did during one consumed batch —
+// alerts and rule hits — so they commit with the cursor and the state.
+type batchEffects struct {
 	mu     sync.Mutex
 	alerts []rules.Alert
+	hits   map[hitKey]int
 }
 
-func (b *alertBuffer) Alert(_ context.Context, a rules.Alert) error {
+type hitKey struct {
+	file string
+	line int
+}
+
+func (b *batchEffects) Alert(_ context.Context, a rules.Alert) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.alerts = append(b.alerts, a)
 	return nil
 }
 
-func (b *alertBuffer) take() []rules.Alert {
+func (b *batchEffects) trace(a rules.Action) {
+	if a.Line == 0 {
+		return // a dynamic rule or a context's own action
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a := b.alerts
-	b.alerts = nil
-	return a
+	if b.hits == nil {
+		b.hits = map[hitKey]int{}
+	}
+	b.hits[hitKey{a.File, a.Line}]++
 }
 
-// ruleRunner feeds the event stream to the rule engine.
+func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, h := b.alerts, b.hits
+	b.alerts, b.hits = nil, nil
+	return a, h
+}
+
+// ruleRunner feeds the event stream to the rule engines.
 type ruleRunner struct {
 	mu      sync.Mutex
-	engine  *rules.Engine
-	files   []rules.File
+	sets    []*ruleSet
 	lastSeq int64 // the last record fed
-	alerts  *alertBuffer
+	fx      *batchEffects
 	set     *metrics.Set
 	l       *loghost
 }
 
 func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metrics.Set) (*ruleRunner, error) {
-	files, err := loadRuleFiles(cfg)
-	if err != nil || len(files) == 0 {
+	sets, err := loadRuleSets(cfg)
+	if err != nil || len(sets) == 0 {
 		return nil, err
 	}
-	rr := &ruleRunner{alerts: &alertBuffer{}, set: set, l: l}
-	eng, err := rr.build(files)
-	if err != nil {
+	rr := &ruleRunner{fx: &batchEffects{}, set: set, l: l}
+	if err := rr.build(sets); err != nil {
 		return nil, err
 	}
-	var state []byte
-	err = l.store.ReadDB().QueryRowContext(ctx, `SELECT data FROM rules_state WHERE name = ?`, rulesConsumer).Scan(&state)
-	if err != nil && err != sql.ErrNoRows {
-		return nil, fmt.Errorf("read rules state: %w", err)
+	if err := rr.restoreFrom(ctx, l.store.ReadDB(), sets); err != nil {
+		l.o.Logger.Warn("rule state could not be restored; starting with empty contexts", "err", err)
 	}
-	if len(state) > 0 {
-		if err := eng.UnmarshalState(state); err != nil {
-			l.o.Logger.Warn("rule state could not be restored; starting with empty contexts", "err", err)
-		}
-	}
-	rr.engine, rr.files = eng, files
+	rr.sets = sets
 	l.startConsumer(ctx, rulesConsumer, rr.consume)
 	l.wg.Add(1)
 	go func() {
@@ -114,56 +147,101 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				rr.current().Tick(now)
+				for _, rs := range rr.current() {
+					rs.engine.Tick(now)
+				}
 			}
 		}
 	}()
 	return rr, nil
 }
 
-func (rr *ruleRunner) build(files []rules.File) (*rules.Engine, error) {
-	return rules.New(rules.Config{Files: files, Alerter: rr.alerts, Now: rr.l.o.Now, Metrics: rr.set,
-		Logger: rr.l.o.Logger.With("component", "rules")})
+func (rr *ruleRunner) build(sets []*ruleSet) error {
+	for _, rs := range sets {
+		eng, err := rules.New(rules.Config{Files: []rules.File{rs.file}, Alerter: rr.fx, Trace: rr.fx.trace, Now: rr.l.o.Now,
+			Metrics: rr.set, Logger: rr.l.o.Logger.With("component", "rules", "file", rs.file.Name)})
+		if err != nil {
+			return err
+		}
+		rs.engine = eng
+	}
+	return nil
 }
 
-func (rr *ruleRunner) current() *rules.Engine {
+func (rr *ruleRunner) current() []*ruleSet {
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
-	return rr.engine
+	return rr.sets
 }
 
-// reload swaps in engines built from new files, carrying the state over;
-// bad files keep the running rules.
-func (rr *ruleRunner) reload(cfg *config.Config) {
-	files, err := loadRuleFiles(cfg)
-	if err == nil {
-		var eng *rules.Engine
-		if eng, err = rr.build(files); err == nil {
-			if st, err := rr.current().MarshalState(); err == nil {
-				if err := eng.UnmarshalState(st); err != nil {
-					rr.l.o.Logger.Warn("rule state not carried over to the new rules", "err", err)
-				}
-			}
-			rr.mu.Lock()
-			rr.engine, rr.files = eng, files
-			rr.mu.Unlock()
-			rr.l.o.Logger.Info("rules reloaded", "files", len(files))
-			return
+func stateName(rs *ruleSet) string { return rulesConsumer + ":" + rs.file.Name }
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// restoreFrom loads each engine's committed state.
+func (rr *ruleRunner) restoreFrom(ctx context.Context, q queryer, sets []*ruleSet) error {
+	var errs []error
+	for _, rs := range sets {
+		var state []byte
+		err := q.QueryRowContext(ctx, `SELECT data FROM rules_state WHERE name = ?`, stateName(rs)).Scan(&state)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err == nil {
+			err = rs.engine.UnmarshalState(state)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", rs.file.Name, err))
 		}
 	}
-	rr.l.o.Logger.Error("reload: the new rules have errors; keeping the old ones", "err", err)
+	return errors.Join(errs...)
+}
+
+// reload swaps in engines built from new files, carrying each file's
+// state over; bad files keep the running rules.
+func (rr *ruleRunner) reload(cfg *config.Config) {
+	sets, err := loadRuleSets(cfg)
+	if err == nil {
+		err = rr.build(sets)
+	}
+	if err != nil {
+		rr.l.o.Logger.Error("reload: the new rules have errors; keeping the old ones", "err", err)
+		return
+	}
+	old := map[string]*ruleSet{}
+	for _, rs := range rr.current() {
+		old[rs.file.Name] = rs
+	}
+	for _, rs := range sets {
+		if o := old[rs.file.Name]; o != nil {
+			if st, err := o.engine.MarshalState(); err == nil {
+				if err := rs.engine.UnmarshalState(st); err != nil {
+					rr.l.o.Logger.Warn("rule state not carried over to the new rules", "file", rs.file.Name, "err", err)
+				}
+			}
+		}
+	}
+	rr.mu.Lock()
+	rr.sets = sets
+	rr.mu.Unlock()
+	rr.l.o.Logger.Info("rules reloaded", "files", len(sets))
 }
 
 // consume feeds one batch of the stream through the rules; the rule
-// state, the alerts they raised and the cursor commit together.
+// state, the alerts and hit counts they produced, and the cursor commit
+// together.
 func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
-	eng := rr.current()
-	rr.alerts.take() // leftovers of a batch whose transaction failed
+	sets := rr.current()
+	rr.fx.take() // leftovers of a batch whose transaction failed
 	if len(recs) > 0 && recs[0].Seq <= rr.lastSeq {
-		// The last batch did not commit: the engine saw lines that will
+		// The last batch did not commit: the engines saw lines that will
 		// come again. Go back to the state that did commit.
-		var err error
-		if eng, err = rr.restore(ctx, tx); err != nil {
+		if err := rr.build(sets); err != nil {
+			return err
+		}
+		if err := rr.restoreFrom(ctx, tx, sets); err != nil {
 			return err
 		}
 	}
@@ -178,48 +256,38 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 		if r.Format == "syslog" {
 			line = rules.Render(r.Event)
 		}
-		eng.Feed(ctx, strings.TrimRight(line, "\r\n"), r.Time)
+		line = strings.TrimRight(line, "\r\n")
+		for _, rs := range sets {
+			if rs.sees(r) {
+				rs.engine.Feed(ctx, line, r.Time)
+			}
+		}
 	}
 	if len(recs) > 0 {
 		rr.lastSeq = recs[len(recs)-1].Seq
 	}
-	for _, a := range rr.alerts.take() {
+	now := rr.l.o.Now().UnixNano()
+	alerts, hits := rr.fx.take()
+	for _, a := range alerts {
 		payload, _ := json.Marshal(a)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, rr.l.o.Now().UnixNano(), "rule_alert", string(payload)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now, "rule_alert", string(payload)); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
 	}
-	st, err := eng.MarshalState()
-	if err != nil {
-		return fmt.Errorf("rules state: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rules_state(name, data) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data`, rulesConsumer, st); err != nil {
-		return fmt.Errorf("save rules state: %w", err)
-	}
-	return nil
-}
-
-// restore rebuilds the engine from the committed state.
-func (rr *ruleRunner) restore(ctx context.Context, tx *sql.Tx) (*rules.Engine, error) {
-	rr.mu.Lock()
-	files := rr.files
-	rr.mu.Unlock()
-	eng, err := rr.build(files)
-	if err != nil {
-		return nil, err
-	}
-	var state []byte
-	err = tx.QueryRowContext(ctx, `SELECT data FROM rules_state WHERE name = ?`, rulesConsumer).Scan(&state)
-	if err != nil && err != sql.ErrNoRows {
-		return nil, fmt.Errorf("read rules state: %w", err)
-	}
-	if len(state) > 0 {
-		if err := eng.UnmarshalState(state); err != nil {
-			return nil, err
+	for k, n := range hits {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rule_hits(file, line, hits, last_hit) VALUES(?,?,?,?)
+			ON CONFLICT(file, line) DO UPDATE SET hits = hits + excluded.hits, last_hit = excluded.last_hit`, k.file, k.line, n, now); err != nil {
+			return fmt.Errorf("rule hits: %w", err)
 		}
 	}
-	rr.mu.Lock()
-	rr.engine = eng
-	rr.mu.Unlock()
-	return eng, nil
+	for _, rs := range sets {
+		st, err := rs.engine.MarshalState()
+		if err != nil {
+			return fmt.Errorf("rules state: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rules_state(name, data) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data`, stateName(rs), st); err != nil {
+			return fmt.Errorf("save rules state: %w", err)
+		}
+	}
+	return nil
 }

@@ -142,6 +142,13 @@ var migrations = []string{
 	`CREATE TABLE rules_state (
 		name TEXT PRIMARY KEY,
 		data BLOB NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE rule_hits (
+		file TEXT NOT NULL,
+		line INTEGER NOT NULL,
+		hits INTEGER NOT NULL,
+		last_hit INTEGER NOT NULL,
+		PRIMARY KEY (file, line)
 	) WITHOUT ROWID;`,
 }
 
