@@ -106,7 +106,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestDurationsAndSizes(t *testing.T) {
-	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "14d": 14 * 24 * time.Hour, "1w2d": 9 * 24 * time.Hour, "1h30m": 90 * time.Minute, "1.5d": 36 * time.Hour} {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "14d": 14 * 24 * time.Hour, "1w2d": 9 * 24 * time.Hour, "1h30m": 90 * time.Minute, "1.5d": 36 * time.Hour, "0": 0} {
 		got, err := ParseDuration(in)
 		if err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)

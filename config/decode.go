@@ -58,6 +58,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	if rest == "" {
 		return 0, errors.New("empty duration")
 	}
+	if rest == "0" {
+		return 0, nil // "off", as Go's time.ParseDuration reads it
+	}
 	for rest != "" {
 		i := 0
 		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
