@@ -48,13 +48,15 @@ func FuzzMatch(f *testing.F) {
 		f.Add(s, "Nov 22 10:00:01 web1 sshd[811]: Failed password for root from 203.0.113.9")
 		f.Add(s, "Größe ΣΊΣΥΦΟΣ \xff\x1b[31m ſ \u212a 503")
 	}
+	f.Add(`message~"Killed process 4242[0-9] "`, "kernel: Out of memory: Killed process 42421 (mysqld)")
+	f.Add(`message~"(?i)fail(ed|ure) for [a-z]+"`, "Failed password for root")
 	f.Fuzz(func(t *testing.T, qs, line string) {
 		q, err := Parse(qs)
 		if err != nil {
 			return
 		}
 		d := &doc{line: line, fields: map[string]string{
-			"host": line, "path": line, "status": line, "severity": line, "facility": line,
+			"host": line, "path": line, "status": line, "severity": line, "facility": line, "message": line,
 		}}
 		matched := q.Match(d)
 		for _, term := range q.Terms {

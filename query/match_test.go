@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -202,5 +203,30 @@ func TestMatchAllocs(t *testing.T) {
 	var dd Doc = d
 	if n := testing.AllocsPerRun(100, func() { q.Match(dd) }); n != 0 {
 		t.Errorf("Match allocates %v times", n)
+	}
+}
+
+func TestRegexLiteralsForTheIndex(t *testing.T) {
+	tests := []struct {
+		q    string
+		want []string
+	}{
+		{`message~"Killed process 4242[0-9] "`, []string{"killed process 4242"}},
+		{`sshd message~"status=sent"`, []string{"sshd", "status=sent"}},
+		{`host~"^web[0-9]+$"`, nil},                   // not the line's text
+		{`-message~"timeout"`, nil},                   // negated
+		{`message~"GET /index.php"`, []string{"php"}}, // the part with / is left out: JSON may write \/
+		{`message~"a.b"`, nil},                        // no literal of three bytes
+		{`message~"say \"hi\" there"`, nil},           // a quote may be escaped in the stored line
+	}
+	for _, tt := range tests {
+		q, err := Parse(tt.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.q, err)
+		}
+		got := q.Literals()
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+			t.Errorf("%s: literals %q, want %q", tt.q, got, tt.want)
+		}
 	}
 }
