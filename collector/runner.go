@@ -50,8 +50,8 @@ type Config struct {
 	Poll        time.Duration // file polling interval (250 ms)
 	RotateQuiet time.Duration // a rotated-away file is read until quiet this long (1 s)
 	Rescan      time.Duration // globs are expanded again this often (10 s)
-	BatchLines  int           // lines per batch (8,192)
-	BatchBytes  int           // bytes per batch (4 MiB)
+	BatchLines  int           // lines per batch (4,096)
+	BatchBytes  int           // bytes per batch (2 MiB)
 	BatchDelay  time.Duration // the longest a line waits for its batch to fill (200 ms)
 	MaxLine     int           // longer lines are cut, the cut counted (256 KiB)
 }
@@ -75,10 +75,10 @@ func (c *Config) defaults() {
 	// Large batches: each is one request and one fsync on the loghost,
 	// and only one is in flight (so a source's lines arrive in order).
 	if c.BatchLines == 0 {
-		c.BatchLines = 8192
+		c.BatchLines = 4096
 	}
 	if c.BatchBytes == 0 {
-		c.BatchBytes = 4 << 20
+		c.BatchBytes = 2 << 20
 	}
 	if c.BatchDelay == 0 {
 		c.BatchDelay = 200 * time.Millisecond

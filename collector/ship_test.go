@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestJoiner(t *testing.T) {
@@ -165,4 +167,35 @@ func TestFileFlag(t *testing.T) {
 	if err := ff.Set("/x,colour=blue"); err == nil {
 		t.Error("unknown option accepted")
 	}
+}
+
+// FuzzWireLine: the hand-written encoder gives JSON that decodes to the
+// line's own values, whatever bytes they hold.
+func FuzzWireLine(f *testing.F) {
+	f.Add([]byte("plain \"quoted\" \\ tab\t nul\x00 \u2028 ünï"), "file:/var/log/a b", int64(7), "combined")
+	f.Add([]byte{0xff, 0xfe, 'x'}, "file:/\xff", int64(0), "")
+	f.Fuzz(func(t *testing.T, text []byte, source string, offset int64, format string) {
+		l := Line{Source: source, Gen: "g", Offset: offset, Text: text, Format: format, Priority: -1, Facility: 3}
+		b := appendWireLine(nil, &l)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		if utf8.Valid(text) {
+			if m["line"] != string(text) {
+				t.Fatalf("line %q, want %q", m["line"], text)
+			}
+		} else if got, _ := base64.StdEncoding.DecodeString(m["line_b64"].(string)); string(got) != string(text) {
+			t.Fatalf("line_b64 decodes to %q, want %q", got, text)
+		}
+		if utf8.ValidString(source) && m["source"] != source {
+			t.Fatalf("source %q, want %q", m["source"], source)
+		}
+		if m["offset"] != float64(offset) && (offset < 1<<53 && offset > -(1<<53)) {
+			t.Fatalf("offset %v, want %d", m["offset"], offset)
+		}
+		if _, ok := m["severity"]; ok || m["facility"] != 3.0 {
+			t.Fatalf("severity/facility wrong: %s", b)
+		}
+	})
 }
