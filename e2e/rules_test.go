@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,6 +95,12 @@ func TestRulesInTheLoghost(t *testing.T) {
 	if !strings.Contains(payload, "ssh brute force from 192.0.2.66") || !strings.Contains(payload, `"service":"ssh"`) {
 		t.Errorf("alert payload %s", payload)
 	}
+	// A broken rule file on SIGHUP keeps the running rules.
+	os.WriteFile(ruleFile, []byte("'unclosed - - - 0 ignore\n"), 0o600)
+	lh.cmd.Process.Signal(syscall.SIGHUP)
+	eventually("the bad rules refused", func() bool { return strings.Contains(lh.out.String(), "keeping the old ones") })
+	send("Nov 25 10:01:00 web1 sshd[9]: Accepted publickey for bob from 192.0.2.1 port 2 ssh2")
+	eventually("the old rules still running", func() bool { b, _ := os.ReadFile(echoFile); return strings.Contains(string(b), "login by bob") })
 	// Hit counts are kept in the store, across the restart.
 	var hits int
 	db.QueryRow(`SELECT hits FROM rule_hits WHERE file = ? AND line = 1`, ruleFile).Scan(&hits)
