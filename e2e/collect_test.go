@@ -32,15 +32,8 @@ type collectorProc struct {
 
 func startCollector(t *testing.T, args ...string) *collectorProc {
 	t.Helper()
-	out := &syncBuffer{}
-	cmd := exec.Command(binary, append([]string{"collect"}, args...)...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &collectorProc{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(c.done) }()
+	cmd, out, done := startProc(t, append([]string{"collect"}, args...)...)
+	c := &collectorProc{cmd: cmd, out: out, done: done}
 	t.Cleanup(c.kill)
 	return c
 }

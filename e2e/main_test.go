@@ -115,17 +115,26 @@ self:
 	return path
 }
 
-func startLoghost(t testing.TB, args ...string) *loghost {
+// startProc starts the binary in its own process group, its output
+// gathered; done closes when it exits.
+func startProc(t testing.TB, args ...string) (*exec.Cmd, *syncBuffer, chan struct{}) {
 	t.Helper()
 	out := &syncBuffer{}
-	cmd := exec.Command(binary, append([]string{"serve"}, args...)...)
+	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	l := &loghost{t: t, cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(l.done) }()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	return cmd, out, done
+}
+
+func startLoghost(t testing.TB, args ...string) *loghost {
+	t.Helper()
+	cmd, out, done := startProc(t, append([]string{"serve"}, args...)...)
+	l := &loghost{t: t, cmd: cmd, out: out, done: done}
 	t.Cleanup(func() { l.kill() })
 	return l
 }
