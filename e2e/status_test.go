@@ -122,6 +122,63 @@ heartbeats:
 	if n := strings.Count(dom, "<rect "); n != 270 {
 		t.Errorf("%d day bars, want 3×90", n)
 	}
+	// The feed, the badges and the admin's incident updates.
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/feed.atom", ""); code != 200 || !strings.Contains(body, "<title>shop is down</title>") || strings.Contains(body, "private-db") {
+		t.Errorf("feed: %d %s", code, body)
+	}
+	if code, body := get("/badge/shop.svg", ""); code != 200 || !strings.Contains(body, ">down<") {
+		t.Errorf("badge: %d %s", code, body)
+	}
+	if code, body := get("/badge/wiki.svg?uptime=30d", ""); code != 200 || !strings.Contains(body, "%<") {
+		t.Errorf("uptime badge: %d %s", code, body)
+	}
+	if code, _ := get("/badge/private-db.svg", ""); code != 404 {
+		t.Errorf("a private check's badge: %d, want 404", code)
+	}
+	if code, _ := get("/api/v1/incidents", ""); code != 401 {
+		t.Errorf("incidents without a token: %d, want 401", code)
+	}
+	code, body := get("/api/v1/incidents", "e2e-admin-token-0123")
+	var ins []map[string]any
+	if json.Unmarshal([]byte(body), &ins); code != 200 || len(ins) != 1 {
+		t.Fatalf("incidents: %d %s", code, body)
+	}
+	post := func(path, body string) int {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer e2e-admin-token-0123")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	id := fmt.Sprint(ins[0]["ID"])
+	if code := post("/api/v1/incidents/"+id+"/updates", `{"status":"identified","message":"The <shop> database is full; cleaning up."}`); code != 201 {
+		t.Errorf("post update: %d", code)
+	}
+	if code := post("/api/v1/incidents/"+id+"/updates", `{"status":"fine","message":"x"}`); code != 400 {
+		t.Errorf("bad status: %d, want 400", code)
+	}
+	if code := post("/api/v1/incidents/999/updates", `{"status":"identified","message":"x"}`); code != 404 {
+		t.Errorf("unknown incident: %d, want 404", code)
+	}
+	if _, page := get("/", ""); !strings.Contains(page, "The &lt;shop&gt; database is full; cleaning up.") {
+		t.Errorf("the admin's update is not on the page (escaped)")
+	}
 	// Recovery resolves the incident.
 	failing.Store(false)
 	v = waitOverall("operational")

@@ -73,7 +73,8 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	mux.Handle("GET /healthz", dashboard.Healthz(func() error { return l.store.ReadDB().PingContext(ctx) }))
 	ui := dashboard.NewUI(auth, dashboard.UIDeps{Search: searchForUI(l.store)}, o.Logger)
 	ui.Register(mux)
-	if _, err := l.startChecks(ctx, cfg, newSet()); err != nil {
+	tracker, err := l.startChecks(ctx, cfg, newSet())
+	if err != nil {
 		return fail(err)
 	}
 	rr, err := l.startRules(ctx, cfg, newSet())
@@ -83,7 +84,13 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if l.pings != nil {
 		mux.Handle("/ping/", l.pings)
 	}
-	statusPage, statusAPI := dashboard.PublicStatus(statusSource(cfg, uptime.NewReader(l.store.ReadDB(), st.loc), o.Now), o.Logger)
+	reader := uptime.NewReader(l.store.ReadDB(), st.loc)
+	statusPage, statusAPI := dashboard.PublicStatus(statusSource(cfg, reader, o.Now), o.Logger)
+	mux.Handle("GET /feed.atom", feedHandler(cfg, reader))
+	mux.Handle("GET /badge/{file}", badgeHandler(cfg, reader, o.Now))
+	listIncidents, updateIncident := incidentsAPI(reader, tracker, o.Now)
+	mux.Handle("GET /api/v1/incidents", auth.API(listIncidents))
+	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(updateIncident))
 	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
 	mux.Handle("GET /api/v1/status", statusAPI)
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

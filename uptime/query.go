@@ -150,8 +150,12 @@ type Update struct {
 
 // Incidents returns the newest incidents, public ones only when asked.
 func (r *Reader) Incidents(ctx context.Context, publicOnly bool, limit int) ([]Incident, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT id, check_name, title, public, started, resolved FROM incidents
+	return r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved FROM incidents
 		WHERE public = 1 OR ? = 0 ORDER BY started DESC LIMIT ?`, publicOnly, limit)
+}
+
+func (r *Reader) incidents(ctx context.Context, q string, args ...any) ([]Incident, error) {
+	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}
@@ -187,4 +191,13 @@ func (r *Reader) Incidents(ctx context.Context, publicOnly bool, limit int) ([]I
 		ur.Close()
 	}
 	return out, nil
+}
+
+// Incident returns one incident with its updates.
+func (r *Reader) Incident(ctx context.Context, id int64) (Incident, bool, error) {
+	ins, err := r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved FROM incidents WHERE id = ?`, id)
+	if err != nil || len(ins) == 0 {
+		return Incident{}, false, err
+	}
+	return ins[0], true, nil
 }

@@ -375,3 +375,27 @@ func (t *Tracker) Prune(ctx context.Context, now time.Time) error {
 	}
 	return nil
 }
+
+// AddUpdate posts an admin's update to an incident; status "resolved"
+// also resolves it. It reports false when there is no such incident.
+func (t *Tracker) AddUpdate(ctx context.Context, id int64, status, message string, now time.Time) (bool, error) {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("incident update: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(incident_id, time, status, message)
+		SELECT id, ?, ?, ? FROM incidents WHERE id = ?`, now.UnixNano(), status, message, id)
+	if err != nil {
+		return false, fmt.Errorf("incident update: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if status == "resolved" {
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET resolved = ? WHERE id = ? AND resolved IS NULL`, now.UnixNano(), id); err != nil {
+			return false, fmt.Errorf("resolve incident: %w", err)
+		}
+	}
+	return true, tx.Commit()
+}

@@ -1,0 +1,193 @@
+package server
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/uptime"
+)
+
+// publicNames is every check and heartbeat marked public.
+func publicNames(cfg *config.Config) map[string]bool {
+	m := map[string]bool{}
+	for _, c := range cfg.Checks {
+		if c.Public {
+			m[c.Name] = true
+		}
+	}
+	for _, h := range cfg.Heartbeats {
+		if h.Public {
+			m[h.Name] = true
+		}
+	}
+	return m
+}
+
+type atomFeed struct {
+	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+	Title   string      `xml:"title"`
+	ID      string      `xml:"id"`
+	Updated string      `xml:"updated"`
+	Entries []atomEntry `xml:"entry"`
+}
+
+type atomEntry struct {
+	Title   string `xml:"title"`
+	ID      string `xml:"id"`
+	Updated string `xml:"updated"`
+	Content string `xml:"content"`
+}
+
+// feedHandler is /feed.atom: the incidents of public checks.
+func feedHandler(cfg *config.Config, rd *uptime.Reader) http.Handler {
+	public := publicNames(cfg)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ins, err := rd.Incidents(r.Context(), true, 50)
+		if err != nil {
+			http.Error(w, "feed unavailable", http.StatusInternalServerError)
+			return
+		}
+		title := cfg.StatusPage.Title
+		if title == "" {
+			title = "Status"
+		}
+		f := atomFeed{Title: title + " incidents", ID: "urn:watchpost:incidents", Updated: time.Unix(0, 0).UTC().Format(time.RFC3339)}
+		for _, in := range ins {
+			if !public[in.Check] {
+				continue
+			}
+			updated := in.Started
+			var b strings.Builder
+			for _, u := range in.Updates {
+				fmt.Fprintf(&b, "%s %s: %s\n", u.Time.UTC().Format(time.RFC3339), u.Status, u.Message)
+				if u.Time.After(updated) {
+					updated = u.Time
+				}
+			}
+			if len(f.Entries) == 0 {
+				f.Updated = updated.UTC().Format(time.RFC3339)
+			}
+			f.Entries = append(f.Entries, atomEntry{Title: in.Title, ID: fmt.Sprintf("urn:watchpost:incident:%d", in.ID),
+				Updated: updated.UTC().Format(time.RFC3339), Content: b.String()})
+		}
+		w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
+		io.WriteString(w, xml.Header)
+		xml.NewEncoder(w).Encode(f)
+	})
+}
+
+var badgeTemplate = template.Must(template.New("badge").Parse(`<svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="20" role="img" aria-label="{{.Label}}: {{.Value}}"><title>{{.Label}}: {{.Value}}</title><rect width="{{.LW}}" height="20" fill="#555"/><rect x="{{.LW}}" width="{{.VW}}" height="20" fill="{{.Color}}"/><g fill="#fff" font-family="Verdana,sans-serif" font-size="11"><text x="6" y="14">{{.Label}}</text><text x="{{.VX}}" y="14">{{.Value}}</text></g></svg>`))
+
+// badgeHandler is /badge/{check}.svg: the state, or with ?uptime=30d the
+// uptime, of a public check.
+func badgeHandler(cfg *config.Config, rd *uptime.Reader, now func() time.Time) http.Handler {
+	public := publicNames(cfg)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
+		if !ok || !public[name] {
+			http.NotFound(w, r)
+			return
+		}
+		value, color := "", "#9f9f9f"
+		if q := r.URL.Query().Get("uptime"); q != "" {
+			d, err := config.ParseDuration(q)
+			days := int(d / (24 * time.Hour))
+			if err != nil || days < 1 || days > 400 {
+				http.Error(w, "uptime: want whole days, 1d to 400d", http.StatusBadRequest)
+				return
+			}
+			ds, err := rd.Days(r.Context(), name, days, now())
+			if err != nil {
+				http.Error(w, "badge unavailable", http.StatusInternalServerError)
+				return
+			}
+			value = "no data"
+			if ratio, ok := uptime.Ratio(ds); ok {
+				value = strconv.FormatFloat(float64(int(ratio*10000))/100, 'f', 2, 64) + "%"
+				color = "#e05d44"
+				if ratio >= 0.99 {
+					color = "#dfb317"
+				}
+				if ratio >= 0.999 {
+					color = "#4c1"
+				}
+			}
+		} else {
+			cur, err := rd.Current(r.Context(), name)
+			if err != nil {
+				http.Error(w, "badge unavailable", http.StatusInternalServerError)
+				return
+			}
+			value = cur.Status.String()
+			color = map[uptime.Status]string{uptime.Up: "#4c1", uptime.Degraded: "#dfb317", uptime.Down: "#e05d44", uptime.Unknown: "#9f9f9f"}[cur.Status]
+		}
+		lw, vw := 7*len(name)+12, 7*len(value)+12
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "max-age=60")
+		badgeTemplate.Execute(w, map[string]any{"Label": name, "Value": value, "Color": color,
+			"LW": lw, "VW": vw, "W": lw + vw, "VX": lw + 6})
+	})
+}
+
+// incidentsAPI is the admin side: list incidents, post updates.
+func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time) (list, update http.Handler) {
+	list = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ins, err := rd.Incidents(r.Context(), false, 200)
+		if err != nil {
+			dashboard.WriteError(w, http.StatusInternalServerError, "incidents unavailable")
+			return
+		}
+		if ins == nil {
+			ins = []uptime.Incident{}
+		}
+		dashboard.WriteJSON(w, http.StatusOK, ins)
+	})
+	update = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+			return
+		}
+		var body struct {
+			Status  string `json:"status"`
+			Message string `json:"message"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			dashboard.WriteError(w, http.StatusBadRequest, "want {\"status\": ..., \"message\": ...}: "+err.Error())
+			return
+		}
+		switch body.Status {
+		case "investigating", "identified", "monitoring", "resolved":
+		default:
+			dashboard.WriteError(w, http.StatusBadRequest, "status: want investigating, identified, monitoring or resolved")
+			return
+		}
+		if strings.TrimSpace(body.Message) == "" {
+			dashboard.WriteError(w, http.StatusBadRequest, "message: must not be empty")
+			return
+		}
+		ok, err := tr.AddUpdate(r.Context(), id, body.Status, body.Message, now())
+		if err != nil {
+			dashboard.WriteError(w, http.StatusInternalServerError, "could not store the update")
+			return
+		}
+		if !ok {
+			dashboard.WriteError(w, http.StatusNotFound, "no such incident")
+			return
+		}
+		in, _, _ := rd.Incident(r.Context(), id)
+		dashboard.WriteJSON(w, http.StatusCreated, in)
+	})
+	return list, update
+}
