@@ -81,6 +81,9 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if err != nil {
 		return fail(err)
 	}
+	if err := l.startAlerting(ctx, cfg, st, newSet()); err != nil {
+		return fail(err)
+	}
 	if l.pings != nil {
 		mux.Handle("/ping/", l.pings)
 	}

@@ -121,8 +121,13 @@ var migrations = []string{
 		created INTEGER NOT NULL,
 		kind TEXT NOT NULL,
 		payload TEXT NOT NULL,
-		sent INTEGER
-	);`,
+		sent INTEGER,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_try INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		given_up INTEGER
+	);
+	CREATE INDEX outbox_pending ON outbox(next_try) WHERE sent IS NULL AND given_up IS NULL;`,
 	// 3: heartbeat pings (backups and cron jobs reporting in), with the
 	// body they sent, kept bounded.
 	`CREATE TABLE heartbeat_pings (

@@ -1,0 +1,30 @@
+package server
+
+import (
+	"context"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/alerting"
+	"github.com/watchpost/watchpost/config"
+)
+
+// startAlerting drains the outbox to the configured email receiver.
+// Without one, notifications are marked as not sent, so the outbox stays
+// small and nothing stale goes out the day a receiver is added.
+func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st settings, set *metrics.Set) error {
+	var email alerting.Sender
+	if e := cfg.Alerting.Email; e != nil {
+		s, err := alerting.NewEmail(alerting.EmailConfig{SMTP: e.SMTP, TLS: e.TLS, From: e.From, To: e.To,
+			Username: e.Username, Password: string(e.Password), HELO: st.hostname})
+		if err != nil {
+			return err
+		}
+		email = s
+	}
+	d := alerting.New(l.store.DB(), alerting.Config{Email: email, Hostname: st.hostname, Now: l.o.Now, Metrics: set,
+		Logger: l.o.Logger.With("component", "alerting")})
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); d.Run(ctx) }()
+	return nil
+}
