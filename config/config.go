@@ -125,6 +125,10 @@ type Check struct {
 	Body           string            `yaml:"body"`
 	Query          string            `yaml:"query"` // DNS: record type and name, e.g. "A wiki.example.org"
 	Labels         map[string]string `yaml:"labels"`
+	// FailThreshold failed probes in a row make the check down (2);
+	// SuccessThreshold good ones make it up again (1).
+	FailThreshold    int `yaml:"fail_threshold"`
+	SuccessThreshold int `yaml:"success_threshold"`
 }
 
 // Heartbeat expects a ping (a backup finished) every period.

@@ -168,6 +168,12 @@ func (c *Config) validateChecks(p *positions) {
 		if ch.Timeout < 0 {
 			p.add(key+".timeout", "must not be negative")
 		}
+		if ch.FailThreshold < 0 || ch.FailThreshold > 100 {
+			p.add(key+".fail_threshold", "want 1 to 100")
+		}
+		if ch.SuccessThreshold < 0 || ch.SuccessThreshold > 100 {
+			p.add(key+".success_threshold", "want 1 to 100")
+		}
 	}
 	for i, hb := range c.Heartbeats {
 		key := fmt.Sprintf("heartbeats[%d]", i)

@@ -73,6 +73,10 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 	for _, p := range probes {
 		byName[p.Name] = p
 	}
+	thresholds := map[string][2]int{}
+	for _, c := range cfg.Checks {
+		thresholds[c.Name] = [2]int{c.FailThreshold, c.SuccessThreshold}
+	}
 	beats := map[string]config.Heartbeat{}
 	var hbs []heartbeat.Heartbeat
 	for _, h := range cfg.Heartbeats {
@@ -95,8 +99,9 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 			if _, ok := beats[check]; ok {
 				return 1
 			}
-			return 0
+			return thresholds[check][0]
 		},
+		SuccessThresholdFor: func(check string) int { return thresholds[check][1] },
 		Public: func(check string) bool {
 			if p := byName[check]; p != nil {
 				return p.Public

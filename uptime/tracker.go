@@ -58,7 +58,9 @@ type Config struct {
 	// FailThresholdFor overrides FailThreshold per check (a missed backup
 	// is down at once); 0 keeps the default.
 	FailThresholdFor func(check string) int
-	SuccessThreshold int // consecutive successes before up again (1)
+	// SuccessThresholdFor overrides SuccessThreshold per check.
+	SuccessThresholdFor func(check string) int
+	SuccessThreshold    int // consecutive successes before up again (1)
 	// MaxGap is how long after a probe the next one must come before the
 	// time between counts as unknown (the loghost was not running).
 	MaxGap      func(check string) time.Duration
@@ -176,6 +178,11 @@ func (t *Tracker) Observe(ctx context.Context, o Observation) (*Change, error) {
 			}
 			return t.cfg.FailThreshold
 		case st.status == Down:
+			if t.cfg.SuccessThresholdFor != nil {
+				if n := t.cfg.SuccessThresholdFor(o.Check); n > 0 {
+					return n
+				}
+			}
 			return t.cfg.SuccessThreshold
 		}
 		return 1 // up ↔ degraded, and the first state of a check

@@ -149,3 +149,21 @@ func TestDaysSplitAtMidnightInZone(t *testing.T) {
 		t.Errorf("ratio %v %v", r, ok)
 	}
 }
+
+func TestPerCheckThresholds(t *testing.T) {
+	tr, rd, _ := openTracker(t, Config{FailThreshold: 2,
+		FailThresholdFor:    func(c string) int { return map[string]int{"slow": 3}[c] },
+		SuccessThresholdFor: func(c string) int { return map[string]int{"slow": 2}[c] }})
+	run(t, tr, "slow", []probe{{0, 'u'}, {1, 'x'}, {2, 'x'}})
+	if cur, _ := rd.Current(context.Background(), "slow"); cur.Status != Up {
+		t.Fatalf("two failures with fail_threshold 3: %v", cur.Status)
+	}
+	run(t, tr, "slow", []probe{{3, 'x'}, {4, 'u'}})
+	if cur, _ := rd.Current(context.Background(), "slow"); cur.Status != Down || !cur.Since.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("after the third failure and one success (success_threshold 2): %+v", cur)
+	}
+	run(t, tr, "slow", []probe{{5, 'u'}})
+	if cur, _ := rd.Current(context.Background(), "slow"); cur.Status != Up || !cur.Since.Equal(t0.Add(4*time.Minute)) {
+		t.Fatalf("after two successes: %+v", cur)
+	}
+}
