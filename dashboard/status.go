@@ -154,6 +154,7 @@ func PublicStatus(src StatusSource, logger *slog.Logger) (page, api http.Handler
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", statusCSP)
 		w.Header().Set("Cache-Control", "public, max-age=30")
 		w.Write(buf.Bytes())
 	})

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestStatusPage: real probes against a local web server drive the public
@@ -99,8 +101,8 @@ heartbeats:
 	if resp, err := http.Get(base + "/"); err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(string(b), "<script") {
-			t.Error("the status page carries a script")
+		if n := strings.Count(string(b), "<script"); n != 1 || !strings.Contains(string(b), `<script src="/admin/static/status.js" defer></script>`) {
+			t.Errorf("the page should carry only its external live-update script, found %d scripts", n)
 		}
 	}
 	out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -178,6 +180,22 @@ heartbeats:
 	}
 	if _, page := get("/", ""); !strings.Contains(page, "The &lt;shop&gt; database is full; cleaning up.") {
 		t.Errorf("the admin's update is not on the page (escaped)")
+	}
+	// The live websocket pushes the rendered page, escaped by the server.
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(base, "http", "ws", 1)+"/api/v1/status/live", nil)
+	if err != nil {
+		t.Fatalf("live status: %v", err)
+	}
+	ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	var live struct{ Title, Overall, HTML string }
+	for live.Overall != "partial_outage" { // the first message may be from before the outage
+		if err := ws.ReadJSON(&live); err != nil {
+			t.Fatalf("live status message: %v (last %+v)", err, live)
+		}
+	}
+	ws.Close()
+	if live.Overall != "partial_outage" || !strings.Contains(live.HTML, `<main class="public status">`) || strings.Contains(live.HTML, "private-db") {
+		t.Errorf("live message: %+v", live)
 	}
 	// Recovery resolves the incident.
 	failing.Store(false)

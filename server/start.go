@@ -96,6 +96,10 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(updateIncident))
 	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
 	mux.Handle("GET /api/v1/status", statusAPI)
+	hub := dashboard.NewStatusHub(statusSource(cfg, reader, o.Now), 5*time.Second, 1000, newSet(), o.Logger.With("component", "status"))
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); hub.Run(ctx) }()
+	mux.Handle("GET /api/v1/status/live", hub)
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dashboard.WriteError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))

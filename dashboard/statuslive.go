@@ -1,0 +1,163 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/gorilla/websocket"
+)
+
+// statusCSP lets the status page load its one script, which only swaps
+// in server-rendered HTML; the page works without it.
+const statusCSP = "default-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; " +
+	"style-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+// StatusHub renders the status page every few seconds and pushes it to
+// the browsers watching /api/v1/status/live when it changed. One render
+// serves every visitor, however many there are.
+type StatusHub struct {
+	src    StatusSource
+	every  time.Duration
+	max    int
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	current []byte // the last message
+	subs    map[chan []byte]struct{}
+
+	clients *metrics.Gauge
+}
+
+// NewStatusHub returns a hub; Run renders, ServeHTTP serves.
+func NewStatusHub(src StatusSource, every time.Duration, maxClients int, set *metrics.Set, logger *slog.Logger) *StatusHub {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if set == nil {
+		set = metrics.NewSet()
+	}
+	h := &StatusHub{src: src, every: every, max: maxClients, logger: logger, subs: map[chan []byte]struct{}{}}
+	h.clients = set.NewGauge("watchpost_status_live_clients", func() float64 {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return float64(len(h.subs))
+	})
+	return h
+}
+
+type liveMessage struct {
+	Title   string `json:"title"`
+	Overall string `json:"overall"`
+	HTML    string `json:"html"` // the page's <main>, rendered and escaped by the server
+}
+
+func (h *StatusHub) render(ctx context.Context) ([]byte, error) {
+	p, err := h.src(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := statusTemplate.ExecuteTemplate(&buf, "main", p); err != nil {
+		return nil, err
+	}
+	return json.Marshal(liveMessage{Title: p.Title + " · " + overallText[p.Overall], Overall: p.Overall, HTML: buf.String()})
+}
+
+// Run renders until ctx ends, sending each change to every subscriber.
+func (h *StatusHub) Run(ctx context.Context) {
+	t := time.NewTicker(h.every)
+	defer t.Stop()
+	for {
+		msg, err := h.render(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.logger.Warn("status live render", "err", err)
+			}
+		} else {
+			h.mu.Lock()
+			if !bytes.Equal(msg, h.current) {
+				h.current = msg
+				for ch := range h.subs {
+					select {
+					case ch <- msg:
+					default: // a slow browser gets the next one
+					}
+				}
+			}
+			h.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+var statusUpgrader = websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 16 << 10}
+
+// ServeHTTP is GET /api/v1/status/live.
+func (h *StatusHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ch := make(chan []byte, 1)
+	h.mu.Lock()
+	if len(h.subs) >= h.max {
+		h.mu.Unlock()
+		WriteError(w, http.StatusServiceUnavailable, "too many live status clients; the page still works without")
+		return
+	}
+	h.subs[ch] = struct{}{}
+	current := h.current
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}()
+	conn, err := statusUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.SetReadLimit(512)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	send := func(msg []byte) bool {
+		conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return conn.WriteMessage(websocket.TextMessage, msg) == nil
+	}
+	if current != nil && !send(current) {
+		return
+	}
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-r.Context().Done():
+			return
+		case msg := <-ch:
+			if !send(msg) {
+				return
+			}
+		case <-ping.C:
+			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if conn.WriteMessage(websocket.PingMessage, nil) != nil {
+				return
+			}
+		}
+	}
+}
