@@ -136,18 +136,28 @@ type Heartbeat struct {
 	Name   string   `yaml:"name"`
 	ID     Secret   `yaml:"id"`
 	Period Duration `yaml:"period"`
-	Grace  Duration `yaml:"grace"`
-	Public bool     `yaml:"public"`
-	Group  string   `yaml:"group"`
+	// Schedule is a cron expression ("0 2 * * *") instead of a period,
+	// read in the configuration's timezone.
+	Schedule   string   `yaml:"schedule"`
+	Grace      Duration `yaml:"grace"`
+	MinRuntime Duration `yaml:"min_runtime"` // a run that finishes faster is a failure
+	MaxRuntime Duration `yaml:"max_runtime"` // a run still going after this is a failure
+	Public     bool     `yaml:"public"`
+	Group      string   `yaml:"group"`
 }
 
 // Maintenance silences alerts and marks checks during a window.
 type Maintenance struct {
-	Name   string   `yaml:"name"`
-	Start  string   `yaml:"start"` // RFC 3339 or "2006-01-02 15:04" in the timezone
-	End    string   `yaml:"end"`
-	Checks []string `yaml:"checks"`
-	Hosts  []string `yaml:"hosts"`
+	Name  string `yaml:"name"`
+	Start string `yaml:"start"` // RFC 3339 or "2006-01-02 15:04" in the timezone
+	End   string `yaml:"end"`
+	// Schedule (cron, in the timezone) and Duration make a recurring
+	// window instead of Start and End.
+	Schedule string            `yaml:"schedule"`
+	Duration Duration          `yaml:"duration"`
+	Checks   []string          `yaml:"checks"`
+	Labels   map[string]string `yaml:"labels"` // checks whose labels include all of these
+	Hosts    []string          `yaml:"hosts"`
 }
 
 // RuleFile is a logsurfer-style rule file.

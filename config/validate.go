@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 var (
@@ -186,8 +188,18 @@ func (c *Config) validateChecks(p *positions) {
 		if len(hb.ID) < 16 {
 			p.add(key+".id", "want a secret of at least 16 characters (a UUID)")
 		}
-		if hb.Period <= 0 {
-			p.add(key+".period", "missing")
+		switch {
+		case hb.Schedule != "" && hb.Period != 0:
+			p.add(key+".schedule", "give period or schedule, not both")
+		case hb.Schedule != "":
+			if _, err := cron.ParseStandard(hb.Schedule); err != nil {
+				p.add(key+".schedule", "bad cron expression: %v", err)
+			}
+		case hb.Period <= 0:
+			p.add(key+".period", "missing (or give a cron schedule)")
+		}
+		if hb.MinRuntime < 0 || hb.MaxRuntime < 0 || (hb.MaxRuntime > 0 && hb.MinRuntime > hb.MaxRuntime) {
+			p.add(key+".min_runtime", "want 0 <= min_runtime <= max_runtime")
 		}
 		if hb.Grace < 0 {
 			p.add(key+".grace", "must not be negative")
@@ -195,16 +207,28 @@ func (c *Config) validateChecks(p *positions) {
 	}
 	for i, m := range c.Maintenance {
 		key := fmt.Sprintf("maintenance[%d]", i)
-		start, err1 := ParseTime(m.Start, c.Location())
-		end, err2 := ParseTime(m.End, c.Location())
-		if err1 != nil {
-			p.add(key+".start", "%v", err1)
-		}
-		if err2 != nil {
-			p.add(key+".end", "%v", err2)
-		}
-		if err1 == nil && err2 == nil && !end.After(start) {
-			p.add(key+".end", "must be after start")
+		if m.Schedule != "" {
+			if _, err := cron.ParseStandard(m.Schedule); err != nil {
+				p.add(key+".schedule", "bad cron expression: %v", err)
+			}
+			if m.Duration <= 0 {
+				p.add(key+".duration", "a recurring window needs a duration")
+			}
+			if m.Start != "" || m.End != "" {
+				p.add(key+".schedule", "give start and end, or schedule and duration")
+			}
+		} else {
+			start, err1 := ParseTime(m.Start, c.Location())
+			end, err2 := ParseTime(m.End, c.Location())
+			if err1 != nil {
+				p.add(key+".start", "%v", err1)
+			}
+			if err2 != nil {
+				p.add(key+".end", "%v", err2)
+			}
+			if err1 == nil && err2 == nil && !end.After(start) {
+				p.add(key+".end", "must be after start")
+			}
 		}
 		for j, n := range m.Checks {
 			if !names[n] {

@@ -35,7 +35,25 @@ type Heartbeat struct {
 	Name   string
 	ID     string // the secret in /ping/{id}
 	Period time.Duration
-	Grace  time.Duration
+	// Schedule, when set, says when pings are due instead of Period: the
+	// next ping is due at Schedule.Next(last ping).
+	Schedule   Schedule
+	Grace      time.Duration
+	MinRuntime time.Duration // a run (start to success) shorter than this failed
+	MaxRuntime time.Duration // a run longer than this failed
+}
+
+// Schedule gives the next due time after a time (a cron expression).
+type Schedule interface {
+	Next(time.Time) time.Time
+}
+
+// due is when the next ping must have come, grace included.
+func (b Heartbeat) due(last time.Time) time.Time {
+	if b.Schedule != nil {
+		return b.Schedule.Next(last).Add(b.Grace)
+	}
+	return last.Add(b.Period + b.Grace)
 }
 
 // Observer is what the service reports states to (the uptime tracker).
@@ -153,6 +171,7 @@ func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.N
 	now := s.now()
 	s.pings.Inc()
 	var dur sql.NullInt64
+	runtimeDetail := ""
 	s.mu.Lock()
 	key := b.Name + "\x00" + runID
 	switch kind {
@@ -160,8 +179,17 @@ func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.N
 		s.started[key] = now
 	case "success", "fail":
 		if st, ok := s.started[key]; ok {
-			dur = sql.NullInt64{Int64: now.Sub(st).Milliseconds(), Valid: true}
+			d := now.Sub(st)
+			dur = sql.NullInt64{Int64: d.Milliseconds(), Valid: true}
 			delete(s.started, key)
+			// A backup that "succeeds" in seconds, or after far too long,
+			// did not do its job.
+			switch {
+			case kind == "success" && b.MinRuntime > 0 && d < b.MinRuntime:
+				kind, runtimeDetail = "fail", fmt.Sprintf("the run took %s, less than the minimum %s", d.Round(time.Second), b.MinRuntime)
+			case kind == "success" && b.MaxRuntime > 0 && d > b.MaxRuntime:
+				kind, runtimeDetail = "fail", fmt.Sprintf("the run took %s, more than the maximum %s", d.Round(time.Second), b.MaxRuntime)
+			}
 		}
 		if kind == "success" {
 			s.lastOK[b.Name] = now
@@ -187,6 +215,9 @@ func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.N
 		if code.Valid {
 			detail = fmt.Sprintf("the job exited with status %d", code.Int64)
 		}
+		if runtimeDetail != "" {
+			detail = runtimeDetail
+		}
 		_, err := s.obs.Observe(ctx, uptime.Observation{Check: b.Name, Time: now, OK: false, Detail: detail})
 		return err
 	}
@@ -201,13 +232,22 @@ func (s *Service) Check(ctx context.Context) {
 		last, seen := s.lastOK[b.Name]
 		failed := s.failed[b.Name]
 		s.mu.Unlock()
+		if b.MaxRuntime > 0 {
+			if st, ok := s.startedAt(b.Name); ok && now.Sub(st) > b.MaxRuntime {
+				o := uptime.Observation{Check: b.Name, Time: now, Detail: fmt.Sprintf("running for %s, more than the maximum %s", now.Sub(st).Round(time.Second), b.MaxRuntime)}
+				if _, err := s.obs.Observe(ctx, o); err != nil && ctx.Err() == nil {
+					s.logger.Error("heartbeat check", "heartbeat", b.Name, "err", err)
+				}
+				continue
+			}
+		}
 		if !seen && !failed {
 			continue // new: nothing expected until the first ping (as Healthchecks.io)
 		}
 		o := uptime.Observation{Check: b.Name, Time: now, OK: !failed}
-		if deadline := last.Add(b.Period + b.Grace); !failed && now.After(deadline) {
+		if deadline := b.due(last); !failed && now.After(deadline) {
 			o.OK = false
-			o.Detail = fmt.Sprintf("no ping since %s (expected every %s, %s grace)", last.UTC().Format(time.RFC3339), b.Period, b.Grace)
+			o.Detail = fmt.Sprintf("no ping since %s (due by %s, grace included)", last.UTC().Format(time.RFC3339), deadline.UTC().Format(time.RFC3339))
 		} else if failed {
 			o.Detail = "the last run reported a failure"
 		}
@@ -229,4 +269,17 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// startedAt is the oldest open /start of a heartbeat.
+func (s *Service) startedAt(name string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var oldest time.Time
+	for k, t := range s.started {
+		if n, _, _ := strings.Cut(k, "\x00"); n == name && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	return oldest, !oldest.IsZero()
 }

@@ -2,6 +2,7 @@ package heartbeat
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -117,5 +118,61 @@ func TestBadPings(t *testing.T) {
 		if code := ping(t, svc, tt.method, tt.path, strings.Repeat("x", 2*MaxBody)); code != tt.code {
 			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, code, tt.code)
 		}
+	}
+}
+
+// daily is a schedule due every day at 02:00 UTC.
+type daily struct{}
+
+func (daily) Next(t time.Time) time.Time {
+	n := time.Date(t.Year(), t.Month(), t.Day(), 2, 0, 0, 0, time.UTC)
+	if !n.After(t) {
+		n = n.AddDate(0, 0, 1)
+	}
+	return n
+}
+
+func TestScheduleAndRuntimeBounds(t *testing.T) {
+	svc, rd, c, _ := setup(t)
+	ctx := context.Background()
+	b := Heartbeat{Name: "nightly-backup", ID: "x", Schedule: daily{}, Grace: 30 * time.Minute, MinRuntime: 5 * time.Minute, MaxRuntime: 2 * time.Hour}
+	svc.beats = []Heartbeat{b}
+	state := func() uptime.Current { cur, _ := rd.Current(ctx, "nightly-backup"); return cur }
+	// 02:00 start, 02:40 success: within bounds.
+	svc.Ping(ctx, b, "start", sql.NullInt64{}, "", "", "")
+	c.t = c.t.Add(40 * time.Minute)
+	svc.Ping(ctx, b, "success", sql.NullInt64{}, "", "", "")
+	if state().Status != uptime.Up {
+		t.Fatalf("after a good run: %+v", state())
+	}
+	// Next due 02:00 tomorrow + 30 min grace: 02:29 is fine, 02:31 is late.
+	c.t = time.Date(2026, 11, 26, 2, 29, 0, 0, time.UTC)
+	svc.Check(ctx)
+	if state().Status != uptime.Up {
+		t.Fatalf("inside the grace: %+v", state())
+	}
+	c.t = c.t.Add(2 * time.Minute)
+	svc.Check(ctx)
+	if cur := state(); cur.Status != uptime.Down || !strings.Contains(cur.Detail, "due by 2026-11-26T02:30:00Z") {
+		t.Fatalf("late: %+v", cur)
+	}
+	// A "success" after 30 seconds is not a backup.
+	svc.Ping(ctx, b, "start", sql.NullInt64{}, "", "", "")
+	c.t = c.t.Add(30 * time.Second)
+	svc.Ping(ctx, b, "success", sql.NullInt64{}, "", "", "")
+	if cur := state(); cur.Status != uptime.Down || !strings.Contains(cur.Detail, "less than the minimum") {
+		t.Fatalf("too fast: %+v", cur)
+	}
+	// A run that never ends is down once it passes the maximum.
+	c.t = c.t.Add(time.Hour)
+	svc.Ping(ctx, b, "success", sql.NullInt64{}, "r1", "", "") // an ordinary success first
+	svc.Ping(ctx, b, "start", sql.NullInt64{}, "r2", "", "")
+	if state().Status != uptime.Up {
+		t.Fatalf("after a success: %+v", state())
+	}
+	c.t = c.t.Add(3 * time.Hour)
+	svc.Check(ctx)
+	if cur := state(); cur.Status != uptime.Down || !strings.Contains(cur.Detail, "running for 3h0m0s") {
+		t.Fatalf("stuck run: %+v", cur)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/robfig/cron/v3"
 
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
@@ -38,26 +39,69 @@ func ValidateChecks(cfg *config.Config) error {
 	return err
 }
 
+// zoned reads a cron schedule in the configuration's time zone.
+type zoned struct {
+	s   cron.Schedule
+	loc *time.Location
+}
+
+func (z zoned) Next(t time.Time) time.Time { return z.s.Next(t.In(z.loc)) }
+
+// schedule parses a cron expression validated at load.
+func schedule(expr string, loc *time.Location) (uptime.Schedule, error) {
+	s, err := cron.ParseStandard(expr)
+	if err != nil {
+		return nil, err
+	}
+	return zoned{s, loc}, nil
+}
+
 // maintenanceWindows turns the configuration's windows into the
-// tracker's; ParseTime was already checked at load.
+// tracker's: one-off or recurring, over named checks and checks whose
+// labels match.
 func maintenanceWindows(cfg *config.Config) []uptime.Window {
 	var ws []uptime.Window
 	for _, m := range cfg.Maintenance {
-		start, err1 := config.ParseTime(m.Start, cfg.Location())
-		end, err2 := config.ParseTime(m.End, cfg.Location())
-		if err1 != nil || err2 != nil {
-			continue
+		var w uptime.Window
+		if m.Schedule != "" {
+			sch, err := schedule(m.Schedule, cfg.Location())
+			if err != nil {
+				continue
+			}
+			w = uptime.Window{Every: sch, Duration: time.Duration(m.Duration)}
+		} else {
+			start, err1 := config.ParseTime(m.Start, cfg.Location())
+			end, err2 := config.ParseTime(m.End, cfg.Location())
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			w = uptime.Window{Start: start, End: end}
 		}
-		w := uptime.Window{Start: start, End: end}
-		if len(m.Checks) > 0 {
+		if len(m.Checks) > 0 || len(m.Labels) > 0 {
 			w.Checks = map[string]bool{}
 			for _, c := range m.Checks {
 				w.Checks[c] = true
+			}
+			if len(m.Labels) > 0 {
+				for _, c := range cfg.Checks {
+					if labelsMatch(c.Labels, m.Labels) {
+						w.Checks[c.Name] = true
+					}
+				}
 			}
 		}
 		ws = append(ws, w)
 	}
 	return ws
+}
+
+func labelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // heartbeatEvery is how often heartbeats are checked for lateness.
@@ -81,7 +125,16 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 	var hbs []heartbeat.Heartbeat
 	for _, h := range cfg.Heartbeats {
 		beats[h.Name] = h
-		hbs = append(hbs, heartbeat.Heartbeat{Name: h.Name, ID: string(h.ID), Period: time.Duration(h.Period), Grace: time.Duration(h.Grace)})
+		hb := heartbeat.Heartbeat{Name: h.Name, ID: string(h.ID), Period: time.Duration(h.Period), Grace: time.Duration(h.Grace),
+			MinRuntime: time.Duration(h.MinRuntime), MaxRuntime: time.Duration(h.MaxRuntime)}
+		if h.Schedule != "" {
+			sch, err := schedule(h.Schedule, cfg.Location())
+			if err != nil {
+				return nil, fmt.Errorf("heartbeat %s: %w", h.Name, err)
+			}
+			hb.Schedule = sch
+		}
+		hbs = append(hbs, hb)
 	}
 	tr := uptime.New(l.store.DB(), uptime.Config{
 		Location: cfg.Location(),

@@ -44,13 +44,38 @@ type Observation struct {
 	Detail   string // why it failed, for the incident and the alert
 }
 
-// Window is a maintenance window over some checks (none: all).
+// Window is a maintenance window over some checks (none: all): one-off
+// (Start, End) or recurring (Every gives each start, Duration the length).
 type Window struct {
 	Start, End time.Time
+	Every      Schedule
+	Duration   time.Duration
 	Checks     map[string]bool
 }
 
+// Schedule gives the next start after a time (a parsed cron expression).
+type Schedule interface {
+	Next(time.Time) time.Time
+}
+
 func (w Window) covers(check string) bool { return len(w.Checks) == 0 || w.Checks[check] }
+
+// spans returns the window's occurrences that overlap [from, to).
+func (w Window) spans(from, to time.Time) [][2]time.Time {
+	if w.Every == nil {
+		if w.End.After(from) && to.After(w.Start) {
+			return [][2]time.Time{{w.Start, w.End}}
+		}
+		return nil
+	}
+	var out [][2]time.Time
+	for s := w.Every.Next(from.Add(-w.Duration)); s.Before(to) && len(out) < 1000; s = w.Every.Next(s) {
+		if e := s.Add(w.Duration); e.After(from) {
+			out = append(out, [2]time.Time{s, e})
+		}
+	}
+	return out
+}
 
 // Config configures a Tracker.
 type Config struct {
@@ -315,14 +340,16 @@ func (a *accounts) credit(from, to time.Time, s Status) {
 	}
 	// Maintenance first: the parts inside a window go there.
 	for _, w := range a.t.cfg.Maintenance {
-		if !w.covers(a.check) || !w.End.After(from) || !to.After(w.Start) {
+		if !w.covers(a.check) {
 			continue
 		}
-		ms, me := maxTime(from, w.Start), minTime(to, w.End)
-		a.credit(from, ms, s)
-		a.addDays(ms, me, colMaintenance)
-		a.credit(me, to, s)
-		return
+		for _, sp := range w.spans(from, to) {
+			ms, me := maxTime(from, sp[0]), minTime(to, sp[1])
+			a.credit(from, ms, s)
+			a.addDays(ms, me, colMaintenance)
+			a.credit(me, to, s)
+			return
+		}
 	}
 	col := map[Status]int{Up: 0, Degraded: 1, Down: 2, Unknown: 3}[s]
 	a.addDays(from, to, col)

@@ -167,3 +167,29 @@ func TestPerCheckThresholds(t *testing.T) {
 		t.Fatalf("after two successes: %+v", cur)
 	}
 }
+
+// every is a schedule starting a window at minute m of each hour.
+type every struct{ m int }
+
+func (e every) Next(t time.Time) time.Time {
+	n := t.Truncate(time.Hour).Add(time.Duration(e.m) * time.Minute)
+	if !n.After(t) {
+		n = n.Add(time.Hour)
+	}
+	return n
+}
+
+func TestRecurringMaintenance(t *testing.T) {
+	// A window at :02 of every hour lasting a minute: minutes 2-3 and 62-63.
+	tr, rd, _ := openTracker(t, Config{MaxGap: func(string) time.Duration { return time.Hour },
+		Maintenance: []Window{{Every: every{2}, Duration: time.Minute, Checks: map[string]bool{"wiki": true}}}})
+	var ps []probe
+	for m := 0; m <= 70; m++ {
+		ps = append(ps, probe{float64(m), 'u'})
+	}
+	run(t, tr, "wiki", ps)
+	days, _ := rd.Days(context.Background(), "wiki", 1, t0)
+	if days[0].Maintenance != 2*60000 || days[0].Up != 68*60000 {
+		t.Errorf("day %+v, want 2 min maintenance and 68 up", days[0])
+	}
+}
