@@ -110,6 +110,10 @@ var placeholders = map[string]placeholder{
 	"exit_code":           {kindInt, "cmd"},
 	"state":               {kindString, "cmd"},
 	"output":              {kindString, "cmd"},
+	"count":               {kindInt, "file"},
+	"newest_age":          {kindDuration, "file"},
+	"newest_size":         {kindInt, "file"},
+	"size_change_pct":     {kindFloat, "file"},
 }
 
 // aliases maps other spellings, Gatus's bracketed ones among them, to the

@@ -94,10 +94,11 @@ var probers = map[string]prober{
 	"dns":  {compileDNS, runDNS, []string{"rcode == NOERROR"}},
 	"smtp": {compileSMTP, runSMTP, nil},
 	"cmd":  {compileCmd, runCmd, nil},
+	"file": {compileFile, runFile, []string{"count > 0"}},
 }
 
 // Types lists the probe types.
-func Types() []string { return []string{"http", "tcp", "tls", "dns", "smtp", "cmd"} }
+func Types() []string { return []string{"http", "tcp", "tls", "dns", "smtp", "cmd", "file"} }
 
 // Compile checks a configured check and prepares its probe. Every
 // condition is compiled against the placeholders of the check's type, so

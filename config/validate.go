@@ -13,7 +13,7 @@ import (
 
 var (
 	hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	checkTypes = map[string]bool{"http": true, "tcp": true, "tls": true, "dns": true, "smtp": true, "cmd": true}
+	checkTypes = map[string]bool{"http": true, "tcp": true, "tls": true, "dns": true, "smtp": true, "cmd": true, "file": true}
 	emailTLS   = map[string]bool{"": true, "starttls": true, "implicit": true, "none": true}
 )
 
@@ -157,7 +157,7 @@ func (c *Config) validateChecks(p *positions) {
 		}
 		names[ch.Name] = true
 		if !checkTypes[ch.Type] {
-			p.add(key+".type", "want http, tcp, tls, dns, smtp or cmd, got %q", ch.Type)
+			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd or file, got %q", ch.Type)
 		}
 		if ch.Target == "" {
 			p.add(key+".target", "missing")
