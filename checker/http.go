@@ -123,8 +123,10 @@ func runHTTP(ctx context.Context, p *Probe, v map[string]any) error {
 	// A fresh transport per run: every probe pays for DNS, connect and
 	// TLS as a first visitor would, and no idle connection outlives it.
 	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{}).DialContext,
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, p.opts.network(), addr)
+		},
 		TLSClientConfig:     p.tlsConfig(p.url.Hostname()),
 		DisableKeepAlives:   true,
 		ForceAttemptHTTP2:   true,

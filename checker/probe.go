@@ -33,6 +33,19 @@ type Options struct {
 	RequireSTARTTLS    bool             // smtp: fail when the server does not offer STARTTLS
 	HeloName           string           // smtp: EHLO name; "localhost" if empty
 	MaxBody            int64            // bytes of a body read at most; 1 MiB if 0
+	ClientCert         *tls.Certificate // presented to servers that ask (mutual TLS)
+	IPVersion          int              // 4 or 6: connect over that family only; 0: either
+}
+
+// network is the dial network the IP version choice allows.
+func (o Options) network() string {
+	switch o.IPVersion {
+	case 4:
+		return "tcp4"
+	case 6:
+		return "tcp6"
+	}
+	return "tcp"
 }
 
 func (o Options) now() time.Time {
@@ -276,11 +289,15 @@ func (p *Probe) tlsConfig(host string) *tls.Config {
 	if name == "" {
 		name = host
 	}
-	return &tls.Config{
+	c := &tls.Config{
 		ServerName:         name,
 		RootCAs:            p.opts.RootCAs,
 		InsecureSkipVerify: p.opts.InsecureSkipVerify,
 	}
+	if p.opts.ClientCert != nil {
+		c.Certificates = []tls.Certificate{*p.opts.ClientCert}
+	}
+	return c
 }
 
 // putTLS records what a TLS handshake showed: the version and the

@@ -57,7 +57,7 @@ func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
 	v["connected"] = false
 	v["starttls"] = false
 	v["tls"] = false
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.addr)
+	conn, err := (&net.Dialer{}).DialContext(ctx, p.opts.network(), p.addr)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", p.addr, err)
 	}

@@ -33,7 +33,7 @@ func compileTCP(p *Probe, c config.Check) error {
 func runTCP(ctx context.Context, p *Probe, v map[string]any) error {
 	start := time.Now()
 	v["connected"] = false
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.addr)
+	conn, err := (&net.Dialer{}).DialContext(ctx, p.opts.network(), p.addr)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", p.addr, err)
 	}

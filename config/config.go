@@ -129,6 +129,15 @@ type Check struct {
 	// SuccessThreshold good ones make it up again (1).
 	FailThreshold    int `yaml:"fail_threshold"`
 	SuccessThreshold int `yaml:"success_threshold"`
+	// TLS and connection settings of http, tls, tcp and smtp probes.
+	TLSSkipVerify     bool   `yaml:"tls_skip_verify"`
+	TLSCAFile         string `yaml:"tls_ca_file"`
+	TLSServerName     string `yaml:"tls_server_name"`
+	TLSClientCertFile string `yaml:"tls_client_cert_file"`
+	TLSClientKeyFile  string `yaml:"tls_client_key_file"`
+	FollowRedirects   *bool  `yaml:"follow_redirects"` // default true
+	IPVersion         int    `yaml:"ip_version"`       // 4 or 6; 0: either
+	RequireSTARTTLS   bool   `yaml:"require_starttls"` // smtp
 }
 
 // Heartbeat expects a ping (a backup finished) every period.
@@ -313,6 +322,11 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.Storage.Path)
+	for i := range c.Checks {
+		abs(&c.Checks[i].TLSCAFile)
+		abs(&c.Checks[i].TLSClientCertFile)
+		abs(&c.Checks[i].TLSClientKeyFile)
+	}
 	abs(&c.Server.TLSCertFile)
 	abs(&c.Server.TLSKeyFile)
 	for i := range c.Rules {

@@ -80,6 +80,7 @@ func TestErrors(t *testing.T) {
 		{"missing secret file", "server:\n  admin_token_file: /nonexistent/x\n", []string{"x.yml:2:21: server.admin_token_file: cannot read the secret"}},
 		{"check type", "checks:\n  - name: a\n    type: ftp\n    target: x\n", []string{"x.yml:3:11: checks[0].type: want http, tcp, tls, dns, smtp, cmd or file"}},
 		{"duplicate check", "checks:\n  - {name: a, type: tcp, target: 'x:1'}\n  - {name: a, type: tcp, target: 'x:1'}\n", []string{"x.yml:3:12: checks[1].name: \"a\" is used twice"}},
+		{"ip version", "checks:\n  - {name: a, type: tcp, target: 'x:1', ip_version: 5}\n", []string{"checks[0].ip_version: want 4 or 6"}},
 		{"unknown receiver", "alerting:\n  routes:\n    - receiver: nobody\n", []string{"x.yml:3:17: alerting.routes[0].receiver: no receiver is named"}},
 		{"email tls", "alerting:\n  email: {smtp: 'm:25', from: a@b, to: [c@d], tls: ssl}\n", []string{"alerting.email.tls: want starttls, implicit or none"}},
 		{"bad password hash", "server:\n  users:\n    - {name: ann, password_hash: hunter2}\n", []string{"server.users[0].password_hash: not a bcrypt hash"}},

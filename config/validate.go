@@ -170,6 +170,12 @@ func (c *Config) validateChecks(p *positions) {
 		if ch.Timeout < 0 {
 			p.add(key+".timeout", "must not be negative")
 		}
+		if ch.IPVersion != 0 && ch.IPVersion != 4 && ch.IPVersion != 6 {
+			p.add(key+".ip_version", "want 4 or 6")
+		}
+		if (ch.TLSClientCertFile == "") != (ch.TLSClientKeyFile == "") {
+			p.add(key+".tls_client_cert_file", "give tls_client_cert_file and tls_client_key_file together")
+		}
 		if ch.FailThreshold < 0 || ch.FailThreshold > 100 {
 			p.add(key+".fail_threshold", "want 1 to 100")
 		}

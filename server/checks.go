@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -23,7 +26,12 @@ func CompileChecks(cfg *config.Config) ([]*checker.Probe, error) {
 	var probes []*checker.Probe
 	var errs []error
 	for i, c := range cfg.Checks {
-		p, err := checker.Compile(c, checker.Options{})
+		opts, err := probeOptions(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
+			continue
+		}
+		p, err := checker.Compile(c, opts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
 			continue
@@ -31,6 +39,33 @@ func CompileChecks(cfg *config.Config) ([]*checker.Probe, error) {
 		probes = append(probes, p)
 	}
 	return probes, errors.Join(errs...)
+}
+
+// probeOptions turns a check's TLS and connection keys into the probe's.
+func probeOptions(c config.Check) (checker.Options, error) {
+	o := checker.Options{InsecureSkipVerify: c.TLSSkipVerify, ServerName: c.TLSServerName, IPVersion: c.IPVersion,
+		RequireSTARTTLS: c.RequireSTARTTLS}
+	if c.FollowRedirects != nil && !*c.FollowRedirects {
+		o.NoFollowRedirects = true
+	}
+	if c.TLSCAFile != "" {
+		b, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return o, fmt.Errorf("tls_ca_file: %w", err)
+		}
+		o.RootCAs = x509.NewCertPool()
+		if !o.RootCAs.AppendCertsFromPEM(b) {
+			return o, fmt.Errorf("tls_ca_file %s: no PEM certificate", c.TLSCAFile)
+		}
+	}
+	if c.TLSClientCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSClientCertFile, c.TLSClientKeyFile)
+		if err != nil {
+			return o, fmt.Errorf("tls_client_cert_file: %w", err)
+		}
+		o.ClientCert = &cert
+	}
+	return o, nil
 }
 
 // ValidateChecks is CompileChecks for `config check`.
