@@ -52,9 +52,12 @@ func NewStatusHub(src StatusSource, every time.Duration, maxClients int, set *me
 }
 
 type liveMessage struct {
-	Title   string `json:"title"`
-	Overall string `json:"overall"`
-	HTML    string `json:"html"` // the page's <main>, rendered and escaped by the server
+	// Generated lets the page ignore a message older than itself: a new
+	// client first gets the last render, which may predate the page.
+	Generated int64  `json:"generated"` // Unix milliseconds
+	Title     string `json:"title"`
+	Overall   string `json:"overall"`
+	HTML      string `json:"html"` // the page's <main>, rendered and escaped by the server
 }
 
 func (h *StatusHub) render(ctx context.Context) ([]byte, error) {
@@ -66,7 +69,7 @@ func (h *StatusHub) render(ctx context.Context) ([]byte, error) {
 	if err := statusTemplate.ExecuteTemplate(&buf, "main", p); err != nil {
 		return nil, err
 	}
-	return json.Marshal(liveMessage{Title: p.Title + " · " + overallText[p.Overall], Overall: p.Overall, HTML: buf.String()})
+	return json.Marshal(liveMessage{Generated: p.Generated.UnixMilli(), Title: p.Title + " · " + overallText[p.Overall], Overall: p.Overall, HTML: buf.String()})
 }
 
 // Run renders until ctx ends, sending each change to every subscriber.

@@ -194,7 +194,7 @@ heartbeats:
 		}
 	}
 	ws.Close()
-	if live.Overall != "partial_outage" || !strings.Contains(live.HTML, `<main class="public status">`) || strings.Contains(live.HTML, "private-db") {
+	if live.Overall != "partial_outage" || !strings.Contains(live.HTML, `<main class="public status" data-generated=`) || strings.Contains(live.HTML, "private-db") {
 		t.Errorf("live message: %+v", live)
 	}
 	// Recovery resolves the incident.

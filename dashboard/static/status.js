@@ -13,6 +13,7 @@
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       var main = document.querySelector("main.status");
       if (!main || typeof m.html !== "string") { return; }
+      if (Number(m.generated) <= Number(main.getAttribute("data-generated") || 0)) { return; }
       var t = document.createElement("template");
       t.innerHTML = m.html;
       var fresh = t.content.querySelector("main.status");
