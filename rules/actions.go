@@ -100,6 +100,9 @@ func (r *rule) tokens(m *match) ([]word, bool) {
 	if r.consts != nil {
 		return r.consts, true
 	}
+	if r.tmpl != nil && m != nil {
+		return fill(r.tmpl, m), true
+	}
 	return collectTokens(r.spec.body, m, substPlain)
 }
 

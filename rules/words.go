@@ -34,6 +34,7 @@ func (m *match) variable(k int) (string, bool) {
 type seg struct {
 	s   string
 	lit bool
+	ph  int8 // in a template: 1+k for $k, filled in by fill
 }
 
 // word is one token after the first substitution pass.
@@ -66,6 +67,7 @@ const (
 	substNone  substMode = iota // no current line: keep $k literally (load time)
 	substPlain                  // insert the text as it is
 	substRegex                  // insert the text regex-escaped (safe mode, new regexes)
+	substTemplate               // leave a placeholder, for fill to substitute later
 )
 
 // isSpace is C's isspace in the "C" locale.
@@ -99,6 +101,11 @@ func getWord(s string, m *match, mode substMode) (word, string, bool) {
 		}
 	}
 	subst := func(k int) {
+		if mode == substTemplate {
+			flush()
+			w = append(w, seg{ph: int8(k + 1)})
+			return
+		}
 		if mode == substNone || m == nil {
 			cur.WriteByte('$')
 			cur.WriteByte(byte('0' + k))
@@ -336,4 +343,29 @@ func hasVariable(s string) bool {
 		}
 	}
 	return false
+}
+
+// fill substitutes a template (tokens read once with substTemplate) the
+// way getWord with substPlain substitutes the action text: tokenising
+// never depends on the substituted values, so reading the text once is
+// enough. A $k the match does not have stays as written.
+func fill(tmpl []word, m *match) []word {
+	out := make([]word, len(tmpl))
+	for i, t := range tmpl {
+		w := make(word, 0, len(t))
+		for _, sg := range t {
+			if sg.ph == 0 {
+				w = append(w, sg)
+				continue
+			}
+			k := int(sg.ph - 1)
+			if v, ok := m.variable(k); ok {
+				w = append(w, seg{s: v, lit: true})
+			} else {
+				w = append(w, seg{s: "$" + string(rune('0'+k))})
+			}
+		}
+		out[i] = w
+	}
+	return out
 }

@@ -245,6 +245,7 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 			return err
 		}
 	}
+	wall := rr.l.o.Now() // one clock read for the batch
 	for i := range recs {
 		r := &recs[i]
 		if r.Kind != store.KindLog {
@@ -259,7 +260,7 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 		line = strings.TrimRight(line, "\r\n")
 		for _, rs := range sets {
 			if rs.sees(r) {
-				rs.engine.Feed(ctx, line, r.Time)
+				rs.engine.FeedAt(ctx, line, r.Time, wall)
 			}
 		}
 	}
