@@ -64,10 +64,10 @@ func (w word) hasLit() bool {
 type substMode uint8
 
 const (
-	substNone  substMode = iota // no current line: keep $k literally (load time)
-	substPlain                  // insert the text as it is
-	substRegex                  // insert the text regex-escaped (safe mode, new regexes)
-	substTemplate               // leave a placeholder, for fill to substitute later
+	substNone     substMode = iota // no current line: keep $k literally (load time)
+	substPlain                     // insert the text as it is
+	substRegex                     // insert the text regex-escaped (safe mode, new regexes)
+	substTemplate                  // leave a placeholder, for fill to substitute later
 )
 
 // isSpace is C's isspace in the "C" locale.
