@@ -60,12 +60,7 @@ func (c *Config) validate(p *positions) {
 	names := map[string]bool{}
 	for i, m := range c.MuninNodes {
 		key := fmt.Sprintf("munin_nodes[%d]", i)
-		if m.Name == "" {
-			p.add(key+".name", "missing")
-		} else if names[m.Name] {
-			p.add(key+".name", "%q is used twice", m.Name)
-		}
-		names[m.Name] = true
+		uniqueName(p, key, m.Name, names, "")
 		if _, _, err := net.SplitHostPort(m.Address); err != nil {
 			p.add(key+".address", "want host:port, got %q", m.Address)
 		}
@@ -106,12 +101,7 @@ func (c *Config) validateServer(p *positions) {
 	seen := map[string]bool{}
 	for i, u := range s.Users {
 		key := fmt.Sprintf("server.users[%d]", i)
-		if u.Name == "" {
-			p.add(key+".name", "missing")
-		} else if seen[u.Name] {
-			p.add(key+".name", "%q is used twice", u.Name)
-		}
-		seen[u.Name] = true
+		uniqueName(p, key, u.Name, seen, "")
 		h := string(u.PasswordHash)
 		if !(strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")) {
 			p.add(key+".password_hash", "not a bcrypt hash: make one with `watchpost user hash`")
@@ -150,12 +140,7 @@ func (c *Config) validateChecks(p *positions) {
 	names := map[string]bool{}
 	for i, ch := range c.Checks {
 		key := fmt.Sprintf("checks[%d]", i)
-		if ch.Name == "" {
-			p.add(key+".name", "missing")
-		} else if names[ch.Name] {
-			p.add(key+".name", "%q is used twice", ch.Name)
-		}
-		names[ch.Name] = true
+		uniqueName(p, key, ch.Name, names, "")
 		if !checkTypes[ch.Type] {
 			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd or file, got %q", ch.Type)
 		}
@@ -185,12 +170,7 @@ func (c *Config) validateChecks(p *positions) {
 	}
 	for i, hb := range c.Heartbeats {
 		key := fmt.Sprintf("heartbeats[%d]", i)
-		if hb.Name == "" {
-			p.add(key+".name", "missing")
-		} else if names[hb.Name] {
-			p.add(key+".name", "%q is used twice (checks and heartbeats share names)", hb.Name)
-		}
-		names[hb.Name] = true
+		uniqueName(p, key, hb.Name, names, " (checks and heartbeats share names)")
 		if len(hb.ID) < 16 {
 			p.add(key+".id", "want a secret of at least 16 characters (a UUID)")
 		}
@@ -334,4 +314,14 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("want a time like 2026-03-01 22:00 or RFC 3339, got %q", s)
+}
+
+// uniqueName checks that a name is given and not used before.
+func uniqueName(p *positions, key, name string, seen map[string]bool, note string) {
+	if name == "" {
+		p.add(key+".name", "missing")
+	} else if seen[name] {
+		p.add(key+".name", "%q is used twice%s", name, note)
+	}
+	seen[name] = true
 }
