@@ -156,3 +156,28 @@ func TestGiveUpWhenTooOld(t *testing.T) {
 	}
 
 }
+
+// TestAlertsTestCommand: `watchpost alerts test` sends one message through
+// the configured server, and says so; without a receiver it says that.
+func TestAlertsTestCommand(t *testing.T) {
+	port := peers.FreePort(t)
+	dir, _ := smtpSink(t, port)
+	cfgDir := t.TempDir()
+	cfg := filepath.Join(cfgDir, "w.yml")
+	os.WriteFile(cfg, []byte("alerting:\n  email: {smtp: \""+peers.Addr(port)+"\", tls: none, from: w@example.test, to: [ops@example.test]}\n"), 0o600)
+	var out, errb strings.Builder
+	if rc := Main(context.Background(), []string{"test", "-config", cfg}, &out, &errb); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	var msgs []string
+	peers.Eventually(t, 10*time.Second, func() bool { msgs = messages(dir); return len(msgs) == 1 })
+	if !strings.Contains(msgs[0], "Subject: [watchpost] test message") || !strings.Contains(out.String(), "sent a test message") {
+		t.Errorf("message %q, output %q", msgs[0], out.String())
+	}
+	none := filepath.Join(cfgDir, "none.yml")
+	os.WriteFile(none, []byte("timezone: UTC\n"), 0o600)
+	errb.Reset()
+	if rc := Main(context.Background(), []string{"test", "-config", none}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "no alerting.email") {
+		t.Errorf("without a receiver: rc %d %q", rc, errb.String())
+	}
+}

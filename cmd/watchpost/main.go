@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/buildinfo"
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/collector"
@@ -27,6 +28,7 @@ commands:
   collect        the host agent: follow the journal and log files, ship them to the loghost
   grep           search parsed logs, locally or on a loghost; -f follows
   config check   validate a configuration file
+  alerts test    send a test alert to the configured email receiver
   backup         a consistent copy of the store while the loghost runs
   user hash      print a bcrypt hash of a password read from stdin (for server.users)
   healthcheck    probe a loghost's /healthz (for container health checks)
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 2
 		}
 		return config.CheckMain(args[2:], stdout, stderr, server.ValidateChecks, server.ValidateRules)
+	case "alerts":
+		return alerting.Main(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return server.BackupMain(ctx, args[1:], env)
 	case "user":
