@@ -185,6 +185,11 @@ type Alerting struct {
 	Receivers      map[string]Receiver `yaml:"receivers"`
 	Routes         []Route             `yaml:"routes"`
 	RepeatInterval Duration            `yaml:"repeat_interval"`
+	// Watchdog is a heartbeat URL elsewhere (another Watchpost's
+	// /ping/{id}, or any Healthchecks.io-compatible service) the loghost
+	// pings every WatchdogEvery, so someone hears when it dies.
+	Watchdog      Secret   `yaml:"watchdog_url"`
+	WatchdogEvery Duration `yaml:"watchdog_every"`
 }
 
 // Email sends alerts by SMTP.

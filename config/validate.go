@@ -251,6 +251,12 @@ func (c *Config) validateAlerting(p *positions) {
 			p.add(key, "no receiver is named %q", r.Receiver)
 		}
 	}
+	if a.Watchdog != "" {
+		validURL(p, "alerting.watchdog_url", string(a.Watchdog))
+	}
+	if a.WatchdogEvery < 0 {
+		p.add("alerting.watchdog_every", "must not be negative")
+	}
 	if a.RepeatInterval < 0 {
 		p.add("alerting.repeat_interval", "must not be negative")
 	}

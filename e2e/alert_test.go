@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,6 +69,40 @@ alerting:
 	for _, want := range []string{"Subject: [watchpost] nightly-backup (incident #1)", "nightly-backup is DOWN", "the job exited with status 1", "To: <admins@example.test>"} {
 		if !strings.Contains(mail, want) {
 			t.Errorf("the email lacks %q:\n%s", want, mail)
+		}
+	}
+}
+
+// TestWatchdog: a loghost pings another loghost's heartbeat URL, so the
+// second one can say when the first one died.
+func TestWatchdog(t *testing.T) {
+	dirB := t.TempDir()
+	lcB := loghostConfig{dir: dirB, httpPort: freePort(t), syslogPort: freePort(t), extra: `heartbeats:
+  - {name: loghost-a, id: 0d3e8b7f-1c42-4c55-9a57-5b1c2e0a2f6e, period: 5m, grace: 1m, public: true}
+`}
+	baseB := fmt.Sprintf("http://127.0.0.1:%d", lcB.httpPort)
+	lhB := startLoghost(t, "-config", lcB.write(t))
+	lhB.waitReady(baseB)
+	dirA := t.TempDir()
+	lcA := loghostConfig{dir: dirA, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`alerting:
+  watchdog_url: %s/ping/0d3e8b7f-1c42-4c55-9a57-5b1c2e0a2f6e
+  watchdog_every: 1s
+`, baseB)}
+	baseA := fmt.Sprintf("http://127.0.0.1:%d", lcA.httpPort)
+	lhA := startLoghost(t, "-config", lcA.write(t))
+	lhA.waitReady(baseA)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(baseB + "/api/v1/status")
+		if err == nil {
+			var v map[string]any
+			json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+			if componentStatus(v, "loghost-a") == "up" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("loghost B never heard from A\nA:\n%s", lhA.out.String())
 		}
 	}
 }

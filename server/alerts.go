@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -26,5 +27,10 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
+	if u := cfg.Alerting.Watchdog; u != "" {
+		wd := alerting.NewWatchdog(string(u), time.Duration(cfg.Alerting.WatchdogEvery), set, l.o.Logger.With("component", "watchdog"))
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); wd.Run(ctx) }()
+	}
 	return nil
 }
