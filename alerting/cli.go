@@ -12,8 +12,8 @@ import (
 )
 
 // Main is `watchpost alerts test -config FILE`: it sends a test message to
-// the configured email receiver, so an admin knows alerts will arrive
-// before they are needed.
+// the configured email and Matrix receivers, so an admin knows alerts
+// will arrive before they are needed.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "test" {
 		fmt.Fprintln(stderr, "usage: watchpost alerts test -config FILE")
@@ -34,29 +34,42 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	e := cfg.Alerting.Email
-	if e == nil {
-		fmt.Fprintf(stderr, "%s: no alerting.email receiver configured\n", *cfgPath)
+	e, mc := cfg.Alerting.Email, cfg.Alerting.Matrix
+	if e == nil && mc == nil {
+		fmt.Fprintf(stderr, "%s: no alerting.email or alerting.matrix receiver configured\n", *cfgPath)
 		return 1
 	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	host, _ := os.Hostname()
+	now := time.Now()
+	text := fmt.Sprintf("This is a test from the Watchpost loghost %s at %s.\nIf you read it, alerts will reach you.\n", host, now.Format(time.RFC1123))
+	rc := 0
+	if mc != nil {
+		mx, err := NewMatrix(MatrixConfig{Homeserver: mc.Homeserver, AccessToken: string(mc.AccessToken), Room: mc.Room})
+		if err == nil {
+			_, err = mx.Send(ctx, MatrixMessage{TxnID: fmt.Sprintf("watchpost-test-%d", now.UnixNano()), Text: "[watchpost] test message\n" + text})
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "matrix room %s: %v\n", mc.Room, err)
+			rc = 1
+		} else {
+			fmt.Fprintf(stdout, "sent a test message to the Matrix room %s\n", mc.Room)
+		}
+	}
+	if e == nil {
+		return rc
+	}
 	sender, err := NewEmail(EmailConfig{SMTP: e.SMTP, TLS: e.TLS, From: e.From, To: e.To, Username: e.Username, Password: string(e.Password), HELO: host})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	now := time.Now()
-	msg := Message{
-		Subject:   "[watchpost] test message",
-		Text:      fmt.Sprintf("This is a test from the Watchpost loghost %s at %s.\nIf you read it, alerts will reach you.\n", host, now.Format(time.RFC1123)),
-		MessageID: fmt.Sprintf("watchpost.test.%d@%s", now.UnixNano(), host),
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
+	msg := Message{Subject: "[watchpost] test message", Text: text, MessageID: fmt.Sprintf("watchpost.test.%d@%s", now.UnixNano(), host)}
 	if err := sender.Send(ctx, msg); err != nil {
 		fmt.Fprintf(stderr, "email to %v through %s: %v\n", e.To, e.SMTP, err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "sent a test message to %v through %s\n", e.To, e.SMTP)
-	return 0
+	return rc
 }

@@ -89,7 +89,7 @@ func TestEmailThreadedAndNothingLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pending int
-	s.DB().QueryRow(`SELECT count(*) FROM outbox WHERE sent IS NULL`).Scan(&pending)
+	s.DB().QueryRow(`SELECT count(*) FROM deliveries WHERE sent IS NULL`).Scan(&pending)
 	if pending != 3 {
 		t.Fatalf("%d notifications pending with the server down, want 3", pending)
 	}
@@ -125,12 +125,12 @@ func TestEmailThreadedAndNothingLost(t *testing.T) {
 	if strings.Contains(head, "\nBcc:") || !strings.Contains(rule, "&lt;script&gt;") {
 		t.Errorf("log data escaped badly in the rule alert:\n%s", rule)
 	}
-	s.DB().QueryRow(`SELECT count(*) FROM outbox WHERE sent IS NULL`).Scan(&pending)
+	s.DB().QueryRow(`SELECT count(*) FROM deliveries WHERE sent IS NULL`).Scan(&pending)
 	if pending != 0 {
 		t.Errorf("%d still pending", pending)
 	}
 	var attempts int
-	s.DB().QueryRow(`SELECT attempts FROM outbox WHERE kind = 'check_down'`).Scan(&attempts)
+	s.DB().QueryRow(`SELECT d.attempts FROM deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'check_down'`).Scan(&attempts)
 	if attempts != 2 {
 		t.Errorf("the outage email took %d attempts, want 2 (recorded)", attempts)
 	}
@@ -150,7 +150,7 @@ func TestGiveUpWhenTooOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	var givenUp int
-	s.DB().QueryRow(`SELECT count(*) FROM outbox WHERE given_up IS NOT NULL`).Scan(&givenUp)
+	s.DB().QueryRow(`SELECT count(*) FROM deliveries WHERE given_up IS NOT NULL`).Scan(&givenUp)
 	if givenUp != 1 {
 		t.Fatal("a day-old alert was not given up")
 	}
@@ -177,7 +177,7 @@ func TestAlertsTestCommand(t *testing.T) {
 	none := filepath.Join(cfgDir, "none.yml")
 	os.WriteFile(none, []byte("timezone: UTC\n"), 0o600)
 	errb.Reset()
-	if rc := Main(context.Background(), []string{"test", "-config", none}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "no alerting.email") {
+	if rc := Main(context.Background(), []string{"test", "-config", none}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "no alerting.email or alerting.matrix") {
 		t.Errorf("without a receiver: rc %d %q", rc, errb.String())
 	}
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/watchpost/watchpost/config"
 )
 
-// startAlerting drains the outbox to the configured email receiver.
+// startAlerting drains the outbox to the configured email and Matrix
+// receivers.
 // Without one, notifications are marked as not sent, so the outbox stays
 // small and nothing stale goes out the day a receiver is added.
 func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st settings, set *metrics.Set) error {
@@ -23,7 +24,15 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		}
 		email = s
 	}
-	d := alerting.New(l.store.DB(), alerting.Config{Email: email, Hostname: st.hostname, Now: l.o.Now, Metrics: set,
+	var mx alerting.MatrixSender
+	if m := cfg.Alerting.Matrix; m != nil {
+		s, err := alerting.NewMatrix(alerting.MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room})
+		if err != nil {
+			return err
+		}
+		mx = s
+	}
+	d := alerting.New(l.store.DB(), alerting.Config{Email: email, Matrix: mx, Hostname: st.hostname, Now: l.o.Now, Metrics: set,
 		Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()

@@ -155,6 +155,21 @@ var migrations = []string{
 		last_hit INTEGER NOT NULL,
 		PRIMARY KEY (file, line)
 	) WITHOUT ROWID;`,
+	// 5: one delivery per notification and receiver (email, Matrix), each
+	// with its own attempts, backoff and result; ref is what the receiver
+	// gave back (a Matrix event id, for threading).
+	`CREATE TABLE deliveries (
+		outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+		receiver TEXT NOT NULL,
+		sent INTEGER,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_try INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		given_up INTEGER,
+		ref TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (outbox_id, receiver)
+	) WITHOUT ROWID;
+	CREATE INDEX deliveries_due ON deliveries(next_try) WHERE sent IS NULL AND given_up IS NULL;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
