@@ -42,6 +42,7 @@ type MatrixSender interface {
 type Config struct {
 	Email    Sender       // nil: no email receiver configured
 	Matrix   MatrixSender // nil: no Matrix receiver configured
+	Webhook  *Webhook     // nil: no webhook
 	Hostname string       // the right side of Message-IDs
 	MaxAge   time.Duration
 	Every    time.Duration // how often the outbox is looked at (2 s)
@@ -193,6 +194,9 @@ func (d *Dispatcher) expand(ctx context.Context) error {
 	if d.cfg.Matrix != nil {
 		receivers = append(receivers, "matrix")
 	}
+	if d.cfg.Webhook != nil {
+		receivers = append(receivers, "webhook")
+	}
 	now := d.cfg.Now().UnixNano()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -245,6 +249,9 @@ func (d *Dispatcher) deliver(ctx context.Context, r row, now time.Time) error {
 		err = d.cfg.Email.Send(sendCtx, msg)
 	case "matrix":
 		ref, err = d.cfg.Matrix.Send(sendCtx, d.matrixMessage(ctx, r, msg))
+	case "webhook":
+		err = d.cfg.Webhook.Post(sendCtx, WebhookPayload{ID: fmt.Sprintf("%s.%d", d.cfg.Hostname, r.id), Kind: r.kind,
+			Subject: msg.Subject, Text: msg.Text, Data: json.RawMessage(r.payload)})
 	default:
 		err = fmt.Errorf("unknown receiver %q", r.receiver)
 	}

@@ -182,6 +182,7 @@ type RuleFile struct {
 type Alerting struct {
 	Email          *Email              `yaml:"email"`
 	Matrix         *Matrix             `yaml:"matrix"`
+	Webhook        *Webhook            `yaml:"webhook"`
 	Receivers      map[string]Receiver `yaml:"receivers"`
 	Routes         []Route             `yaml:"routes"`
 	RepeatInterval Duration            `yaml:"repeat_interval"`
@@ -207,6 +208,12 @@ type Matrix struct {
 	Homeserver  string `yaml:"homeserver"`
 	AccessToken Secret `yaml:"access_token"`
 	Room        string `yaml:"room"`
+}
+
+// Webhook posts alerts as JSON, signed with HMAC-SHA256.
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret Secret `yaml:"secret"`
 }
 
 // Receiver is a named set of destinations; unset parts inherit from the

@@ -232,6 +232,12 @@ func (c *Config) validateAlerting(p *positions) {
 	if a.Matrix != nil {
 		validMatrix(p, "alerting.matrix", a.Matrix, true)
 	}
+	if a.Webhook != nil {
+		validURL(p, "alerting.webhook.url", a.Webhook.URL)
+		if len(a.Webhook.Secret) < 16 {
+			p.add("alerting.webhook.secret", "want a secret of at least 16 characters (the receiver checks the signature with it)")
+		}
+	}
 	for _, name := range sortedKeys(a.Receivers) {
 		r := a.Receivers[name]
 		key := "alerting.receivers." + name

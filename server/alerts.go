@@ -32,7 +32,11 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		}
 		mx = s
 	}
-	d := alerting.New(l.store.DB(), alerting.Config{Email: email, Matrix: mx, Hostname: st.hostname, Now: l.o.Now, Metrics: set,
+	var wh *alerting.Webhook
+	if w := cfg.Alerting.Webhook; w != nil {
+		wh = alerting.NewWebhook(w.URL, string(w.Secret))
+	}
+	d := alerting.New(l.store.DB(), alerting.Config{Email: email, Matrix: mx, Webhook: wh, Hostname: st.hostname, Now: l.o.Now, Metrics: set,
 		Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()

@@ -1,0 +1,78 @@
+package alerting
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Webhook posts notifications as JSON to a URL, for everything email and
+// Matrix do not reach. The body is signed: X-Watchpost-Signature is
+// "sha256=" and the hex HMAC-SHA256 of the body under the shared secret.
+type Webhook struct {
+	URL    string
+	Secret string
+	client *http.Client
+}
+
+// NewWebhook returns a webhook receiver.
+func NewWebhook(url, secret string) *Webhook {
+	return &Webhook{URL: url, Secret: secret, client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// WebhookPayload is what a webhook receives.
+type WebhookPayload struct {
+	ID      string          `json:"id"` // the same on every retry: receivers drop duplicates by it
+	Kind    string          `json:"kind"`
+	Subject string          `json:"subject"`
+	Text    string          `json:"text"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// Sign is the signature header value of body under secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Post delivers one payload: 2xx is done; 429 and 5xx are retried
+// (honouring Retry-After); other 4xx are the receiver's refusal.
+func (w *Webhook) Post(ctx context.Context, p WebhookPayload) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return &PermanentError{Msg: fmt.Sprintf("webhook: %v", err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Watchpost-Delivery", p.ID)
+	req.Header.Set("X-Watchpost-Signature", Sign(w.Secret, body))
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		wait := time.Duration(0)
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+			wait = time.Duration(s) * time.Second
+		}
+		return &RetryAfterError{Wait: wait, Msg: "webhook: " + resp.Status}
+	}
+	return &PermanentError{Msg: "webhook: " + resp.Status}
+}
