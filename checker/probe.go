@@ -328,3 +328,21 @@ func (p *Probe) putUnverified(v map[string]any, err error) {
 		delete(v, "tls_version")
 	}
 }
+
+// connect dials the probe's address over the chosen IP family, records
+// that it connected and to which address, and bounds the connection by
+// the probe's deadline.
+func (p *Probe) connect(ctx context.Context, v map[string]any) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, p.opts.network(), p.addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", p.addr, err)
+	}
+	v["connected"] = true
+	if h, _, err := net.SplitHostPort(conn.RemoteAddr().String()); err == nil {
+		v["ip"] = h
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	return conn, nil
+}

@@ -57,18 +57,11 @@ func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
 	v["connected"] = false
 	v["starttls"] = false
 	v["tls"] = false
-	conn, err := (&net.Dialer{}).DialContext(ctx, p.opts.network(), p.addr)
+	conn, err := p.connect(ctx, v)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", p.addr, err)
+		return err
 	}
 	defer conn.Close()
-	v["connected"] = true
-	if h, _, err := net.SplitHostPort(conn.RemoteAddr().String()); err == nil {
-		v["ip"] = h
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	// Closing on cancellation unblocks a read the deadline alone would
 	// leave waiting when the caller gives up early.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })

@@ -33,18 +33,11 @@ func compileTCP(p *Probe, c config.Check) error {
 func runTCP(ctx context.Context, p *Probe, v map[string]any) error {
 	start := time.Now()
 	v["connected"] = false
-	conn, err := (&net.Dialer{}).DialContext(ctx, p.opts.network(), p.addr)
+	conn, err := p.connect(ctx, v)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", p.addr, err)
+		return err
 	}
 	defer conn.Close()
-	v["connected"] = true
-	if h, _, err := net.SplitHostPort(conn.RemoteAddr().String()); err == nil {
-		v["ip"] = h
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	if p.Type == "tls" {
 		tc := tls.Client(conn, p.tlsConfig(p.host))
 		if err := tc.HandshakeContext(ctx); err != nil {

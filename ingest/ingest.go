@@ -383,86 +383,65 @@ func parseItem(p *fastjson.Parser, line []byte) (Item, error) {
 	if err != nil {
 		return it, fmt.Errorf("not a JSON object: %w", err)
 	}
+	// One pass over the keys; null is as good as absent, and a repeated
+	// key's last value wins, as with encoding/json.
 	var ferr error
-	str := func(key string, x *fastjson.Value, dst *string) {
-		if x.Type() == fastjson.TypeNull {
-			return
-		}
-		b, err := x.StringBytes()
-		if err != nil {
-			ferr = fmt.Errorf("%s: want a string", key)
-			return
-		}
-		*dst = string(b)
-	}
-	optStr := func(key string) *string {
-		if ferr != nil {
-			return nil
-		}
-		x := o.Get(key)
-		if x == nil || x.Type() == fastjson.TypeNull {
-			return nil
-		}
-		b, err := x.StringBytes()
-		if err != nil {
-			ferr = fmt.Errorf("%s: want a string", key)
-			return nil
-		}
-		s := string(b)
-		return &s
-	}
-	optInt := func(key string) *int64 {
-		if ferr != nil {
-			return nil
-		}
-		x := o.Get(key)
-		if x == nil || x.Type() == fastjson.TypeNull {
-			return nil
-		}
-		n, err := x.Int64()
-		if err != nil {
-			ferr = fmt.Errorf("%s: want a whole number", key)
-			return nil
-		}
-		return &n
-	}
 	o.Visit(func(k []byte, x *fastjson.Value) {
-		if ferr != nil {
+		if ferr != nil || x.Type() == fastjson.TypeNull {
 			return
 		}
-		switch string(k) {
+		key := string(k)
+		str := func() string {
+			b, err := x.StringBytes()
+			if err != nil {
+				ferr = fmt.Errorf("%s: want a string", key)
+			}
+			return string(b)
+		}
+		num := func() int64 {
+			n, err := x.Int64()
+			if err != nil {
+				ferr = fmt.Errorf("%s: want a whole number", key)
+			}
+			return n
+		}
+		switch key {
 		case "type":
-			str("type", x, &it.Type)
+			it.Type = str()
 		case "source":
-			str("source", x, &it.Source)
+			it.Source = str()
 		case "gen":
-			str("gen", x, &it.Gen)
+			it.Gen = str()
 		case "file":
-			str("file", x, &it.File)
+			it.File = str()
 		case "format":
-			str("format", x, &it.Format)
+			it.Format = str()
 		case "site":
-			str("site", x, &it.Site)
+			it.Site = str()
 		case "time":
-			str("time", x, &it.Time)
+			it.Time = str()
 		case "program":
-			str("program", x, &it.Program)
+			it.Program = str()
 		case "pid":
-			str("pid", x, &it.PID)
+			it.PID = str()
 		case "host":
-			str("host", x, &it.Host)
+			it.Host = str()
+		case "line":
+			s := str()
+			it.Line = &s
+		case "line_b64":
+			s := str()
+			it.LineB64 = &s
+		case "offset":
+			n := num()
+			it.Offset = &n
+		case "severity":
+			n := int(num())
+			it.Sev = &n
+		case "facility":
+			n := int(num())
+			it.Fac = &n
 		}
 	})
-	it.Line = optStr("line")
-	it.LineB64 = optStr("line_b64")
-	it.Offset = optInt("offset")
-	if n := optInt("severity"); n != nil {
-		i := int(*n)
-		it.Sev = &i
-	}
-	if n := optInt("facility"); n != nil {
-		i := int(*n)
-		it.Fac = &i
-	}
 	return it, ferr
 }

@@ -247,6 +247,24 @@ func splitCommand(cmd word, m *match, compat bool) ([]string, bool) {
 		digitAt := func(j int) bool {
 			return j < len(items) && !items[j].lit && items[j].c >= '0' && items[j].c <= '9'
 		}
+		// step reads one item of an unquoted or double-quoted word: log
+		// data as it is, \x as x, $k expanded.
+		step := func() {
+			switch {
+			case items[i].lit:
+				put(items[i])
+				i++
+			case items[i].c == '\\' && i+1 < len(items):
+				put(items[i+1])
+				i += 2
+			case items[i].c == '$' && digitAt(i+1):
+				expand(int(items[i+1].c - '0'))
+				i += 2
+			default:
+				put(items[i])
+				i++
+			}
+		}
 		switch {
 		case plainAt(i, '\''):
 			i++
@@ -261,20 +279,7 @@ func splitCommand(cmd word, m *match, compat bool) ([]string, bool) {
 		case plainAt(i, '"'):
 			i++
 			for i < len(items) && !plainAt(i, '"') {
-				switch {
-				case items[i].lit:
-					put(items[i])
-					i++
-				case items[i].c == '\\' && i+1 < len(items):
-					put(items[i+1])
-					i += 2
-				case items[i].c == '$' && digitAt(i+1):
-					expand(int(items[i+1].c - '0'))
-					i += 2
-				default:
-					put(items[i])
-					i++
-				}
+				step()
 			}
 			if i >= len(items) {
 				return nil, false
@@ -282,20 +287,7 @@ func splitCommand(cmd word, m *match, compat bool) ([]string, bool) {
 			i++
 		default:
 			for i < len(items) && (items[i].lit || !isSpace(items[i].c)) {
-				switch {
-				case items[i].lit:
-					put(items[i])
-					i++
-				case items[i].c == '\\' && i+1 < len(items):
-					put(items[i+1])
-					i += 2
-				case items[i].c == '$' && digitAt(i+1):
-					expand(int(items[i+1].c - '0'))
-					i += 2
-				default:
-					put(items[i])
-					i++
-				}
+				step()
 			}
 		}
 		argv = append(argv, b.String())

@@ -126,10 +126,7 @@ func (l *loghost) startConsumer(ctx context.Context, name string, fn func(contex
 	go func() {
 		defer l.wg.Done()
 		for {
-			// A batch at least a block long: ReadAfter decompresses every
-			// block that overlaps the batch, so short batches decompress
-			// the same block many times over.
-			err := l.store.Consume(ctx, name, 16384, fn)
+			err := l.store.Consume(ctx, name, 0, fn)
 			if ctx.Err() != nil {
 				return
 			}

@@ -107,10 +107,15 @@ func SetCursorTx(ctx context.Context, tx *sql.Tx, name string, seq int64, now ti
 // order, until ctx ends. fn runs inside a write transaction in which the
 // cursor advance is committed too: when fn writes its effects with tx, a
 // crash at any moment neither repeats nor skips a record. Effects outside
-// the store (a message sent) are at least once.
+// the store (a message sent) are at least once. A batch of 0 takes the
+// store's choice: two blocks long, since reading decompresses every block
+// a batch overlaps and shorter batches would decompress one many times.
 func (s *Store) Consume(ctx context.Context, name string, batch int, fn func(ctx context.Context, tx *sql.Tx, recs []Record) error) error {
 	if s.wdb == nil {
 		return errors.New("consume: store is read-only")
+	}
+	if batch <= 0 {
+		batch = 2 * s.opts.BlockLines
 	}
 	cur, err := s.Cursor(ctx, name)
 	if err != nil {
