@@ -390,58 +390,61 @@ func parseItem(p *fastjson.Parser, line []byte) (Item, error) {
 		if ferr != nil || x.Type() == fastjson.TypeNull {
 			return
 		}
-		key := string(k)
-		str := func() string {
-			b, err := x.StringBytes()
-			if err != nil {
-				ferr = fmt.Errorf("%s: want a string", key)
-			}
-			return string(b)
-		}
-		num := func() int64 {
+		var dst *string
+		// string(k) right in the switch costs no allocation.
+		switch string(k) {
+		case "type":
+			dst = &it.Type
+		case "source":
+			dst = &it.Source
+		case "gen":
+			dst = &it.Gen
+		case "file":
+			dst = &it.File
+		case "format":
+			dst = &it.Format
+		case "site":
+			dst = &it.Site
+		case "time":
+			dst = &it.Time
+		case "program":
+			dst = &it.Program
+		case "pid":
+			dst = &it.PID
+		case "host":
+			dst = &it.Host
+		case "line":
+			it.Line = new(string)
+			dst = it.Line
+		case "line_b64":
+			it.LineB64 = new(string)
+			dst = it.LineB64
+		case "offset", "severity", "facility":
 			n, err := x.Int64()
 			if err != nil {
-				ferr = fmt.Errorf("%s: want a whole number", key)
+				ferr = fmt.Errorf("%s: want a whole number", k)
+				return
 			}
-			return n
+			switch string(k) {
+			case "offset":
+				it.Offset = &n
+			case "severity":
+				sev := int(n)
+				it.Sev = &sev
+			default:
+				fac := int(n)
+				it.Fac = &fac
+			}
+			return
+		default:
+			return
 		}
-		switch key {
-		case "type":
-			it.Type = str()
-		case "source":
-			it.Source = str()
-		case "gen":
-			it.Gen = str()
-		case "file":
-			it.File = str()
-		case "format":
-			it.Format = str()
-		case "site":
-			it.Site = str()
-		case "time":
-			it.Time = str()
-		case "program":
-			it.Program = str()
-		case "pid":
-			it.PID = str()
-		case "host":
-			it.Host = str()
-		case "line":
-			s := str()
-			it.Line = &s
-		case "line_b64":
-			s := str()
-			it.LineB64 = &s
-		case "offset":
-			n := num()
-			it.Offset = &n
-		case "severity":
-			n := int(num())
-			it.Sev = &n
-		case "facility":
-			n := int(num())
-			it.Fac = &n
+		b, err := x.StringBytes()
+		if err != nil {
+			ferr = fmt.Errorf("%s: want a string", k)
+			return
 		}
+		*dst = string(b)
 	})
 	return it, ferr
 }
