@@ -32,6 +32,7 @@ func NewWebhook(url, secret string) *Webhook {
 type WebhookPayload struct {
 	ID      string          `json:"id"` // the same on every retry: receivers drop duplicates by it
 	Kind    string          `json:"kind"`
+	Labels  Labels          `json:"labels,omitempty"`
 	Subject string          `json:"subject"`
 	Text    string          `json:"text"`
 	Data    json.RawMessage `json:"data"`

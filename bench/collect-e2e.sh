@@ -24,13 +24,13 @@ bytes=$(stat -c %s "$dir/gen/raw.log")
 echo "== 1. collect -once of $n lines ($bytes bytes) into the loghost, gzip over HTTP, durable on ack"
 start=$(date +%s.%N)
 /usr/bin/time -f "collector: %e s wall, %U s user, %S s sys, max RSS %M kB" \
-  "$dir/watchpost" collect -once -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c1" -journal=false -file "$dir/gen/raw.log" 2>&1 | grep -v level=
+  "$dir/watchpost" collect -once -metrics=false -munin-plugins=none -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c1" -journal=false -file "$dir/gen/raw.log" 2>&1 | grep -v level=
 end=$(date +%s.%N)
 awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN{printf "end to end: %.0f lines/s (%.2f s)\n", n/(e-s), e-s}'
 
 echo "== 2. collector idle, then shipping 5,000 lines/s for 20 s"
 : >"$dir/live.log"
-"$dir/watchpost" collect -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c2" -journal=false -file "$dir/live.log" >"$dir/c2.log" 2>&1 &
+"$dir/watchpost" collect -munin-plugins=none -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c2" -journal=false -file "$dir/live.log" >"$dir/c2.log" 2>&1 &
 cpid=$!
 sleep 5
 rss() { awk '/VmRSS/{print $2}' /proc/$cpid/status; }

@@ -63,6 +63,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	metricsAddr := fs.String("metrics-listen", "", "serve the collector's own /metrics here (e.g. 127.0.0.1:9101)")
 	reportEvery := fs.Duration("report-every", time.Minute, "how often to send the self-report")
 	spoolMaxFlag := fs.String("spool-max", "", "spool bound (e.g. 512MiB); at it the collector stops reading and the files are the buffer")
+	interval := fs.Duration("interval", 60*time.Second, "host metrics every this long (at least 10s)")
+	hostMetrics := fs.Bool("metrics", true, "collect the built-in host metrics (/proc, /sys)")
+	pluginDir := fs.String("munin-plugins", "", "run the munin plugins in this folder (default /etc/munin/plugins when it exists; none: off)")
+	pluginConf := fs.String("munin-plugin-conf", "", "munin's plugin-conf.d (default /etc/munin/plugin-conf.d)")
+	muninListen := fs.String("munin-listen", "", "answer a munin master here as munin-node does (e.g. 127.0.0.1:4949)")
 	var files fileFlags
 	fs.Var(&files, "file", "a file or glob to follow: PATH[,format=F][,site=S][,multiline=RE] (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +81,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	sc := ShipperConfig{}
+	var mc metricsConfig
 	rc := Config{Files: files, Journal: *journal, Once: *once}
 	spoolDir, spoolMax := filepath.Join(*state, "spool"), int64(512<<20)
 	if *cfgPath != "" {
@@ -96,7 +102,28 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			spoolDir = c.Spool
 		}
 		spoolMax = int64(c.SpoolMax)
+		if !flagGiven(fs, "interval") && c.Interval != 0 {
+			*interval = time.Duration(c.Interval)
+		}
+		if !flagGiven(fs, "metrics") && c.Metrics != nil {
+			*hostMetrics = *c.Metrics
+		}
+		if !flagGiven(fs, "munin-plugins") {
+			*pluginDir = c.MuninPlugins
+		}
+		if !flagGiven(fs, "munin-plugin-conf") {
+			*pluginConf = c.MuninPluginConf
+		}
+		if !flagGiven(fs, "munin-listen") {
+			*muninListen = c.MuninListen
+		}
+		mc.allow = c.MuninAllow
 	}
+	if *interval < 10*time.Second {
+		fmt.Fprintln(stderr, "watchpost collect: -interval: at least 10s")
+		return 2
+	}
+	mc.interval, mc.builtin, mc.pluginDir, mc.pluginConf, mc.listen = *interval, *hostMetrics, *pluginDir, *pluginConf, *muninListen
 	if *spoolMaxFlag != "" {
 		n, err := config.ParseByteSize(*spoolMaxFlag)
 		if err != nil || n <= 0 {
@@ -142,7 +169,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rc.JournalNoFollow = *once
 	sc.SpoolDir, sc.SpoolMax = spoolDir, spoolMax
 	rc.StateDir = *state
-	if err := run(ctx, rc, sc, *once, *reportEvery, *metricsAddr, logger); err != nil {
+	mc.host = sc.Host
+	if err := run(ctx, rc, sc, mc, *once, *reportEvery, *metricsAddr, logger); err != nil {
 		fmt.Fprintf(stderr, "watchpost collect: %v\n", err)
 		return 1
 	}
@@ -155,9 +183,13 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	return given
 }
 
-func run(ctx context.Context, rc Config, sc ShipperConfig, once bool, reportEvery time.Duration, metricsAddr string, logger *slog.Logger) error {
+func run(ctx context.Context, rc Config, sc ShipperConfig, mc metricsConfig, once bool, reportEvery time.Duration, metricsAddr string, logger *slog.Logger) error {
 	set := metrics.NewSet()
 	sh, err := NewShipper(sc, time.Now, set, logger)
+	if err != nil {
+		return err
+	}
+	loop, node, err := mc.build(set, logger)
 	if err != nil {
 		return err
 	}
@@ -196,6 +228,11 @@ func run(ctx context.Context, rc Config, sc ShipperConfig, once bool, reportEver
 		if err := r.Run(ctx); err != nil {
 			return err
 		}
+		if loop != nil {
+			if err := sh.ShipItems(ctx, loop.Round(ctx)...); err != nil {
+				return fmt.Errorf("send metrics: %w", err)
+			}
+		}
 		if n, _ := sh.SpoolStats(); n > 0 {
 			drainCtx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
@@ -212,6 +249,18 @@ func run(ctx context.Context, rc Config, sc ShipperConfig, once bool, reportEver
 	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); sh.Run(shCtx, reportEvery) }()
+	if loop != nil {
+		loop.Send = func(ctx context.Context, items []any) error { return sh.ShipItems(ctx, items...) }
+		go loop.Run(shCtx)
+	}
+	if node != nil {
+		ln, err := net.Listen("tcp", mc.listen)
+		if err != nil {
+			return fmt.Errorf("munin listener: %w", err)
+		}
+		logger.Info("answering munin masters", "listen", ln.Addr().String())
+		go node.Serve(shCtx, ln)
+	}
 	err = r.Run(ctx)
 	cancel()
 	<-done

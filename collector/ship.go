@@ -118,10 +118,32 @@ func (s *Shipper) SpoolStats() (int, int64) { return s.spool.stats() }
 func (s *Shipper) Ship(ctx context.Context, lines []Line) error {
 	s.send.Lock()
 	defer s.send.Unlock()
-	body, err := s.enc.encode(lines, nil)
+	body, err := s.enc.encode(lines)
 	if err != nil {
 		return err
 	}
+	return s.deliver(ctx, body, len(lines))
+}
+
+// ShipItems sends other ingest items — metric samples — with the same
+// guarantee as lines: nil once the loghost acknowledged them or they are
+// durable in the spool, behind whatever the spool already holds.
+func (s *Shipper) ShipItems(ctx context.Context, items ...any) error {
+	if len(items) == 0 {
+		return nil
+	}
+	s.send.Lock()
+	defer s.send.Unlock()
+	body, err := s.enc.encode(nil, items...)
+	if err != nil {
+		return err
+	}
+	return s.deliver(ctx, body, len(items))
+}
+
+// deliver posts body, or spools it when the loghost cannot take it now.
+// Called with s.send held.
+func (s *Shipper) deliver(ctx context.Context, body []byte, n int) error {
 	if n, _ := s.spool.stats(); n == 0 {
 		err := s.post(ctx, body)
 		if err == nil {
@@ -130,7 +152,7 @@ func (s *Shipper) Ship(ctx context.Context, lines []Line) error {
 		var perm *permanentError
 		if errors.As(err, &perm) {
 			s.dropped.Inc()
-			s.logger.Error("the loghost refused a batch for good; its lines are lost", "lines", len(lines), "err", err)
+			s.logger.Error("the loghost refused a batch for good; its lines are lost", "items", n, "err", err)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -388,7 +410,8 @@ func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
-func (b *batchEncoder) encode(lines []Line, report any) ([]byte, error) {
+// encode renders lines and then items (self-reports, metric samples).
+func (b *batchEncoder) encode(lines []Line, items ...any) ([]byte, error) {
 	b.buf.Reset()
 	if b.zw == nil {
 		b.zw, _ = gzip.NewWriterLevel(&b.buf, gzip.BestSpeed)
@@ -396,7 +419,7 @@ func (b *batchEncoder) encode(lines []Line, report any) ([]byte, error) {
 		b.zw.Reset(&b.buf)
 	}
 	// Lines are written by hand: encoding/json's reflection was a third
-	// of the agent's CPU. The report is rare and goes through it.
+	// of the agent's CPU. Items are few and go through it.
 	for i := range lines {
 		l := &lines[i]
 		b.line = appendWireLine(b.line[:0], l)
@@ -406,9 +429,9 @@ func (b *batchEncoder) encode(lines []Line, report any) ([]byte, error) {
 	}
 	enc := json.NewEncoder(b.zw)
 	enc.SetEscapeHTML(false)
-	if report != nil {
-		if err := enc.Encode(report); err != nil {
-			return nil, fmt.Errorf("encode report: %w", err)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			return nil, fmt.Errorf("encode item: %w", err)
 		}
 	}
 	if err := b.zw.Close(); err != nil {

@@ -128,7 +128,7 @@ func TestEncodeBatch(t *testing.T) {
 			Time: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
 	}
 	var enc batchEncoder
-	enc.encode(lines, nil) // a second use must not carry anything over
+	enc.encode(lines) // a second use must not carry anything over
 	body, err := enc.encode(lines, map[string]any{"type": "report"})
 	if err != nil {
 		t.Fatal(err)

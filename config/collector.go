@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,17 +15,23 @@ import (
 type Collector struct {
 	File string `yaml:"-"`
 
-	Server       string          `yaml:"server"` // the loghost's URL
-	Token        Secret          `yaml:"token"`
-	CAFile       string          `yaml:"ca_file"` // trust this CA instead of the system roots
-	Host         string          `yaml:"host"`    // default: the hostname
-	Journal      bool            `yaml:"journal"`
-	Files        []CollectorFile `yaml:"files"`
-	Spool        string          `yaml:"spool"`
-	SpoolMax     ByteSize        `yaml:"spool_max_size"`
-	Interval     Duration        `yaml:"interval"`
-	MuninPlugins string          `yaml:"munin_plugins"`
-	MuninListen  string          `yaml:"munin_listen"`
+	Server   string          `yaml:"server"` // the loghost's URL
+	Token    Secret          `yaml:"token"`
+	CAFile   string          `yaml:"ca_file"` // trust this CA instead of the system roots
+	Host     string          `yaml:"host"`    // default: the hostname
+	Journal  bool            `yaml:"journal"`
+	Files    []CollectorFile `yaml:"files"`
+	Spool    string          `yaml:"spool"`
+	SpoolMax ByteSize        `yaml:"spool_max_size"`
+	Interval Duration        `yaml:"interval"`
+	// Metrics turns the built-in /proc readers on (default true).
+	Metrics         *bool  `yaml:"metrics"`
+	MuninPlugins    string `yaml:"munin_plugins"`     // default /etc/munin/plugins when it exists; "none" turns plugins off
+	MuninPluginConf string `yaml:"munin_plugin_conf"` // default /etc/munin/plugin-conf.d
+	MuninListen     string `yaml:"munin_listen"`
+	// MuninAllow lists the addresses (CIDR) allowed to poll munin_listen;
+	// empty allows loopback only.
+	MuninAllow []string `yaml:"munin_allow"`
 }
 
 // CollectorFile is a followed file or glob.
@@ -64,8 +71,8 @@ func ParseCollector(file string, data []byte) (*Collector, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(file)
-	for _, p := range []*string{&c.CAFile, &c.Spool, &c.MuninPlugins} {
-		if *p != "" && !filepath.IsAbs(*p) {
+	for _, p := range []*string{&c.CAFile, &c.Spool, &c.MuninPlugins, &c.MuninPluginConf} {
+		if *p != "" && *p != "none" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
@@ -96,8 +103,15 @@ func ParseCollector(file string, data []byte) (*Collector, error) {
 			pos.add(key, "multiline limits must not be negative")
 		}
 	}
-	if c.Interval != 0 && time.Duration(c.Interval) < time.Second {
-		pos.add("interval", "must be at least 1s")
+	if c.Interval != 0 && time.Duration(c.Interval) < 10*time.Second {
+		pos.add("interval", "must be at least 10s")
+	}
+	for i, a := range c.MuninAllow {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			if _, err := netip.ParseAddr(a); err != nil {
+				pos.add(fmt.Sprintf("munin_allow[%d]", i), "want an address or CIDR prefix, got %q", a)
+			}
+		}
 	}
 	if c.MuninListen != "" {
 		if _, _, err := net.SplitHostPort(c.MuninListen); err != nil {

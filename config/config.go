@@ -29,6 +29,7 @@ type Config struct {
 	Rules       []RuleFile      `yaml:"rules"`
 	Alerting    Alerting        `yaml:"alerting"`
 	MuninNodes  []MuninNode     `yaml:"munin_nodes"`
+	Thresholds  []Threshold     `yaml:"thresholds"`
 	Webstats    Webstats        `yaml:"webstats"`
 	StatusPage  StatusPage      `yaml:"status_page"`
 	Self        Self            `yaml:"self"`
@@ -138,6 +139,9 @@ type Check struct {
 	FollowRedirects   *bool  `yaml:"follow_redirects"` // default true
 	IPVersion         int    `yaml:"ip_version"`       // 4 or 6; 0: either
 	RequireSTARTTLS   bool   `yaml:"require_starttls"` // smtp
+	// DependsOn names checks whose outage mutes this one's alerts (the
+	// host's ping check for its services).
+	DependsOn []string `yaml:"depends_on"`
 }
 
 // Heartbeat expects a ping (a backup finished) every period.
@@ -186,6 +190,14 @@ type Alerting struct {
 	Receivers      map[string]Receiver `yaml:"receivers"`
 	Routes         []Route             `yaml:"routes"`
 	RepeatInterval Duration            `yaml:"repeat_interval"`
+	// RepeatMax caps the reminders about one incident (0: 5).
+	RepeatMax int `yaml:"repeat_max"`
+	// RateLimit bounds the messages per minute to each default receiver
+	// (0: unlimited), so an alert storm stays readable.
+	RateLimit int `yaml:"rate_limit"`
+	// HostSilentAfter opens a "host silent" alert when a collector has
+	// not reported for this long (0: never).
+	HostSilentAfter Duration `yaml:"host_silent_after"`
 	// Watchdog is a heartbeat URL elsewhere (another Watchpost's
 	// /ping/{id}, or any Healthchecks.io-compatible service) the loghost
 	// pings every WatchdogEvery, so someone hears when it dies.
@@ -219,15 +231,34 @@ type Webhook struct {
 // Receiver is a named set of destinations; unset parts inherit from the
 // default receivers.
 type Receiver struct {
-	Email  *Email  `yaml:"email"`
-	Matrix *Matrix `yaml:"matrix"`
+	Email     *Email   `yaml:"email"`
+	Matrix    *Matrix  `yaml:"matrix"`
+	Webhook   *Webhook `yaml:"webhook"`
+	RateLimit int      `yaml:"rate_limit"` // messages per minute (0: unlimited)
 }
 
 // Route sends alerts whose labels match to a receiver.
+// A match value "=~RE" is an anchored regular expression, "!=V" and
+// "!~RE" negate; anything else is equality.
 type Route struct {
 	Match    map[string]string `yaml:"match"`
 	Receiver string            `yaml:"receiver"`
 	Continue bool              `yaml:"continue"`
+	// GroupBy labels gather alerts into one message per group; GroupWait
+	// holds a new group's first message, GroupInterval later ones.
+	GroupBy       []string `yaml:"group_by"`
+	GroupWait     Duration `yaml:"group_wait"`
+	GroupInterval Duration `yaml:"group_interval"`
+	// RepeatInterval and RepeatMax override alerting's for this route.
+	RepeatInterval Duration `yaml:"repeat_interval"`
+	RepeatMax      int      `yaml:"repeat_max"`
+	// EscalateTo is told when an incident is not acknowledged within
+	// EscalateAfter.
+	EscalateAfter Duration `yaml:"escalate_after"`
+	EscalateTo    string   `yaml:"escalate_to"`
+	// DependsOn names checks (a host's ping, say): while one is down,
+	// this route's alerts are muted.
+	DependsOn []string `yaml:"depends_on"`
 }
 
 // MuninNode is a munin-node the loghost polls.
@@ -237,15 +268,33 @@ type MuninNode struct {
 	Interval Duration `yaml:"interval"`
 }
 
+// Threshold sets warning and critical ranges for metric fields; the
+// first matching entry wins over the plugin's own warning/critical.
+// Patterns are shell globs; an empty one matches everything.
+type Threshold struct {
+	Host     string `yaml:"host"`
+	Graph    string `yaml:"graph"` // plugin or graph name ("df", "if_eth0")
+	Field    string `yaml:"field"`
+	Warning  string `yaml:"warning"`  // munin range: "max", "min:", ":max", "min:max"
+	Critical string `yaml:"critical"` // same
+}
+
 // Webstats lists the sites web statistics are kept for.
 type Webstats struct {
 	Sites []Site `yaml:"sites"`
+	// GeoIP is a MaxMind-format country database (GeoLite2-Country.mmdb):
+	// with it, reports get a countries table.
+	GeoIP string `yaml:"geoip_file"`
 }
 
 // Site is one web site.
 type Site struct {
 	Name    string   `yaml:"name"`
 	Aliases []string `yaml:"aliases"`
+	// Privacy stores client addresses "truncate"d (/24, /48) or "hash"ed
+	// (keyed with PrivacyKey) for sites that promise not to keep them.
+	Privacy    string `yaml:"privacy"`
+	PrivacyKey Secret `yaml:"privacy_key"`
 }
 
 // StatusPage configures the public page.
@@ -341,6 +390,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.Server.TLSCertFile)
 	abs(&c.Server.TLSKeyFile)
+	abs(&c.Webstats.GeoIP)
 	for i := range c.Rules {
 		abs(&c.Rules[i].File)
 	}

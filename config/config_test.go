@@ -84,6 +84,11 @@ func TestErrors(t *testing.T) {
 		{"unknown receiver", "alerting:\n  routes:\n    - receiver: nobody\n", []string{"x.yml:3:17: alerting.routes[0].receiver: no receiver is named"}},
 		{"email tls", "alerting:\n  email: {smtp: 'm:25', from: a@b, to: [c@d], tls: ssl}\n", []string{"alerting.email.tls: want starttls, implicit or none"}},
 		{"bad password hash", "server:\n  users:\n    - {name: ann, password_hash: hunter2}\n", []string{"server.users[0].password_hash: not a bcrypt hash"}},
+		{"depends on nothing", "checks:\n  - {name: a, type: tcp, target: 'x:1', depends_on: [gone]}\n", []string{"checks[0].depends_on[0]: \"gone\" is not another check"}},
+		{"threshold range", "thresholds:\n  - {graph: df, warning: 'ninety'}\n", []string{"x.yml:2:26: thresholds[0].warning: parse range"}},
+		{"threshold without range", "thresholds:\n  - {graph: df}\n", []string{"x.yml:2:5: thresholds[0]: give warning, critical or both"}},
+		{"threshold pattern", "thresholds:\n  - {host: '[', critical: 5}\n", []string{"thresholds[0].host: bad pattern"}},
+		{"munin node interval", "munin_nodes:\n  - {name: old, address: 'old:4949', interval: 1s}\n", []string{"munin_nodes[0].interval: at least 10s"}},
 		{"yaml syntax", "server:\n  listen: [\n", []string{"x.yml:"}},
 		{"several errors, line order", "storage:\n  retention: x\nserver:\n  lisen: a\n", []string{"x.yml:2:14: storage.retention", "x.yml:4:3: server.lisen"}},
 	}

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/watchpost/watchpost/munin"
 )
 
 var (
@@ -61,13 +64,47 @@ func (c *Config) validate(p *positions) {
 	for i, m := range c.MuninNodes {
 		key := fmt.Sprintf("munin_nodes[%d]", i)
 		uniqueName(p, key, m.Name, names, "")
-		if _, _, err := net.SplitHostPort(m.Address); err != nil {
-			p.add(key+".address", "want host:port, got %q", m.Address)
+		if m.Address == "" {
+			p.add(key+".address", "missing")
+		} else if _, _, err := net.SplitHostPort(m.Address); err != nil {
+			// A bare host name means munin's port.
+			c.MuninNodes[i].Address = net.JoinHostPort(m.Address, "4949")
+		}
+		if m.Interval != 0 && time.Duration(m.Interval) < 10*time.Second {
+			p.add(key+".interval", "at least 10s")
+		}
+	}
+	for i, t := range c.Thresholds {
+		key := fmt.Sprintf("thresholds[%d]", i)
+		for _, kv := range []struct{ k, v string }{{"host", t.Host}, {"graph", t.Graph}, {"field", t.Field}} {
+			if _, err := path.Match(kv.v, ""); err != nil {
+				p.add(key+"."+kv.k, "bad pattern %q: %v", kv.v, err)
+			}
+		}
+		for _, kv := range []struct{ k, v string }{{"warning", t.Warning}, {"critical", t.Critical}} {
+			if kv.v == "" {
+				continue
+			}
+			if _, err := munin.ParseRange(kv.v); err != nil {
+				p.add(key+"."+kv.k, "%v", err)
+			}
+		}
+		if t.Warning == "" && t.Critical == "" {
+			p.add(key, "give warning, critical or both")
 		}
 	}
 	for i, s := range c.Webstats.Sites {
 		if s.Name == "" {
 			p.add(fmt.Sprintf("webstats.sites[%d].name", i), "missing")
+		}
+		switch s.Privacy {
+		case "", "truncate":
+		case "hash":
+			if len(s.PrivacyKey) < 16 {
+				p.add(fmt.Sprintf("webstats.sites[%d].privacy_key", i), "privacy: hash needs a key of at least 16 characters")
+			}
+		default:
+			p.add(fmt.Sprintf("webstats.sites[%d].privacy", i), "want truncate or hash, got %q", s.Privacy)
 		}
 	}
 }
@@ -138,9 +175,18 @@ func (c *Config) validateHosts(p *positions) {
 
 func (c *Config) validateChecks(p *positions) {
 	names := map[string]bool{}
+	all := map[string]bool{}
+	for _, ch := range c.Checks {
+		all[ch.Name] = true
+	}
 	for i, ch := range c.Checks {
 		key := fmt.Sprintf("checks[%d]", i)
 		uniqueName(p, key, ch.Name, names, "")
+		for j, d := range ch.DependsOn {
+			if !all[d] || d == ch.Name {
+				p.add(fmt.Sprintf("%s.depends_on[%d]", key, j), "%q is not another check", d)
+			}
+		}
 		if !checkTypes[ch.Type] {
 			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd or file, got %q", ch.Type)
 		}
@@ -241,8 +287,17 @@ func (c *Config) validateAlerting(p *positions) {
 	for _, name := range sortedKeys(a.Receivers) {
 		r := a.Receivers[name]
 		key := "alerting.receivers." + name
-		if r.Email == nil && r.Matrix == nil {
-			p.add(key, "give email or matrix")
+		if r.Email == nil && r.Matrix == nil && r.Webhook == nil {
+			p.add(key, "give email, matrix or webhook")
+		}
+		if r.Webhook != nil {
+			validURL(p, key+".webhook.url", r.Webhook.URL)
+			if len(r.Webhook.Secret) < 16 {
+				p.add(key+".webhook.secret", "want a secret of at least 16 characters")
+			}
+		}
+		if r.RateLimit < 0 {
+			p.add(key+".rate_limit", "must not be negative")
 		}
 		if r.Email != nil {
 			validEmail(p, key+".email", r.Email, a.Email == nil)
@@ -256,6 +311,27 @@ func (c *Config) validateAlerting(p *positions) {
 		if _, ok := a.Receivers[r.Receiver]; !ok && r.Receiver != "default" {
 			p.add(key, "no receiver is named %q", r.Receiver)
 		}
+		rk := fmt.Sprintf("alerting.routes[%d]", i)
+		for _, name := range sortedKeys(r.Match) {
+			v := r.Match[name]
+			if strings.HasPrefix(v, "=~") || strings.HasPrefix(v, "!~") {
+				if _, err := regexp.Compile("^(?:" + v[2:] + ")$"); err != nil {
+					p.add(rk+".match."+name, "bad regular expression: %v", err)
+				}
+			}
+		}
+		if _, ok := a.Receivers[r.EscalateTo]; r.EscalateTo != "" && !ok && r.EscalateTo != "default" {
+			p.add(rk+".escalate_to", "no receiver is named %q", r.EscalateTo)
+		}
+		if (r.EscalateTo == "") != (r.EscalateAfter == 0) {
+			p.add(rk+".escalate_after", "give escalate_after and escalate_to together")
+		}
+		if r.GroupWait < 0 || r.GroupInterval < 0 || r.RepeatInterval < 0 || r.EscalateAfter < 0 || r.RepeatMax < 0 {
+			p.add(rk, "durations and repeat_max must not be negative")
+		}
+	}
+	if a.RepeatMax < 0 || a.RateLimit < 0 || a.HostSilentAfter < 0 {
+		p.add("alerting", "repeat_max, rate_limit and host_silent_after must not be negative")
 	}
 	if a.Watchdog != "" {
 		validURL(p, "alerting.watchdog_url", string(a.Watchdog))

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/watchpost/watchpost/webstats"
 )
 
 //go:embed templates/*.html
@@ -33,6 +35,10 @@ type UIDeps struct {
 	// Search returns up to limit lines matching q (watchpost grep's
 	// language). Nil shows a placeholder instead of results.
 	Search func(ctx context.Context, q string, limit int) ([]LogRow, error)
+	// Metrics backs the host and graph pages; nil shows a placeholder.
+	Metrics MetricsSource
+	// WebStats backs the web statistics pages; nil shows a placeholder.
+	WebStats WebStatsSource
 }
 
 // UI is the admin web interface under /admin/.
@@ -54,7 +60,7 @@ func NewUI(auth *Auth, deps UIDeps, logger *slog.Logger) *UI {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	u := &UI{auth: auth, deps: deps, log: logger, pages: map[string]*template.Template{}}
-	for _, p := range []string{"login", "home", "search"} {
+	for _, p := range []string{"login", "home", "search", "hosts", "host", "graph", "webstats", "webstats-month"} {
 		u.pages[p] = template.Must(template.New(p).Funcs(templateFuncs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
 	}
@@ -62,6 +68,9 @@ func NewUI(auth *Auth, deps UIDeps, logger *slog.Logger) *UI {
 }
 
 var templateFuncs = template.FuncMap{
+	"ranges":  func() []string { return []string{"day", "week", "month", "year"} },
+	"bytes":   webstats.HumanBytes,
+	"rowsOf":  func(title string, rows []webstats.Row) rowsTable { return rowsTable{title, rows} },
 	"visible": visible,
 	"fmtTime": func(t time.Time) string {
 		if t.IsZero() {
@@ -80,6 +89,11 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/logout", u.auth.UI(http.HandlerFunc(u.logout)))
 	mux.Handle("GET /admin/{$}", u.auth.UI(http.HandlerFunc(u.home)))
 	mux.Handle("GET /admin/logs", u.auth.UI(http.HandlerFunc(u.search)))
+	mux.Handle("GET /admin/hosts", u.auth.UI(http.HandlerFunc(u.hosts)))
+	mux.Handle("GET /admin/hosts/{host}", u.auth.UI(http.HandlerFunc(u.host)))
+	mux.Handle("GET /admin/hosts/{host}/{graph}", u.auth.UI(http.HandlerFunc(u.graph)))
+	mux.Handle("GET /admin/webstats", u.auth.UI(http.HandlerFunc(u.webstatsIndex)))
+	mux.Handle("GET /admin/webstats/{site}/{month}", u.auth.UI(http.HandlerFunc(u.webstatsMonth)))
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
 	})
@@ -97,6 +111,12 @@ func staticHandler(fsys fs.FS) http.Handler {
 	})
 }
 
+// rowsTable is one ranked table of a web statistics month.
+type rowsTable struct {
+	Title string
+	Rows  []webstats.Row
+}
+
 // pageData feeds every template; fields a page does not use stay zero.
 type pageData struct {
 	Title     string
@@ -111,6 +131,16 @@ type pageData struct {
 	Rows      []LogRow
 	More      bool
 	Limit     int
+
+	Hosts      []MetricHost
+	Host       string
+	Graph      string
+	Range      string
+	Category   string
+	Categories []string
+	Groups     []categoryGraphs
+	Sites      []siteMonths
+	Report     *webstats.Report
 }
 
 func (u *UI) signedIn(r *http.Request, title string) pageData {

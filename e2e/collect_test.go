@@ -32,7 +32,8 @@ type collectorProc struct {
 
 func startCollector(t *testing.T, args ...string) *collectorProc {
 	t.Helper()
-	cmd, out, done := startProc(t, append([]string{"collect"}, args...)...)
+	// Log shipping alone: host metrics have their own test.
+	cmd, out, done := startProc(t, append([]string{"collect", "-metrics=false", "-munin-plugins=none"}, args...)...)
 	c := &collectorProc{cmd: cmd, out: out, done: done}
 	t.Cleanup(c.kill)
 	return c
@@ -377,7 +378,7 @@ func TestCollectorJournal(t *testing.T) {
 	tok := filepath.Join(dir, "token")
 	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
 	for run := 0; run < 2; run++ { // the second run ships nothing again
-		if out, errOut, rc := runCmd(t, "collect", "-once", "-server", base2, "-token-file", tok, "-state", filepath.Join(dir, "c"), "-journal-file", jfile); rc != 0 {
+		if out, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-server", base2, "-token-file", tok, "-state", filepath.Join(dir, "c"), "-journal-file", jfile); rc != 0 {
 			t.Fatalf("collect: rc %d\n%s%s", rc, out, errOut)
 		}
 	}
@@ -424,7 +425,7 @@ func TestCollectorTLS(t *testing.T) {
 	os.WriteFile(logFile, []byte("tlsline one\ntlsline two\n"), 0o644)
 
 	// Without the CA: refused, nothing stored, the batch kept in the spool.
-	_, errOut, rc := runCmd(t, "collect", "-once", "-server", base, "-token-file", tok, "-state", filepath.Join(dir, "c1"), "-journal=false", "-file", logFile)
+	_, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-server", base, "-token-file", tok, "-state", filepath.Join(dir, "c1"), "-journal=false", "-file", logFile)
 	if rc == 0 || !strings.Contains(errOut, "certificate") {
 		t.Fatalf("an unverified loghost was accepted: rc %d\n%s", rc, errOut)
 	}
@@ -432,7 +433,7 @@ func TestCollectorTLS(t *testing.T) {
 		t.Error("the refused batch is not in the spool")
 	}
 	// With it: shipped.
-	if out, errOut, rc := runCmd(t, "collect", "-once", "-server", base, "-token-file", tok, "-ca-file", certFile, "-state", filepath.Join(dir, "c2"), "-journal=false", "-file", logFile); rc != 0 {
+	if out, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-server", base, "-token-file", tok, "-ca-file", certFile, "-state", filepath.Join(dir, "c2"), "-journal=false", "-file", logFile); rc != 0 {
 		t.Fatalf("collect with -ca-file: rc %d\n%s%s", rc, out, errOut)
 	}
 	if n := len(countLines(t, dir, "tlsline")); n != 2 {

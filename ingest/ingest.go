@@ -299,6 +299,10 @@ func (h *Handler) decodeItem(p *fastjson.Parser, line []byte, now time.Time) (st
 		rec.Kind = store.KindMetric
 		if it.Type == "report" {
 			rec.Kind = store.KindReport
+		} else if err := checkMetric(line); err != nil {
+			// Refused here, one item at a time, so a bad sample never
+			// reaches the metric store's consumer.
+			return store.Record{}, err
 		}
 		rec.Data = append([]byte(nil), line...)
 		rec.Event = logparse.NewEvent()

@@ -105,8 +105,8 @@ func TestIngestGoodBatch(t *testing.T) {
 			"line": "Nov 22 09:59:58 web1 sshd[812]: Accepted publickey for alice from 192.0.2.7 port 50522 ssh2"},
 		map[string]any{"source": "file:/var/log/nginx/access.log", "gen": "g1", "offset": 0, "format": "combined", "site": "wiki.example.org",
 			"line": `192.0.2.1 - - [22/Nov/2026:09:59:59 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8.5.0"`},
-		map[string]any{"type": "metric", "plugin": "load", "time": "2026-11-22T10:00:00Z", "values": map[string]float64{"load": 0.42},
-			"graph": map[string]any{"title": "Load average", "vlabel": "load", "category": "system", "fields": map[string]any{"load": map[string]any{"label": "load", "type": "GAUGE"}}}},
+		map[string]any{"type": "metric", "ts": 1795860000, "origin": "builtin", "values": []any{map[string]any{"field": "load", "value": 0.42}},
+			"graph": map[string]any{"name": "load", "title": "Load average", "vlabel": "load", "category": "system", "fields": []any{map[string]any{"name": "load", "label": "load", "type": "GAUGE"}}}},
 		map[string]any{"type": "report", "version": "0.1.0", "uptime_s": 3600, "spool_bytes": 0, "lost_lines": 0},
 		map[string]any{"line_b64": base64.StdEncoding.EncodeToString([]byte("bad \xff\xfe bytes"))},
 	)
@@ -276,6 +276,7 @@ func TestMethodNotAllowed(t *testing.T) {
 
 func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(`{"line":"x"}` + "\n" + `{"type":"metric","values":{"a":1}}`))
+	f.Add([]byte(`{"type":"metric","ts":1,"graph":{"name":"load","fields":[{"name":"load"}]},"values":[{"field":"load","value":1}]}`))
 	f.Add([]byte(`{"source":"s","gen":"g","offset":5,"line_b64":"/w=="}`))
 	f.Add([]byte("{\"line\":\"\\u0000\"}\n\n\n{"))
 	f.Add([]byte(`{"line":"x","time":"not a time","severity":99,"facility":-5}`))
@@ -327,4 +328,31 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func TestIngestMetricChecks(t *testing.T) {
+	h, _ := newTestHandler(t, nil)
+	good := `{"type":"metric","ts":1795860000,"graph":{"name":"load","fields":[{"name":"load","type":"GAUGE"}]},"values":[{"field":"load","value":0.4}]}`
+	for _, tc := range []struct{ item, want string }{
+		{good, ""},
+		{`{"type":"metric","ts":1795860000,"graph":{"name":"","fields":[]},"values":[{"field":"x","value":1}]}`, "graph.name: missing"},
+		{`{"type":"metric","ts":1795860000,"graph":{"name":"a/b","fields":[{"name":"x"}]},"values":[{"field":"x","value":1}]}`, "slash"},
+		{`{"type":"metric","ts":1795860000,"graph":{"name":"load","fields":[{"name":"load"}]},"values":[]}`, "no values"},
+		{`{"type":"metric","graph":{"name":"load","fields":[{"name":"load"}]},"values":[{"field":"load","value":1}]}`, "ts:"},
+		{`{"type":"metric","ts":1,"graph":{"name":"load","fields":[{"name":"load","type":"RATE"}]},"values":[{"field":"load","value":1}]}`, "unknown type"},
+		{`{"type":"metric","ts":1,"graph":{"name":"load","fields":[{"name":"load"}]},"values":[{"field":"other","value":1}]}`, "does not describe"},
+		{`{"type":"metric","ts":1,"graph":{"name":"load","fields":{"load":{}}},"values":[{"field":"load","value":1}]}`, "metric: json"},
+	} {
+		a := post(t, h, "tok-web1", []byte(tc.item+"\n"), nil)
+		rej, _ := a.body["rejected"].([]any)
+		if tc.want == "" {
+			if a.code != 200 || len(rej) != 0 {
+				t.Errorf("good item: %d %v", a.code, a.body)
+			}
+			continue
+		}
+		if a.code != 200 || len(rej) != 1 || !strings.Contains(fmt.Sprint(rej[0]), tc.want) {
+			t.Errorf("%s: %d %v, want a rejection with %q", tc.item, a.code, a.body, tc.want)
+		}
+	}
 }

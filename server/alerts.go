@@ -2,42 +2,42 @@ package server
 
 import (
 	"context"
+	"database/sql"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/dashboard"
 )
 
-// startAlerting drains the outbox to the configured email and Matrix
-// receivers.
-// Without one, notifications are marked as not sent, so the outbox stays
-// small and nothing stale goes out the day a receiver is added.
-func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st settings, set *metrics.Set) error {
-	var email alerting.Sender
-	if e := cfg.Alerting.Email; e != nil {
-		s, err := alerting.NewEmail(alerting.EmailConfig{SMTP: e.SMTP, TLS: e.TLS, From: e.From, To: e.To,
-			Username: e.Username, Password: string(e.Password), HELO: st.hostname})
-		if err != nil {
-			return err
-		}
-		email = s
+// startAlerting drains the outbox through the routes to the receivers
+// (email, Matrix, webhook), with silences, grouping, reminders,
+// escalation, flap detection and dependencies (package alerting).
+// Without a receiver, notifications are marked as not sent, so the outbox
+// stays small and nothing stale goes out the day a receiver is added.
+func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st settings, set *metrics.Set) (*alerting.Dispatcher, error) {
+	receivers, err := alerting.BuildReceivers(&cfg.Alerting, st.hostname)
+	if err != nil {
+		return nil, err
 	}
-	var mx alerting.MatrixSender
-	if m := cfg.Alerting.Matrix; m != nil {
-		s, err := alerting.NewMatrix(alerting.MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room})
-		if err != nil {
-			return err
-		}
-		mx = s
+	router, err := alerting.NewRouter(&cfg.Alerting)
+	if err != nil {
+		return nil, err
 	}
-	var wh *alerting.Webhook
-	if w := cfg.Alerting.Webhook; w != nil {
-		wh = alerting.NewWebhook(w.URL, string(w.Secret))
+	checks := map[string]alerting.CheckInfo{}
+	for _, c := range cfg.Checks {
+		checks[c.Name] = alerting.CheckInfo{Labels: c.Labels, DependsOn: c.DependsOn}
 	}
-	d := alerting.New(l.store.DB(), alerting.Config{Email: email, Matrix: mx, Webhook: wh, Hostname: st.hostname, Now: l.o.Now, Metrics: set,
-		Logger: l.o.Logger.With("component", "alerting")})
+	for _, h := range cfg.Heartbeats {
+		checks[h.Name] = alerting.CheckInfo{Heartbeat: true}
+	}
+	d := alerting.New(l.store.DB(), alerting.Config{Receivers: receivers, Router: router, Checks: checks,
+		HostSilentAfter: time.Duration(cfg.Alerting.HostSilentAfter), Hostname: st.hostname, Now: l.o.Now,
+		Metrics: set, Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
 	if u := cfg.Alerting.Watchdog; u != "" {
@@ -45,5 +45,27 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); wd.Run(ctx) }()
 	}
-	return nil
+	return d, nil
+}
+
+// ackHandler acknowledges an incident: reminders and escalation stop.
+func ackHandler(db *sql.DB, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+			return
+		}
+		who, _ := dashboard.PrincipalFrom(r.Context())
+		ok, err := alerting.Ack(r.Context(), db, id, who, now())
+		if err != nil {
+			dashboard.WriteError(w, http.StatusInternalServerError, "acknowledge failed")
+			return
+		}
+		if !ok {
+			dashboard.WriteError(w, http.StatusNotFound, "no open, unacknowledged incident with this id")
+			return
+		}
+		dashboard.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "acknowledged_by": who})
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
 	"github.com/watchpost/watchpost/ingest"
@@ -46,6 +47,12 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	go func() { defer l.wg.Done(); l.store.Maintain(ctx, time.Minute) }()
 	hs := &hostStats{loc: st.loc, set: newSet()}
 	l.startConsumer(ctx, hostStatsConsumer, hs.consume)
+	ws, err := newWebStats(cfg, st.loc, o.Now)
+	if err != nil {
+		return fail(err)
+	}
+	l.startConsumer(ctx, webStatsConsumer, ws.consume)
+	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws.opts}
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
 	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
@@ -71,7 +78,17 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	}
 	mux.Handle("GET /metrics", metricsHandler)
 	mux.Handle("GET /healthz", dashboard.Healthz(func() error { return l.store.ReadDB().PingContext(ctx) }))
-	ui := dashboard.NewUI(auth, dashboard.UIDeps{Search: searchForUI(l.store)}, o.Logger)
+	metricsSrc, err := l.startMetrics(ctx, cfg, st, newSet())
+	if err != nil {
+		return fail(err)
+	}
+	uiDeps := dashboard.UIDeps{Search: searchForUI(l.store), WebStats: wsReader}
+	if metricsSrc != nil {
+		uiDeps.Metrics = metricsSrc
+		(&dashboard.MetricsAPI{Source: metricsSrc, Now: o.Now}).Register(mux, auth.API)
+	}
+	(&dashboard.WebStatsAPI{Source: wsReader}).Register(mux, auth.API)
+	ui := dashboard.NewUI(auth, uiDeps, o.Logger)
 	ui.Register(mux)
 	tracker, err := l.startChecks(ctx, cfg, newSet())
 	if err != nil {
@@ -81,9 +98,12 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if err != nil {
 		return fail(err)
 	}
-	if err := l.startAlerting(ctx, cfg, st, newSet()); err != nil {
+	if _, err := l.startAlerting(ctx, cfg, st, newSet()); err != nil {
 		return fail(err)
 	}
+	silences := auth.API(alerting.SilencesHandler(l.store.DB(), o.Now))
+	mux.Handle("/api/v1/silences", silences)
+	mux.Handle("/api/v1/silences/", silences)
 	if l.pings != nil {
 		mux.Handle("/ping/", l.pings)
 	}
@@ -94,6 +114,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	listIncidents, updateIncident := incidentsAPI(reader, tracker, o.Now)
 	mux.Handle("GET /api/v1/incidents", auth.API(listIncidents))
 	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(updateIncident))
+	mux.Handle("POST /api/v1/incidents/{id}/ack", auth.API(ackHandler(l.store.DB(), o.Now)))
 	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
 	mux.Handle("GET /api/v1/status", statusAPI)
 	hub := dashboard.NewStatusHub(statusSource(cfg, reader, o.Now), 5*time.Second, 1000, newSet(), o.Logger.With("component", "status"))

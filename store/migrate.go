@@ -170,6 +170,108 @@ var migrations = []string{
 		PRIMARY KEY (outbox_id, receiver)
 	) WITHOUT ROWID;
 	CREATE INDEX deliveries_due ON deliveries(next_try) WHERE sent IS NULL AND given_up IS NULL;`,
+	// 6: munin-style metrics (package rrd): one row per series with its
+	// definition and hot state (rate and consolidation accumulators),
+	// each graph's latest metadata, the consolidated tiers as fixed rings
+	// of chunks, and raw samples packed in blocks. Chunk tables are keyed
+	// slot first so one flush, which writes the same slot of every series,
+	// dirties adjacent pages.
+	`CREATE TABLE rrd_series (
+		id INTEGER PRIMARY KEY,
+		host TEXT NOT NULL,
+		graph TEXT NOT NULL,
+		field TEXT NOT NULL,
+		type TEXT NOT NULL,
+		min TEXT NOT NULL DEFAULT '',
+		max TEXT NOT NULL DEFAULT '',
+		UNIQUE (host, graph, field)
+	);
+	CREATE TABLE rrd_state (
+		series_id INTEGER PRIMARY KEY REFERENCES rrd_series(id) ON DELETE CASCADE,
+		data BLOB NOT NULL
+	);
+	CREATE TABLE rrd_graphs (
+		host TEXT NOT NULL,
+		graph TEXT NOT NULL,
+		meta TEXT NOT NULL,
+		updated INTEGER NOT NULL,
+		PRIMARY KEY (host, graph)
+	) WITHOUT ROWID;
+	CREATE TABLE rrd_cdp (
+		tier INTEGER NOT NULL,
+		slot INTEGER NOT NULL,
+		series_id INTEGER NOT NULL,
+		chunk INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (tier, slot, series_id)
+	) WITHOUT ROWID;
+	CREATE TABLE rrd_raw (
+		slot INTEGER NOT NULL,
+		series_id INTEGER NOT NULL,
+		start INTEGER NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (slot, series_id)
+	) WITHOUT ROWID;`,
+	// 7: web statistics: one mergeable aggregate per site and month
+	// (package webstats), updated with the webstats consumer's cursor and
+	// never pruned by retention; and small components' saved state (metric
+	// threshold levels), written with what their changes cause.
+	`CREATE TABLE webstats_months (
+		site TEXT NOT NULL,
+		month TEXT NOT NULL,
+		data BLOB NOT NULL,
+		updated INTEGER NOT NULL,
+		PRIMARY KEY (site, month)
+	) WITHOUT ROWID;
+	CREATE TABLE component_state (
+		name TEXT PRIMARY KEY,
+		data BLOB NOT NULL
+	);`,
+	// 8: alert routing and its state: each outbox row's labels and why it
+	// was not sent (silenced, flapping, a parent down); each delivery's
+	// group and, once attempted, its batch (the rows sent as one message,
+	// fixed so a retry sends the same); acknowledgement of incidents;
+	// silences; group flush times; reminders and escalation per
+	// incident; flapping checks; hosts gone silent.
+	`ALTER TABLE outbox ADD COLUMN labels TEXT NOT NULL DEFAULT '';
+	ALTER TABLE outbox ADD COLUMN suppressed TEXT NOT NULL DEFAULT '';
+	ALTER TABLE deliveries ADD COLUMN group_key TEXT NOT NULL DEFAULT '';
+	ALTER TABLE deliveries ADD COLUMN batch INTEGER;
+	ALTER TABLE incidents ADD COLUMN acked INTEGER;
+	ALTER TABLE incidents ADD COLUMN acked_by TEXT NOT NULL DEFAULT '';
+	CREATE TABLE silences (
+		id INTEGER PRIMARY KEY,
+		matchers TEXT NOT NULL,
+		starts INTEGER NOT NULL,
+		ends INTEGER NOT NULL,
+		author TEXT NOT NULL,
+		comment TEXT NOT NULL,
+		created INTEGER NOT NULL
+	);
+	CREATE TABLE alert_groups (
+		receiver TEXT NOT NULL,
+		group_key TEXT NOT NULL,
+		last_flush INTEGER NOT NULL,
+		PRIMARY KEY (receiver, group_key)
+	) WITHOUT ROWID;
+	CREATE TABLE incident_notices (
+		incident_id INTEGER PRIMARY KEY,
+		reminders INTEGER NOT NULL DEFAULT 0,
+		last INTEGER NOT NULL,
+		escalated INTEGER
+	);
+	CREATE TABLE check_flap (
+		check_name TEXT PRIMARY KEY,
+		since INTEGER NOT NULL,
+		percent REAL NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX deliveries_group ON deliveries(receiver, group_key) WHERE sent IS NULL AND given_up IS NULL;
+	CREATE INDEX deliveries_batch ON deliveries(receiver, batch) WHERE batch IS NOT NULL;
+	CREATE INDEX outbox_incident ON outbox(json_extract(payload, '$.incident')) WHERE kind = 'check_down';
+	CREATE TABLE host_silence (
+		host TEXT PRIMARY KEY,
+		since INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

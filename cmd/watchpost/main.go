@@ -14,10 +14,13 @@ import (
 	"github.com/watchpost/watchpost/buildinfo"
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/collector"
+	"github.com/watchpost/watchpost/collector/hoststat"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/grep"
+	"github.com/watchpost/watchpost/munin"
 	"github.com/watchpost/watchpost/rules"
 	"github.com/watchpost/watchpost/server"
+	"github.com/watchpost/watchpost/webstats"
 )
 
 const usage = `usage: watchpost COMMAND [flags]
@@ -25,10 +28,13 @@ const usage = `usage: watchpost COMMAND [flags]
 commands:
   serve          run the loghost (no config needed: embedded defaults)
   check          run one uptime probe (http, tcp, tls, dns, smtp, cmd): a Nagios plugin line, exit 0-3
-  collect        the host agent: follow the journal and log files, ship them to the loghost
+  collect        the host agent: host metrics, munin plugins, the journal and log files, shipped to the loghost
   grep           search parsed logs, locally or on a loghost; -f follows
+  munin          run munin plugins, poll a munin-node, or answer munin masters (run, poll, node, ...)
+  hoststat       this host's built-in metrics now, as munin plugin output (or JSON)
+  stats          awstats-style web statistics from access logs (text, JSON or HTML)
   config check   validate a configuration file
-  alerts test    send a test alert to the configured email receiver
+  alerts test    send a test alert through the configured receivers (alerts route-test: where labels go)
   backup         a consistent copy of the store while the loghost runs
   user hash      print a bcrypt hash of a password read from stdin (for server.users)
   healthcheck    probe a loghost's /healthz (for container health checks)
@@ -64,6 +70,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return collector.Main(ctx, args[1:], stdout, stderr)
 	case "grep":
 		return grep.Main(ctx, args[1:], stdout, stderr)
+	case "munin":
+		return munin.Main(ctx, args[1:], stdout, stderr)
+	case "hoststat":
+		return hoststat.Main(ctx, args[1:], stdout, stderr)
+	case "stats":
+		return webstats.Main(ctx, args[1:], stdout, stderr)
 	case "config":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprintln(stderr, "usage: watchpost config check FILE")

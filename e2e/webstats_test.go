@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	webstatsfixture "github.com/watchpost/watchpost/fixtures/webstats"
+	"github.com/watchpost/watchpost/internal/peers"
+)
+
+type statsTotals struct {
+	Hits, Pages, Bytes, Visits int64
+	Unique                     int64 `json:"unique_visitors"`
+	GoAccessUnique             int64 `json:"goaccess_unique_visitors"`
+}
+
+type statsReport struct {
+	Site   string      `json:"site"`
+	Month  string      `json:"month"`
+	Totals statsTotals `json:"totals"`
+	Days   []struct {
+		Date   string `json:"date"`
+		Hits   int64  `json:"hits"`
+		Visits int64  `json:"visits"`
+	} `json:"days"`
+}
+
+// TestWebStatsInLoghost: an access log shipped by a collector with a
+// site is aggregated by the loghost into the same months the offline
+// `watchpost stats` computes from the file; shipping it all again (the
+// collector lost its checkpoints) counts nothing twice; the admin's month
+// page draws its charts in real headless Chromium.
+func TestWebStatsInLoghost(t *testing.T) {
+	peers.Require(t, "chromium")
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "access.log")
+	var buf bytes.Buffer
+	if err := webstatsfixture.Generate(&buf, webstatsfixture.Config{Lines: 20000, Start: time.Date(2026, 9, 28, 0, 0, 0, 0, time.UTC), Span: 6 * 24 * time.Hour, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(logFile, buf.Bytes(), 0o644)
+
+	// What the offline report says.
+	out, errOut, rc := runCmd(t, "stats", "-site", "wiki.example.org", "-format", "json", "-tz", "UTC", logFile)
+	if rc != 0 {
+		t.Fatalf("stats: %d %s", rc, errOut)
+	}
+	var offline []statsReport
+	if err := json.Unmarshal([]byte(out), &offline); err != nil {
+		var one statsReport
+		if err2 := json.Unmarshal([]byte(out), &one); err2 != nil {
+			t.Fatalf("stats output: %v: %.300s", err, out)
+		}
+		offline = []statsReport{one}
+	}
+	if len(offline) != 2 {
+		t.Fatalf("offline months: %d", len(offline))
+	}
+
+	hash, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: "timezone: UTC\nwebstats:\n  sites:\n    - {name: wiki.example.org, aliases: [wiki]}\n"}
+	cfg := lc.write(t)
+	cfgText, _ := os.ReadFile(cfg)
+	cfgText = bytes.Replace(cfgText, []byte("  admin_token: e2e-admin-token-0123\n"),
+		[]byte(fmt.Sprintf("  admin_token: e2e-admin-token-0123\n  users:\n    - {name: admin, password_hash: '%s'}\n", hash)), 1)
+	os.WriteFile(cfg, cfgText, 0o600)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
+	ship := func(state string) {
+		t.Helper()
+		if out, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-journal=false", "-server", base, "-token-file", tok,
+			"-state", filepath.Join(dir, state), "-file", logFile+",format=combined,site=wiki"); rc != 0 {
+			t.Fatalf("collect: %d %s %s", rc, out, errOut)
+		}
+	}
+	ship("c1")
+	check := func() {
+		t.Helper()
+		for _, want := range offline {
+			var got statsReport
+			peers.Eventually(t, 30*time.Second, func() bool {
+				return adminGet(t, base, "/api/v1/webstats/wiki.example.org/"+want.Month, &got) == 200 && got.Totals.Hits == want.Totals.Hits
+			})
+			if got.Totals != want.Totals {
+				t.Errorf("%s: loghost %+v, offline %+v", want.Month, got.Totals, want.Totals)
+			}
+			if len(got.Days) != len(want.Days) {
+				t.Errorf("%s: %d days, offline %d", want.Month, len(got.Days), len(want.Days))
+			}
+		}
+	}
+	check()
+	ship("c2") // a collector without checkpoints sends everything again
+	time.Sleep(2 * time.Second)
+	check()
+
+	b := peers.StartBrowser(t, 1280, 1000)
+	b.Navigate(base + "/admin/login")
+	b.Eval(`document.querySelector("input[name=user]").value = "admin"; document.querySelector("input[name=password]").value = "correct horse"; document.querySelector("form").submit(); true`)
+	b.WaitFor(`location.pathname === "/admin/" && document.readyState === "complete"`, 20*time.Second)
+	b.Navigate(base + "/admin/webstats/wiki.example.org/" + offline[1].Month)
+	b.WaitFor(`document.getElementById("days-chart") && document.getElementById("days-chart").dataset.drawn`, 20*time.Second)
+	if got := string(b.Eval(`document.getElementById("days-chart").dataset.drawn`)); got == `"error"` || got == `"0"` {
+		t.Errorf("days chart: %s", got)
+	}
+	if got := string(b.Eval(`document.querySelectorAll("#days-chart canvas").length > 0`)); got != "true" {
+		t.Error("no chart canvas")
+	}
+	shots := os.Getenv("WATCHPOST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	if n := b.Screenshot(filepath.Join(shots, "webstats-month.png")); n < 20000 {
+		t.Errorf("screenshot only %d bytes", n)
+	}
+	if t.Failed() {
+		t.Logf("loghost output:\n%s", lh.out.String())
+	}
+}

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/munin"
+	"github.com/watchpost/watchpost/thresholds"
+)
+
+const thresholdStateName = "thresholds"
+
+// thresholdWatch sees every stored metric value (as graphed: rates for
+// counters) and turns level changes into outbox rows. The metric store
+// calls FlushTx in the transaction that saves its own state and cursor,
+// so a level change and its notification commit together, and a crash
+// replays both or neither.
+type thresholdWatch struct {
+	mu      sync.Mutex
+	eng     *thresholds.Engine
+	pending []thresholds.Event
+	now     func() time.Time
+	changes *metrics.Counter
+}
+
+func newThresholdWatch(ctx context.Context, db *sql.DB, cfg *config.Config, now func() time.Time, set *metrics.Set) (*thresholdWatch, error) {
+	var rules []thresholds.Rule
+	for _, t := range cfg.Thresholds {
+		rules = append(rules, thresholds.Rule{Host: t.Host, Graph: t.Graph, Field: t.Field, Warning: t.Warning, Critical: t.Critical})
+	}
+	eng, err := thresholds.New(thresholds.Options{Rules: rules})
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	err = db.QueryRowContext(ctx, `SELECT data FROM component_state WHERE name = ?`, thresholdStateName).Scan(&data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("threshold state: %w", err)
+	default:
+		if err := eng.UnmarshalState(data); err != nil {
+			return nil, err
+		}
+	}
+	return &thresholdWatch{eng: eng, now: now, changes: set.NewCounter("watchpost_metric_threshold_changes_total")}, nil
+}
+
+// Observe implements rrd.Observer.
+func (w *thresholdWatch) Observe(host string, g *munin.Graph, field string, t int64, v float64) {
+	var f *munin.Field
+	for i := range g.Fields {
+		if g.Fields[i].Name == field {
+			f = &g.Fields[i]
+			break
+		}
+	}
+	if f == nil {
+		return
+	}
+	// Thresholds apply to what the graph shows: per graph_period.
+	if f.Type != "" && f.Type != munin.Gauge {
+		switch g.Period {
+		case "minute":
+			v *= 60
+		case "hour":
+			v *= 3600
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ev, ok := w.eng.Observe(host, g, f, time.Unix(t, 0), v); ok {
+		w.pending = append(w.pending, ev)
+	}
+}
+
+// FlushTx implements rrd.Observer: the level changes since the last
+// flush become outbox rows, saved with the engine's state. They stay
+// pending until Flushed: a failed transaction writes them again.
+func (w *thresholdWatch) FlushTx(ctx context.Context, tx *sql.Tx) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now().UnixNano()
+	for _, ev := range w.pending {
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("threshold event: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now, "metric_threshold", string(payload)); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	st, err := w.eng.MarshalState()
+	if err != nil {
+		return fmt.Errorf("threshold state: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO component_state(name, data) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data`, thresholdStateName, st); err != nil {
+		return fmt.Errorf("threshold state: %w", err)
+	}
+	return nil
+}
+
+// Flushed implements rrd.Observer: the transaction of FlushTx committed.
+func (w *thresholdWatch) Flushed() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.changes.Add(len(w.pending))
+	w.pending = w.pending[:0]
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/webstats"
+)
+
+// webStats is the stream consumer that folds access-log lines into each
+// site's monthly web statistics. A month is stored as one mergeable
+// aggregate per (site, year-month), updated in the transaction that
+// advances the consumer's cursor: a crash neither loses nor doubles a
+// request, late lines land in their own month, and nothing is ever
+// overwritten by a later year (retention never touches these rows).
+type webStats struct {
+	opts webstats.Options
+	now  func() time.Time
+	// sites maps a site name or alias (lower case) to the site; when
+	// the config lists sites, lines of other sites are not counted.
+	sites    map[string]string
+	restrict bool
+	// privacy is each site's promise about client addresses; sites
+	// without one share the default aggregator.
+	privacy map[string]webstats.Privacy
+}
+
+const webStatsConsumer = "webstats"
+
+func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time) (*webStats, error) {
+	w := &webStats{opts: webstats.Options{Location: loc}, now: now, sites: map[string]string{}, privacy: map[string]webstats.Privacy{}}
+	if f := cfg.Webstats.GeoIP; f != "" {
+		g, err := webstats.OpenMaxMind(f)
+		if err != nil {
+			return nil, fmt.Errorf("webstats geoip_file: %w", err)
+		}
+		w.opts.GeoIP = g
+	}
+	for _, s := range cfg.Webstats.Sites {
+		w.restrict = true
+		w.sites[strings.ToLower(s.Name)] = s.Name
+		for _, a := range s.Aliases {
+			w.sites[strings.ToLower(a)] = s.Name
+		}
+		if s.Privacy != "" {
+			w.privacy[s.Name] = webstats.Privacy{Mode: s.Privacy, Key: []byte(s.PrivacyKey)}
+		}
+	}
+	return w, nil
+}
+
+// accessFormats are the collector format hints of access logs; lines of
+// other formats count when the parser recognised an access-log request.
+var accessFormats = map[string]bool{"combined": true, "common": true, "vhost_combined": true}
+
+// siteOf names a line's site: the collector's per-file site, else the
+// vhost of a vhost_combined line, else the host that served it.
+func (w *webStats) siteOf(r *store.Record) string {
+	site := r.Site
+	if site == "" {
+		for _, f := range r.Fields {
+			if f.Key == "vhost" {
+				site, _, _ = strings.Cut(f.Value, ":")
+				break
+			}
+		}
+	}
+	if site == "" {
+		site = r.Host
+	}
+	if s, ok := w.sites[strings.ToLower(site)]; ok {
+		return s
+	}
+	if w.restrict {
+		return ""
+	}
+	return site
+}
+
+func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
+	// One aggregator per privacy promise: addresses are reduced before
+	// anything about them is kept.
+	aggs := map[string]*webstats.Aggregator{}
+	for i := range recs {
+		r := &recs[i]
+		if r.Kind != store.KindLog || (r.Format != "" && !accessFormats[r.Format]) {
+			continue
+		}
+		site := w.siteOf(r)
+		if site == "" {
+			continue
+		}
+		p := w.privacy[site]
+		key := p.Mode + "\x00" + string(p.Key)
+		agg := aggs[key]
+		if agg == nil {
+			o := w.opts
+			o.Privacy = p
+			agg = webstats.New(o)
+			aggs[key] = agg
+		}
+		agg.Add(site, &r.Event)
+	}
+	for _, agg := range aggs {
+		if err := w.save(ctx, tx, agg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// save merges an aggregator's months into the stored ones.
+func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator) error {
+	now := w.now().Unix()
+	for _, k := range agg.Months() {
+		ym := fmt.Sprintf("%04d-%02d", k.Year, int(k.Month))
+		var blob []byte
+		err := tx.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, k.Site, ym).Scan(&blob)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("webstats: load %s: %w", k, err)
+		default:
+			var old webstats.Month
+			if err := old.UnmarshalBinary(blob); err != nil {
+				return fmt.Errorf("webstats: decode %s: %w", k, err)
+			}
+			if err := agg.MergeMonth(&old); err != nil {
+				return fmt.Errorf("webstats: merge %s: %w", k, err)
+			}
+		}
+		data, err := agg.Month(k).MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("webstats: encode %s: %w", k, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webstats_months(site, month, data, updated) VALUES(?,?,?,?)
+			ON CONFLICT(site, month) DO UPDATE SET data = excluded.data, updated = excluded.updated`, k.Site, ym, data, now); err != nil {
+			return fmt.Errorf("webstats: save %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// webStatsReader reads the stored months for the dashboard.
+type webStatsReader struct {
+	db   *sql.DB
+	opts webstats.Options
+}
+
+// Months implements dashboard.WebStatsSource.
+func (r *webStatsReader) Months(ctx context.Context) ([]dashboard.StatsMonth, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT site, month, updated FROM webstats_months ORDER BY site, month DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("webstats months: %w", err)
+	}
+	defer rows.Close()
+	var out []dashboard.StatsMonth
+	for rows.Next() {
+		var m dashboard.StatsMonth
+		var upd int64
+		if err := rows.Scan(&m.Site, &m.Month, &upd); err != nil {
+			return nil, fmt.Errorf("webstats months: %w", err)
+		}
+		m.Updated = time.Unix(upd, 0)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Report implements dashboard.WebStatsSource: nil when there is none.
+func (r *webStatsReader) Report(ctx context.Context, site, month string) (*webstats.Report, error) {
+	var blob []byte
+	err := r.db.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, site, month).Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webstats report: %w", err)
+	}
+	var m webstats.Month
+	if err := m.UnmarshalBinary(blob); err != nil {
+		return nil, fmt.Errorf("webstats report: %w", err)
+	}
+	return m.Report(webstats.ReportOptions{Location: r.opts.Location}), nil
+}

@@ -1,0 +1,320 @@
+package webstats
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/watchpost/watchpost/logparse"
+	"golang.org/x/term"
+)
+
+const usage = `usage: watchpost stats [-site S] [-format text|json|html] [-o FILE] [-tz ZONE]
+                       [-log-format combined|common|vhost_combined|auto] [-geoip FILE.mmdb]
+                       [-privacy truncate] LOG...
+
+Reads access logs (plain or gzipped, several at once, in any order) and
+writes AWStats-style monthly statistics per site. A file given twice (same
+content) is read once.
+`
+
+// Main implements "watchpost stats". It returns 0, 1 on a read or write
+// error, or 2 on a usage error.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	site := fs.String("site", "", "site name (default: the vhost field, else \"default\")")
+	format := fs.String("format", "text", "output: text, json or html")
+	out := fs.String("o", "", "write the report to `FILE` instead of standard output")
+	tz := fs.String("tz", "UTC", "time `ZONE` of days and hours (IANA name or Local)")
+	logFormat := fs.String("log-format", "combined", "access log format")
+	geo := fs.String("geoip", "", "MaxMind country database (`FILE.mmdb`)")
+	priv := fs.String("privacy", "", "store client addresses truncated (truncate)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "stats: no log file given")
+		fs.Usage()
+		return 2
+	}
+	if *format != "text" && *format != "json" && *format != "html" {
+		fmt.Fprintf(stderr, "stats: unknown -format %q\n", *format)
+		return 2
+	}
+	switch *logFormat {
+	case "combined", "common", "vhost_combined", "auto":
+	default:
+		fmt.Fprintf(stderr, "stats: unknown -log-format %q\n", *logFormat)
+		return 2
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		fmt.Fprintf(stderr, "stats: -tz: %v\n", err)
+		return 2
+	}
+	opts := Options{Location: loc, Privacy: Privacy{Mode: *priv}}
+	if err := opts.Privacy.Validate(); err != nil || *priv == "hash" {
+		fmt.Fprintln(stderr, "stats: -privacy takes only truncate (hash needs a key from the config)")
+		return 2
+	}
+	if *geo != "" {
+		g, err := OpenMaxMind(*geo)
+		if err != nil {
+			fmt.Fprintf(stderr, "stats: %v\n", err)
+			return 1
+		}
+		defer g.Close()
+		opts.GeoIP = g
+	}
+	var prog *progress
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		prog = &progress{w: stderr, start: time.Now()}
+	}
+	agg := New(opts)
+	if err := readLogs(ctx, agg, *site, *logFormat, fs.Args(), prog, stderr); err != nil {
+		fmt.Fprintf(stderr, "stats: %v\n", err)
+		return 1
+	}
+	var reports []*Report
+	for _, k := range agg.Months() {
+		reports = append(reports, agg.Report(k.Site, k.Year, k.Month))
+	}
+	var buf bytes.Buffer
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(reports)
+	case "html":
+		err = WriteHTML(&buf, reports)
+	default:
+		err = WriteText(&buf, reports)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "stats: render: %v\n", err)
+		return 1
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "stats: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// progress shows bytes read and lines per second on a terminal.
+type progress struct {
+	w     io.Writer
+	start time.Time
+	total int64
+	read  atomic.Int64
+	lines atomic.Int64
+	last  time.Time
+	mu    sync.Mutex
+}
+
+func (p *progress) tick(final bool) {
+	if p == nil || p.total < 8<<20 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if !final && now.Sub(p.last) < 250*time.Millisecond {
+		return
+	}
+	p.last = now
+	el := now.Sub(p.start).Seconds()
+	fmt.Fprintf(p.w, "\r%3d%%  %d lines  %.0f lines/s ", 100*p.read.Load()/max(p.total, 1), p.lines.Load(), float64(p.lines.Load())/max(el, 1e-3))
+	if final {
+		fmt.Fprintln(p.w)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	p *progress
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if c.p != nil {
+		c.p.read.Add(int64(n))
+		c.p.tick(false)
+	}
+	return n, err
+}
+
+// readLogs parses the files and adds their requests to agg. Files with the
+// same content as an earlier one are skipped (with a note on warn), so a
+// log given twice, or a rotated copy under another name, counts once.
+func readLogs(ctx context.Context, agg *Aggregator, site, format string, paths []string, prog *progress, warn io.Writer) error {
+	seen := map[[32]byte]string{}
+	var files []string
+	for _, p := range paths {
+		sum, size, err := hashFile(p)
+		if err != nil {
+			return err
+		}
+		if first, dup := seen[sum]; dup {
+			fmt.Fprintf(warn, "stats: %s has the same content as %s: read once\n", p, first)
+			continue
+		}
+		seen[sum] = p
+		files = append(files, p)
+		if prog != nil {
+			prog.total += size
+		}
+	}
+	for _, p := range files {
+		if err := readLog(ctx, agg, site, format, p, prog); err != nil {
+			return err
+		}
+	}
+	prog.tick(true)
+	return nil
+}
+
+func hashFile(path string) ([32]byte, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return [32]byte{}, 0, fmt.Errorf("open log: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return [32]byte{}, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, n, nil
+}
+
+const chunkSize = 1 << 20
+
+// readLog splits the file into chunks of whole lines, parses them on every
+// core and feeds one aggregator: since the result does not depend on
+// order, the batches need no reordering.
+func readLog(ctx context.Context, agg *Aggregator, site, format, path string, prog *progress) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	defer f.Close()
+	var r io.Reader = countingReader{f, prog}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("gunzip %s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	chunks := make(chan []byte, workers)
+	batches := make(chan []Request, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range chunks {
+				batches <- parseChunk(c, format)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		for b := range batches {
+			for i := range b {
+				agg.AddRequest(site, &b[i])
+			}
+			if prog != nil {
+				prog.lines.Add(int64(len(b)))
+			}
+		}
+		close(done)
+	}()
+	var readErr error
+	carry := []byte(nil)
+	for {
+		if err := ctx.Err(); err != nil {
+			readErr = err
+			break
+		}
+		buf := make([]byte, len(carry), len(carry)+chunkSize)
+		copy(buf, carry)
+		n, err := io.ReadFull(r, buf[len(carry):cap(buf)])
+		buf = buf[:len(carry)+n]
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if len(buf) > 0 {
+				chunks <- buf
+			}
+			break
+		}
+		if err != nil {
+			readErr = fmt.Errorf("read %s: %w", path, err)
+			break
+		}
+		cut := bytes.LastIndexByte(buf, '\n')
+		if cut < 0 { // one line longer than a chunk: keep reading it
+			carry = buf
+			continue
+		}
+		carry = append([]byte(nil), buf[cut+1:]...)
+		chunks <- buf[:cut+1]
+	}
+	close(chunks)
+	wg.Wait()
+	close(batches)
+	<-done
+	return readErr
+}
+
+// parseChunk parses whole lines; events that are not requests are dropped.
+func parseChunk(c []byte, format string) []Request {
+	out := make([]Request, 0, len(c)/200)
+	for len(c) > 0 {
+		line := c
+		if i := bytes.IndexByte(c, '\n'); i >= 0 {
+			line, c = c[:i], c[i+1:]
+		} else {
+			c = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		// The zone only matters for lines without an offset; CLF has one.
+		ev := logparse.Parse(format, line, time.Time{}, time.UTC)
+		if r, ok := RequestOf(&ev); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
