@@ -28,9 +28,9 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN{printf "end to end: %.0f lines/s (%.2f s)\n", n/(e-s), e-s}'
 
-echo "== 2. collector idle, then shipping 5,000 lines/s for 20 s"
+echo "== 2. collector with its built-in host metrics every 10 s: idle, then shipping 5,000 lines/s for 20 s"
 : >"$dir/live.log"
-"$dir/watchpost" collect -munin-plugins=none -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c2" -journal=false -file "$dir/live.log" >"$dir/c2.log" 2>&1 &
+"$dir/watchpost" collect -munin-plugins=none -interval 10s -server "http://127.0.0.1:$port" -token-file "$dir/token" -state "$dir/c2" -journal=false -file "$dir/live.log" >"$dir/c2.log" 2>&1 &
 cpid=$!
 sleep 5
 rss() { awk '/VmRSS/{print $2}' /proc/$cpid/status; }

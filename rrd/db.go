@@ -37,7 +37,8 @@ type Options struct {
 	// Reads merge what is not yet written, so it only bounds the replay
 	// after a crash.
 	FlushInterval time.Duration
-	// Batch is how many stream records one read takes (default 4096).
+	// Batch is how many seqs of the stream one read spans (default 65536):
+	// only the metric records among them are read.
 	Batch int
 	// Victoria, when set, receives every sample too (item 7 of issue 7).
 	Victoria *Victoria
@@ -107,7 +108,7 @@ func Open(ctx context.Context, st *store.Store, opts Options) (*DB, error) {
 		opts.FlushInterval = 30 * time.Second
 	}
 	if opts.Batch <= 0 {
-		opts.Batch = 4096
+		opts.Batch = 65536
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -344,33 +345,19 @@ func (d *DB) Run(ctx context.Context) error {
 	}
 }
 
-// step reads and applies one batch of records after cur.
+// step reads and applies the metric records of one window after cur.
+// Log lines, the bulk of the stream, are never read: blocks hold one
+// kind of record each.
 func (d *DB) step(ctx context.Context, cur int64) error {
-	recs, err := d.st.ReadAfter(ctx, cur, d.opts.Batch)
+	recs, through, err := d.st.ReadAfterKind(ctx, cur, d.opts.Batch, store.KindMetric)
 	if err != nil {
 		return err
-	}
-	if len(recs) == 0 {
-		// Retention deleted records before they were read: skip the hole.
-		var next sql.NullInt64
-		if err := d.st.ReadDB().QueryRowContext(ctx, "SELECT MIN(min_seq) FROM blocks WHERE max_seq > ?", cur).Scan(&next); err != nil {
-			return fmt.Errorf("rrd consumer: %w", err)
-		}
-		if next.Valid && next.Int64-1 > cur {
-			d.mu.Lock()
-			d.cursor = next.Int64 - 1
-			d.mu.Unlock()
-		}
-		return nil
 	}
 	var it munin.Item
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range recs {
 		r := &recs[i]
-		if r.Kind != store.KindMetric {
-			continue
-		}
 		it = munin.Item{}
 		if err := json.Unmarshal(r.Data, &it); err != nil {
 			d.badItems.Inc()
@@ -378,7 +365,9 @@ func (d *DB) step(ctx context.Context, cur int64) error {
 		}
 		d.apply(r.Host, &it)
 	}
-	d.cursor = recs[len(recs)-1].Seq
+	if through > d.cursor {
+		d.cursor = through
+	}
 	return nil
 }
 

@@ -14,8 +14,8 @@ import (
 	"github.com/watchpost/watchpost/webstats"
 )
 
-// webStats is the stream consumer that folds access-log lines into each
-// site's monthly web statistics. A month is stored as one mergeable
+// webStats folds access-log lines into each site's monthly web
+// statistics; it runs in the host statistics consumer's transaction. A month is stored as one mergeable
 // aggregate per (site, year-month), updated in the transaction that
 // advances the consumer's cursor: a crash neither loses nor doubles a
 // request, late lines land in their own month, and nothing is ever
@@ -31,8 +31,6 @@ type webStats struct {
 	// without one share the default aggregator.
 	privacy map[string]webstats.Privacy
 }
-
-const webStatsConsumer = "webstats"
 
 func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time) (*webStats, error) {
 	w := &webStats{opts: webstats.Options{Location: loc}, now: now, sites: map[string]string{}, privacy: map[string]webstats.Privacy{}}

@@ -540,3 +540,37 @@ func TestLiveSubscriptionBounded(t *testing.T) {
 		t.Fatalf("got %d missed %d, want 10 and %d", len(got), missed, want-10)
 	}
 }
+
+// TestReadAfterKind: a one-kind reader gets that kind's records in seq
+// order and a cursor past everything committed in its window, whether or
+// not the window held any of its kind.
+func TestReadAfterKind(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	metric := func(v string) Record {
+		ev := logparse.NewEvent()
+		ev.Time = t0
+		return Record{Kind: KindMetric, Event: ev, Offset: -1, Data: []byte(`{"v":"` + v + `"}`)}
+	}
+	if _, err := s.Append(ctx, "web1", genRecords(50, 1, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "web1", []Record{metric("a"), metric("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "db1", genRecords(30, 2, t0)); err != nil {
+		t.Fatal(err)
+	}
+	last := s.LastSeq()
+	recs, through, err := s.ReadAfterKind(ctx, 0, 40, KindMetric)
+	if err != nil || len(recs) != 0 || through != 40 {
+		t.Fatalf("first window: %d records, through %d, %v", len(recs), through, err)
+	}
+	recs, through, err = s.ReadAfterKind(ctx, through, 1000, KindMetric)
+	if err != nil || through != last || len(recs) != 2 || string(recs[0].Data) != `{"v":"a"}` || recs[1].Seq != recs[0].Seq+1 || recs[0].Host != "web1" {
+		t.Fatalf("second window: %+v, through %d (last %d), %v", recs, through, last, err)
+	}
+	if recs, through, err = s.ReadAfterKind(ctx, last, 1000, KindMetric); err != nil || len(recs) != 0 || through != last {
+		t.Fatalf("at the end: %d records, through %d, %v", len(recs), through, err)
+	}
+}

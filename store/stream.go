@@ -15,12 +15,36 @@ func (s *Store) ReadAfter(ctx context.Context, after int64, limit int) ([]Record
 	if limit <= 0 {
 		limit = 1000
 	}
+	return s.readWindow(ctx, after, after+int64(limit), -1)
+}
+
+// ReadAfterKind is ReadAfter for a consumer of one kind of record (the
+// metric store): it returns that kind's records with seq in (after,
+// through] and through, the seq the consumer may advance its cursor to.
+// Blocks hold one kind each, so the others are skipped without being
+// read; a window with none of the kind costs one index lookup.
+func (s *Store) ReadAfterKind(ctx context.Context, after int64, window int, kind Kind) (recs []Record, through int64, err error) {
+	if window <= 0 {
+		window = 1000
+	}
+	// Everything up to LastSeq is committed, so a read transaction begun
+	// after this sees every block of the window.
+	through = min(after+int64(window), s.LastSeq())
+	if through <= after {
+		return nil, after, nil
+	}
+	recs, err = s.readWindow(ctx, after, through, int(kind))
+	return recs, through, err
+}
+
+// readWindow reads the records with seq in (after, hi], of one kind when
+// kind >= 0.
+func (s *Store) readWindow(ctx context.Context, after, hi int64, kind int) ([]Record, error) {
 	// Blocks are written in seq order; compaction may merge a host's blocks
 	// so one block can span other blocks' seqs. Read the blocks that
-	// overlap the window (after, after+limit].
-	hi := after + int64(limit)
+	// overlap the window (after, hi].
 	rows, err := s.rdb.QueryContext(ctx, `SELECT b.data, h.name FROM blocks b JOIN hosts h ON h.id=b.host_id
-		WHERE b.max_seq > ? AND b.min_seq <= ?`, after, hi)
+		WHERE b.max_seq > ? AND b.min_seq <= ? AND (? < 0 OR b.kind = ?)`, after, hi, kind, kind)
 	if err != nil {
 		return nil, fmt.Errorf("read stream: %w", err)
 	}
