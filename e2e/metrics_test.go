@@ -224,3 +224,62 @@ func TestHostMetrics(t *testing.T) {
 		t.Logf("loghost output:\n%s", lh.out.String())
 	}
 }
+
+// TestMetricsVictoria: with storage.victoriametrics_url every sample also
+// goes to Debian's real VictoriaMetrics, and a week's graph is read back
+// from it at a finer step than the local 30-minute tier keeps.
+func TestMetricsVictoria(t *testing.T) {
+	peers.Require(t, "victoria-metrics")
+	dir := t.TempDir()
+	vmAddr := peers.Addr(freePort(t))
+	peers.Start(t, "victoria-metrics", "-httpListenAddr="+vmAddr, "-storageDataPath="+filepath.Join(dir, "vm"), "-search.latencyOffset=0s")
+	peers.WaitTCP(t, vmAddr, 30*time.Second)
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: "storage:\n  victoriametrics_url: http://" + vmAddr + "\n"}
+	cfg := lc.write(t)
+	// The common part already has a storage section: merge the key in.
+	text, _ := os.ReadFile(cfg)
+	text = bytes.Replace(text, []byte("storage:\n  victoriametrics_url: http://"+vmAddr+"\n"), nil, 1)
+	text = bytes.Replace(text, []byte("storage:\n"), []byte("storage:\n  victoriametrics_url: http://"+vmAddr+"\n"), 1)
+	os.WriteFile(cfg, text, 0o600)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	req, _ := http.NewRequest("POST", base+"/api/v1/ingest", bytes.NewReader(history(time.Now())))
+	req.Header.Set("Authorization", "Bearer token-web1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("ingest: %d", resp.StatusCode)
+	}
+	// The samples reach VictoriaMetrics.
+	count := func() int {
+		http.Get("http://" + vmAddr + "/internal/force_flush")
+		r, err := http.Get("http://" + vmAddr + `/api/v1/export?match[]=munin_value{host="web1",graph="load"}`)
+		if err != nil {
+			return 0
+		}
+		defer r.Body.Close()
+		var line struct {
+			Values []float64 `json:"values"`
+		}
+		json.NewDecoder(r.Body).Decode(&line)
+		return len(line.Values)
+	}
+	peers.Eventually(t, 60*time.Second, func() bool { return count() > 2500 })
+	// A week's graph comes back finer than the 30-minute tier.
+	var g struct {
+		T []int64 `json:"t"`
+	}
+	peers.Eventually(t, 30*time.Second, func() bool {
+		return adminGet(t, base, "/api/v1/metrics/hosts/web1/graphs/load?range=week", &g) == 200 && len(g.T) > 400
+	})
+	if step := g.T[len(g.T)-1] - g.T[len(g.T)-2]; step >= 1800 {
+		t.Errorf("week graph step %d s: not read from VictoriaMetrics (%d points)", step, len(g.T))
+	}
+	if t.Failed() {
+		t.Logf("loghost output:\n%s", lh.out.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -32,12 +33,14 @@ func (l *loghost) startMetrics(ctx context.Context, cfg *config.Config, st setti
 		return nil, err
 	}
 	opts := rrd.Options{Now: l.o.Now, Metrics: set, Logger: l.o.Logger.With("component", "rrd"), Observer: watch}
+	src := &metricsSource{now: l.o.Now, log: l.o.Logger.With("component", "metrics")}
 	if u := cfg.Storage.VictoriaMetrics; u != "" {
 		vm, err := rrd.NewVictoria(rrd.VictoriaOptions{URL: u, Metrics: set, Logger: l.o.Logger.With("component", "victoriametrics")})
 		if err != nil {
 			return nil, err
 		}
 		opts.Victoria = vm
+		src.vm = vm
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); vm.Run(ctx) }()
 		func() {
@@ -105,7 +108,8 @@ func (l *loghost) startMetrics(ctx context.Context, cfg *config.Config, st setti
 			}
 		}()
 	}
-	return &metricsSource{db: db}, nil
+	src.db = db
+	return src, nil
 }
 
 // pollMunin fetches every plugin of one munin-node and stores the values
@@ -147,9 +151,14 @@ func metricRecords(items []any, now time.Time) []store.Record {
 	return recs
 }
 
-// metricsSource serves the graph pages from the metric store.
+// metricsSource serves the graph pages from the metric store, and from
+// VictoriaMetrics when one is configured and can give a range finer than
+// the consolidated tiers keep.
 type metricsSource struct {
-	db *rrd.DB
+	db  *rrd.DB
+	vm  *rrd.Victoria
+	now func() time.Time
+	log *slog.Logger
 }
 
 func (m *metricsSource) Hosts(ctx context.Context) ([]dashboard.MetricHost, error) {
@@ -183,8 +192,28 @@ func (m *metricsSource) Graphs(ctx context.Context, host string) ([]munin.Graph,
 	return m.db.Graphs(ctx, host)
 }
 
+// rawKeep is how far back the metric store keeps every sample.
+const rawKeep = 48 * time.Hour
+
 func (m *metricsSource) Query(ctx context.Context, host, graph string, from, to time.Time, points int) ([]dashboard.FieldSeries, error) {
-	ss, err := m.db.Query(ctx, host, graph, from, to, points)
+	var ss []rrd.Series
+	var err error
+	if m.vm != nil && from.Before(m.now().Add(-rawKeep)) {
+		// Beyond the raw window the tiers average over 5 minutes to a
+		// day; VictoriaMetrics keeps every sample, so ask it for exactly
+		// the resolution the graph can show.
+		step := max(to.Sub(from)/time.Duration(max(points, 1)), time.Minute)
+		ss, err = m.vm.Query(ctx, host, graph, from, to, step)
+		if err != nil || len(ss) == 0 {
+			if err != nil {
+				m.log.Warn("graph from VictoriaMetrics failed; using the local tiers", "host", host, "graph", graph, "err", err)
+			}
+			ss, err = nil, nil
+		}
+	}
+	if ss == nil {
+		ss, err = m.db.Query(ctx, host, graph, from, to, points)
+	}
 	if err != nil {
 		return nil, err
 	}
