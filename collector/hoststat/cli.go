@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -92,35 +91,9 @@ func measure(ctx context.Context, c *Collector, n int, stdout, stderr io.Writer)
 func writeMunin(w io.Writer, graphs []munin.Graph, fetches []munin.Fetch) {
 	for i, g := range graphs {
 		fmt.Fprintf(w, "multigraph %s\n", g.Name)
-		kv := func(k, v string) {
-			if v != "" {
-				fmt.Fprintf(w, "%s %s\n", k, v)
-			}
-		}
-		kv("graph_title", g.Title)
-		kv("graph_args", g.Args)
-		kv("graph_vlabel", g.VLabel)
-		kv("graph_category", g.Category)
-		kv("graph_info", g.Info)
-		kv("graph_period", g.Period)
-		kv("graph_scale", g.Scale)
-		kv("graph_total", g.Total)
-		kv("graph_order", strings.Join(g.Order, " "))
-		for _, f := range g.Fields {
-			for _, a := range [][2]string{{"label", f.Label}, {"type", string(f.Type)}, {"draw", f.Draw}, {"colour", f.Colour},
-				{"min", f.Min}, {"max", f.Max}, {"warning", f.Warning}, {"critical", f.Critical}, {"cdef", f.Cdef},
-				{"negative", f.Negative}, {"graph", f.Graph}, {"info", f.Info}} {
-				kv(f.Name+"."+a[0], a[1])
-			}
-		}
+		w.Write(munin.RenderConfig(g))
 		if i < len(fetches) {
-			for _, v := range fetches[i].Values {
-				if v.Unknown {
-					fmt.Fprintf(w, "%s.value U\n", v.Field)
-				} else {
-					fmt.Fprintf(w, "%s.value %s\n", v.Field, strconv.FormatFloat(v.Value, 'f', -1, 64))
-				}
-			}
+			w.Write(munin.RenderFetch(fetches[i]))
 		}
 		fmt.Fprintln(w)
 	}
