@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +282,73 @@ func TestMetricsVictoria(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("loghost output:\n%s", lh.out.String())
+	}
+}
+
+// TestMetricThresholdAlert: a metric beyond a configured threshold raises
+// one alert through the whole loghost (ingest, metric store, thresholds,
+// outbox, routing) to a signed webhook; its recovery follows, threaded.
+func TestMetricThresholdAlert(t *testing.T) {
+	type hook struct {
+		Kind    string            `json:"kind"`
+		Subject string            `json:"subject"`
+		Text    string            `json:"text"`
+		Labels  map[string]string `json:"labels"`
+	}
+	got := make(chan hook, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var h hook
+		json.NewDecoder(r.Body).Decode(&h)
+		got <- h
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`thresholds:
+  - {host: web1, graph: load, critical: "5"}
+alerting:
+  webhook: {url: "%s", secret: "0123456789abcdef-e2e"}
+`, srv.URL)}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	g := munin.Graph{Name: "load", Title: "Load average", Category: "system", Fields: []munin.Field{{Name: "load", Label: "load"}}}
+	send := func(start time.Time, vals ...float64) {
+		var buf bytes.Buffer
+		for i, v := range vals {
+			json.NewEncoder(&buf).Encode(munin.Item{Type: "metric", Time: start.Add(time.Duration(i) * time.Minute).Unix(), Graph: g, Values: []munin.Value{{Field: "load", Value: v}}})
+		}
+		req, _ := http.NewRequest("POST", base+"/api/v1/ingest", &buf)
+		req.Header.Set("Authorization", "Bearer token-web1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("ingest: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+	start := time.Now().Add(-20 * time.Minute).Truncate(time.Minute)
+	send(start, 1, 1, 9, 9, 9)
+	wait := func(what string) hook {
+		select {
+		case h := <-got:
+			return h
+		case <-time.After(90 * time.Second):
+			t.Fatalf("no %s webhook in 90 s:\n%s", what, lh.out.String())
+		}
+		return hook{}
+	}
+	h := wait("critical")
+	if h.Kind != "metric_threshold" || !strings.Contains(h.Text, "CRITICAL") || h.Labels["source"] != "metric" || h.Labels["host"] != "web1" {
+		t.Fatalf("critical alert: %+v", h)
+	}
+	send(start.Add(5*time.Minute), 1, 1, 1)
+	h2 := wait("recovery")
+	if !strings.Contains(h2.Text, "back inside") || h2.Subject != h.Subject {
+		t.Fatalf("recovery: %+v", h2)
+	}
+	select {
+	case extra := <-got:
+		t.Errorf("one alert and one recovery expected, also got %+v", extra)
+	case <-time.After(2 * time.Second):
 	}
 }

@@ -59,6 +59,9 @@ type Observer interface {
 	Observe(host string, g *munin.Graph, field string, t int64, rate float64)
 	FlushTx(ctx context.Context, tx *sql.Tx) error
 	Flushed()
+	// Urgent says the observer holds something that should not wait for
+	// the next periodic flush (an alert): the store flushes at once.
+	Urgent() bool
 }
 
 type key struct{ host, graph, field string }
@@ -333,7 +336,7 @@ func (d *DB) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		if time.Since(lastFlush) >= d.opts.FlushInterval {
+		if time.Since(lastFlush) >= d.opts.FlushInterval || (d.opts.Observer != nil && d.urgent()) {
 			if err := d.Flush(ctx); err != nil {
 				if ctx.Err() != nil {
 					continue
@@ -369,6 +372,12 @@ func (d *DB) step(ctx context.Context, cur int64) error {
 		d.cursor = through
 	}
 	return nil
+}
+
+func (d *DB) urgent() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.opts.Observer.Urgent()
 }
 
 // ApplyUpTo applies records as Run does; tests and tools use it to

@@ -31,6 +31,8 @@ func (o *recObserver) FlushTx(ctx context.Context, tx *sql.Tx) error {
 
 func (o *recObserver) Flushed() { o.flushed++ }
 
+func (o *recObserver) Urgent() bool { return false }
+
 // TestObserver: the observer sees rates (not counter values), writes in
 // the flush transaction, and hears Flushed only after a commit.
 func TestObserver(t *testing.T) {

@@ -115,3 +115,11 @@ func (w *thresholdWatch) Flushed() {
 	w.changes.Add(len(w.pending))
 	w.pending = w.pending[:0]
 }
+
+// Urgent implements rrd.Observer: a level change is sent now, not with
+// the next periodic flush.
+func (w *thresholdWatch) Urgent() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) > 0
+}

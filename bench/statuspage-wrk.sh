@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The public status page under a crowd: a loghost with 50 public HTTP
+# checks (every 10 s, against bench/checkload on loopback), once all are
+# up, takes wrk on / (server-rendered HTML) and on /api/v1/status (JSON).
+#   bench/statuspage-wrk.sh [DURATION] [CHECKS] [SETTLE]   (default 20s, 50, 0)
+# SETTLE seconds of probing after all checks are up, before wrk (the page
+# carries each check's last 24 h of samples, so it grows as the loghost runs).
+# Prints requests/s and latency percentiles per path as a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=${1:-20s}
+n=${2:-50}
+settle=${3:-0}
+dir=$(mktemp -d /tmp/watchpost-statuspage-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+go build -o "$dir/watchpost" ./cmd/watchpost
+go build -o "$dir/checkload" ./bench/checkload
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waittcp() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+
+"$dir/checkload" -listen 127.0.0.1:0 -addr-file "$dir/target.addr" >"$dir/target.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $dir/target.addr ]] && break; sleep 0.1; done
+target=$(cat "$dir/target.addr")
+
+port=$(freeport)
+{
+  cat <<YAML
+server:
+  listen: 127.0.0.1:$port
+  syslog_listen: ""
+  admin_token: bench-admin-token-0123
+storage:
+  path: $dir/watchpost.db
+self:
+  enabled: false
+status_page: {title: "Bench status", groups: [Web, Mail, Backups, Infra, Misc]}
+checks:
+YAML
+  groups=(Web Mail Backups Infra Misc)
+  for i in $(seq "$n"); do
+    printf '  - {name: svc-%d, type: http, target: "http://%s/svc/%d", interval: 10s, conditions: ["status == 200", "response_time < 1s"], public: true, group: %s}\n' \
+      "$i" "$target" "$i" "${groups[$((i % 5))]}"
+  done
+} >"$dir/watchpost.yml"
+"$dir/watchpost" serve -config "$dir/watchpost.yml" >"$dir/watchpost.log" 2>&1 &
+wpid=$!; pids+=($wpid)
+waittcp "$port"
+base=http://127.0.0.1:$port
+
+up=0
+for _ in $(seq 120); do
+  up=$(curl -fsS "$base/api/v1/status" | grep -o '"status":"up"' | wc -l || true)
+  ((up >= n)) && break
+  sleep 0.5
+done
+((up >= n)) || { echo "only $up of $n checks up after 60 s" >&2; tail -20 "$dir/watchpost.log" >&2; exit 1; }
+echo "all $n checks up; settling ${settle}s" >&2
+sleep "$settle"
+html=$(curl -fsS "$base/" | wc -c); json=$(curl -fsS "$base/api/v1/status" | wc -c)
+
+rows=()
+for path in / /api/v1/status; do
+  echo "== wrk -t2 -c50 -d$dur --latency $base$path" >&2
+  wrk -t2 -c50 -d"$dur" --latency "$base$path" | tee "$dir/wrk.out" >&2
+  rps=$(awk '/^Requests\/sec:/{print $2}' "$dir/wrk.out")
+  p50=$(awk '$1=="50%"{print $2}' "$dir/wrk.out")
+  p99=$(awk '$1=="99%"{print $2}' "$dir/wrk.out")
+  non2xx=$(awk '/Non-2xx/{print $NF}' "$dir/wrk.out")
+  size=$html; [[ $path == / ]] || size=$json
+  rows+=("| \`$path\` | $size B | $rps | $p50 | $p99 | ${non2xx:-0} |")
+done
+ticks=$(awk '{print $14+$15}' "/proc/$wpid/stat")
+
+echo
+echo "$n public HTTP checks (10 s) on $(nproc) cores, wrk -t2 -c50 -d$dur on the same machine, $(go env GOVERSION)"
+echo
+echo "| path | body | requests/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "loghost RSS after the run: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$wpid/status), HWM $(awk '/VmHWM/{printf "%.1f MB", $2/1024}' /proc/$wpid/status), CPU $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f s", t/hz}')"
