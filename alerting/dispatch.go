@@ -118,11 +118,31 @@ func New(db *sql.DB, cfg Config) *Dispatcher {
 	return d
 }
 
-// Run drains the outbox until ctx ends.
+// newRowsEvery is how often Run looks for new outbox rows between full
+// passes: one indexed lookup, so an alert waits a fifth of a second, not
+// a whole pass interval, before it is routed and sent.
+const newRowsEvery = 200 * time.Millisecond
+
+// Run drains the outbox until ctx ends: a full pass every Every, and at
+// once when new rows appear.
 func (d *Dispatcher) Run(ctx context.Context) {
-	t := time.NewTicker(d.cfg.Every)
+	t := time.NewTicker(min(newRowsEvery, d.cfg.Every))
 	defer t.Stop()
-	for n := 0; ; n++ {
+	var seen int64
+	lastPass := time.Time{}
+	for n := 0; ; {
+		var top sql.NullInt64
+		_ = d.db.QueryRowContext(ctx, `SELECT max(id) FROM outbox`).Scan(&top)
+		if top.Int64 == seen && time.Since(lastPass) < d.cfg.Every {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		seen, lastPass = top.Int64, time.Now()
+		n++
 		if err := d.Drain(ctx); err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("alert outbox", "err", err)
 		}

@@ -78,6 +78,8 @@ func (d *Dispatcher) labelsOf(kind string, payload []byte) Labels {
 		}
 	case "host_silent", "host_back":
 		l["source"], l["severity"] = "host_silent", "critical"
+	case KindMonthlyReport:
+		l["source"], l["severity"] = "report", "info"
 	}
 	var extra struct {
 		Labels map[string]string `json:"labels"`

@@ -55,6 +55,8 @@ func (d *Dispatcher) render(r row) (Message, bool, error) {
 			return Message{}, false, err
 		}
 		return d.renderNotice(r.kind, c, d.ownID(r.id)), true, nil
+	case KindMonthlyReport:
+		return d.renderReport(r)
 	case "host_silent", "host_back":
 		var h hostEvent
 		if err := json.Unmarshal(r.payload, &h); err != nil {

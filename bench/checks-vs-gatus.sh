@@ -29,7 +29,9 @@ if [[ ! -x $gatus ]]; then
     go mod edit -require=github.com/TwiN/gatus/v5@v5.36.0 &&
     GOFLAGS=-mod=mod go build -o "$gatus" github.com/TwiN/gatus/v5)
 fi
-go build -o "$dir/watchpost" ./cmd/watchpost
+# WATCHPOST_BIN=path measures a binary built elsewhere (e.g. from a clean
+# `git archive HEAD` while the working tree is mid-edit).
+if [[ -n ${WATCHPOST_BIN:-} ]]; then cp "$WATCHPOST_BIN" "$dir/watchpost"; else go build -o "$dir/watchpost" ./cmd/watchpost; fi
 go build -o "$dir/checkload" ./bench/checkload
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

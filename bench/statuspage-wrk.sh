@@ -16,7 +16,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-go build -o "$dir/watchpost" ./cmd/watchpost
+# WATCHPOST_BIN=path measures a binary built elsewhere (e.g. from a clean
+# `git archive HEAD` while the working tree is mid-edit).
+if [[ -n ${WATCHPOST_BIN:-} ]]; then cp "$WATCHPOST_BIN" "$dir/watchpost"; else go build -o "$dir/watchpost" ./cmd/watchpost; fi
 go build -o "$dir/checkload" ./bench/checkload
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 waittcp() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
@@ -70,16 +72,17 @@ for path in / /api/v1/status; do
   p50=$(awk '$1=="50%"{print $2}' "$dir/wrk.out")
   p99=$(awk '$1=="99%"{print $2}' "$dir/wrk.out")
   non2xx=$(awk '/Non-2xx/{print $NF}' "$dir/wrk.out")
+  tmo=$(awk '/Socket errors/{print $NF}' "$dir/wrk.out")
   size=$html; [[ $path == / ]] || size=$json
-  rows+=("| \`$path\` | $size B | $rps | $p50 | $p99 | ${non2xx:-0} |")
+  rows+=("| \`$path\` | $size B | $rps | $p50 | $p99 | ${non2xx:-0} | ${tmo:-0} |")
 done
 ticks=$(awk '{print $14+$15}' "/proc/$wpid/stat")
 
 echo
 echo "$n public HTTP checks (10 s) on $(nproc) cores, wrk -t2 -c50 -d$dur on the same machine, $(go env GOVERSION)"
 echo
-echo "| path | body | requests/s | p50 | p99 | non-2xx |"
-echo "|---|---|---|---|---|---|"
+echo "| path | body | requests/s | p50 | p99 | non-2xx | wrk timeouts (> 2 s) |"
+echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 echo "loghost RSS after the run: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$wpid/status), HWM $(awk '/VmHWM/{printf "%.1f MB", $2/1024}' /proc/$wpid/status), CPU $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f s", t/hz}')"

@@ -2,6 +2,8 @@ package checker
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -16,20 +18,67 @@ import (
 const ednsSize = 1232
 
 // compileDNS reads a dns check: the target is the server (host or
-// host:port, port 53 by default) and the query is "TYPE name" or a bare
-// name for an A query.
+// host:port, port 53 by default; tcp:// for TCP only, tls:// for DNS over
+// TLS on port 853 by default) and the query is "TYPE name" or a bare name
+// for an A query.
 func compileDNS(p *Probe, c config.Check) error {
-	host, port, err := splitHostPort(c.Target, "53")
+	srv, err := parseDNSServer(c.Target)
 	if err != nil {
 		return err
 	}
-	p.addr = net.JoinHostPort(host, port)
+	p.dnsSrv = srv
+	p.addr = srv.addr
 	qt, qn, err := ParseQuery(c.Query)
 	if err != nil {
 		return err
 	}
 	p.qtype, p.qname = qt, qn
+	if len(c.Nameservers) > 0 {
+		if qt != dns.TypeSOA {
+			return fmt.Errorf("nameservers compare SOA serials: the query must be \"SOA zone\", not %q", c.Query)
+		}
+		for _, ns := range c.Nameservers {
+			s, err := parseDNSServer(ns)
+			if err != nil {
+				return fmt.Errorf("nameservers: %w", err)
+			}
+			p.nameservers = append(p.nameservers, s)
+		}
+	}
 	return nil
+}
+
+// dnsServer is where a query goes and how.
+type dnsServer struct {
+	addr string // host:port
+	host string // the name a DoT certificate must carry
+	net  string // "udp" (with a TCP retry), "tcp" or "tls"
+}
+
+// parseDNSServer reads host, host:port, udp://, tcp:// and tls:// (or
+// dot://) forms.
+func parseDNSServer(s string) (dnsServer, error) {
+	t := strings.TrimSpace(s)
+	srv := dnsServer{net: "udp"}
+	def := "53"
+	if scheme, _, ok := strings.Cut(t, "://"); ok {
+		switch strings.ToLower(scheme) {
+		case "udp", "dns":
+		case "tcp":
+			srv.net = "tcp"
+		case "tls", "dot":
+			srv.net, def = "tls", "853"
+		default:
+			return srv, fmt.Errorf("bad DNS server %q: want udp://, tcp:// or tls://", s)
+		}
+	}
+	host, port, err := splitHostPort(t, def)
+	if err != nil {
+		return srv, err
+	}
+	srv.host = host
+	srv.addr = net.JoinHostPort(host, port)
+	return srv, nil
 }
 
 // ParseQuery reads "A wiki.example.org", "MX example.org" or a bare name
@@ -72,27 +121,120 @@ func runDNS(ctx context.Context, p *Probe, v map[string]any) error {
 	m := new(dns.Msg)
 	m.SetQuestion(p.qname, p.qtype)
 	m.RecursionDesired = true
-	m.SetEdns0(ednsSize, false)
+	// RFC 6840 §5.7: the AD bit in a query asks a validating resolver to
+	// say whether it validated, without the DO bit's extra records.
+	m.AuthenticatedData = true
+	// The DO bit brings the signatures only when a condition reads them.
+	do := p.reads["rrsig_expires_in"] || p.reads["rrsig_count"]
+	m.SetEdns0(ednsSize, do)
 	start := time.Now()
 	v["connected"] = false
-	c := &dns.Client{Net: "udp", UDPSize: ednsSize}
-	in, _, err := c.ExchangeContext(ctx, m, p.addr)
-	v["transport"] = "udp"
-	if err == nil && in.Truncated {
-		c.Net = "tcp"
-		v["transport"] = "tcp"
-		in, _, err = c.ExchangeContext(ctx, m, p.addr)
-	}
+	in, err := p.exchange(ctx, p.dnsSrv, m, v)
 	v["response_time"] = time.Since(start)
 	if err != nil {
 		return fmt.Errorf("query %s %s at %s: %w", dns.TypeToString[p.qtype], p.qname, p.addr, err)
 	}
-	if in.Id != m.Id {
-		return fmt.Errorf("query %s at %s: reply ID does not match", p.qname, p.addr)
-	}
 	v["connected"] = true
+	if p.qtype != dns.TypeRRSIG {
+		// Signatures are reported apart, so `answer == ...` means the
+		// same with and without the DO bit.
+		in.Answer = p.rrsigValues(in.Answer, v)
+	}
+	if _, ok := v["rrsig_count"]; !ok && do {
+		v["rrsig_count"] = 0
+	}
 	DNSValues(in, v)
+	if len(p.nameservers) > 0 {
+		return p.compareSerials(ctx, in, v)
+	}
 	return nil
+}
+
+// exchange sends m to srv and returns the reply: over UDP with a TCP retry
+// when the reply is truncated, or over TCP or TLS alone. It records the
+// transport that answered and, for TLS, the server's certificate.
+func (p *Probe) exchange(ctx context.Context, srv dnsServer, m *dns.Msg, v map[string]any) (*dns.Msg, error) {
+	fam := ""
+	switch p.opts.IPVersion {
+	case 4, 6:
+		fam = fmt.Sprint(p.opts.IPVersion)
+	}
+	c := &dns.Client{UDPSize: ednsSize}
+	if dl, ok := ctx.Deadline(); ok {
+		// The client's own 2 s default would cut a longer probe timeout.
+		c.Timeout = time.Until(dl)
+	}
+	var in *dns.Msg
+	var err error
+	switch srv.net {
+	case "tls":
+		v["transport"] = "tls"
+		c.Net = "tcp" + fam + "-tls"
+		c.TLSConfig = p.tlsConfig(srv.host)
+		var conn *dns.Conn
+		if conn, err = c.DialContext(ctx, srv.addr); err != nil {
+			p.putUnverified(v, err)
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		defer conn.Close()
+		if tc, ok := conn.Conn.(*tls.Conn); ok {
+			v["tls"] = true
+			p.putTLS(v, tc.ConnectionState())
+		}
+		in, _, err = c.ExchangeWithConnContext(ctx, m, conn)
+	case "tcp":
+		v["transport"] = "tcp"
+		c.Net = "tcp" + fam
+		in, _, err = c.ExchangeContext(ctx, m, srv.addr)
+	default:
+		v["transport"] = "udp"
+		c.Net = "udp" + fam
+		in, _, err = c.ExchangeContext(ctx, m, srv.addr)
+		if err == nil && in.Truncated {
+			c.Net = "tcp" + fam
+			v["transport"] = "tcp"
+			in, _, err = c.ExchangeContext(ctx, m, srv.addr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if in.Id != m.Id {
+		return nil, errors.New("reply ID does not match")
+	}
+	return in, nil
+}
+
+// rrsigValues reports the signatures among rrs (their count and the time
+// until the first of them expires) and returns the other records.
+func (p *Probe) rrsigValues(rrs []dns.RR, v map[string]any) []dns.RR {
+	out := rrs[:0:0]
+	n := 0
+	var first time.Duration
+	now := p.opts.now()
+	for _, rr := range rrs {
+		sig, ok := rr.(*dns.RRSIG)
+		if !ok {
+			out = append(out, rr)
+			continue
+		}
+		if left := rrsigExpiresIn(sig, now); n == 0 || left < first {
+			first = left
+		}
+		n++
+	}
+	if n > 0 {
+		v["rrsig_count"] = n
+		v["rrsig_expires_in"] = first
+	}
+	return out
+}
+
+// rrsigExpiresIn is how long until the signature expires, negative once it
+// has. The expiration is a 32-bit time in serial number arithmetic (RFC
+// 4034 §3.1.5): the nearest instant within 68 years of now.
+func rrsigExpiresIn(sig *dns.RRSIG, now time.Time) time.Duration {
+	return time.Duration(int32(sig.Expiration-uint32(now.Unix()))) * time.Second
 }
 
 // DNSValues puts what a DNS reply says into v: rcode, answer (the data of
@@ -108,6 +250,7 @@ func DNSValues(in *dns.Msg, v map[string]any) {
 	v["authoritative"] = in.Authoritative
 	v["truncated"] = in.Truncated
 	v["recursion_available"] = in.RecursionAvailable
+	v["ad"] = in.AuthenticatedData
 	v["answer"] = rdata(in.Answer)
 	v["authority"] = rdata(in.Ns)
 	var ttl uint32

@@ -41,10 +41,17 @@ mail  IN A   192.0.2.25
 // port and returns its address.
 func startNSD(t testing.TB) string {
 	t.Helper()
+	return startNSDZone(t, testZone())
+}
+
+// startNSDZone runs nsd authoritative for example.test with this zone
+// file text.
+func startNSDZone(t testing.TB, zone string) string {
+	t.Helper()
 	peers.Require(t, "nsd")
 	dir := t.TempDir()
 	port := peers.FreePort(t)
-	if err := os.WriteFile(filepath.Join(dir, "example.test.zone"), []byte(testZone()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "example.test.zone"), []byte(zone), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	conf := fmt.Sprintf(`server:
@@ -81,8 +88,14 @@ zone:
 // everything else so it never recurses to the internet.
 func startUnbound(t testing.TB, nsdAddr string) string {
 	t.Helper()
+	return startUnboundConf(t, nsdAddr, t.TempDir(), `  module-config: "iterator"`)
+}
+
+// startUnboundConf runs unbound in front of nsd with extra server lines
+// (the module configuration among them) and files under dir.
+func startUnboundConf(t testing.TB, nsdAddr, dir, extra string) string {
+	t.Helper()
 	peers.Require(t, "unbound")
-	dir := t.TempDir()
 	port := peers.FreePort(t)
 	nsdHostPort := strings.Replace(nsdAddr, ":", "@", 1)
 	conf := fmt.Sprintf(`server:
@@ -96,7 +109,7 @@ func startUnbound(t testing.TB, nsdAddr string) string {
   use-syslog: no
   logfile: ""
   num-threads: 1
-  module-config: "iterator"
+%s
   access-control: 127.0.0.0/8 allow
   do-not-query-localhost: no
   local-zone: "." refuse
@@ -106,7 +119,7 @@ remote-control:
 stub-zone:
   name: "example.test."
   stub-addr: %s
-`, port, port, dir, filepath.Join(dir, "unbound.pid"), nsdHostPort)
+`, port, port, dir, filepath.Join(dir, "unbound.pid"), extra, nsdHostPort)
 	cf := filepath.Join(dir, "unbound.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

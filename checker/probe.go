@@ -91,6 +91,10 @@ type Probe struct {
 	qtype       uint16
 	qname       string
 	argv        []string
+	dnsSrv      dnsServer   // dns: the target
+	nameservers []dnsServer // dns: must agree with the target's SOA serial
+	smtpAuth    *smtpAuth   // smtp: log in when set
+	roundTrip   *roundTrip  // smtp: send a message and see it arrive
 }
 
 type prober struct {

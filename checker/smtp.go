@@ -27,14 +27,15 @@ func compileSMTP(p *Probe, c config.Check) error {
 	p.host = host
 	p.addr = net.JoinHostPort(host, port)
 	p.implicitTLS = port == "465" || strings.HasPrefix(t, "smtps://")
-	return nil
+	return compileSMTPExtras(p, c)
 }
 
 // smtpSession is one conversation: the raw connection (replaced by its TLS
 // client after STARTTLS) and the line protocol on top.
 type smtpSession struct {
-	conn net.Conn
-	tp   *textproto.Conn
+	conn      net.Conn
+	tp        *textproto.Conn
+	authMechs []string // from the last EHLO's AUTH line
 }
 
 func (s *smtpSession) cmd(expect int, format string, args ...any) (int, string, error) {
@@ -50,7 +51,9 @@ func (s *smtpSession) cmd(expect int, format string, args ...any) (int, string, 
 // runSMTP walks the conversation a mail server has with a peer: banner,
 // EHLO, STARTTLS when offered (the certificate is verified: a broken one
 // on an MX is an outage for the mail that insists on TLS), EHLO again,
-// QUIT. No mail is sent.
+// AUTH when an account is configured, QUIT. No mail is sent unless a
+// round trip is configured: then one message goes to a mailbox the probe
+// reads, and the time it took to arrive is delivery_time.
 func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
 	start := time.Now()
 	defer func() { v["response_time"] = time.Since(start) }()
@@ -104,8 +107,27 @@ func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
 			}
 		}
 	}
+	if p.smtpAuth != nil {
+		if err := p.login(s, v); err != nil {
+			p.quit(s)
+			return err
+		}
+	}
+	if p.roundTrip == nil {
+		p.quit(s)
+		return nil
+	}
+	from, err := mailboxSize(p.roundTrip.mailbox)
+	if err != nil {
+		return err
+	}
+	token, sent, err := p.sendProbe(s, v)
+	if err != nil {
+		p.quit(s)
+		return err
+	}
 	p.quit(s)
-	return nil
+	return p.awaitDelivery(ctx, token, from, sent, v)
 }
 
 func (p *Probe) smtpTLS(ctx context.Context, s *smtpSession, v map[string]any) error {
@@ -131,9 +153,15 @@ func (p *Probe) ehlo(s *smtpSession, v map[string]any) ([]string, error) {
 	}
 	lines := strings.Split(msg, "\n")
 	ext := []string{}
+	s.authMechs = nil
 	for _, l := range lines[1:] {
-		if f := strings.Fields(l); len(f) > 0 {
-			ext = append(ext, strings.ToUpper(f[0]))
+		f := strings.Fields(strings.ToUpper(l))
+		if len(f) == 0 {
+			continue
+		}
+		ext = append(ext, f[0])
+		if f[0] == "AUTH" {
+			s.authMechs = f[1:]
 		}
 	}
 	v["extensions"] = ext

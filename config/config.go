@@ -139,6 +139,19 @@ type Check struct {
 	FollowRedirects   *bool  `yaml:"follow_redirects"` // default true
 	IPVersion         int    `yaml:"ip_version"`       // 4 or 6; 0: either
 	RequireSTARTTLS   bool   `yaml:"require_starttls"` // smtp
+	// Nameservers (dns, with a SOA query) must serve the same SOA serial
+	// as the target; host[:port], tcp:// or tls:// as the target.
+	Nameservers []string `yaml:"nameservers"`
+	// Username and Password (smtp) log in with AUTH PLAIN or LOGIN after
+	// STARTTLS (or on implicit TLS); never over a plain connection.
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// RoundTripTo (smtp) is an address the server delivers to a local
+	// mbox file, RoundTripMailbox; the probe sends a message there and
+	// waits for it to arrive.
+	RoundTripTo      string `yaml:"roundtrip_to"`
+	RoundTripMailbox string `yaml:"roundtrip_mailbox"`
+	RoundTripFrom    string `yaml:"roundtrip_from"`
 	// DependsOn names checks whose outage mutes this one's alerts (the
 	// host's ping check for its services).
 	DependsOn []string `yaml:"depends_on"`

@@ -207,6 +207,7 @@ func (c *Config) validateChecks(p *positions) {
 		if (ch.TLSClientCertFile == "") != (ch.TLSClientKeyFile == "") {
 			p.add(key+".tls_client_cert_file", "give tls_client_cert_file and tls_client_key_file together")
 		}
+		validateProbeExtras(p, key, ch)
 		if ch.FailThreshold < 0 || ch.FailThreshold > 100 {
 			p.add(key+".fail_threshold", "want 1 to 100")
 		}
@@ -412,4 +413,34 @@ func uniqueName(p *positions, key, name string, seen map[string]bool, note strin
 		p.add(key+".name", "%q is used twice%s", name, note)
 	}
 	seen[name] = true
+}
+
+// validateProbeExtras checks the keys only some probe types take.
+func validateProbeExtras(p *positions, key string, ch Check) {
+	if len(ch.Nameservers) > 0 {
+		if ch.Type != "dns" {
+			p.add(key+".nameservers", "only dns checks take nameservers")
+		} else if f := strings.Fields(ch.Query); len(f) != 2 || (!strings.EqualFold(f[0], "SOA") && !strings.EqualFold(f[1], "SOA")) {
+			p.add(key+".nameservers", "compare SOA serials: the query must be \"SOA zone\"")
+		}
+		for j, ns := range ch.Nameservers {
+			if strings.TrimSpace(ns) == "" {
+				p.add(fmt.Sprintf("%s.nameservers[%d]", key, j), "empty")
+			}
+		}
+	}
+	if ch.Username != "" || ch.Password != "" {
+		if ch.Type != "smtp" {
+			p.add(key+".username", "only smtp checks log in")
+		} else if ch.Username == "" || ch.Password == "" {
+			p.add(key+".username", "give username and password together")
+		}
+	}
+	if ch.RoundTripTo != "" || ch.RoundTripMailbox != "" || ch.RoundTripFrom != "" {
+		if ch.Type != "smtp" {
+			p.add(key+".roundtrip_to", "only smtp checks make a round trip")
+		} else if ch.RoundTripTo == "" || ch.RoundTripMailbox == "" {
+			p.add(key+".roundtrip_to", "give roundtrip_to and roundtrip_mailbox together")
+		}
+	}
 }
