@@ -92,7 +92,8 @@ YAML
 wpid=$!; pids+=($wpid)
 waittcp "$wport"
 echo "measuring Watchpost (pid $wpid): ${warmup}s warm-up, ${window}s window ..." >&2
-measure "Watchpost ($(git describe --always --dirty 2>/dev/null || echo dev))" "$wpid"
+if [[ -n ${WATCHPOST_BIN:-} ]]; then label=$(basename "$WATCHPOST_BIN"); else label="Watchpost $(git describe --always --dirty 2>/dev/null || echo dev)"; fi
+measure "$label" "$wpid"
 up=$(curl -fsS "http://127.0.0.1:$wport/api/v1/status" | grep -o '"status":"up"' | wc -l || true)
 echo "Watchpost: $up of $n components up on /api/v1/status" >&2
 kill "$wpid"; wait "$wpid" 2>/dev/null || true

@@ -104,8 +104,8 @@ func QueueDue(ctx context.Context, db *sql.DB, cfg *config.Config, now time.Time
 	return month, nil
 }
 
-// Run calls QueueDue every interval (an hour is plenty) until ctx ends.
-func Run(ctx context.Context, db *sql.DB, cfg *config.Config, now func() time.Time, every time.Duration, logger *slog.Logger) {
+// Loop calls QueueDue every interval (an hour is plenty) until ctx ends.
+func Loop(ctx context.Context, db *sql.DB, cfg *config.Config, now func() time.Time, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
