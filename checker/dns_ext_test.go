@@ -36,7 +36,7 @@ func startUnboundDoT(t *testing.T, nsdAddr string, notAfter time.Time) (dotAddr 
 func TestDNSOverTLSUnbound(t *testing.T) {
 	notAfter := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
 	dot, cert := startUnboundDoT(t, startNSD(t), notAfter)
-	now := notAfter.Add(-20 * 24 * time.Hour)
+	now := notAfter.Add(-10 * 24 * time.Hour)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	clock := func() time.Time { return now }

@@ -352,3 +352,53 @@ alerting:
 	case <-time.After(2 * time.Second):
 	}
 }
+
+// TestHostSilent: a collector host that stops sending raises one "host
+// silent" alert, and one "reporting again" when it is back.
+func TestHostSilent(t *testing.T) {
+	type hook struct {
+		Kind string `json:"kind"`
+		Text string `json:"text"`
+	}
+	got := make(chan hook, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var h hook
+		json.NewDecoder(r.Body).Decode(&h)
+		got <- h
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`alerting:
+  host_silent_after: 3s
+  webhook: {url: "%s", secret: "0123456789abcdef-e2e"}
+`, srv.URL)}
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", lc.write(t))
+	lh.waitReady(base)
+	report := `{"type":"report","version":"e2e","uptime_seconds":1}` + "\n"
+	if code, m := postIngest(t, base, "token-web1", "", report); code != 200 {
+		t.Fatalf("ingest %d %v", code, m)
+	}
+	wait := func(kind string) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case h := <-got:
+				if h.Kind == kind {
+					if !strings.Contains(h.Text, "web1") {
+						t.Errorf("%s does not name the host: %q", kind, h.Text)
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %s in 30 s:\n%s", kind, lh.out.String())
+			}
+		}
+	}
+	wait("host_silent")
+	if code, m := postIngest(t, base, "token-web1", "", report); code != 200 {
+		t.Fatalf("ingest %d %v", code, m)
+	}
+	wait("host_back")
+}
