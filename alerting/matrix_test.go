@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -63,5 +64,63 @@ func TestMatrixAgainstDendrite(t *testing.T) {
 	bad, _ := NewMatrix(MatrixConfig{Homeserver: hs.URL, AccessToken: "wrong", Room: hs.Room})
 	if _, err := bad.Send(ctx, MatrixMessage{TxnID: "x", Text: "x"}); err == nil || !strings.Contains(err.Error(), "access token") {
 		t.Errorf("wrong token: %v", err)
+	}
+}
+
+// TestMatrixAcknowledge: a person's reaction to an outage's first message
+// in the real room acknowledges the incident; the bot's own events and
+// reactions to other messages do not.
+func TestMatrixAcknowledge(t *testing.T) {
+	hs := peers.StartDendrite(t)
+	mx, err := NewMatrix(MatrixConfig{Homeserver: hs.URL, AccessToken: hs.Token, Room: hs.Room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "w.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := time.Now()
+	db := s.DB()
+	if _, err := db.Exec(`INSERT INTO incidents(id, check_name, title, started, public) VALUES(7, 'wiki', 'wiki is down', ?, 0)`, now.UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	d := New(db, Config{Matrix: mx, Hostname: "loghost.test"})
+	db.Exec(`INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), "check_down",
+		`{"check":"wiki","from":"up","to":"down","since":"2026-11-25T02:00:00Z","detail":"status 503","incident":7}`)
+	if err := d.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var evs []map[string]any
+	peers.Eventually(t, 20*time.Second, func() bool { evs = hs.RoomMessages(t); return len(evs) >= 1 })
+	outage := evs[0]["event_id"].(string)
+	other, _ := mx.Send(ctx, MatrixMessage{TxnID: "unrelated", Text: "not an incident"})
+
+	go NewMatrixAcks(mx, db, time.Now, nil).Run(ctx)
+	acked := func() string {
+		var by sql.NullString
+		db.QueryRow(`SELECT acked_by FROM incidents WHERE id = 7`).Scan(&by)
+		return by.String
+	}
+	user, tok := hs.AddUser("ana")
+	react := func(token, target, key string) {
+		body := map[string]any{"m.relates_to": map[string]any{"rel_type": "m.annotation", "event_id": target, "key": key}}
+		if code := peers.MatrixCall(t, "PUT", hs.URL+"/_matrix/client/v3/rooms/"+hs.Room+"/send/m.reaction/"+key+target, token, body, nil); code != 200 {
+			t.Fatalf("reaction: %d", code)
+		}
+	}
+	react(tok, other, "👀")       // not an incident's message
+	react(hs.Token, outage, "🤖") // the bot itself
+	time.Sleep(2 * time.Second)
+	if by := acked(); by != "" {
+		t.Fatalf("acknowledged by %q before anyone reacted to the outage", by)
+	}
+	react(tok, outage, "👍")
+	peers.Eventually(t, 30*time.Second, func() bool { return acked() != "" })
+	if by := acked(); !strings.Contains(by, user) {
+		t.Errorf("acknowledged by %q, want %s", by, user)
 	}
 }

@@ -88,12 +88,13 @@ zone:
 // everything else so it never recurses to the internet.
 func startUnbound(t testing.TB, nsdAddr string) string {
 	t.Helper()
-	return startUnboundConf(t, nsdAddr, t.TempDir(), `  module-config: "iterator"`)
+	addr, _ := startUnboundConf(t, nsdAddr, t.TempDir(), `  module-config: "iterator"`)
+	return addr
 }
 
 // startUnboundConf runs unbound in front of nsd with extra server lines
 // (the module configuration among them) and files under dir.
-func startUnboundConf(t testing.TB, nsdAddr, dir, extra string) string {
+func startUnboundConf(t testing.TB, nsdAddr, dir, extra string) (string, *peers.Process) {
 	t.Helper()
 	peers.Require(t, "unbound")
 	port := peers.FreePort(t)
@@ -127,7 +128,7 @@ stub-zone:
 	p := peers.Start(t, "unbound", "-d", "-c", cf)
 	addr := peers.Addr(port)
 	p.WaitTCP(addr, 30*time.Second)
-	return addr
+	return addr, p
 }
 
 func TestDNSProbeNSD(t *testing.T) {

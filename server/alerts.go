@@ -40,6 +40,16 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		Metrics: set, Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
+	if m := cfg.Alerting.Matrix; m != nil {
+		// Reactions and thread replies in the room acknowledge incidents.
+		mx, err := alerting.NewMatrix(alerting.MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room})
+		if err != nil {
+			return nil, err
+		}
+		acks := alerting.NewMatrixAcks(mx, l.store.DB(), l.o.Now, l.o.Logger.With("component", "matrix-acks"))
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); acks.Run(ctx) }()
+	}
 	if u := cfg.Alerting.Watchdog; u != "" {
 		wd := alerting.NewWatchdog(string(u), time.Duration(cfg.Alerting.WatchdogEvery), set, l.o.Logger.With("component", "watchdog"))
 		l.wg.Add(1)

@@ -16,6 +16,9 @@ import (
 // PEERS.md) on loopback, with a bot account and a room it created.
 type Homeserver struct {
 	URL, Token, Room string
+
+	t              testing.TB
+	bin, dir, conf string
 }
 
 // MatrixCall makes one client-server API call and decodes the answer into
@@ -87,7 +90,35 @@ func StartDendrite(t testing.TB) Homeserver {
 	if room.RoomID == "" {
 		t.Fatal("no room")
 	}
-	return Homeserver{URL: url, Token: login.AccessToken, Room: room.RoomID}
+	return Homeserver{URL: url, Token: login.AccessToken, Room: room.RoomID, t: t, bin: bin, dir: dir, conf: cfgPath}
+}
+
+// AddUser creates an account, has the bot invite it to the room, joins
+// it, and returns its user id and access token: a person in the room.
+func (hs Homeserver) AddUser(name string) (userID, token string) {
+	t := hs.t
+	t.Helper()
+	cmd := exec.Command(filepath.Join(hs.bin, "create-account"), "-config", hs.conf, "-username", name, "-password", "correct-horse-battery", "-url", hs.URL)
+	cmd.Dir = hs.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("create-account %s: %v: %s", name, err, out)
+	}
+	var login struct {
+		AccessToken string `json:"access_token"`
+		UserID      string `json:"user_id"`
+	}
+	MatrixCall(t, "POST", hs.URL+"/_matrix/client/v3/login", "", map[string]any{"type": "m.login.password",
+		"identifier": map[string]string{"type": "m.id.user", "user": name}, "password": "correct-horse-battery"}, &login)
+	if login.AccessToken == "" {
+		t.Fatalf("no access token for %s", name)
+	}
+	if code := MatrixCall(t, "POST", hs.URL+"/_matrix/client/v3/rooms/"+hs.Room+"/invite", hs.Token, map[string]any{"user_id": login.UserID}, nil); code != 200 {
+		t.Fatalf("invite %s: %d", name, code)
+	}
+	if code := MatrixCall(t, "POST", hs.URL+"/_matrix/client/v3/join/"+hs.Room, login.AccessToken, map[string]any{}, nil); code != 200 {
+		t.Fatalf("join %s: %d", name, code)
+	}
+	return login.UserID, login.AccessToken
 }
 
 // RoomMessages reads the room's m.room.message events through /sync, as
