@@ -51,6 +51,10 @@ type Config struct {
 	Checks map[string]CheckInfo
 	// Flap detects flapping checks (zero: Nagios' 50 % / 25 %).
 	Flap FlapDetector
+	// Maintenance, when set, mutes alerts a maintenance window covers
+	// (recorded as suppressed "maintenance"); an outage still down when
+	// its window ends is sent then.
+	Maintenance MaintenanceFunc
 	// HostSilentAfter, when set, has each Drain look for collectors that
 	// stopped reporting (see CheckHosts).
 	HostSilentAfter time.Duration
@@ -182,6 +186,9 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 		if err := CheckHosts(ctx, d.db, now, d.cfg.HostSilentAfter); err != nil {
 			return err
 		}
+	}
+	if err := d.maintenanceEnded(ctx, now); err != nil {
+		return err
 	}
 	if err := d.expand(ctx, now); err != nil {
 		return err

@@ -115,7 +115,7 @@ func (d *Dispatcher) plan(ctx context.Context, tx *sql.Tx, r row, silences []Sil
 	if stateChange || r.kind == "reminder" || r.kind == "escalation" {
 		json.Unmarshal(r.payload, &c)
 	}
-	if stateChange {
+	if stateChange && !requeued(r.payload) {
 		flapping, started, pct, err := d.flapStep(ctx, tx, c.Check, now)
 		if err != nil {
 			return nil, "", "", err
@@ -141,6 +141,9 @@ func (d *Dispatcher) plan(ctx context.Context, tx *sql.Tx, r row, silences []Sil
 		if acked.Valid {
 			return nil, "not sent: acknowledged", "", nil
 		}
+	}
+	if m := d.inMaintenance(r, now); m != "" {
+		return nil, "", m, nil
 	}
 	for _, s := range silences {
 		if matchAll(s.Matchers, r.labels) {

@@ -12,6 +12,7 @@ import (
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/report"
 )
 
 // startAlerting drains the outbox through the routes to the receivers
@@ -37,9 +38,16 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 	}
 	d := alerting.New(l.store.DB(), alerting.Config{Receivers: receivers, Router: router, Checks: checks,
 		HostSilentAfter: time.Duration(cfg.Alerting.HostSilentAfter), Hostname: st.hostname, Now: l.o.Now,
-		Metrics: set, Logger: l.o.Logger.With("component", "alerting")})
+		Maintenance: maintenanceFunc(cfg),
+		Metrics:     set, Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		// Last month's report goes out once, on the 1st.
+		report.Loop(ctx, l.store.DB(), cfg, l.o.Now, time.Hour, l.o.Logger.With("component", "report"))
+	}()
 	if m := cfg.Alerting.Matrix; m != nil {
 		// Reactions and thread replies in the room acknowledge incidents.
 		mx, err := alerting.NewMatrix(alerting.MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room})

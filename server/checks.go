@@ -13,6 +13,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/robfig/cron/v3"
 
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
@@ -97,37 +98,94 @@ func schedule(expr string, loc *time.Location) (uptime.Schedule, error) {
 func maintenanceWindows(cfg *config.Config) []uptime.Window {
 	var ws []uptime.Window
 	for _, m := range cfg.Maintenance {
-		var w uptime.Window
-		if m.Schedule != "" {
-			sch, err := schedule(m.Schedule, cfg.Location())
-			if err != nil {
-				continue
-			}
-			w = uptime.Window{Every: sch, Duration: time.Duration(m.Duration)}
-		} else {
-			start, err1 := config.ParseTime(m.Start, cfg.Location())
-			end, err2 := config.ParseTime(m.End, cfg.Location())
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			w = uptime.Window{Start: start, End: end}
+		if w, ok := maintenanceWindow(cfg, m); ok {
+			ws = append(ws, w)
 		}
-		if len(m.Checks) > 0 || len(m.Labels) > 0 {
-			w.Checks = map[string]bool{}
-			for _, c := range m.Checks {
-				w.Checks[c] = true
-			}
-			if len(m.Labels) > 0 {
-				for _, c := range cfg.Checks {
-					if labelsMatch(c.Labels, m.Labels) {
-						w.Checks[c.Name] = true
-					}
+	}
+	return ws
+}
+
+// maintenanceWindow builds one configured window; ok is false for one the
+// validation let through but that cannot be read (it is then ignored).
+func maintenanceWindow(cfg *config.Config, m config.Maintenance) (uptime.Window, bool) {
+	var w uptime.Window
+	if m.Schedule != "" {
+		sch, err := schedule(m.Schedule, cfg.Location())
+		if err != nil {
+			return w, false
+		}
+		w = uptime.Window{Every: sch, Duration: time.Duration(m.Duration)}
+	} else {
+		start, err1 := config.ParseTime(m.Start, cfg.Location())
+		end, err2 := config.ParseTime(m.End, cfg.Location())
+		if err1 != nil || err2 != nil {
+			return w, false
+		}
+		w = uptime.Window{Start: start, End: end}
+	}
+	if len(m.Checks) > 0 || len(m.Labels) > 0 {
+		w.Checks = map[string]bool{}
+		for _, c := range m.Checks {
+			w.Checks[c] = true
+		}
+		if len(m.Labels) > 0 {
+			for _, c := range cfg.Checks {
+				if labelsMatch(c.Labels, m.Labels) {
+					w.Checks[c.Name] = true
 				}
 			}
 		}
-		ws = append(ws, w)
 	}
-	return ws
+	return w, true
+}
+
+// maintenanceFunc tells alerting which alerts a maintenance window covers
+// now: the windows the uptime tracker uses, by check name or the checks'
+// labels, and by host for alerts that name one (rules, metrics, silent
+// hosts); a window naming none of these covers every alert.
+func maintenanceFunc(cfg *config.Config) alerting.MaintenanceFunc {
+	type hostWindow struct {
+		w     uptime.Window
+		hosts map[string]bool
+	}
+	var ws []hostWindow
+	for _, m := range cfg.Maintenance {
+		w, ok := maintenanceWindow(cfg, m)
+		if !ok {
+			continue
+		}
+		hw := hostWindow{w: w}
+		if len(m.Hosts) > 0 {
+			hw.hosts = map[string]bool{}
+			for _, h := range m.Hosts {
+				hw.hosts[h] = true
+			}
+		}
+		ws = append(ws, hw)
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	return func(check string, labels map[string]string, at time.Time) bool {
+		for _, hw := range ws {
+			scoped := hw.w.Checks != nil || hw.hosts != nil
+			covers := !scoped || (check != "" && hw.w.Checks[check]) || (labels["host"] != "" && hw.hosts[labels["host"]])
+			if covers && windowActive(hw.w, at) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// windowActive: a one-off window holds [Start, End); a recurring one
+// holds [s, s+Duration) for each start s, so at is inside one when the
+// first start after at-Duration is not after at.
+func windowActive(w uptime.Window, at time.Time) bool {
+	if w.Every == nil {
+		return !at.Before(w.Start) && at.Before(w.End)
+	}
+	return !w.Every.Next(at.Add(-w.Duration)).After(at)
 }
 
 func labelsMatch(have, want map[string]string) bool {

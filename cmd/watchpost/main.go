@@ -18,6 +18,7 @@ import (
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/grep"
 	"github.com/watchpost/watchpost/munin"
+	"github.com/watchpost/watchpost/report"
 	"github.com/watchpost/watchpost/rules"
 	"github.com/watchpost/watchpost/server"
 	"github.com/watchpost/watchpost/webstats"
@@ -32,6 +33,7 @@ commands:
   grep           search parsed logs, locally or on a loghost; -f follows
   munin          run munin plugins, poll a munin-node, or answer munin masters (run, poll, node, ...)
   hoststat       this host's built-in metrics now, as munin plugin output (or JSON)
+  report monthly the month's uptime, incidents and backups (text or HTML; -send mails it)
   stats          awstats-style web statistics from access logs (text, JSON or HTML)
   config check   validate a configuration file
   alerts test    send a test alert through the configured receivers (alerts route-test: where labels go)
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return munin.Main(ctx, args[1:], stdout, stderr)
 	case "hoststat":
 		return hoststat.Main(ctx, args[1:], stdout, stderr)
+	case "report":
+		return report.Main(ctx, args[1:], stdout, stderr)
 	case "stats":
 		return webstats.Main(ctx, args[1:], stdout, stderr)
 	case "config":
