@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/internal/peers"
+)
+
+// TestReportMonthlyCLI: `watchpost report monthly` reads a running
+// loghost's store read-only and prints the month's uptime per check, as
+// text and as escaped HTML.
+func TestReportMonthlyCLI(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer web.Close()
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`timezone: UTC
+checks:
+  - {name: "wiki <main>", type: http, target: "%s/", interval: 1s, conditions: ["status == 200"], public: true}
+`, web.URL)}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	peers.Eventually(t, 20*time.Second, func() bool { return componentStatus(statusOf(t, base), "wiki <main>") == "up" })
+	time.Sleep(2 * time.Second)
+	month := time.Now().UTC().Format("2006-01")
+	out, errOut, rc := runCmd(t, "report", "monthly", "-config", cfg, "-month", month)
+	if rc != 0 || !strings.Contains(out, "wiki <main>") || !strings.Contains(out, month[:4]) {
+		t.Fatalf("report monthly: %d\n%s\n%s", rc, out, errOut)
+	}
+	html, errOut, rc := runCmd(t, "report", "monthly", "-config", cfg, "-month", month, "-format", "html")
+	if rc != 0 || strings.Contains(html, "wiki <main>") || !strings.Contains(html, "wiki &lt;main&gt;") {
+		t.Fatalf("report monthly -format html: %d %s\n%.400s", rc, errOut, html)
+	}
+	if _, _, rc := runCmd(t, "report", "monthly", "-config", cfg, "-month", "2026-13"); rc != 2 {
+		t.Errorf("a bad month should be a usage error (2), got %d", rc)
+	}
+}
+
+func statusOf(t *testing.T, base string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	resp, err := http.Get(base + "/api/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(&v)
+	return v
+}
