@@ -46,6 +46,9 @@ Runs one probe now, prints a Nagios plugin line and exits 0 OK, 1 WARNING,
   watchpost check http https://wiki.example.org/ -c 'status == 200' -w 'cert_expires_in > 14d'
   watchpost check dns 192.0.2.53:53 -query 'A wiki.example.org' -c 'answer contains 192.0.2.10'
   watchpost check dns wiki.example.org -server 192.0.2.53 -type A
+  watchpost check dns tls://dns.example.org -query 'A wiki.example.org' -c 'ad == true'
+  watchpost check dns ns1.example.org -query 'SOA example.org' -nameservers ns2.example.org,ns3.example.org
+  watchpost check dns ns1.example.org -query 'SOA example.org' -w 'rrsig_expires_in > 7d'
   watchpost check smtp mail.example.org:25 -starttls -w 'cert_expires_in > 14d'
   watchpost check tcp host:22 -c 'body contains SSH-2.0'
   watchpost check tls host:443
@@ -72,6 +75,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		sni                   = fs.String("sni", "", "TLS server name, when not the target's host")
 		starttls              = fs.Bool("starttls", false, "smtp: fail if the server does not offer STARTTLS")
 		helo                  = fs.String("helo", "", "smtp: EHLO name (default localhost)")
+		nameservers           = fs.String("nameservers", "", `dns: comma-separated servers that must serve the target's SOA serial (with -query "SOA zone")`)
+		user                  = fs.String("user", "", "smtp: log in as this user with AUTH PLAIN or LOGIN (needs TLS)")
+		passFile              = fs.String("password-file", "", "smtp: file holding the -user's password (default: $WATCHPOST_SMTP_PASSWORD)")
+		rtTo                  = fs.String("roundtrip-to", "", "smtp: send a message to this address and wait for it in -roundtrip-mailbox")
+		rtMailbox             = fs.String("roundtrip-mailbox", "", "smtp: mbox file the -roundtrip-to address is delivered to")
 		verbose               = fs.Bool("v", false, "print every condition's result after the status line")
 	)
 	fs.Var(&conds, "c", "condition that must hold (repeatable), e.g. 'status == 200'")
@@ -172,6 +180,26 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		c.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
+	if *nameservers != "" {
+		for _, ns := range strings.Split(*nameservers, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				c.Nameservers = append(c.Nameservers, ns)
+			}
+		}
+	}
+	if *user != "" {
+		// A password on the command line would show in ps.
+		pw := os.Getenv("WATCHPOST_SMTP_PASSWORD")
+		if *passFile != "" {
+			b, err := os.ReadFile(*passFile)
+			if err != nil {
+				return usage("check: read -password-file: %v", err)
+			}
+			pw = strings.TrimRight(string(b), "\r\n")
+		}
+		c.Username, c.Password = *user, config.Secret(pw)
+	}
+	c.RoundTripTo, c.RoundTripMailbox = *rtTo, *rtMailbox
 	c.Name = *name
 	if c.Name == "" {
 		c.Name = defaultName(c)
@@ -305,7 +333,22 @@ func summary(typ string, v map[string]any) string {
 		if aa, _ := v["authoritative"].(bool); aa {
 			s += " (authoritative)"
 		}
-		return s + rt
+		if ad, _ := v["ad"].(bool); ad {
+			s += " (validated)"
+		}
+		s += rt
+		if serials, ok := v["soa_serials"].([]string); ok {
+			if agree, _ := v["serials_agree"].(bool); agree {
+				s += fmt.Sprintf(", serial %v on %d servers", v["soa_serial"], len(serials))
+			}
+		}
+		if d, ok := v["rrsig_expires_in"].(time.Duration); ok {
+			s += ", signatures expire in " + formatDuration(d)
+		}
+		if tr, _ := v["transport"].(string); tr == "tls" {
+			s += fmt.Sprintf(", %v", v["tls_version"]) + certs()
+		}
+		return s
 	case "smtp":
 		s := fmt.Sprintf("banner %q%s", clip(fmt.Sprint(v["banner"]), 60), rt)
 		if st, _ := v["starttls"].(bool); st {
@@ -313,7 +356,14 @@ func summary(typ string, v map[string]any) string {
 		} else if t, _ := v["tls"].(bool); t {
 			s += fmt.Sprintf(", %v", v["tls_version"])
 		}
-		return s + certs()
+		s += certs()
+		if a, _ := v["auth"].(bool); a {
+			s += ", logged in"
+		}
+		if d, ok := v["delivery_time"].(time.Duration); ok {
+			s += ", delivered in " + formatDuration(d)
+		}
+		return s
 	case "cmd":
 		return fmt.Sprint(v["output"])
 	}
@@ -332,7 +382,7 @@ func perfdata(typ string, v map[string]any) string {
 		return s
 	}
 	var parts []string
-	for _, k := range []string{"response_time", "dns_time", "connect_time", "tls_time", "first_byte_time", "cert_expires_in"} {
+	for _, k := range []string{"response_time", "dns_time", "connect_time", "tls_time", "first_byte_time", "cert_expires_in", "rrsig_expires_in", "delivery_time"} {
 		if d, ok := v[k].(time.Duration); ok {
 			parts = append(parts, k+"="+seconds(d)+";;;")
 		}

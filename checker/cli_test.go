@@ -48,6 +48,8 @@ func TestMainGolden(t *testing.T) {
 		{"dns_query", []string{"dns", nsd, "-query", "A wiki.example.test", "-c", "answer contains 192.0.2.1"}, 0},
 		{"dns_server_type", []string{"dns", "example.test", "-server", nsd, "-type", "MX", "-c", "answers == 10 mail.example.test"}, 0},
 		{"dns_nxdomain", []string{"dns", "nope.example.test", "-server", nsd}, 2},
+		{"dns_soa_nameservers", []string{"dns", nsd, "-query", "SOA example.test", "-nameservers", "tcp://" + nsd + "," + nsd, "-v"}, 0},
+		{"usage_nameservers_not_soa", []string{"dns", nsd, "-query", "A example.test", "-nameservers", nsd}, 3},
 		{"smtp_sink", []string{"smtp", sink, "-name", "mx"}, 0},
 		{"smtp_require_starttls", []string{"smtp", sink, "-name", "mx", "-starttls"}, 2},
 		{"tcp_expect", []string{"tcp", sink, "-body", `EHLO x\r\n`, "-c", "body contains 250-PIPELINING"}, 0},

@@ -17,7 +17,7 @@ import (
 
 // startUnboundDoT runs unbound serving DNS over TLS with a self-signed
 // certificate (for 127.0.0.1 and mail.example.test) in front of nsd.
-func startUnboundDoT(t *testing.T, nsdAddr string, notAfter time.Time) (dotAddr string, cert *x509.Certificate) {
+func startUnboundDoT(t testing.TB, nsdAddr string, notAfter time.Time) (dotAddr string, cert *x509.Certificate) {
 	t.Helper()
 	dir := t.TempDir()
 	cert, certFile, keyFile := selfSigned(t, dir, notAfter)
@@ -156,7 +156,7 @@ func TestSOASerialAgreement(t *testing.T) {
 // signZone signs the test zone with fresh ldns keys, signatures expiring
 // at exp, and returns the signed zone text and the key-signing key's DS
 // file for a resolver's trust anchor.
-func signZone(t *testing.T, exp time.Time) (signed, dsFile string) {
+func signZone(t testing.TB, exp time.Time) (signed, dsFile string) {
 	t.Helper()
 	paths := peers.Require(t, "ldns-keygen", "ldns-signzone")
 	dir := t.TempDir()

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -85,9 +86,16 @@ func FuzzDNSAnswer(f *testing.F) {
 		m.Ns = []dns.RR{rr("example.test. 300 IN SOA ns1 hostmaster 1 2 3 4 5")}
 	}))
 	f.Add(packed(f, func(m *dns.Msg) { m.Truncated = true; m.SetEdns0(1232, true) }))
+	f.Add(packed(f, func(m *dns.Msg) {
+		m.AuthenticatedData = true
+		m.Answer = []dns.RR{rr("wiki.example.test. 300 IN A 192.0.2.1"),
+			rr("wiki.example.test. 300 IN RRSIG A 13 3 300 20261128120000 20261125120000 12345 example.test. dGVzdA=="),
+			rr("example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 2026112501 2 3 4 5")}
+	}))
 	f.Add([]byte{})
 	conds := []string{"rcode == NOERROR", "answer contains 192.0.2.1", "answer == 192.0.2.1,192.0.2.2",
-		"len(answer) > 0", "authoritative == true", "ttl >= 1m", `answer matches "mail"`, "authority !contains x"}
+		"len(answer) > 0", "authoritative == true", "ttl >= 1m", `answer matches "mail"`, "authority !contains x",
+		"ad == true", "rrsig_expires_in > 7d", "rrsig_count >= 1"}
 	var compiled []*Condition
 	for _, s := range conds {
 		c, err := ParseCondition("dns", s)
@@ -96,13 +104,20 @@ func FuzzDNSAnswer(f *testing.F) {
 		}
 		compiled = append(compiled, c)
 	}
-	p := &Probe{Name: "fuzz", Type: "dns"}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	p := &Probe{Name: "fuzz", Type: "dns", opts: Options{Now: func() time.Time { return now }}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := new(dns.Msg)
 		if err := m.Unpack(data); err != nil {
 			return
 		}
 		v := map[string]any{}
+		n := len(m.Answer)
+		m.Answer = p.rrsigValues(m.Answer, v)
+		if c, _ := v["rrsig_count"].(int); c+len(m.Answer) != n {
+			t.Fatalf("%d signatures + %d records != %d answers", c, len(m.Answer), n)
+		}
+		soaSerial(m, "example.test.")
 		DNSValues(m, v)
 		env := &evalEnv{values: v}
 		for _, c := range compiled {
@@ -172,6 +187,26 @@ func FuzzParseQuery(f *testing.F) {
 		m.SetQuestion(name, qt)
 		if _, err := m.Pack(); err != nil {
 			t.Fatalf("%q: query does not pack: %v", s, err)
+		}
+	})
+}
+
+func FuzzParseDNSServer(f *testing.F) {
+	for _, s := range []string{"192.0.2.53", "tls://dns.example.org", "tcp://[2001:db8::1]:54", "dot://x:0", "udp://", "a:b:c", "tls://[::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		srv, err := parseDNSServer(s)
+		if err != nil {
+			return
+		}
+		if _, _, err := net.SplitHostPort(srv.addr); err != nil || srv.host == "" {
+			t.Fatalf("%q: addr %q host %q: %v", s, srv.addr, srv.host, err)
+		}
+		switch srv.net {
+		case "udp", "tcp", "tls":
+		default:
+			t.Fatalf("%q: net %q", s, srv.net)
 		}
 	})
 }

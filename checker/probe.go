@@ -283,7 +283,16 @@ func splitHostPort(target, defPort string) (host, port string, err error) {
 	if defPort == "" {
 		return "", "", fmt.Errorf("target %q needs a port (host:port)", target)
 	}
-	return strings.Trim(t, "[]"), defPort, nil
+	h := strings.Trim(t, "[]")
+	if h == "" {
+		return "", "", fmt.Errorf("bad target %q: no host", target)
+	}
+	// A bare IPv6 address has colons; a host name has neither colons nor
+	// brackets left over.
+	if strings.ContainsAny(h, "[]") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
+		return "", "", fmt.Errorf("bad target %q", target)
+	}
+	return h, defPort, nil
 }
 
 // tlsConfig is the client TLS configuration for host: verification on

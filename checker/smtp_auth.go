@@ -40,7 +40,10 @@ func compileSMTPExtras(p *Probe, c config.Check) error {
 		}
 		rt := &roundTrip{from: c.RoundTripFrom, to: c.RoundTripTo, mailbox: c.RoundTripMailbox}
 		if rt.from == "" {
-			rt.from = "watchpost@" + p.host
+			// The recipient's own domain: the server takes mail for it,
+			// and an IP address is no sender domain.
+			_, dom, _ := strings.Cut(rt.to, "@")
+			rt.from = "watchpost@" + dom
 		}
 		for _, a := range []string{rt.from, rt.to} {
 			if strings.ContainsAny(a, "<>\r\n \t") || !strings.Contains(a, "@") {
@@ -161,7 +164,7 @@ func mailboxHas(path string, offset int64, needle []byte) (bool, error) {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return false, err
 	}
-	// A probe's mailbox is small; a huge one is read in its last 64 MiB.
+	// A probe's mailbox is small; at most 64 MiB past the offset is read.
 	data, err := io.ReadAll(io.LimitReader(f, 64<<20))
 	if err != nil {
 		return false, err

@@ -79,7 +79,7 @@ func startSMTPSink(t testing.TB) string {
 // and ports, so the machine's postfix is untouched) with a self-signed
 // certificate: smtpd on one port with STARTTLS, and in wrapper mode
 // (implicit TLS, as on 465) on another.
-func startPostfix(t testing.TB, notAfter time.Time) (starttlsAddr, implicitAddr string, cert *x509.Certificate) {
+func startPostfix(t testing.TB, notAfter time.Time, mainCFExtra ...string) (starttlsAddr, implicitAddr string, cert *x509.Certificate) {
 	t.Helper()
 	paths := peers.Require(t, "postfix", "postconf")
 	if os.Geteuid() != 0 {
@@ -142,7 +142,7 @@ smtpd_tls_cert_file = %s
 smtpd_tls_key_file = %s
 smtpd_tls_security_level = may
 smtpd_banner = $myhostname ESMTP watchpost-test
-`, dir, dir, certFile, keyFile)
+`, dir, dir, certFile, keyFile) + strings.Join(mainCFExtra, "\n") + "\n"
 	for name, data := range map[string]string{"main.cf": mainCF, "master.cf": mc.String()} {
 		if err := os.WriteFile(filepath.Join(etc, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)

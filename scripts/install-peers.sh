@@ -14,7 +14,7 @@ packages=(
 	# DNS probes: authoritative, resolver, client
 	nsd unbound ldnsutils
 	# SMTP probes and mail alerts
-	postfix swaks
+	postfix swaks python3-aiosmtpd
 	# metrics: munin compatibility, consolidation oracle, plugins, side-by-side peers
 	munin-node munin-plugins-core rrdtool monitoring-plugins-basic
 	victoria-metrics prometheus-node-exporter

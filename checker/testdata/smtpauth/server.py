@@ -1,8 +1,8 @@
 """A real SMTP server with AUTH for the smtp probe's tests (aiosmtpd).
 
-usage: server.py PORT CERT KEY USER PASSWORD
-STARTTLS with CERT/KEY; AUTH PLAIN and LOGIN, only after STARTTLS; one
-account. Runs until killed.
+usage: server.py PORT CERT KEY USER PASSWORD [EXCLUDED_MECHANISMS]
+STARTTLS with CERT/KEY; AUTH PLAIN and LOGIN (less any excluded, comma
+separated), only after STARTTLS; one account. Runs until killed.
 """
 import asyncio
 import ssl
@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, cert, key, user, password = sys.argv[1:6]
+excluded = ["CRAM-MD5"] + (sys.argv[6].split(",") if len(sys.argv) > 6 else [])
 
 
 class Authenticator:
@@ -19,7 +20,8 @@ class Authenticator:
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login == user.encode()
               and auth_data.password == password.encode())
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers 535 itself.
+        return AuthResult(success=ok, handled=False)
 
 
 class Handler:
@@ -32,7 +34,7 @@ ctx.load_cert_chain(cert, key)
 controller = Controller(
     Handler(), hostname="127.0.0.1", port=int(port),
     tls_context=ctx, require_starttls=False, authenticator=Authenticator(),
-    auth_require_tls=True, auth_exclude_mechanism=["CRAM-MD5"],
+    auth_require_tls=True, auth_exclude_mechanism=excluded,
     ident="watchpost-test-auth")
 controller.start()
 print("listening", flush=True)
