@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,26 +18,77 @@ import (
 type MatrixConfig struct {
 	Homeserver  string // https://matrix.example.org
 	AccessToken string
-	Room        string // !id:server (an alias must be resolved first)
+	Room        string       // !id:server (an alias must be resolved first)
+	Client      *http.Client // optional (tests)
 }
 
 // Matrix posts messages to a room through the client-server API.
 type Matrix struct {
-	cfg    MatrixConfig
-	client *http.Client
+	cfg        MatrixConfig
+	client     *http.Client
+	serverName string // set while the homeserver is still to be discovered
+
+	mu sync.Mutex // guards discovery
 }
 
-// NewMatrix checks the configuration.
+// NewMatrix checks the configuration. A homeserver given as a bare
+// server name ("example.org") is discovered through
+// https://example.org/.well-known/matrix/client on first use.
 func NewMatrix(cfg MatrixConfig) (*Matrix, error) {
-	u, err := url.Parse(cfg.Homeserver)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("matrix homeserver: want an http(s) URL, got %q", cfg.Homeserver)
-	}
 	if cfg.AccessToken == "" || cfg.Room == "" {
 		return nil, fmt.Errorf("matrix: access token and room are required")
 	}
-	cfg.Homeserver = strings.TrimRight(cfg.Homeserver, "/")
-	return &Matrix{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}, nil
+	mx := &Matrix{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}
+	if cfg.Client != nil {
+		mx.client = cfg.Client
+	}
+	if !strings.Contains(cfg.Homeserver, "://") && cfg.Homeserver != "" && !strings.ContainsAny(cfg.Homeserver, "/?#@ ") {
+		mx.serverName = cfg.Homeserver
+		mx.cfg.Homeserver = ""
+		return mx, nil
+	}
+	u, err := url.Parse(cfg.Homeserver)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("matrix homeserver: want an http(s) URL or a server name, got %q", cfg.Homeserver)
+	}
+	mx.cfg.Homeserver = strings.TrimRight(cfg.Homeserver, "/")
+	return mx, nil
+}
+
+// base is the homeserver's client API URL, discovering it once from the
+// server name's .well-known file when only a name was configured.
+func (mx *Matrix) base(ctx context.Context) (string, error) {
+	mx.mu.Lock()
+	defer mx.mu.Unlock()
+	if mx.cfg.Homeserver != "" {
+		return mx.cfg.Homeserver, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+mx.serverName+"/.well-known/matrix/client", nil)
+	if err != nil {
+		return "", &PermanentError{Msg: fmt.Sprintf("matrix: server name %q: %v", mx.serverName, err)}
+	}
+	resp, err := mx.client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("matrix: discover the homeserver of %s: %w", mx.serverName, err)
+	}
+	defer resp.Body.Close()
+	var wk struct {
+		Homeserver struct {
+			BaseURL string `json:"base_url"`
+		} `json:"m.homeserver"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("matrix: discover the homeserver of %s: %s", mx.serverName, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&wk); err != nil {
+		return "", fmt.Errorf("matrix: discover the homeserver of %s: %w", mx.serverName, err)
+	}
+	u, err := url.Parse(wk.Homeserver.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("matrix: %s's .well-known names no usable base_url (%q)", mx.serverName, wk.Homeserver.BaseURL)
+	}
+	mx.cfg.Homeserver = strings.TrimRight(wk.Homeserver.BaseURL, "/")
+	return mx.cfg.Homeserver, nil
 }
 
 // MatrixMessage is one message to the room.
@@ -84,7 +136,11 @@ func (mx *Matrix) Send(ctx context.Context, m MatrixMessage) (string, error) {
 			"is_falling_back": true, "m.in_reply_to": map[string]any{"event_id": m.Thread}}
 	}
 	body, _ := json.Marshal(content)
-	u := fmt.Sprintf("%s/_matrix/client/v3/rooms/%s/send/m.room.message/%s", mx.cfg.Homeserver,
+	hs, err := mx.base(ctx)
+	if err != nil {
+		return "", err
+	}
+	u := fmt.Sprintf("%s/_matrix/client/v3/rooms/%s/send/m.room.message/%s", hs,
 		url.PathEscape(mx.cfg.Room), url.PathEscape(m.TxnID))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(body))
 	if err != nil {

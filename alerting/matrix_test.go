@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +124,47 @@ func TestMatrixAcknowledge(t *testing.T) {
 	peers.Eventually(t, 30*time.Second, func() bool { return acked() != "" })
 	if by := acked(); !strings.Contains(by, user) {
 		t.Errorf("acknowledged by %q, want %s", by, user)
+	}
+}
+
+// TestMatrixDiscovery: a homeserver given by server name is found through
+// its /.well-known/matrix/client, once; a name without one is an error
+// that is retried, not a panic.
+func TestMatrixDiscovery(t *testing.T) {
+	var wellKnown, sends int
+	var base string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/.well-known/matrix/client":
+			wellKnown++
+			fmt.Fprintf(w, `{"m.homeserver":{"base_url":"%s/"}}`, base)
+		case strings.HasPrefix(r.URL.Path, "/_matrix/client/v3/rooms/"):
+			sends++
+			if r.Header.Get("Authorization") != "Bearer tok" {
+				t.Errorf("token not in the header")
+			}
+			fmt.Fprint(w, `{"event_id":"$e1"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	base = srv.URL
+	name := strings.TrimPrefix(srv.URL, "https://")
+	mx, err := NewMatrix(MatrixConfig{Homeserver: name, AccessToken: "tok", Room: "!r:x", Client: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if id, err := mx.Send(context.Background(), MatrixMessage{TxnID: fmt.Sprint(i), Text: "x"}); err != nil || id != "$e1" {
+			t.Fatalf("send: %q %v", id, err)
+		}
+	}
+	if wellKnown != 1 || sends != 2 {
+		t.Errorf("well-known read %d times, %d sends", wellKnown, sends)
+	}
+	bad, _ := NewMatrix(MatrixConfig{Homeserver: "127.0.0.1:1", AccessToken: "tok", Room: "!r:x"})
+	if _, err := bad.Send(context.Background(), MatrixMessage{TxnID: "1", Text: "x"}); err == nil {
+		t.Error("an unreachable server name must be an error")
 	}
 }

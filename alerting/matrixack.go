@@ -137,7 +137,11 @@ func (a *MatrixAcks) handle(ctx context.Context, ev roomEvent) error {
 }
 
 func (a *MatrixAcks) get(ctx context.Context, path string, q url.Values, out any) error {
-	u := a.mx.cfg.Homeserver + path
+	hs, err := a.mx.base(ctx)
+	if err != nil {
+		return err
+	}
+	u := hs + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

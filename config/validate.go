@@ -372,9 +372,16 @@ func validEmail(p *positions, key string, e *Email, full bool) {
 }
 
 func validMatrix(p *positions, key string, m *Matrix, full bool) {
-	if m.Homeserver != "" {
+	switch {
+	case strings.Contains(m.Homeserver, "://"):
 		validURL(p, key+".homeserver", m.Homeserver)
-	} else if full {
+	case m.Homeserver != "":
+		// A server name: the homeserver is found through its
+		// /.well-known/matrix/client.
+		if !hostNameRE.MatchString(strings.TrimSuffix(m.Homeserver, ":443")) && !strings.Contains(m.Homeserver, ":") {
+			p.add(key+".homeserver", "want an http(s) URL or a server name, got %q", m.Homeserver)
+		}
+	case full:
 		p.add(key+".homeserver", "missing")
 	}
 	if full && m.AccessToken == "" {
