@@ -233,3 +233,9 @@ func visible(s string) string {
 	}
 	return b.String()
 }
+
+// StaticFile returns one of the embedded assets (the status page's
+// stylesheet, for `watchpost status export`).
+func StaticFile(name string) ([]byte, error) {
+	return staticFS.ReadFile("static/" + name)
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,4 +55,47 @@ func statusOf(t *testing.T, base string) map[string]any {
 	defer resp.Body.Close()
 	json.NewDecoder(resp.Body).Decode(&v)
 	return v
+}
+
+// TestStatusExport: `watchpost status export` writes the public page as
+// static files beside a running loghost: public checks only, relative
+// links, no live-update script, the JSON, the feed and the badges.
+func TestStatusExport(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer web.Close()
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`status_page: {title: "Example status"}
+checks:
+  - {name: wiki, type: http, target: "%s/", interval: 1s, conditions: ["status == 200"], public: true}
+  - {name: private-db, type: http, target: "%s/db", interval: 1s, conditions: ["status == 200"]}
+`, web.URL, web.URL)}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	peers.Eventually(t, 20*time.Second, func() bool { return componentStatus(statusOf(t, base), "wiki") == "up" })
+	out := filepath.Join(dir, "site")
+	if o, e, rc := runCmd(t, "status", "export", "-config", cfg, out); rc != 0 {
+		t.Fatalf("status export: %d %s %s", rc, o, e)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	page := read("index.html")
+	if !strings.Contains(page, "wiki") || strings.Contains(page, "private-db") || strings.Contains(page, "/admin/") || strings.Contains(page, "<script") {
+		t.Errorf("exported page:\n%.600s", page)
+	}
+	if j := read("status.json"); !strings.Contains(j, `"wiki"`) || strings.Contains(j, "private-db") {
+		t.Errorf("status.json: %.300s", j)
+	}
+	if !strings.Contains(read("badge/wiki.svg"), "<svg") || !strings.Contains(read("feed.atom"), "<feed") || read("style.css") == "" {
+		t.Error("badge, feed or stylesheet missing")
+	}
+	if _, err := os.Stat(filepath.Join(out, "badge", "private-db.svg")); err == nil {
+		t.Error("a private check's badge was exported")
+	}
 }

@@ -33,6 +33,7 @@ commands:
   grep           search parsed logs, locally or on a loghost; -f follows
   munin          run munin plugins, poll a munin-node, or answer munin masters (run, poll, node, ...)
   hoststat       this host's built-in metrics now, as munin plugin output (or JSON)
+  status export  the public status page as static files, to publish elsewhere
   report monthly the month's uptime, incidents and backups (text or HTML; -send mails it)
   stats          awstats-style web statistics from access logs (text, JSON or HTML)
   config check   validate a configuration file
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return munin.Main(ctx, args[1:], stdout, stderr)
 	case "hoststat":
 		return hoststat.Main(ctx, args[1:], stdout, stderr)
+	case "status":
+		return server.StatusExportMain(ctx, args[1:], env)
 	case "report":
 		return report.Main(ctx, args[1:], stdout, stderr)
 	case "stats":
