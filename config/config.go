@@ -155,6 +155,9 @@ type Check struct {
 	// DependsOn names checks whose outage mutes this one's alerts (the
 	// host's ping check for its services).
 	DependsOn []string `yaml:"depends_on"`
+	// Heartbeat names a heartbeat every result of this check pings
+	// (success or failure): a `cmd` check of a backup feeds its heartbeat.
+	Heartbeat string `yaml:"heartbeat"`
 }
 
 // Heartbeat expects a ping (a backup finished) every period.

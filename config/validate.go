@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,6 +183,9 @@ func (c *Config) validateChecks(p *positions) {
 	for i, ch := range c.Checks {
 		key := fmt.Sprintf("checks[%d]", i)
 		uniqueName(p, key, ch.Name, names, "")
+		if ch.Heartbeat != "" && !slices.ContainsFunc(c.Heartbeats, func(h Heartbeat) bool { return h.Name == ch.Heartbeat }) {
+			p.add(key+".heartbeat", "no heartbeat is named %q", ch.Heartbeat)
+		}
 		for j, d := range ch.DependsOn {
 			if !all[d] || d == ch.Name {
 				p.add(fmt.Sprintf("%s.depends_on[%d]", key, j), "%q is not another check", d)

@@ -99,3 +99,42 @@ checks:
 		t.Error("a private check's badge was exported")
 	}
 }
+
+// TestHeartbeatFedByRuleAndCheck: a backup job that only writes a log
+// line, and a cmd check verifying a backup, both feed heartbeats: the
+// rule's alert labelled heartbeat=NAME pings it (heartbeat_fail=NAME
+// fails it), the check's results ping its `heartbeat`.
+func TestHeartbeatFedByRuleAndCheck(t *testing.T) {
+	dir := t.TempDir()
+	ruleFile := filepath.Join(dir, "backup.conf")
+	os.WriteFile(ruleFile, []byte(`'backup: finished OK' - - - 0 alert info "backup ok" heartbeat=nightly
+'backup: FAILED' - - - 0 alert critical "backup failed" heartbeat_fail=nightly
+`), 0o600)
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`rules:
+  - file: %s
+heartbeats:
+  - {name: nightly, id: 11111111-2222-3333-4444-555555555555, period: 24h, grace: 1h, public: true}
+  - {name: verify, id: 66666666-2222-3333-4444-555555555555, period: 24h, grace: 1h, public: true}
+checks:
+  - {name: restic-check, type: cmd, target: "/bin/true", interval: 1s, heartbeat: verify}
+`, ruleFile)}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	send := func(offset int, line string) {
+		body := fmt.Sprintf(`{"source":"file:/var/log/backup.log","gen":"g","offset":%d,"line":%q}`+"\n", offset, line)
+		if code, m := postIngest(t, base, "token-web1", "", body); code != 200 {
+			t.Fatalf("ingest %d %v", code, m)
+		}
+	}
+	state := func(name string) string { return componentStatus(statusOf(t, base), name) }
+	peers.Eventually(t, 20*time.Second, func() bool { return state("verify") == "up" })
+	send(0, "Nov 25 03:10:00 web1 backup: finished OK in 512s")
+	peers.Eventually(t, 20*time.Second, func() bool { return state("nightly") == "up" })
+	send(100, "Nov 26 03:10:00 web1 backup: FAILED: repository locked")
+	peers.Eventually(t, 20*time.Second, func() bool { return state("nightly") == "down" })
+	if t.Failed() {
+		t.Log(lh.out.String())
+	}
+}

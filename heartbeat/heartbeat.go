@@ -224,6 +224,23 @@ func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.N
 	return nil
 }
 
+// Feed records a success or a failure of the heartbeat named name from
+// inside the loghost: a log rule (an alert labelled heartbeat=NAME) or a
+// check configured with `heartbeat: NAME`. from says which, for the ping
+// list. Unknown names are an error.
+func (s *Service) Feed(ctx context.Context, name string, ok bool, from, detail string) error {
+	for _, b := range s.beats {
+		if b.Name == name {
+			kind := "fail"
+			if ok {
+				kind = "success"
+			}
+			return s.Ping(ctx, b, kind, sql.NullInt64{}, "", from, detail)
+		}
+	}
+	return fmt.Errorf("no heartbeat named %q", name)
+}
+
 // Check evaluates every heartbeat once: late ones go down.
 func (s *Service) Check(ctx context.Context) {
 	now := s.now()

@@ -211,8 +211,12 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		byName[p.Name] = p
 	}
 	thresholds := map[string][2]int{}
+	feeds := map[string]string{} // check → the heartbeat its results ping
 	for _, c := range cfg.Checks {
 		thresholds[c.Name] = [2]int{c.FailThreshold, c.SuccessThreshold}
+		if c.Heartbeat != "" {
+			feeds[c.Name] = c.Heartbeat
+		}
 	}
 	beats := map[string]config.Heartbeat{}
 	var hbs []heartbeat.Heartbeat
@@ -261,9 +265,24 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		if err != nil {
 			return nil, err
 		}
-		l.pings = svc
+		l.pings, l.beats = svc, svc
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()
+		l.feeds = make(chan heartbeatFeed, 256)
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case f := <-l.feeds:
+					if err := svc.Feed(ctx, f.name, f.ok, f.from, f.detail); err != nil && ctx.Err() == nil {
+						l.o.Logger.Warn("heartbeat fed by a rule", "heartbeat", f.name, "err", err)
+					}
+				}
+			}
+		}()
 	}
 	if len(probes) == 0 {
 		return tr, nil
@@ -286,6 +305,11 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		}
 		if ch != nil {
 			l.o.Logger.Info("check state changed", "check", ch.Check, "from", ch.From.String(), "to", ch.To.String(), "detail", ch.Detail)
+		}
+		if hb := feeds[r.Check]; hb != "" && l.beats != nil {
+			if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
+				l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
+			}
 		}
 	}
 	s := checker.NewScheduler(probes, l.o.Now, sink, set, l.o.Logger.With("component", "checker"))
@@ -436,4 +460,10 @@ func component(ctx context.Context, rd *uptime.Reader, name string, now time.Tim
 		comp.Samples = append(comp.Samples, dashboard.StatusSample{Time: s.Time, MS: float64(s.Duration.Microseconds()) / 1000, OK: s.OK})
 	}
 	return comp, nil
+}
+
+// heartbeatFeed is a heartbeat result from a log rule.
+type heartbeatFeed struct {
+	name, from, detail string
+	ok                 bool
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -270,6 +271,22 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 	now := rr.l.o.Now().UnixNano()
 	alerts, hits := rr.fx.take()
 	for _, a := range alerts {
+		// An alert labelled heartbeat=NAME (or heartbeat_fail=NAME) is a
+		// backup job reporting through its log: it pings the heartbeat
+		// instead of notifying anyone. The ping is recorded after this
+		// transaction, by the heartbeat service's own writer.
+		if name, ok := cmp.Or(a.Labels["heartbeat"], a.Labels["heartbeat_fail"]), a.Labels["heartbeat"] != ""; name != "" {
+			if rr.l.feeds == nil {
+				rr.l.o.Logger.Warn("a rule feeds a heartbeat, but none is configured", "heartbeat", name)
+				continue
+			}
+			select {
+			case rr.l.feeds <- heartbeatFeed{name: name, ok: ok, from: "rule", detail: a.Line}:
+			default:
+				rr.l.o.Logger.Warn("heartbeat feed full; ping dropped", "heartbeat", name)
+			}
+			continue
+		}
 		payload, _ := json.Marshal(a)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now, "rule_alert", string(payload)); err != nil {
 			return fmt.Errorf("outbox: %w", err)

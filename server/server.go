@@ -20,6 +20,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/heartbeat"
 	"github.com/watchpost/watchpost/store"
 )
 
@@ -96,6 +97,10 @@ type loghost struct {
 	cancel  context.CancelFunc
 	reload  func(*config.Config)
 	pings   http.Handler // /ping/{id}, when heartbeats are configured
+	beats   *heartbeat.Service
+	// feeds carries heartbeat results from log rules to a goroutine that
+	// records them outside the rules consumer's transaction.
+	feeds chan heartbeatFeed
 }
 
 func (l *loghost) wait(ctx context.Context) error {
