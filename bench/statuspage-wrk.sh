@@ -79,16 +79,20 @@ fi
 html=$(curl -fsS "$base/" | wc -c); json=$(curl -fsS "$base/api/v1/status" | wc -c)
 
 rows=()
+# As curl and wrk do by default, then as browsers do (gzip, served
+# pre-compressed from the page cache).
+for enc in identity gzip; do
 for path in / /api/v1/status; do
-  echo "== wrk -t2 -c50 -d$dur --latency $base$path" >&2
-  wrk -t2 -c50 -d"$dur" --latency "$base$path" | tee "$dir/wrk.out" >&2
+  echo "== wrk -t2 -c50 -d$dur --latency -H 'Accept-Encoding: $enc' $base$path" >&2
+  wrk -t2 -c50 -d"$dur" --latency -H "Accept-Encoding: $enc" "$base$path" | tee "$dir/wrk.out" >&2
   rps=$(awk '/^Requests\/sec:/{print $2}' "$dir/wrk.out")
   p50=$(awk '$1=="50%"{print $2}' "$dir/wrk.out")
   p99=$(awk '$1=="99%"{print $2}' "$dir/wrk.out")
   non2xx=$(awk '/Non-2xx/{print $NF}' "$dir/wrk.out")
   tmo=$(awk '/Socket errors/{print $NF}' "$dir/wrk.out")
-  size=$html; [[ $path == / ]] || size=$json
-  rows+=("| \`$path\` | $size B | $rps | $p50 | $p99 | ${non2xx:-0} | ${tmo:-0} |")
+  size=$(curl -s -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $enc" "$base$path")
+  rows+=("| \`$path\` ($enc) | $size B | $rps | $p50 | $p99 | ${non2xx:-0} | ${tmo:-0} |")
+done
 done
 ticks=$(awk '{print $14+$15}' "/proc/$wpid/stat")
 

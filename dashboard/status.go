@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"html/template"
-	"log/slog"
 	"math"
 	"net/http"
 	"time"
@@ -135,37 +134,28 @@ func responseGraph(samples []StatusSample) map[string]any {
 }
 
 // PublicStatus serves the status page at / (HTML that needs no
-// JavaScript) and /api/v1/status (the same as JSON).
-func PublicStatus(src StatusSource, logger *slog.Logger) (page, api http.Handler) {
-	if logger == nil {
-		logger = slog.Default()
-	}
+// JavaScript) and /api/v1/status (the same as JSON), both from one build
+// every maxAge (StatusCache).
+func PublicStatus(c *StatusCache) (page, api http.Handler) {
 	page = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := src(r.Context())
+		s, err := c.get(r.Context())
 		if err != nil {
-			logger.Error("status page", "err", err)
+			c.log.Error("status page", "err", err)
 			http.Error(w, "status unavailable", http.StatusInternalServerError)
 			return
 		}
-		var buf bytes.Buffer
-		if err := statusTemplate.Execute(&buf, p); err != nil {
-			logger.Error("status page template", "err", err)
-			http.Error(w, "status unavailable", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", statusCSP)
-		w.Header().Set("Cache-Control", "public, max-age=30")
-		w.Write(buf.Bytes())
+		serveCached(w, r, "text/html; charset=utf-8", s.htmlTag, s.html, s.htmlGz, c.maxAge)
 	})
 	api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := src(r.Context())
+		s, err := c.get(r.Context())
 		if err != nil {
-			logger.Error("status api", "err", err)
+			c.log.Error("status api", "err", err)
 			WriteError(w, http.StatusInternalServerError, "status unavailable")
 			return
 		}
-		WriteJSON(w, http.StatusOK, p)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		serveCached(w, r, "application/json; charset=utf-8", s.jsonTag, s.json, s.jsonGz, c.maxAge)
 	})
 	return page, api
 }

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -22,7 +21,7 @@ const statusCSP = "default-src 'self'; script-src 'self'; connect-src 'self'; ob
 // the browsers watching /api/v1/status/live when it changed. One render
 // serves every visitor, however many there are.
 type StatusHub struct {
-	src    StatusSource
+	cache  *StatusCache
 	every  time.Duration
 	max    int
 	logger *slog.Logger
@@ -35,14 +34,14 @@ type StatusHub struct {
 }
 
 // NewStatusHub returns a hub; Run renders, ServeHTTP serves.
-func NewStatusHub(src StatusSource, every time.Duration, maxClients int, set *metrics.Set, logger *slog.Logger) *StatusHub {
+func NewStatusHub(cache *StatusCache, every time.Duration, maxClients int, set *metrics.Set, logger *slog.Logger) *StatusHub {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	if set == nil {
 		set = metrics.NewSet()
 	}
-	h := &StatusHub{src: src, every: every, max: maxClients, logger: logger, subs: map[chan []byte]struct{}{}}
+	h := &StatusHub{cache: cache, every: every, max: maxClients, logger: logger, subs: map[chan []byte]struct{}{}}
 	h.clients = set.NewGauge("watchpost_status_live_clients", func() float64 {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -61,15 +60,11 @@ type liveMessage struct {
 }
 
 func (h *StatusHub) render(ctx context.Context) ([]byte, error) {
-	p, err := h.src(ctx)
+	s, err := h.cache.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := statusTemplate.ExecuteTemplate(&buf, "main", p); err != nil {
-		return nil, err
-	}
-	return json.Marshal(liveMessage{Generated: p.Generated.UnixMilli(), Title: p.Title + " · " + overallText[p.Overall], Overall: p.Overall, HTML: buf.String()})
+	return s.live, nil
 }
 
 // Run renders until ctx ends, sending each change to every subscriber.
@@ -77,6 +72,18 @@ func (h *StatusHub) Run(ctx context.Context) {
 	t := time.NewTicker(h.every)
 	defer t.Stop()
 	for {
+		h.mu.Lock()
+		watched := len(h.subs) > 0
+		h.mu.Unlock()
+		// Nobody watching: nothing to build (the page builds on demand).
+		if !watched {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			continue
+		}
 		msg, err := h.render(ctx)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -197,7 +197,7 @@ func TestStatusPageRendering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, api := PublicStatus(func(context.Context) (StatusPage, error) { return tt.page, nil }, nil)
+			h, api := PublicStatus(NewStatusCache(func(context.Context) (StatusPage, error) { return tt.page, nil }, time.Second, nil))
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 			body := w.Body.String()

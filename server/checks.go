@@ -261,7 +261,7 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		Maintenance: maintenanceWindows(cfg),
 	})
 	if len(hbs) > 0 {
-		svc, err := heartbeat.New(l.store.DB(), tr, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))
+		svc, err := heartbeat.New(l.store.DB(), changeNotifier{tr, l.statusChanged}, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))
 		if err != nil {
 			return nil, err
 		}
@@ -305,6 +305,9 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		}
 		if ch != nil {
 			l.o.Logger.Info("check state changed", "check", ch.Check, "from", ch.From.String(), "to", ch.To.String(), "detail", ch.Detail)
+			if l.statusChanged != nil {
+				l.statusChanged()
+			}
 		}
 		if hb := feeds[r.Check]; hb != "" && l.beats != nil {
 			if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
@@ -456,14 +459,64 @@ func component(ctx context.Context, rd *uptime.Reader, name string, now time.Tim
 	if err != nil {
 		return comp, err
 	}
-	for _, s := range samples {
-		comp.Samples = append(comp.Samples, dashboard.StatusSample{Time: s.Time, MS: float64(s.Duration.Microseconds()) / 1000, OK: s.OK})
-	}
+	comp.Samples = bucketSamples(samples, 5*time.Minute)
 	return comp, nil
+}
+
+// bucketSamples gives the response-time graph one point per bucket (the
+// mean of its good probes; failed if any probe in it failed): a day of
+// 10-second probes is 8,640 points, more than the 540-pixel graph shows
+// and most of a public page's weight.
+func bucketSamples(samples []uptime.Sample, bucket time.Duration) []dashboard.StatusSample {
+	var out []dashboard.StatusSample
+	var sum float64
+	var n int
+	flush := func(at time.Time, ok bool) {
+		ms := 0.0
+		if n > 0 {
+			ms = sum / float64(n)
+		}
+		out = append(out, dashboard.StatusSample{Time: at, MS: ms, OK: ok})
+	}
+	var cur time.Time
+	ok := true
+	for i, s := range samples {
+		b := s.Time.Truncate(bucket)
+		if i > 0 && !b.Equal(cur) {
+			flush(cur, ok)
+			sum, n, ok = 0, 0, true
+		}
+		cur = b
+		if s.OK {
+			sum += float64(s.Duration.Microseconds()) / 1000
+			n++
+		} else {
+			ok = false
+		}
+	}
+	if len(samples) > 0 {
+		flush(cur, ok)
+	}
+	return out
 }
 
 // heartbeatFeed is a heartbeat result from a log rule.
 type heartbeatFeed struct {
 	name, from, detail string
 	ok                 bool
+}
+
+// changeNotifier passes heartbeat observations to the tracker and tells
+// the public page when one changed a state.
+type changeNotifier struct {
+	tr      *uptime.Tracker
+	changed func()
+}
+
+func (n changeNotifier) Observe(ctx context.Context, o uptime.Observation) (*uptime.Change, error) {
+	ch, err := n.tr.Observe(ctx, o)
+	if ch != nil && n.changed != nil {
+		n.changed()
+	}
+	return ch, err
 }

@@ -98,6 +98,9 @@ type loghost struct {
 	reload  func(*config.Config)
 	pings   http.Handler // /ping/{id}, when heartbeats are configured
 	beats   *heartbeat.Service
+	// statusChanged tells the public page's cache that a check changed
+	// state (nil in tools that run no page).
+	statusChanged func()
 	// feeds carries heartbeat results from log rules to a goroutine that
 	// records them outside the rules consumer's transaction.
 	feeds chan heartbeatFeed

@@ -98,6 +98,11 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	(&dashboard.WebStatsAPI{Source: wsReader}).Register(mux, auth.API)
 	ui := dashboard.NewUI(auth, uiDeps, o.Logger)
 	ui.Register(mux)
+	reader := uptime.NewReader(l.store.ReadDB(), st.loc)
+	// One build of the public page every 5 s serves every visitor, the
+	// JSON and the live websocket; a state change rebuilds it at once.
+	statusCache := dashboard.NewStatusCache(statusSource(cfg, reader, o.Now), 5*time.Second, o.Logger.With("component", "status"))
+	l.statusChanged = statusCache.Invalidate
 	tracker, err := l.startChecks(ctx, cfg, newSet())
 	if err != nil {
 		return fail(err)
@@ -115,17 +120,16 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if l.pings != nil {
 		mux.Handle("/ping/", l.pings)
 	}
-	reader := uptime.NewReader(l.store.ReadDB(), st.loc)
-	statusPage, statusAPI := dashboard.PublicStatus(statusSource(cfg, reader, o.Now), o.Logger)
+	statusPage, statusAPI := dashboard.PublicStatus(statusCache)
 	mux.Handle("GET /feed.atom", feedHandler(cfg, reader))
 	mux.Handle("GET /badge/{file}", badgeHandler(cfg, reader, o.Now))
-	listIncidents, updateIncident := incidentsAPI(reader, tracker, o.Now)
+	listIncidents, updateIncident := incidentsAPI(reader, tracker, o.Now, statusCache.Invalidate)
 	mux.Handle("GET /api/v1/incidents", auth.API(listIncidents))
 	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(updateIncident))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", auth.API(ackHandler(l.store.DB(), o.Now)))
 	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
 	mux.Handle("GET /api/v1/status", statusAPI)
-	hub := dashboard.NewStatusHub(statusSource(cfg, reader, o.Now), 5*time.Second, 1000, newSet(), o.Logger.With("component", "status"))
+	hub := dashboard.NewStatusHub(statusCache, 5*time.Second, 1000, newSet(), o.Logger.With("component", "status"))
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); hub.Run(ctx) }()
 	mux.Handle("GET /api/v1/status/live", hub)

@@ -139,7 +139,7 @@ func badgeHandler(cfg *config.Config, rd *uptime.Reader, now func() time.Time) h
 }
 
 // incidentsAPI is the admin side: list incidents, post updates.
-func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time) (list, update http.Handler) {
+func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, changed func()) (list, update http.Handler) {
 	list = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ins, err := rd.Incidents(r.Context(), false, 200)
 		if err != nil {
@@ -186,6 +186,7 @@ func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time) (
 			dashboard.WriteError(w, http.StatusNotFound, "no such incident")
 			return
 		}
+		changed()
 		in, _, _ := rd.Incident(r.Context(), id)
 		dashboard.WriteJSON(w, http.StatusCreated, in)
 	})
