@@ -95,6 +95,7 @@ type Probe struct {
 	nameservers []dnsServer // dns: must agree with the target's SOA serial
 	smtpAuth    *smtpAuth   // smtp: log in when set
 	roundTrip   *roundTrip  // smtp: send a message and see it arrive
+	bucket      *s3Bucket   // file: an s3:// target
 }
 
 type prober struct {

@@ -155,6 +155,12 @@ type Check struct {
 	// DependsOn names checks whose outage mutes this one's alerts (the
 	// host's ping check for its services).
 	DependsOn []string `yaml:"depends_on"`
+	// Object storage for a file check whose target is s3://bucket/prefix
+	// (Backblaze B2, Wasabi, MinIO, AWS ...).
+	S3Endpoint  string `yaml:"s3_endpoint"` // host[:port] or https://host[:port]
+	S3Region    string `yaml:"s3_region"`
+	S3AccessKey string `yaml:"s3_access_key"`
+	S3SecretKey Secret `yaml:"s3_secret_key"`
 	// Heartbeat names a heartbeat every result of this check pings
 	// (success or failure): a `cmd` check of a backup feeds its heartbeat.
 	Heartbeat string `yaml:"heartbeat"`
