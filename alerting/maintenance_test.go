@@ -136,3 +136,41 @@ func TestNoMaintenanceHook(t *testing.T) {
 		t.Errorf("sent %q", rec.subjects())
 	}
 }
+
+// TestMaintenanceStartsWhileGrouped: an outage waiting in its group when a
+// window starts is muted as if the window had begun before it was routed,
+// and announced when the window ends with the check still down.
+func TestMaintenanceStartsWhileGrouped(t *testing.T) {
+	db := openDB(t)
+	rec := &recorder{}
+	c := &clock{t0}
+	from, until := t0.Add(5*time.Minute), t0.Add(time.Hour)
+	inWindow := func(check string, _ map[string]string, at time.Time) bool {
+		return check == "wiki" && !at.Before(from) && at.Before(until)
+	}
+	router, err := NewRouter(alertingConfig(t, "  email: {smtp: 'm:25', from: a@b, to: [c@d]}\n  routes:\n    - {match: {check: wiki}, receiver: default, group_wait: 10m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(db, Config{Email: rec, Router: router, Now: c.now, Hostname: "lh", Maintenance: inWindow})
+	_, wikiDown := down(t, db, c.t, "wiki")
+	drain(t, d) // routed before the window: waits in its group
+	c.add(11 * time.Minute)
+	drain(t, d) // the group is due, inside the window
+	if got := rec.subjects(); len(got) != 0 {
+		t.Fatalf("sent inside the window: %q", got)
+	}
+	var muted string
+	db.QueryRow(`SELECT suppressed FROM outbox WHERE id = ?`, wikiDown).Scan(&muted)
+	if muted != mutedMaintenance {
+		t.Fatalf("the outage is marked %q, want %q", muted, mutedMaintenance)
+	}
+	c.t = until
+	for i := 0; i < 3; i++ {
+		drain(t, d)
+		c.add(11 * time.Minute) // the re-queued outage waits out its group too
+	}
+	if got := rec.subjects(); len(got) != 1 || !strings.Contains(got[0], "wiki") {
+		t.Fatalf("after the window: %q, want the wiki's outage once", got)
+	}
+}

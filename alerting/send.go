@@ -254,6 +254,21 @@ func (d *Dispatcher) muteOrphans(ctx context.Context, rows []row, now time.Time)
 			keep = append(keep, r)
 			continue
 		}
+		// A window that began while the row waited in its group mutes it
+		// as one that began before it was routed would have: the outbox
+		// row is marked so that an outage still going at the window's end
+		// is announced then.
+		if m := d.inMaintenance(r, now); m != "" {
+			d.suppressed.Inc()
+			if err := d.update(ctx, []row{r}, `UPDATE deliveries SET given_up = ?, last_error = ? WHERE outbox_id = ? AND receiver = ?`,
+				now.UnixNano(), "suppressed: "+m); err != nil {
+				return nil, err
+			}
+			if _, err := d.db.ExecContext(ctx, `UPDATE outbox SET suppressed = ? WHERE id = ? AND suppressed = ''`, m, r.id); err != nil {
+				return nil, fmt.Errorf("mark muted: %w", err)
+			}
+			continue
+		}
 		check := r.labels["check"]
 		parents := d.cfg.Checks[check].DependsOn
 		var idx int
