@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -151,27 +152,12 @@ func parseGraphArgs(args string, d *GraphData) {
 	}
 }
 
-// periodFactor is graph_period's multiplier for rate fields: munin
-// stores per second and shows per minute or hour when asked.
-func periodFactor(g *munin.Graph, f *munin.Field) float64 {
-	if f.Type == "" || f.Type == munin.Gauge {
-		return 1
-	}
-	switch g.Period {
-	case "minute":
-		return 60
-	case "hour":
-		return 3600
-	}
-	return 1
-}
-
 // buildGraph turns stored series into what the browser draws: fields in
 // graph_order, cdefs applied, graph_period scaling, STACK on the field
 // before, negative fields below the axis, hidden fields left out.
 func buildGraph(g munin.Graph, host, rng string, from, to time.Time, fs []FieldSeries) *GraphData {
-	d := &GraphData{Host: host, Name: g.Name, Title: cmpStr(g.Title, g.Name), VLabel: strings.ReplaceAll(g.VLabel, "${graph_period}", cmpStr(g.Period, "second")),
-		Category: cmpStr(g.Category, "other"), Info: g.Info, Range: rng, From: from.Unix(), To: to.Unix()}
+	d := &GraphData{Host: host, Name: g.Name, Title: cmp.Or(g.Title, g.Name), VLabel: strings.ReplaceAll(g.VLabel, "${graph_period}", cmp.Or(g.Period, "second")),
+		Category: cmp.Or(g.Category, "other"), Info: g.Info, Range: rng, From: from.Unix(), To: to.Unix()}
 	parseGraphArgs(g.Args, d)
 
 	// One time axis for the graph: the union of the fields' times.
@@ -211,7 +197,7 @@ func buildGraph(g munin.Graph, host, rng string, from, to time.Time, fs []FieldS
 	// Scale rates first, so a cdef sees what munin's would.
 	for _, f := range fields {
 		if v, ok := vals[f.Name]; ok {
-			if k := periodFactor(&g, &f); k != 1 {
+			if k := munin.PeriodFactor(&g, &f); k != 1 {
 				for _, arr := range [][]float64{v.avg, v.min, v.max} {
 					for i := range arr {
 						arr[i] *= k
@@ -236,21 +222,20 @@ func buildGraph(g munin.Graph, host, rng string, from, to time.Time, fs []FieldS
 			d.Errors = append(d.Errors, f.Name+": "+err.Error())
 			continue
 		}
-		out := values{make([]float64, len(times)), make([]float64, len(times)), make([]float64, len(times))}
-		for i := range times {
-			for j, pick := range []func(values) []float64{
-				func(v values) []float64 { return v.avg }, func(v values) []float64 { return v.min }, func(v values) []float64 { return v.max }} {
-				var x float64
-				x, stack = c.eval(func(name string) float64 {
+		// The same expression over the averages, the minima and the maxima.
+		var out [3][]float64
+		for j := range out {
+			out[j] = make([]float64, len(times))
+			for i := range times {
+				out[j][i], stack = c.eval(func(name string) float64 {
 					if v, ok := raw[name]; ok {
-						return pick(v)[i]
+						return [3][]float64{v.avg, v.min, v.max}[j][i]
 					}
 					return math.NaN()
 				}, stack)
-				[][]float64{out.avg, out.min, out.max}[j][i] = x
 			}
 		}
-		vals[f.Name] = out
+		vals[f.Name] = values{out[0], out[1], out[2]}
 	}
 
 	negatives := map[string]string{} // the hidden field → the field it belongs to
@@ -277,8 +262,8 @@ func buildGraph(g munin.Graph, host, rng string, from, to time.Time, fs []FieldS
 		} else if !strings.HasPrefix(col, "#") {
 			col = "#" + col
 		}
-		draw := strings.ToUpper(cmpStr(f.Draw, "LINE1"))
-		s := GraphSeries{Field: f.Name, Label: cmpStr(f.Label, f.Name), Colour: col, Draw: draw,
+		draw := strings.ToUpper(cmp.Or(f.Draw, "LINE1"))
+		s := GraphSeries{Field: f.Name, Label: cmp.Or(f.Label, f.Name), Colour: col, Draw: draw,
 			Warning: f.Warning, Critical: f.Critical, Info: f.Info}
 		s.Cur, s.MinV, s.AvgV, s.MaxV = legend(v.avg, v.min, v.max)
 		y, base, area := stacked(draw, v.avg, below)
@@ -388,11 +373,4 @@ func orderedFields(g munin.Graph) []munin.Field {
 		}
 	}
 	return out
-}
-
-func cmpStr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -61,7 +62,7 @@ func (u *UI) host(w http.ResponseWriter, r *http.Request) {
 	}
 	byCat := map[string][]munin.Graph{}
 	for _, g := range gs {
-		c := cmpStr(g.Category, "other")
+		c := cmp.Or(g.Category, "other")
 		byCat[c] = append(byCat[c], g)
 	}
 	for c := range byCat {

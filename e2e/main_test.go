@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/watchpost/watchpost/internal/peers"
+	"golang.org/x/crypto/bcrypt"
 	"net"
 	"net/http"
 	"os"
@@ -92,23 +94,34 @@ type loghostConfig struct {
 	httpPort   int
 	syslogPort int
 	extra      string // more YAML appended to the config
+	// adminUser adds the dashboard user admin / "correct horse" (see
+	// submitLogin).
+	adminUser bool
 }
 
 func (c loghostConfig) write(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(c.dir, "watchpost.yml")
+	users := ""
+	if c.adminUser {
+		hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = fmt.Sprintf("  users:\n    - {name: admin, password_hash: '%s'}\n", hash)
+	}
 	y := fmt.Sprintf(`server:
   listen: 127.0.0.1:%d
   syslog_listen: 127.0.0.1:%d
   admin_token: e2e-admin-token-0123
-storage:
+%sstorage:
   path: %s
 hosts:
   web1: {token: token-web1}
   db1: {tokens: [token-db1, token-db1-old]}
 self:
   enabled: false
-%s`, c.httpPort, c.syslogPort, filepath.Join(c.dir, "watchpost.db"), c.extra)
+%s`, c.httpPort, c.syslogPort, users, filepath.Join(c.dir, "watchpost.db"), c.extra)
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -194,4 +207,10 @@ func run(t testing.TB, ctx context.Context, stdin string, args ...string) (stdou
 		}
 	}
 	return o.String(), e.String(), code
+}
+
+// submitLogin fills the dashboard's sign-in form on the page the browser
+// shows with the adminUser credentials and sends it.
+func submitLogin(b *peers.Browser) {
+	b.Eval(`document.querySelector("input[name=user]").value = "admin"; document.querySelector("input[name=password]").value = "correct horse"; document.querySelector("form").submit(); true`)
 }

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/watchpost/watchpost/internal/peers"
 	"github.com/watchpost/watchpost/munin"
 )
@@ -91,15 +89,10 @@ func TestHostMetrics(t *testing.T) {
 	peers.Start(t, bins["munin-node"], "--config", nodeCfg)
 	peers.WaitTCP(t, peers.Addr(nodePort), 20*time.Second)
 
-	hash, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: fmt.Sprintf(`munin_nodes:
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), adminUser: true, extra: fmt.Sprintf(`munin_nodes:
   - {name: oldbox, address: "127.0.0.1:%d", interval: 10s}
 `, nodePort)}
 	cfg := lc.write(t)
-	cfgText, _ := os.ReadFile(cfg)
-	cfgText = bytes.Replace(cfgText, []byte("  admin_token: e2e-admin-token-0123\n"),
-		[]byte(fmt.Sprintf("  admin_token: e2e-admin-token-0123\n  users:\n    - {name: admin, password_hash: '%s'}\n", hash)), 1)
-	os.WriteFile(cfg, cfgText, 0o600)
 	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
 	lh := startLoghost(t, "-config", cfg)
 	lh.waitReady(base)
@@ -197,7 +190,7 @@ func TestHostMetrics(t *testing.T) {
 	b := peers.StartBrowser(t, 1280, 900)
 	b.Navigate(base + "/admin/hosts")
 	b.WaitFor(`location.pathname === "/admin/login"`, 10*time.Second)
-	b.Eval(`document.querySelector("input[name=user]").value = "admin"; document.querySelector("input[name=password]").value = "correct horse"; document.querySelector("form").submit(); true`)
+	submitLogin(b)
 	b.WaitFor(`location.pathname === "/admin/hosts" && document.readyState === "complete"`, 20*time.Second)
 	for _, h := range []string{"web1", "db1", "oldbox"} {
 		if string(b.Eval(fmt.Sprintf(`document.body.textContent.includes(%q)`, h))) != "true" {

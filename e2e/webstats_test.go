@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	webstatsfixture "github.com/watchpost/watchpost/fixtures/webstats"
 	"github.com/watchpost/watchpost/internal/peers"
 )
@@ -64,13 +62,8 @@ func TestWebStatsInLoghost(t *testing.T) {
 		t.Fatalf("offline months: %d", len(offline))
 	}
 
-	hash, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), extra: "timezone: UTC\nwebstats:\n  sites:\n    - {name: wiki.example.org, aliases: [wiki]}\n"}
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), adminUser: true, extra: "timezone: UTC\nwebstats:\n  sites:\n    - {name: wiki.example.org, aliases: [wiki]}\n"}
 	cfg := lc.write(t)
-	cfgText, _ := os.ReadFile(cfg)
-	cfgText = bytes.Replace(cfgText, []byte("  admin_token: e2e-admin-token-0123\n"),
-		[]byte(fmt.Sprintf("  admin_token: e2e-admin-token-0123\n  users:\n    - {name: admin, password_hash: '%s'}\n", hash)), 1)
-	os.WriteFile(cfg, cfgText, 0o600)
 	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
 	lh := startLoghost(t, "-config", cfg)
 	lh.waitReady(base)
@@ -106,7 +99,7 @@ func TestWebStatsInLoghost(t *testing.T) {
 
 	b := peers.StartBrowser(t, 1280, 1000)
 	b.Navigate(base + "/admin/login")
-	b.Eval(`document.querySelector("input[name=user]").value = "admin"; document.querySelector("input[name=password]").value = "correct horse"; document.querySelector("form").submit(); true`)
+	submitLogin(b)
 	b.WaitFor(`location.pathname === "/admin/" && document.readyState === "complete"`, 20*time.Second)
 	b.Navigate(base + "/admin/webstats/wiki.example.org/" + offline[1].Month)
 	b.WaitFor(`document.getElementById("days-chart") && document.getElementById("days-chart").dataset.drawn`, 20*time.Second)

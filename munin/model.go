@@ -83,3 +83,19 @@ type Item struct {
 	Graph  Graph   `json:"graph"`
 	Values []Value `json:"values"`
 }
+
+// PeriodFactor is what a field's stored value (a rate per second for
+// COUNTER, DERIVE and ABSOLUTE) is multiplied by to read it per the
+// graph's graph_period, as munin draws it; 1 for gauges.
+func PeriodFactor(g *Graph, f *Field) float64 {
+	if f.Type == "" || f.Type == Gauge {
+		return 1
+	}
+	switch g.Period {
+	case "minute":
+		return 60
+	case "hour":
+		return 3600
+	}
+	return 1
+}

@@ -67,14 +67,7 @@ func (w *thresholdWatch) Observe(host string, g *munin.Graph, field string, t in
 		return
 	}
 	// Thresholds apply to what the graph shows: per graph_period.
-	if f.Type != "" && f.Type != munin.Gauge {
-		switch g.Period {
-		case "minute":
-			v *= 60
-		case "hour":
-			v *= 3600
-		}
-	}
+	v *= munin.PeriodFactor(g, f)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if ev, ok := w.eng.Observe(host, g, f, time.Unix(t, 0), v); ok {

@@ -171,13 +171,17 @@ func counts(m map[string]*Counts, key string) *Counts {
 	return c
 }
 
-func statusCounts(m map[int]*Counts, code int) *Counts {
-	c, ok := m[code]
+func statusCounts(m map[int]*Counts, code int) *Counts { return entry(m, code) }
+
+// entry returns m's value for k, adding a zero one first when there is
+// none (merging months, whose keys were bounded when they were counted).
+func entry[K comparable, V any](m map[K]*V, k K) *V {
+	v, ok := m[k]
 	if !ok {
-		c = &Counts{}
-		m[code] = c
+		v = new(V)
+		m[k] = v
 	}
-	return c
+	return v
 }
 
 // addVisit folds v (one page view, or a whole visit from another
@@ -260,11 +264,7 @@ func (m *Month) Merge(o *Month) error {
 		m.NotViewed[i].add(o.NotViewed[i])
 	}
 	for k, oh := range o.Hosts {
-		h, ok := m.Hosts[k]
-		if !ok {
-			h = &Host{}
-			m.Hosts[k] = h
-		}
+		h := entry(m.Hosts, k)
 		h.Pages += oh.Pages
 		h.Hits += oh.Hits
 		h.Bytes += oh.Bytes
@@ -288,11 +288,7 @@ func (m *Month) Merge(o *Month) error {
 		}
 	}
 	for k, od := range o.Downloads {
-		d, ok := m.Downloads[k]
-		if !ok {
-			d = &Download{}
-			m.Downloads[k] = d
-		}
+		d := entry(m.Downloads, k)
 		d.Hits += od.Hits
 		d.Partial += od.Partial
 		d.Bytes += od.Bytes
@@ -304,11 +300,7 @@ func (m *Month) Merge(o *Month) error {
 		statusCounts(m.Errors, k).add(*c)
 	}
 	for k, on := range o.NotFound {
-		n, ok := m.NotFound[k]
-		if !ok {
-			n = &NotFound{}
-			m.NotFound[k] = n
-		}
+		n := entry(m.NotFound, k)
 		n.Hits += on.Hits
 		if on.Referer > n.Referer {
 			n.Referer = on.Referer
@@ -318,11 +310,7 @@ func (m *Month) Merge(o *Month) error {
 		m.Phrases[k] += n
 	}
 	for k, or := range o.Robots {
-		r, ok := m.Robots[k]
-		if !ok {
-			r = &Robot{}
-			m.Robots[k] = r
-		}
+		r := entry(m.Robots, k)
 		r.Hits += or.Hits
 		r.Bytes += or.Bytes
 		r.RobotsTxt += or.RobotsTxt

@@ -213,7 +213,7 @@ func TestVisits(t *testing.T) {
 func TestTimeZone(t *testing.T) {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	a := New(Options{Location: loc})
 	a.AddRequest("s", req("2026-09-30T22:30:00Z", "192.0.2.1", "/", 200, firefox)) // 00:30 on 1 October in Berlin
