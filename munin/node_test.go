@@ -110,12 +110,30 @@ func TestNodeLimits(t *testing.T) {
 	if got := session(t, addr, strings.Repeat("x", 200)+"\nversion\n"); got != "# munin node at node.example\n" {
 		t.Errorf("long line: %q", got)
 	}
-	// One client holds the only slot; a second is closed at once.
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	// One client holds the only slot; a second is closed at once. The
+	// long-line session above may not have given its slot back yet, so the
+	// holder retries until it is answered.
+	var c net.Conn
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var err error
+		c, err = net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		fmt.Fprint(c, "version\n")
+		if line, _ := r.ReadString('\n'); strings.HasPrefix(line, "munins node") {
+			c.SetDeadline(time.Time{})
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("holder never got the slot")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	bufio.NewReader(c).ReadString('\n')
 	if got := session(t, addr, "version\n"); got != "" {
 		t.Errorf("second client served: %q", got)
 	}
