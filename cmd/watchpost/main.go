@@ -1,5 +1,8 @@
 // Command watchpost is the loghost, the host agent and the command-line
-// tools of Watchpost. This file only dispatches to the subcommands.
+// tools of Watchpost. This file only dispatches to the subcommands; which
+// subcommands exist is decided by commands_full.go (the default build) or
+// commands_agent.go (`-tags agent`: the host agent alone, a third of the
+// size, for hosts where the agent's memory matters).
 package main
 
 import (
@@ -10,42 +13,34 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/buildinfo"
-	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/collector"
 	"github.com/watchpost/watchpost/collector/hoststat"
-	"github.com/watchpost/watchpost/config"
-	"github.com/watchpost/watchpost/grep"
 	"github.com/watchpost/watchpost/munin"
-	"github.com/watchpost/watchpost/report"
-	"github.com/watchpost/watchpost/rules"
-	"github.com/watchpost/watchpost/server"
-	"github.com/watchpost/watchpost/webstats"
 )
 
-const usage = `usage: watchpost COMMAND [flags]
+// env is what a subcommand gets from the process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
 
-commands:
-  serve          run the loghost (no config needed: embedded defaults)
-  check          run one uptime probe (http, tcp, tls, dns, smtp, cmd): a Nagios plugin line, exit 0-3
-  collect        the host agent: host metrics, munin plugins, the journal and log files, shipped to the loghost
-  grep           search parsed logs, locally or on a loghost; -f follows
-  munin          run munin plugins, poll a munin-node, or answer munin masters (run, poll, node, ...)
-  hoststat       this host's built-in metrics now, as munin plugin output (or JSON)
-  status export  the public status page as static files, to publish elsewhere
-  report monthly the month's uptime, incidents and backups (text or HTML; -send mails it)
-  stats          awstats-style web statistics from access logs (text, JSON or HTML)
-  config check   validate a configuration file
-  alerts test    send a test alert through the configured receivers (alerts route-test: where labels go)
-  backup         a consistent copy of the store while the loghost runs
-  user hash      print a bcrypt hash of a password read from stdin (for server.users)
-  healthcheck    probe a loghost's /healthz (for container health checks)
-  rules test     run logsurfer-style rule files over a log and print every action (rules check: validate)
-  version        print version, commit and Go version
+type command func(ctx context.Context, args []string, e env) int
 
-Run 'watchpost COMMAND -h' for a command's flags.
-`
+// agentCommands are in every build: what runs on a monitored host.
+func agentCommands() map[string]command {
+	return map[string]command{
+		"collect": func(ctx context.Context, args []string, e env) int {
+			return collector.Main(ctx, args, e.stdout, e.stderr)
+		},
+		"munin": func(ctx context.Context, args []string, e env) int {
+			return munin.Main(ctx, args, e.stdout, e.stderr)
+		},
+		"hoststat": func(ctx context.Context, args []string, e env) int {
+			return hoststat.Main(ctx, args, e.stdout, e.stderr)
+		},
+	}
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -58,45 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	env := server.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	switch args[0] {
-	case "serve":
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		return server.ServeMain(ctx, args[1:], env, hup)
-	case "rules":
-		return rules.Main(ctx, args[1:], stdout, stderr)
-	case "check":
-		return checker.Main(ctx, args[1:], stdout, stderr)
-	case "collect":
-		return collector.Main(ctx, args[1:], stdout, stderr)
-	case "grep":
-		return grep.Main(ctx, args[1:], stdout, stderr)
-	case "munin":
-		return munin.Main(ctx, args[1:], stdout, stderr)
-	case "hoststat":
-		return hoststat.Main(ctx, args[1:], stdout, stderr)
-	case "status":
-		return server.StatusExportMain(ctx, args[1:], env)
-	case "report":
-		return report.Main(ctx, args[1:], stdout, stderr)
-	case "stats":
-		return webstats.Main(ctx, args[1:], stdout, stderr)
-	case "config":
-		if len(args) < 2 || args[1] != "check" {
-			fmt.Fprintln(stderr, "usage: watchpost config check FILE")
-			return 2
-		}
-		return config.CheckMain(args[2:], stdout, stderr, server.ValidateChecks, server.ValidateRules)
-	case "alerts":
-		return alerting.Main(ctx, args[1:], stdout, stderr)
-	case "backup":
-		return server.BackupMain(ctx, args[1:], env)
-	case "user":
-		return server.UserMain(args[1:], env)
-	case "healthcheck":
-		return server.HealthcheckMain(ctx, args[1:], env)
 	case "version", "-version", "--version":
 		buildinfo.Print(stdout)
 		return 0
@@ -104,6 +61,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "watchpost: unknown command %q\n\n%s", args[0], usage)
+	if cmd, ok := commands()[args[0]]; ok {
+		return cmd(ctx, args[1:], env{stdin: stdin, stdout: stdout, stderr: stderr})
+	}
+	fmt.Fprintf(stderr, "watchpost: unknown command %q%s\n\n%s", args[0], missingHint, usage)
 	return 2
 }
