@@ -21,6 +21,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 go build -o "$dir/watchpost" ./cmd/watchpost
+# The node runs from the agent build (make agent), what a host would run.
+CGO_ENABLED=0 go build -tags agent -o "$dir/watchpost-agent" ./cmd/watchpost
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 p1=$(freeport); p2=$(freeport)
 cat >"$dir/node.conf" <<CONF
@@ -45,7 +47,7 @@ CONF
 munin-node --config "$dir/node.conf" >"$dir/node.out" 2>&1 &
 pids+=($!); mpid=$!
 mkdir -p "$dir/state" && chmod 755 "$dir/state"
-"$dir/watchpost" munin -state "$dir/state" -timeout 30s -listen "127.0.0.1:$p2" node >"$dir/wp.out" 2>&1 &
+"$dir/watchpost-agent" munin -state "$dir/state" -timeout 30s -listen "127.0.0.1:$p2" node >"$dir/wp.out" 2>&1 &
 pids+=($!); wpid=$!
 for p in $p1 $p2; do
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
@@ -72,4 +74,7 @@ for row in "munin-node $mpid $p1" "watchpost-node $wpid $p2"; do
   b=$(ticks "$2")
   awk -v n="$1" -v a="$a" -v b="$b" -v r="$runs" -v hz="$hz" 'BEGIN{printf "%-15s %.0f ms CPU per round\n", n, (b-a)*1000/hz/r}'
 done
-echo "== RSS: munin-node $(awk '/VmRSS/{print $2" kB"}' /proc/$mpid/status), watchpost node $(awk '/VmRSS/{print $2" kB"}' /proc/$wpid/status)"
+mem() { awk '/VmRSS|RssAnon|RssFile/{printf "%s %s kB  ", $1, $2}' "/proc/$1/status"; }
+echo "== memory after the rounds: own (RssAnon) and mapped program files (RssFile)"
+echo "munin-node:                $(mem "$mpid")"
+echo "watchpost node (agent):    $(mem "$wpid")"
