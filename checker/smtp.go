@@ -117,6 +117,9 @@ func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
 		p.quit(s)
 		return nil
 	}
+	if p.roundTrip.remote != nil {
+		return p.remoteRoundTrip(ctx, s, v)
+	}
 	from, err := mailboxSize(p.roundTrip.mailbox)
 	if err != nil {
 		return err
@@ -128,6 +131,23 @@ func runSMTP(ctx context.Context, p *Probe, v map[string]any) error {
 	}
 	p.quit(s)
 	return p.awaitDelivery(ctx, token, from, sent, v)
+}
+
+// remoteRoundTrip logs in to the mailbox first, so that a wrong password
+// sends nothing, then sends and waits.
+func (p *Probe) remoteRoundTrip(ctx context.Context, s *smtpSession, v map[string]any) error {
+	ms, err := p.openMailbox(ctx)
+	if err != nil {
+		p.quit(s)
+		return err
+	}
+	token, sent, err := p.sendProbe(s, v)
+	p.quit(s)
+	if err != nil {
+		ms.close()
+		return err
+	}
+	return p.awaitRemote(ctx, ms, token, sent, v)
 }
 
 func (p *Probe) smtpTLS(ctx context.Context, s *smtpSession, v map[string]any) error {

@@ -24,6 +24,8 @@ type smtpAuth struct {
 // roundTrip is where a probe's message goes and where it shows up.
 type roundTrip struct {
 	from, to, mailbox string
+	remote            *remoteMailbox // mailbox is an imap(s):// or pop3(s):// URL
+	id                string         // X-Watchpost-Check: this check's messages
 }
 
 // compileSMTPExtras reads the optional AUTH and round-trip keys.
@@ -38,7 +40,15 @@ func compileSMTPExtras(p *Probe, c config.Check) error {
 		if c.RoundTripTo == "" || c.RoundTripMailbox == "" {
 			return errors.New("give roundtrip_to and roundtrip_mailbox together")
 		}
-		rt := &roundTrip{from: c.RoundTripFrom, to: c.RoundTripTo, mailbox: c.RoundTripMailbox}
+		rt := &roundTrip{from: c.RoundTripFrom, to: c.RoundTripTo, mailbox: c.RoundTripMailbox, id: checkID(c.Name)}
+		remote, err := parseMailboxURL(c.RoundTripMailbox)
+		if err != nil {
+			return err
+		}
+		if remote != nil {
+			remote.id = rt.id
+			rt.remote = remote
+		}
 		if rt.from == "" {
 			// The recipient's own domain: the server takes mail for it,
 			// and an IP address is no sender domain.
@@ -104,8 +114,8 @@ func (p *Probe) sendProbe(s *smtpSession, v map[string]any) (string, time.Time, 
 	}
 	w := s.tp.DotWriter()
 	now := p.opts.now()
-	fmt.Fprintf(w, "From: <%s>\r\nTo: <%s>\r\nSubject: watchpost round trip %s\r\nDate: %s\r\nMessage-ID: <%s@watchpost>\r\nX-Watchpost-Probe: %s\r\n\r\nA probe of %s by watchpost; it may be deleted.\r\n",
-		rt.from, rt.to, token, now.Format(time.RFC1123Z), token, token, p.Name)
+	fmt.Fprintf(w, "From: <%s>\r\nTo: <%s>\r\nSubject: watchpost round trip %s\r\nDate: %s\r\nMessage-ID: <%s@watchpost>\r\n%s: %s\r\n%s: %s\r\n\r\nA probe of %s by watchpost; it may be deleted.\r\n",
+		rt.from, rt.to, token, now.Format(time.RFC1123Z), token, hdrProbe, token, hdrCheck, rt.id, p.Name)
 	if err := w.Close(); err != nil {
 		return "", time.Time{}, fmt.Errorf("send message to %s: %w", p.addr, err)
 	}
