@@ -15,6 +15,8 @@ packages=(
 	nsd unbound ldnsutils
 	# SMTP probes and mail alerts
 	postfix swaks python3-aiosmtpd
+	# SMTP round trip read back over IMAP and POP3
+	dovecot-imapd dovecot-pop3d
 	# metrics: munin compatibility, consolidation oracle, plugins, side-by-side peers
 	munin-node munin-plugins-core rrdtool monitoring-plugins-basic
 	victoria-metrics prometheus-node-exporter

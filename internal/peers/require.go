@@ -42,6 +42,7 @@ var debianPackages = map[string]string{
 	"postmap":                  "postfix",
 	"smtp-sink":                "postfix",
 	"sendmail":                 "postfix",
+	"dovecot":                  "dovecot-imapd dovecot-pop3d",
 	"munin-run":                "munin-node",
 	"awstats.pl":               "awstats",
 	"node_exporter":            "prometheus-node-exporter",
