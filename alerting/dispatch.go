@@ -58,12 +58,18 @@ type Config struct {
 	// HostSilentAfter, when set, has each Drain look for collectors that
 	// stopped reporting (see CheckHosts).
 	HostSilentAfter time.Duration
-	Hostname        string // the right side of Message-IDs
-	MaxAge          time.Duration
-	Every           time.Duration // how often the outbox is looked at (2 s)
-	Now             func() time.Time
-	Metrics         *metrics.Set
-	Logger          *slog.Logger
+	// RuleResolveAfter resolves a rule alert's incident that has not
+	// fired again for this long (0: DefaultRuleResolveAfter); a rule's
+	// resolve_after label overrides it.
+	RuleResolveAfter time.Duration
+	// Disk, when set, watches the loghost's own storage (see DiskWatcher).
+	Disk     *DiskWatcher
+	Hostname string // the right side of Message-IDs
+	MaxAge   time.Duration
+	Every    time.Duration // how often the outbox is looked at (2 s)
+	Now      func() time.Time
+	Metrics  *metrics.Set
+	Logger   *slog.Logger
 }
 
 // Dispatcher drains the outbox.
@@ -73,7 +79,6 @@ type Dispatcher struct {
 
 	sent, failed, givenUp, skipped, suppressed *metrics.Counter
 
-	limits  map[string]*limiter  // per receiver; only Drain's goroutine uses it
 	flushes map[string]time.Time // expand's cache of group flush times
 }
 
@@ -106,7 +111,7 @@ func New(db *sql.DB, cfg Config) *Dispatcher {
 	if cfg.Flap.High == 0 {
 		cfg.Flap = FlapDetector{High: 50, Low: 25}
 	}
-	d := &Dispatcher{db: db, cfg: cfg, limits: map[string]*limiter{},
+	d := &Dispatcher{db: db, cfg: cfg,
 		sent:       cfg.Metrics.NewCounter(`watchpost_alerts_sent_total`),
 		failed:     cfg.Metrics.NewCounter(`watchpost_alerts_send_failures_total`),
 		givenUp:    cfg.Metrics.NewCounter(`watchpost_alerts_given_up_total`),
@@ -176,6 +181,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // deliveries as one message.
 func (d *Dispatcher) Drain(ctx context.Context) error {
 	now := d.cfg.Now()
+	if err := d.autoResolve(ctx, now); err != nil {
+		return err
+	}
+	if d.cfg.Disk != nil {
+		if err := d.cfg.Disk.Check(ctx, now); err != nil {
+			d.cfg.Logger.Warn("loghost disk", "err", err)
+		}
+	}
 	if err := d.remind(ctx, now); err != nil {
 		return err
 	}
@@ -206,9 +219,14 @@ type change struct {
 	Detail   string    `json:"detail"`
 	Incident int64     `json:"incident"`
 	// Reminders, escalations and flapping notices carry these.
-	Reminder  int      `json:"reminder,omitempty"`
-	Percent   float64  `json:"percent,omitempty"`
-	Receivers []string `json:"receivers,omitempty"`
+	// An incident of another source than a check: its source, title and
+	// labels (Check is empty).
+	Source    string            `json:"source,omitempty"`
+	Title     string            `json:"title,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Reminder  int               `json:"reminder,omitempty"`
+	Percent   float64           `json:"percent,omitempty"`
+	Receivers []string          `json:"receivers,omitempty"`
 }
 
 // alert is the payload of a rule's alert action (rules.Alert).

@@ -133,6 +133,9 @@ func (d *Dispatcher) plan(ctx context.Context, tx *sql.Tx, r row, silences []Sil
 	if r.kind == "check_up" && c.Incident > 0 {
 		return d.followFiring(ctx, tx, c.Incident, now)
 	}
+	if inc, ev := eventOf(r.payload); inc > 0 && ev == EventResolved {
+		return d.followFiring(ctx, tx, inc, now)
+	}
 	if r.kind == "reminder" || r.kind == "escalation" {
 		var acked sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT acked FROM incidents WHERE id = ?`, c.Incident).Scan(&acked); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -176,13 +179,22 @@ func (d *Dispatcher) plan(ctx context.Context, tx *sql.Tx, r row, silences []Sil
 			mutedBy = p
 			continue
 		}
-		gk := groupKey(rt, r.labels, c.Incident, r.id)
+		inc := c.Incident
+		if inc == 0 {
+			inc, _ = eventOf(r.payload)
+		}
+		gk := groupKey(rt, r.labels, inc, r.id)
+		res := resolved
+		if rt.Digest > 0 {
+			gk, res = fmt.Sprintf("r%d/digest", rt.Index), false
+			rt.GroupWait, rt.GroupInterval = rt.Digest, rt.Digest
+		}
 		for _, ch := range d.cfg.Receivers[rt.Receiver].channels(rt.Receiver) {
 			if seen[ch] {
 				continue
 			}
 			seen[ch] = true
-			next, err := d.nextFlush(ctx, tx, ch, gk, rt, now, resolved)
+			next, err := d.nextFlush(ctx, tx, ch, gk, rt, now, res)
 			if err != nil {
 				return nil, "", "", err
 			}
@@ -217,7 +229,7 @@ func oneLine(s string) string {
 func (d *Dispatcher) followFiring(ctx context.Context, tx *sql.Tx, incident int64, now time.Time) ([]target, string, string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT d.receiver, d.group_key, d.outbox_id, d.attempts, d.sent IS NULL AND d.given_up IS NULL AND d.batch IS NULL
 		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-		WHERE o.kind = 'check_down' AND json_extract(o.payload, '$.incident') = ? AND d.last_error NOT LIKE 'suppressed:%'`, incident)
+		WHERE json_valid(o.payload) AND json_extract(o.payload, '$.incident') = ? AND `+openingRow+` AND d.last_error NOT LIKE 'suppressed:%'`, incident)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("find the outage: %w", err)
 	}
@@ -237,6 +249,14 @@ func (d *Dispatcher) followFiring(ctx context.Context, tx *sql.Tx, incident int6
 			return nil, "", "", fmt.Errorf("find the outage: %w", err)
 		}
 		t.next = now
+		if rt, ok := d.digestRoute(t.groupKey); ok {
+			// A digest's resolutions wait for the digest like the rest.
+			if t.next, err = d.nextFlush(ctx, tx, t.channel, t.groupKey, rt, now, false); err != nil {
+				rows.Close()
+				return nil, "", "", err
+			}
+			open = false
+		}
 		targets = append(targets, t)
 		if open && attempts == 0 {
 			pull = append(pull, waiting{id, t.channel})
@@ -253,6 +273,24 @@ func (d *Dispatcher) followFiring(ctx context.Context, tx *sql.Tx, incident int6
 		return nil, "", "its outage was not announced", nil
 	}
 	return targets, "", "", nil
+}
+
+// openingRow is the SQL condition on outbox o for the row that opened an
+// incident: a check's outage, or another source's "opened" event.
+const openingRow = `(o.kind = 'check_down' OR (json_valid(o.payload) AND json_extract(o.payload, '$.event') = 'opened'))`
+
+// digestRoute returns the route of a digest group key.
+func (d *Dispatcher) digestRoute(gk string) (Route, bool) {
+	var idx int
+	if !strings.HasSuffix(gk, "/digest") || d.cfg.Router == nil {
+		return Route{}, false
+	}
+	if _, err := fmt.Sscanf(gk, "r%d/", &idx); err != nil || idx < 0 || idx >= len(d.cfg.Router.Routes) {
+		return Route{}, false
+	}
+	rt := d.cfg.Router.Routes[idx]
+	rt.GroupWait, rt.GroupInterval = rt.Digest, rt.Digest
+	return rt, rt.Digest > 0
 }
 
 // nextFlush is when a new member of a group goes out: with the group's

@@ -64,7 +64,21 @@ func CheckHosts(ctx context.Context, db *sql.DB, now time.Time, after time.Durat
 			tx.Rollback()
 			return fmt.Errorf("host silence: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), kind, string(p)); err != nil {
+		// The silence is an incident (acknowledged, reminded, escalated
+		// like any other); a host silent since before incidents covered
+		// hosts gets its "back" message the old way.
+		var ok bool
+		if kind == "host_silent" {
+			_, ok, err = Fire(ctx, tx, Alert{Source: SourceHost, Key: h.name, Labels: map[string]string{"host": h.name, "severity": "critical"},
+				Severity: "critical", Title: "host " + h.name + " is silent", Time: now, Kind: kind, Payload: ev})
+			ok = true
+		} else {
+			_, ok, err = Resolve(ctx, tx, Resolution{Source: SourceHost, Key: h.name, Time: now, Kind: kind, Payload: ev})
+		}
+		if err == nil && !ok {
+			_, err = tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), kind, string(p))
+		}
+		if err != nil {
 			tx.Rollback()
 			return fmt.Errorf("host silence: %w", err)
 		}

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -41,7 +42,35 @@ type CheckInfo struct {
 // but never overrides source.
 func (d *Dispatcher) labelsOf(kind string, payload []byte) Labels {
 	l := Labels{}
+	if kind == "reminder" || kind == "escalation" {
+		// A reminder of an incident other than a check's carries the
+		// incident's labels.
+		var c change
+		if json.Unmarshal(payload, &c) == nil && c.Source != "" {
+			for k, v := range c.Labels {
+				l[k] = v
+			}
+			l["source"] = c.Source
+			if l["severity"] == "" {
+				l["severity"] = "warning"
+			}
+			return l
+		}
+	}
 	switch kind {
+	case KindIncident:
+		var ev incidentEvent
+		json.Unmarshal(payload, &ev)
+		for k, v := range ev.Labels {
+			l[k] = v
+		}
+		l["source"], l["severity"] = ev.Source, cmp.Or(ev.Severity, l["severity"])
+		return cmpLabels(l)
+	case KindLoghostDisk:
+		var ev diskEvent
+		json.Unmarshal(payload, &ev)
+		l["source"], l["severity"], l["service"] = SourceLoghost, cmp.Or(ev.Severity, "warning"), "loghost"
+		return l
 	case "check_down", "check_up", "check_degraded", "flap_start", "flap_stop", "reminder", "escalation":
 		var c change
 		json.Unmarshal(payload, &c)
@@ -91,6 +120,13 @@ func (d *Dispatcher) labelsOf(kind string, payload []byte) Labels {
 			}
 		}
 	}
+	if l["severity"] == "" {
+		l["severity"] = "warning"
+	}
+	return l
+}
+
+func cmpLabels(l Labels) Labels {
 	if l["severity"] == "" {
 		l["severity"] = "warning"
 	}

@@ -52,12 +52,13 @@ func (d *Dispatcher) maintenanceEnded(ctx context.Context, now time.Time) error 
 	if d.cfg.Maintenance == nil {
 		return nil
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT id, payload, labels FROM outbox WHERE suppressed = ? AND kind = 'check_down' ORDER BY id LIMIT 1000`, mutedMaintenance)
+	rows, err := d.db.QueryContext(ctx, `SELECT o.id, o.kind, o.payload, o.labels FROM outbox o WHERE o.suppressed = ? AND `+openingRow+` ORDER BY o.id LIMIT 1000`, mutedMaintenance)
 	if err != nil {
 		return fmt.Errorf("read muted outages: %w", err)
 	}
 	type muted struct {
 		id      int64
+		kind    string
 		payload []byte
 		labels  Labels
 	}
@@ -65,7 +66,7 @@ func (d *Dispatcher) maintenanceEnded(ctx context.Context, now time.Time) error 
 	for rows.Next() {
 		var m muted
 		var payload, labels string
-		if err := rows.Scan(&m.id, &payload, &labels); err != nil {
+		if err := rows.Scan(&m.id, &m.kind, &payload, &labels); err != nil {
 			rows.Close()
 			return fmt.Errorf("read muted outages: %w", err)
 		}
@@ -79,14 +80,14 @@ func (d *Dispatcher) maintenanceEnded(ctx context.Context, now time.Time) error 
 	}
 	rows.Close()
 	for _, m := range due {
-		if err := d.resend(ctx, m.id, m.payload, now); err != nil {
+		if err := d.resend(ctx, m.id, m.kind, m.payload, now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (d *Dispatcher) resend(ctx context.Context, id int64, payload []byte, now time.Time) error {
+func (d *Dispatcher) resend(ctx context.Context, id int64, kind string, payload []byte, now time.Time) error {
 	var c change
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return d.closeMuted(ctx, d.db, id, "maintenance (ended; unreadable payload)")
@@ -106,17 +107,22 @@ func (d *Dispatcher) resend(ctx context.Context, id int64, payload []byte, now t
 		firing = err == nil && !resolved.Valid
 	}
 	var status int
-	if err := tx.QueryRowContext(ctx, `SELECT status FROM check_state WHERE check_name = ?`, c.Check).Scan(&status); err == nil && status != statusDown {
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM check_state WHERE check_name = ?`, c.Check).Scan(&status); kind == "check_down" && err == nil && status != statusDown {
 		firing = false
 	}
 	note := "maintenance (ended; recovered during the window)"
+	if kind != "check_down" {
+		note = "maintenance (ended; resolved during the window)"
+	}
 	if firing {
 		var p map[string]any
 		json.Unmarshal(payload, &p)
 		p[resentKey] = true
-		p["detail"] = c.Detail + " (still down when the maintenance window ended)"
+		if kind == "check_down" {
+			p["detail"] = c.Detail + " (still down when the maintenance window ended)"
+		}
 		pj, _ := json.Marshal(p)
-		res, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), "check_down", string(pj))
+		res, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), kind, string(pj))
 		if err != nil {
 			return fmt.Errorf("maintenance end: %w", err)
 		}

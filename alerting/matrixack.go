@@ -122,7 +122,7 @@ func (a *MatrixAcks) handle(ctx context.Context, ev roomEvent) error {
 	}
 	var incident sql.NullInt64
 	err := a.db.QueryRowContext(ctx, `SELECT json_extract(o.payload, '$.incident') FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-		WHERE d.ref = ? AND o.kind = 'check_down' LIMIT 1`, target).Scan(&incident)
+		WHERE d.ref = ? AND json_valid(o.payload) AND json_extract(o.payload, '$.incident') > 0 LIMIT 1`, target).Scan(&incident)
 	if errors.Is(err, sql.ErrNoRows) || !incident.Valid {
 		return nil // a reaction to something else
 	}

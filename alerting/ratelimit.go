@@ -1,37 +1,36 @@
 package alerting
 
-import "time"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
-// limiter counts a receiver's messages in one-minute windows, so an alert
-// storm reaches each receiver at a bounded rate (grouping then collapses
-// what waits). It lives in memory: a restart starts a fresh window.
-type limiter struct {
-	per   int
-	start time.Time
-	n     int
-}
+// rateWindow is the span a receiver's rate limit counts messages over.
+const rateWindow = time.Minute
 
-// allow takes one message from the window; when none is left it says
-// when the next window opens.
-func (l *limiter) allow(now time.Time) (bool, time.Time) {
-	if l.per <= 0 {
-		return true, now
+// allow says whether a receiver may have one more message now: fewer
+// than per messages (batches) went to its channels in the last minute.
+// The count comes from the deliveries' sent times, so a restart (or a
+// crash loop) does not open a fresh window. When the receiver is full it
+// says when its oldest message in the window leaves it.
+func (d *Dispatcher) allow(ctx context.Context, rcName string, per int, now time.Time) (bool, time.Time, error) {
+	if per <= 0 {
+		return true, now, nil
 	}
-	if now.Before(l.start) || !now.Before(l.start.Add(time.Minute)) {
-		l.start, l.n = now, 0
+	chans, _ := json.Marshal(d.cfg.Receivers[rcName].channels(rcName))
+	var n int
+	var oldest *int64
+	err := d.db.QueryRowContext(ctx, `SELECT count(*), min(sent) FROM (SELECT min(sent) AS sent FROM deliveries
+		WHERE receiver IN (SELECT value FROM json_each(?)) AND sent > ? AND sent <= ?
+		GROUP BY receiver, coalesce(batch, -outbox_id))`,
+		string(chans), now.Add(-rateWindow).UnixNano(), now.UnixNano()).Scan(&n, &oldest)
+	if err != nil {
+		return false, now, fmt.Errorf("rate limit: %w", err)
 	}
-	if l.n < l.per {
-		l.n++
-		return true, now
+	if n < per || oldest == nil {
+		return true, now, nil
 	}
-	return false, l.start.Add(time.Minute)
-}
-
-func (d *Dispatcher) limiter(name string, per int) *limiter {
-	l := d.limits[name]
-	if l == nil || l.per != per {
-		l = &limiter{per: per}
-		d.limits[name] = l
-	}
-	return l
+	return false, time.Unix(0, *oldest).Add(rateWindow), nil
 }

@@ -21,14 +21,14 @@ func Ack(ctx context.Context, db *sql.DB, incidentID int64, who string, now time
 	return n > 0, nil
 }
 
-// remind queues, for each open and unacknowledged check incident whose
+// remind queues, for each open and unacknowledged incident whose
 // outage was announced, a reminder every repeat interval (at most repeat
 // max of them) to the receivers that had the outage, and one escalation
 // to the route's escalate_to once escalate_after has passed.
 func (d *Dispatcher) remind(ctx context.Context, now time.Time) error {
-	rows, err := d.db.QueryContext(ctx, `SELECT i.id, i.started, o.id, o.payload, o.labels, coalesce(n.reminders, 0), coalesce(n.last, 0), n.escalated IS NOT NULL
+	rows, err := d.db.QueryContext(ctx, `SELECT i.id, i.started, i.source, i.title, i.labels, o.id, o.payload, o.labels, coalesce(n.reminders, 0), coalesce(n.last, 0), n.escalated IS NOT NULL
 		FROM incidents i
-		JOIN outbox o ON o.id = (SELECT min(id) FROM outbox WHERE kind = 'check_down' AND json_extract(payload, '$.incident') = i.id)
+		JOIN outbox o ON o.id = (SELECT min(o.id) FROM outbox o WHERE json_valid(o.payload) AND json_extract(o.payload, '$.incident') = i.id AND `+openingRow+`)
 		LEFT JOIN incident_notices n ON n.incident_id = i.id
 		WHERE i.resolved IS NULL AND i.acked IS NULL AND o.sent IS NOT NULL AND o.suppressed = ''`)
 	if err != nil {
@@ -38,6 +38,8 @@ func (d *Dispatcher) remind(ctx context.Context, now time.Time) error {
 		id, outbox      int64
 		started, last   time.Time
 		payload, labels string
+		source, title   string
+		incLabels       string
 		reminders       int
 		escalated       bool
 	}
@@ -45,7 +47,7 @@ func (d *Dispatcher) remind(ctx context.Context, now time.Time) error {
 	for rows.Next() {
 		var o open
 		var started, last int64
-		if err := rows.Scan(&o.id, &started, &o.outbox, &o.payload, &o.labels, &o.reminders, &last, &o.escalated); err != nil {
+		if err := rows.Scan(&o.id, &started, &o.source, &o.title, &o.incLabels, &o.outbox, &o.payload, &o.labels, &o.reminders, &last, &o.escalated); err != nil {
 			rows.Close()
 			return fmt.Errorf("read open incidents: %w", err)
 		}
@@ -62,7 +64,12 @@ func (d *Dispatcher) remind(ctx context.Context, now time.Time) error {
 		json.Unmarshal([]byte(o.labels), &l)
 		routes := d.cfg.Router.Match(l)
 		var c change
-		json.Unmarshal([]byte(o.payload), &c)
+		if o.source == "check" {
+			json.Unmarshal([]byte(o.payload), &c)
+		} else {
+			c = change{Source: o.source, Title: o.title, Since: o.started.UTC(), Incident: o.id}
+			json.Unmarshal([]byte(o.incLabels), &c.Labels)
+		}
 		var queue []string // kinds
 		var escTo []string
 		rt := routes[0]

@@ -25,9 +25,37 @@ func (d *Dispatcher) ownID(id int64) string {
 	return fmt.Sprintf("watchpost.outbox.%d@%s", id, d.cfg.Hostname)
 }
 
-// render turns a row into a message; ok=false when it needs none.
+// render turns a row into a message; ok=false when it needs none. A
+// row of an incident (every source but checks, which thread their own
+// way) is threaded under the message that opened the incident.
 func (d *Dispatcher) render(r row) (Message, bool, error) {
+	m, ok, err := d.renderKind(r)
+	if err != nil || !ok {
+		return m, ok, err
+	}
+	if inc, ev := eventOf(r.payload); inc > 0 && ev != "" {
+		m.MessageID, m.InReplyTo = d.ownID(r.id), d.incidentID(inc)
+		if ev == EventOpened {
+			m.MessageID, m.InReplyTo = d.incidentID(inc), ""
+		}
+	}
+	return m, true, nil
+}
+
+func (d *Dispatcher) renderKind(r row) (Message, bool, error) {
 	switch r.kind {
+	case KindIncident:
+		var ev incidentEvent
+		if err := json.Unmarshal(r.payload, &ev); err != nil {
+			return Message{}, false, err
+		}
+		return renderIncident(ev), true, nil
+	case KindLoghostDisk:
+		var ev diskEvent
+		if err := json.Unmarshal(r.payload, &ev); err != nil {
+			return Message{}, false, err
+		}
+		return renderDisk(ev), true, nil
 	case "check_down", "check_up":
 		var c change
 		if err := json.Unmarshal(r.payload, &c); err != nil {
@@ -73,15 +101,26 @@ func (d *Dispatcher) renderNotice(kind string, c change, ownID string) Message {
 	subject := fmt.Sprintf("[watchpost] %s (incident #%d)", c.Check, c.Incident)
 	since := c.Since.UTC().Format(time.RFC1123)
 	var text string
-	switch kind {
-	case "reminder":
+	switch {
+	case c.Source != "" && (kind == "reminder" || kind == "escalation"):
+		subject = headerSafe(fmt.Sprintf("[watchpost] %s (incident #%d)", c.Title, c.Incident))
+		if kind == "reminder" {
+			text = fmt.Sprintf("Reminder %d: %s is still FIRING since %s and nobody has acknowledged it.\n", c.Reminder, c.Title, since)
+		} else {
+			text = fmt.Sprintf("ESCALATED: %s is FIRING since %s and nobody acknowledged it in time.\n", c.Title, since)
+		}
+		text += fmt.Sprintf("\nLabels: %s\n", Labels(c.Labels))
+	}
+	switch {
+	case text != "":
+	case kind == "reminder":
 		text = fmt.Sprintf("Reminder %d: %s is still DOWN since %s and nobody has acknowledged it.\n\nWhat failed: %s\n", c.Reminder, c.Check, since, c.Detail)
-	case "escalation":
+	case kind == "escalation":
 		text = fmt.Sprintf("ESCALATED: %s is DOWN since %s and nobody acknowledged it in time.\n\nWhat failed: %s\n", c.Check, since, c.Detail)
-	case "flap_start":
+	case kind == "flap_start":
 		subject = fmt.Sprintf("[watchpost] %s is flapping", c.Check)
 		text = fmt.Sprintf("%s is FLAPPING: its state changed in %.0f %% of its last 21 probes (since %s). Notifications about its state changes are held until it settles.\n", c.Check, c.Percent, since)
-	case "flap_stop":
+	case kind == "flap_stop":
 		subject = fmt.Sprintf("[watchpost] %s is flapping", c.Check)
 		text = fmt.Sprintf("%s has STOPPED FLAPPING (%.0f %% state change); it is %s now.\n", c.Check, c.Percent, strings.ToUpper(c.To))
 	}
@@ -129,6 +168,17 @@ func (d *Dispatcher) renderBatch(rows []row) (Message, error) {
 		return Message{Subject: subject, Text: text, MessageID: d.incidentID(c.Incident),
 			HTML: "<p><strong>" + html.EscapeString(c.Check) + " RECOVERED</strong></p><pre>" + html.EscapeString(text) + "</pre>"}, nil
 	}
+	if last, ok := oneEndedIncident(rows); ok {
+		// Opened and resolved while both waited (a receiver down, a group
+		// wait): one message, the thread's root, saying both.
+		m, _, err := d.render(last)
+		if err != nil {
+			return m, err
+		}
+		inc, _ := eventOf(last.payload)
+		text := fmt.Sprintf("It fired at %s and is already over:\n\n", rows[0].created.UTC().Format(time.RFC1123)) + m.Text
+		return Message{Subject: m.Subject, Text: text, MessageID: d.incidentID(inc), HTML: "<pre>" + html.EscapeString(text) + "</pre>"}, nil
+	}
 	var b strings.Builder
 	firing, resolved := 0, 0
 	const show = 30
@@ -163,6 +213,9 @@ func (d *Dispatcher) renderBatch(rows []row) (Message, error) {
 // groupTitle is the group_by part of a group key, for a digest's subject.
 func groupTitle(key string) string {
 	_, rest, ok := strings.Cut(key, "/")
+	if rest == "digest" {
+		return "(digest)"
+	}
 	if !ok || strings.HasPrefix(rest, "incident:") || strings.HasPrefix(rest, "row:") {
 		return ""
 	}
@@ -193,11 +246,14 @@ func isResolved(kind string, payload []byte) bool {
 	switch kind {
 	case "check_up", "flap_stop", "host_back":
 		return true
+	case "check_down", "check_degraded", "reminder", "escalation", "flap_start":
+		return false
 	case "metric_threshold":
 		var ev metricEvent
 		return json.Unmarshal(payload, &ev) == nil && ev.To == "ok"
 	}
-	return false
+	_, ev := eventOf(payload)
+	return ev == EventResolved
 }
 
 // digestLine keeps one alert to one line of a digest, whatever its log
@@ -208,4 +264,20 @@ func digestLine(s string) string {
 		s = strings.ToValidUTF8(s[:160], "") + "…"
 	}
 	return s
+}
+
+// oneEndedIncident reports whether rows are the messages of one incident
+// (of a source other than checks) ending with its resolution.
+func oneEndedIncident(rows []row) (row, bool) {
+	var inc int64
+	for i, r := range rows {
+		n, ev := eventOf(r.payload)
+		if n == 0 || ev == "" || (i > 0 && n != inc) {
+			return row{}, false
+		}
+		inc = n
+	}
+	last := rows[len(rows)-1]
+	_, ev := eventOf(last.payload)
+	return last, ev == EventResolved
 }

@@ -31,6 +31,10 @@ type Route struct {
 	EscalateAfter  time.Duration
 	EscalateTo     string
 	DependsOn      []string
+	// Digest, when set, collects everything the route sends (firing and
+	// resolved alike) into one message per receiver channel every Digest:
+	// for low severities that nobody needs to hear about at once.
+	Digest time.Duration
 }
 
 // Router picks the routes of an alert: the first matching one, and the

@@ -83,7 +83,11 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 	ch := rows[0].receiver
 	rcName, kind := splitChannel(ch)
 	rc := d.cfg.Receivers[rcName]
-	if ok, at := d.limiter(rcName, rc.RateLimit).allow(now); !ok {
+	ok, at, err := d.allow(ctx, rcName, rc.RateLimit, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		// Over the receiver's rate: wait for the next minute. Unfixed
 		// rows stay open, so what arrives meanwhile joins them.
 		return d.update(ctx, rows, `UPDATE deliveries SET next_try = ? WHERE outbox_id = ? AND receiver = ?`, at.UnixNano())
@@ -138,7 +142,7 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 		}
 		done := map[string]bool{}
 		for _, r := range rows {
-			if done[r.groupKey] || isResolved(r.kind, r.payload) || strings.HasPrefix(r.groupKey, "notice:") {
+			if done[r.groupKey] || (isResolved(r.kind, r.payload) && !strings.HasSuffix(r.groupKey, "/digest")) || strings.HasPrefix(r.groupKey, "notice:") {
 				continue
 			}
 			done[r.groupKey] = true
@@ -206,16 +210,14 @@ func (d *Dispatcher) matrixMessage(ctx context.Context, rows []row, m Message) M
 			mm.Notice = false
 		}
 	}
-	if len(rows) == 1 && (r.kind == "check_up" || r.kind == "reminder" || r.kind == "escalation") {
-		var c change
-		if json.Unmarshal(r.payload, &c) == nil && c.Incident > 0 {
-			var root string
-			err := d.db.QueryRowContext(ctx, `SELECT d.ref FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
-				WHERE d.receiver = ? AND d.ref != '' AND o.kind = 'check_down' AND json_extract(o.payload, '$.incident') = ?
-				ORDER BY o.id LIMIT 1`, r.receiver, c.Incident).Scan(&root)
-			if err == nil {
-				mm.Thread = root
-			}
+	inc, ev := eventOf(r.payload)
+	if len(rows) == 1 && inc > 0 && r.kind != "check_down" && ev != EventOpened && r.kind != "flap_start" && r.kind != "flap_stop" {
+		var root string
+		err := d.db.QueryRowContext(ctx, `SELECT d.ref FROM deliveries d JOIN outbox o ON o.id = d.outbox_id
+			WHERE d.receiver = ? AND d.ref != '' AND json_valid(o.payload) AND json_extract(o.payload, '$.incident') = ? AND `+openingRow+`
+			ORDER BY o.id LIMIT 1`, r.receiver, inc).Scan(&root)
+		if err == nil {
+			mm.Thread = root
 		}
 	}
 	return mm

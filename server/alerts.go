@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -39,7 +41,10 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 	d := alerting.New(l.store.DB(), alerting.Config{Receivers: receivers, Router: router, Checks: checks,
 		HostSilentAfter: time.Duration(cfg.Alerting.HostSilentAfter), Hostname: st.hostname, Now: l.o.Now,
 		Maintenance: maintenanceFunc(cfg),
-		Metrics:     set, Logger: l.o.Logger.With("component", "alerting")})
+		// The loghost's own storage filling up is an incident like any
+		// other (free space under the larger of 1 GiB and 10 %).
+		Disk:    &alerting.DiskWatcher{DB: l.store.DB(), Path: filepath.Dir(st.dbPath)},
+		Metrics: set, Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
 	l.wg.Add(1)
@@ -85,5 +90,31 @@ func ackHandler(db *sql.DB, now func() time.Time) http.Handler {
 			return
 		}
 		dashboard.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "acknowledged_by": who})
+	})
+}
+
+// resolveHandler resolves an incident by hand (a rule alert that will not
+// fire again, a host retired): POST /api/v1/incidents/{id}/resolve.
+func resolveHandler(db *sql.DB, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+			return
+		}
+		who, _ := dashboard.PrincipalFrom(r.Context())
+		ok, err := alerting.ResolveByHand(r.Context(), db, id, who, now())
+		switch {
+		case errors.Is(err, alerting.ErrCheckIncident):
+			dashboard.WriteError(w, http.StatusConflict, err.Error())
+			return
+		case err != nil:
+			dashboard.WriteError(w, http.StatusInternalServerError, "resolve failed")
+			return
+		case !ok:
+			dashboard.WriteError(w, http.StatusNotFound, "no open incident with this id")
+			return
+		}
+		dashboard.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "resolved_by": who})
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/rules"
 	"github.com/watchpost/watchpost/store"
@@ -287,9 +287,11 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 			}
 			continue
 		}
-		payload, _ := json.Marshal(a)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now, "rule_alert", string(payload)); err != nil {
-			return fmt.Errorf("outbox: %w", err)
+		// A rule alert is an incident: the same rule matching the same
+		// thing again updates it (no second message) until it has been
+		// quiet for the resolve period.
+		if _, _, err := alerting.Fire(ctx, tx, alerting.RuleAlert(a.Severity, a.Title, a.Labels, time.Unix(0, now), a)); err != nil {
+			return fmt.Errorf("rule alert: %w", err)
 		}
 	}
 	for k, n := range hits {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/munin"
 	"github.com/watchpost/watchpost/thresholds"
@@ -83,12 +85,8 @@ func (w *thresholdWatch) FlushTx(ctx context.Context, tx *sql.Tx) error {
 	defer w.mu.Unlock()
 	now := w.now().UnixNano()
 	for _, ev := range w.pending {
-		payload, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("threshold event: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now, "metric_threshold", string(payload)); err != nil {
-			return fmt.Errorf("outbox: %w", err)
+		if err := metricIncident(ctx, tx, ev, time.Unix(0, now)); err != nil {
+			return err
 		}
 	}
 	st, err := w.eng.MarshalState()
@@ -115,4 +113,35 @@ func (w *thresholdWatch) Urgent() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.pending) > 0
+}
+
+// metricIncident makes a level change an incident change: leaving ok
+// opens the field's incident, warning and critical update it (one
+// threaded message each), ok resolves it.
+func metricIncident(ctx context.Context, tx *sql.Tx, ev thresholds.Event, now time.Time) error {
+	key := ev.Host + "/" + ev.Graph + "/" + ev.Field
+	if ev.To == "ok" {
+		_, ok, err := alerting.Resolve(ctx, tx, alerting.Resolution{Source: alerting.SourceMetric, Key: key, Time: now,
+			Kind: "metric_threshold", Payload: ev})
+		if err != nil || ok {
+			return err
+		}
+		// Opened before metric incidents existed: say so the old way.
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("threshold event: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), "metric_threshold", string(payload)); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		return nil
+	}
+	title := ev.Label
+	if title == "" {
+		title = ev.Field
+	}
+	labels := map[string]string{"host": ev.Host, "service": ev.Graph, "graph": ev.Graph, "field": ev.Field, "severity": ev.To}
+	_, _, err := alerting.Fire(ctx, tx, alerting.Alert{Source: alerting.SourceMetric, Key: key, Labels: labels, Severity: ev.To,
+		Title: ev.Host + ": " + cmp.Or(ev.GraphTitle, ev.Graph) + " " + title, Time: now, Kind: "metric_threshold", Payload: ev})
+	return err
 }

@@ -272,6 +272,24 @@ var migrations = []string{
 		host TEXT PRIMARY KEY,
 		since INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// 9: one incident model for every source (package alerting): what
+	// fired (check, heartbeat, rule, metric, host_silent, loghost), its
+	// key within the source, its labels and severity, how often and when
+	// it last fired, when a quiet rule alert resolves by itself, and who
+	// resolved it by hand. Checks keep writing incidents as before (source
+	// 'check', key ''); at most one open incident per other key.
+	`ALTER TABLE incidents ADD COLUMN source TEXT NOT NULL DEFAULT 'check';
+	ALTER TABLE incidents ADD COLUMN incident_key TEXT NOT NULL DEFAULT '';
+	ALTER TABLE incidents ADD COLUMN labels TEXT NOT NULL DEFAULT '';
+	ALTER TABLE incidents ADD COLUMN severity TEXT NOT NULL DEFAULT '';
+	ALTER TABLE incidents ADD COLUMN fired INTEGER NOT NULL DEFAULT 1;
+	ALTER TABLE incidents ADD COLUMN last_fired INTEGER;
+	ALTER TABLE incidents ADD COLUMN resolve_after INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE incidents ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';
+	CREATE UNIQUE INDEX incidents_open_key ON incidents(source, incident_key) WHERE resolved IS NULL AND source != 'check';
+	CREATE INDEX incidents_started ON incidents(started);
+	CREATE INDEX outbox_incident_all ON outbox(json_extract(payload, '$.incident')) WHERE json_valid(payload);
+	CREATE INDEX deliveries_sent ON deliveries(receiver, sent) WHERE sent IS NOT NULL;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/alerting"
+	"github.com/watchpost/watchpost/store"
+)
+
+// TestIncidentsAPI: the list shows incidents of every source with their
+// state; resolve ends a rule's incident and refuses a check's.
+func TestIncidentsAPI(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "w.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db := s.DB()
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	db.Exec(`INSERT INTO incidents(check_name, title, public, started) VALUES('wiki', 'wiki is down', 1, ?)`, t0.UnixNano())
+	tx, _ := db.Begin()
+	if _, _, err := alerting.Fire(ctx, tx, alerting.RuleAlert("critical", "oom", map[string]string{"host": "web1"}, t0, map[string]string{"Title": "oom"})); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	now := func() time.Time { return t0.Add(time.Minute) }
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/incidents", incidentsListHandler(db))
+	mux.Handle("POST /api/v1/incidents/{id}/resolve", resolveHandler(db, now))
+	do := func(method, path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		return w
+	}
+	for _, c := range []struct {
+		path string
+		code int
+	}{{"/api/v1/incidents/2/resolve", 200}, {"/api/v1/incidents/2/resolve", 404}, {"/api/v1/incidents/1/resolve", 409}, {"/api/v1/incidents/x/resolve", 400}} {
+		if w := do("POST", c.path); w.Code != c.code {
+			t.Errorf("%s: %d, want %d: %s", c.path, w.Code, c.code, w.Body)
+		}
+	}
+	w := do("GET", "/api/v1/incidents")
+	var list []alerting.IncidentInfo
+	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || len(list) != 2 {
+		t.Fatalf("list %s %v", w.Body, err)
+	}
+	if list[0].Source != "check" || list[0].State != "firing" || list[1].Source != "rule" || list[1].State != "resolved" || list[1].Labels["host"] != "web1" {
+		t.Errorf("list %+v", list)
+	}
+	if w := do("GET", "/api/v1/incidents?limit=0"); w.Code != 400 {
+		t.Errorf("limit=0: %d", w.Code)
+	}
+}
