@@ -56,7 +56,8 @@ func NewRouter(a *config.Alerting) (*Router, error) {
 		rt := Route{Index: i, Receiver: cr.Receiver, Continue: cr.Continue, GroupBy: cr.GroupBy,
 			GroupWait: time.Duration(cr.GroupWait), GroupInterval: time.Duration(cr.GroupInterval),
 			RepeatInterval: time.Duration(cr.RepeatInterval), RepeatMax: cr.RepeatMax,
-			EscalateAfter: time.Duration(cr.EscalateAfter), EscalateTo: cr.EscalateTo, DependsOn: cr.DependsOn}
+			EscalateAfter: time.Duration(cr.EscalateAfter), EscalateTo: cr.EscalateTo, DependsOn: cr.DependsOn,
+			Digest: time.Duration(cr.Digest)}
 		names := make([]string, 0, len(cr.Match))
 		for k := range cr.Match {
 			names = append(names, k)

@@ -220,6 +220,13 @@ type Alerting struct {
 	// HostSilentAfter opens a "host silent" alert when a collector has
 	// not reported for this long (0: never).
 	HostSilentAfter Duration `yaml:"host_silent_after"`
+	// RuleResolveAfter resolves a rule alert's incident once the rule has
+	// not fired for this long (0: 1h); a rule's resolve_after label wins.
+	RuleResolveAfter Duration `yaml:"rule_resolve_after"`
+	// DiskMinFree and DiskMinFreePercent: the loghost's storage raises an
+	// incident under the larger of the two (0: 1 GiB and 10 %).
+	DiskMinFree        ByteSize `yaml:"disk_min_free"`
+	DiskMinFreePercent float64  `yaml:"disk_min_free_percent"`
 	// Watchdog is a heartbeat URL elsewhere (another Watchpost's
 	// /ping/{id}, or any Healthchecks.io-compatible service) the loghost
 	// pings every WatchdogEvery, so someone hears when it dies.
@@ -281,6 +288,9 @@ type Route struct {
 	// DependsOn names checks (a host's ping, say): while one is down,
 	// this route's alerts are muted.
 	DependsOn []string `yaml:"depends_on"`
+	// Digest collects everything this route sends into one message per
+	// receiver every Digest (low severities: one email an hour).
+	Digest Duration `yaml:"digest"`
 }
 
 // MuninNode is a munin-node the loghost polls.

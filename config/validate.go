@@ -331,12 +331,15 @@ func (c *Config) validateAlerting(p *positions) {
 		if (r.EscalateTo == "") != (r.EscalateAfter == 0) {
 			p.add(rk+".escalate_after", "give escalate_after and escalate_to together")
 		}
-		if r.GroupWait < 0 || r.GroupInterval < 0 || r.RepeatInterval < 0 || r.EscalateAfter < 0 || r.RepeatMax < 0 {
+		if r.GroupWait < 0 || r.GroupInterval < 0 || r.RepeatInterval < 0 || r.EscalateAfter < 0 || r.RepeatMax < 0 || r.Digest < 0 {
 			p.add(rk, "durations and repeat_max must not be negative")
 		}
 	}
-	if a.RepeatMax < 0 || a.RateLimit < 0 || a.HostSilentAfter < 0 {
-		p.add("alerting", "repeat_max, rate_limit and host_silent_after must not be negative")
+	if a.RepeatMax < 0 || a.RateLimit < 0 || a.HostSilentAfter < 0 || a.RuleResolveAfter < 0 || a.DiskMinFree < 0 {
+		p.add("alerting", "repeat_max, rate_limit, host_silent_after, rule_resolve_after and disk_min_free must not be negative")
+	}
+	if a.DiskMinFreePercent < 0 || a.DiskMinFreePercent >= 100 {
+		p.add("alerting.disk_min_free_percent", "must be from 0 to below 100")
 	}
 	if a.Watchdog != "" {
 		validURL(p, "alerting.watchdog_url", string(a.Watchdog))

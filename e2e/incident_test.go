@@ -128,4 +128,27 @@ alerting:
 	if late != 0 {
 		t.Errorf("%d reminders queued after the ack", late)
 	}
+	// A status-page update cannot resolve a rule's incident behind the
+	// receivers' backs; the resolve API does, and tells them.
+	if code := postAdmin(t, fmt.Sprintf("%s/api/v1/incidents/%d/updates", base, id), `{"status":"resolved","message":"gone"}`); code != http.StatusConflict {
+		t.Errorf("resolving a rule incident by a status update: %d, want 409", code)
+	}
+	if code := postAdmin(t, fmt.Sprintf("%s/api/v1/incidents/%d/resolve", base, id), ``); code != 200 {
+		t.Fatalf("resolve: %d", code)
+	}
+	eventually("a resolved message", func() bool { k := kinds(); return len(k) > settled })
+}
+
+// postAdmin posts body to url with the admin token and returns the status.
+func postAdmin(t *testing.T, url, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer e2e-admin-token-0123")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

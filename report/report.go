@@ -154,7 +154,7 @@ func service(ctx context.Context, db *sql.DB, name string, start, end time.Time)
 
 func incidents(ctx context.Context, db *sql.DB, start, end time.Time) ([]Incident, error) {
 	rows, err := db.QueryContext(ctx, `SELECT id, check_name, started, resolved FROM incidents
-		WHERE started < ? AND (resolved IS NULL OR resolved >= ?) ORDER BY started, id`, end.UnixNano(), start.UnixNano())
+		WHERE source = 'check' AND started < ? AND (resolved IS NULL OR resolved >= ?) ORDER BY started, id`, end.UnixNano(), start.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("incidents: %w", err)
 	}

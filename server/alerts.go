@@ -43,8 +43,10 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		Maintenance: maintenanceFunc(cfg),
 		// The loghost's own storage filling up is an incident like any
 		// other (free space under the larger of 1 GiB and 10 %).
-		Disk:    &alerting.DiskWatcher{DB: l.store.DB(), Path: filepath.Dir(st.dbPath)},
-		Metrics: set, Logger: l.o.Logger.With("component", "alerting")})
+		Disk: &alerting.DiskWatcher{DB: l.store.DB(), Path: filepath.Dir(st.dbPath),
+			MinFree: uint64(cfg.Alerting.DiskMinFree), MinFreePercent: cfg.Alerting.DiskMinFreePercent},
+		RuleResolveAfter: time.Duration(cfg.Alerting.RuleResolveAfter),
+		Metrics:          set, Logger: l.o.Logger.With("component", "alerting")})
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
 	l.wg.Add(1)

@@ -123,9 +123,11 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	statusPage, statusAPI := dashboard.PublicStatus(statusCache)
 	mux.Handle("GET /feed.atom", feedHandler(cfg, reader))
 	mux.Handle("GET /badge/{file}", badgeHandler(cfg, reader, o.Now))
-	listIncidents, updateIncident := incidentsAPI(reader, tracker, o.Now, statusCache.Invalidate)
-	mux.Handle("GET /api/v1/incidents", auth.API(listIncidents))
-	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(updateIncident))
+	// Every kind of incident (checks, heartbeats, rules, metrics, hosts,
+	// the loghost's disk): the list, the admin page and its actions.
+	mux.Handle("GET /api/v1/incidents", auth.API(incidentsListHandler(l.store.DB())))
+	registerIncidents(mux, auth, l.store.DB(), o.Now, o.Logger.With("component", "incidents"))
+	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(incidentUpdateAPI(l.store.DB(), reader, tracker, o.Now, statusCache.Invalidate)))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", auth.API(ackHandler(l.store.DB(), o.Now)))
 	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
 	mux.Handle("GET /api/v1/status", statusAPI)

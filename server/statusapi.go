@@ -1,6 +1,7 @@
 package server
 
 import (
+	"database/sql"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -138,19 +139,9 @@ func badgeHandler(cfg *config.Config, rd *uptime.Reader, now func() time.Time) h
 	})
 }
 
-// incidentsAPI is the admin side: list incidents, post updates.
-func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, changed func()) (list, update http.Handler) {
-	list = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ins, err := rd.Incidents(r.Context(), false, 200)
-		if err != nil {
-			dashboard.WriteError(w, http.StatusInternalServerError, "incidents unavailable")
-			return
-		}
-		if ins == nil {
-			ins = []uptime.Incident{}
-		}
-		dashboard.WriteJSON(w, http.StatusOK, ins)
-	})
+// incidentUpdateAPI is the admin side of the status page: post an update
+// (investigating, identified, monitoring, resolved) to an incident.
+func incidentUpdateAPI(db *sql.DB, rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, changed func()) (update http.Handler) {
 	update = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
@@ -177,6 +168,17 @@ func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, c
 			dashboard.WriteError(w, http.StatusBadRequest, "message: must not be empty")
 			return
 		}
+		if body.Status == "resolved" {
+			// Only a check's (public) incident is resolved by an update;
+			// the others resolve through the alerting path, which tells
+			// the receivers.
+			var source string
+			err := db.QueryRowContext(r.Context(), `SELECT source FROM incidents WHERE id = ?`, id).Scan(&source)
+			if err == nil && source != "check" {
+				dashboard.WriteError(w, http.StatusConflict, "a "+source+" incident is resolved with POST /api/v1/incidents/{id}/resolve")
+				return
+			}
+		}
 		ok, err := tr.AddUpdate(r.Context(), id, body.Status, body.Message, now())
 		if err != nil {
 			dashboard.WriteError(w, http.StatusInternalServerError, "could not store the update")
@@ -190,5 +192,5 @@ func incidentsAPI(rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, c
 		in, _, _ := rd.Incident(r.Context(), id)
 		dashboard.WriteJSON(w, http.StatusCreated, in)
 	})
-	return list, update
+	return update
 }
