@@ -101,7 +101,8 @@ func (r *rule) tokens(m *match) ([]word, bool) {
 		return r.consts, true
 	}
 	if r.tmpl != nil && m != nil {
-		return fill(r.tmpl, m), true
+		r.fillWords, r.fillSegs = fillInto(r.fillWords, r.fillSegs, r.tmpl, m)
+		return r.fillWords, true
 	}
 	return collectTokens(r.spec.body, m, substPlain)
 }
@@ -179,6 +180,12 @@ func (s *surfer) runCommand(kind actionKind, cmd word, m *match, stdin []byte, n
 
 func (s *surfer) echo(toks []word, line int) {
 	if len(toks) == 0 {
+		return
+	}
+	if toks[0].firstByte() != '>' && s.e.cfg.Trace == nil && !s.e.cfg.DryRun && s.e.out != nil {
+		// The common case, to stdout: no string is built for it.
+		s.echoBuf = append(toks[0].appendTo(s.echoBuf[:0]), '\n')
+		s.e.out.Write(s.echoBuf)
 		return
 	}
 	text := toks[0].String()

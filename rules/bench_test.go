@@ -111,3 +111,26 @@ func BenchmarkContextPerAddress(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSubmatch is the second rule's submatch on one Accepted line:
+// regexp over the whole line (every group) against the span DFAs and the
+// capture walker (only $3 and $4's groups).
+func BenchmarkSubmatch(b *testing.B) {
+	line := "Nov 22 03:04:05 web1 sshd[12345]: Accepted publickey for alice from 10.0.12.34 port 41234 ssh2: ED25519 SHA256:Zk3"
+	pattern := `sshd\[[0-9]+\]: Accepted (password|publickey) for ([^ ]+) from ([0-9.]+)`
+	keep := groupsUsed(`echo "login $3 from $4"`)
+	b.Run("regexp", func(b *testing.B) {
+		re, _ := compileERE(pattern)
+		for i := 0; i < b.N; i++ {
+			re.submatch(line)
+		}
+	})
+	b.Run("span-walker", func(b *testing.B) {
+		re, _ := compileERE(pattern)
+		re.forSub = true
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			re.submatchFor(line, keep)
+		}
+	})
+}

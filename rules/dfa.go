@@ -19,8 +19,11 @@ type dfa struct {
 	begin  *dstate // at position 0
 	mid    *dstate // the start set at a later position
 	failed bool    // over the state cap: always fall back
-	stack  []uint32
-	seen   []bool
+	// anchored: no thread starts after position 0 of the scan (the
+	// span's forward scan); otherwise one starts at every byte.
+	anchored bool
+	stack    []uint32
+	seen     []bool
 }
 
 type dstate struct {
@@ -128,7 +131,10 @@ func (d *dfa) step(s *dstate, c byte) *dstate {
 	}
 	consuming, _ := d.closure(s.pcs, ctx)
 	r := rune(c)
-	next := []uint32{uint32(d.prog.Start)}
+	next := make([]uint32, 0, len(consuming)+1)
+	if !d.anchored {
+		next = append(next, uint32(d.prog.Start))
+	}
 	for _, pc := range consuming {
 		in := &d.prog.Inst[pc]
 		ok := false
@@ -152,9 +158,9 @@ func (d *dfa) step(s *dstate, c byte) *dstate {
 			next[j], next[j-1] = next[j-1], next[j]
 		}
 	}
-	uniq := next[:1]
-	for _, pc := range next[1:] {
-		if pc != uniq[len(uniq)-1] {
+	uniq := next[:0]
+	for i, pc := range next {
+		if i == 0 || pc != uniq[len(uniq)-1] {
 			uniq = append(uniq, pc)
 		}
 	}

@@ -225,15 +225,19 @@ type rule struct {
 	spec    *ruleSpec
 	expires int64 // unix seconds; 0: never
 	needSub bool
-	src     string // file:line of the static rule (or the one that made it)
+	keep    groupSet // the groups the action substitutes, when needSub
+	src     string   // file:line of the static rule (or the one that made it)
 	line    int
 	dynamic bool
 	hits    *ruleMetrics
 	windows map[string]*window
 	consts  []word // the action's tokens when they refer to no variable
 	tmpl    []word // the action's tokens with placeholders for $k
-	prev    *rule
-	next    *rule
+	// fillWords and fillSegs hold tmpl filled in for the last firing.
+	fillWords []word
+	fillSegs  []seg
+	prev      *rule
+	next      *rule
 }
 
 const never = int64(1<<62 - 1)
@@ -270,8 +274,17 @@ func (s *surfer) newRule(spec *ruleSpec, now int64, line int, dynamic bool) *rul
 		}
 	}
 	r.needSub = needsGroups(spec.body) || (spec.threshold != nil && needsGroups(spec.threshold.by))
+	if spec.threshold != nil {
+		r.keep = groupsUsed(spec.body, spec.threshold.by)
+	} else {
+		r.keep = groupsUsed(spec.body)
+	}
 	if s.opts.compat && (spec.kind == actExec || spec.kind == actPipe || spec.kind == actReport) {
-		r.needSub = true // the command line is expanded a second time
+		r.needSub = true  // the command line is expanded a second time,
+		r.keep.all = true // and log data in it can name any group
+	}
+	if r.needSub && spec.res[0] != nil {
+		spec.res[0].forSub = true
 	}
 	r.hits = s.e.metrics.rule(s.name, line, dynamic)
 	switch spec.kind {
@@ -382,7 +395,7 @@ func (s *surfer) processLine(ctx context.Context, line string, at time.Time) {
 		sp := r.spec
 		var m match
 		if r.needSub {
-			idx := sp.res[0].submatch(line)
+			idx := sp.res[0].submatchFor(line, r.keep)
 			if idx == nil {
 				r = r.next
 				continue

@@ -16,13 +16,24 @@ type regex struct {
 	lit  string         // the literal, when re is nil
 	need []string       // literals every match contains, longest first
 	nsub int
-	tree *syntax.Regexp // for the DFA, built on first use
+	tree *syntax.Regexp // for the DFAs, built on first use
 	d    *dfa
 	dTry bool
+	// forSub: a rule's first regex whose action uses $1..$9; its tree is
+	// kept for the span DFAs (see span.go).
+	forSub  bool
+	sub     *subRE
+	spans   *spanDFAs
+	spanTry bool
 }
 
 // compileERE translates a GNU ERE into Go syntax and compiles it.
 func compileERE(src string) (*regex, error) {
+	if lit, ok := plainERE(src); ok {
+		// Most context names: log data escaped into a literal. Parsing
+		// them was an eighth of the time of opening one per address.
+		return &regex{src: src, lit: lit}, nil
+	}
 	goSrc, err := translateERE(src)
 	if err != nil {
 		return nil, err
@@ -82,7 +93,9 @@ func (r *regex) automaton(s string) bool {
 	if !r.dTry {
 		r.dTry = true
 		r.d = newDFA(r.tree)
-		r.tree = nil
+		if !r.forSub || r.spanTry {
+			r.tree = nil
+		}
 	}
 	if r.d != nil {
 		if m, ok := r.d.match(s); ok {
@@ -92,7 +105,72 @@ func (r *regex) automaton(s string) bool {
 	return r.re.MatchString(s)
 }
 
-// submatch returns the submatch offsets, or nil when the line does not match.
+// submatchFor returns the offsets of the groups in keep (the others are
+// -1), or nil when the line does not match: the same offsets submatch
+// gives for those groups, found faster (span.go). The slice is reused by
+// the next call.
+func (r *regex) submatchFor(s string, keep groupSet) []int {
+	if r.re == nil {
+		return r.submatch(s)
+	}
+	if r.sub == nil || r.sub.keep != keep {
+		r.sub = r.compileSub(keep)
+	}
+	if !r.spanTry {
+		r.spanTry = true
+		if r.tree != nil {
+			r.spans = newSpanDFAs(r.tree)
+		}
+		if r.dTry {
+			r.tree = nil
+		}
+	}
+	if sd := r.spans; sd != nil {
+		// The span scans decide the match: one literal is enough.
+		if len(r.need) > 0 && !strings.Contains(s, r.need[0]) {
+			return nil
+		}
+		st, e, ok := sd.span(s)
+		if ok && st < 0 {
+			return nil
+		}
+		if ok {
+			if r.sub.re == nil {
+				return r.sub.spread(nil, st, e, 0)
+			}
+			// The walker reads ^ and $ at their true positions in the line.
+			if w := r.sub.walk; w != nil && w.walk(s, st, e, r.sub.caps) {
+				return r.sub.spread(r.sub.caps, st, e, 0)
+			}
+			if (!sd.beginText || st == 0) && (!sd.endText || e == len(s)) {
+				sub := r.sub.re.FindStringSubmatchIndex(s[st:e])
+				if sub != nil && sub[0] == 0 && sub[1] == e-st {
+					return r.sub.spread(sub, st, e, st)
+				}
+			}
+		}
+	}
+	for _, l := range r.need {
+		if !strings.Contains(s, l) {
+			return nil
+		}
+	}
+	if r.sub.re == nil {
+		loc := r.re.FindStringIndex(s)
+		if loc == nil {
+			return nil
+		}
+		return r.sub.spread(nil, loc[0], loc[1], 0)
+	}
+	sub := r.sub.re.FindStringSubmatchIndex(s)
+	if sub == nil {
+		return nil
+	}
+	return r.sub.spread(sub, 0, 0, 0)
+}
+
+// submatch returns the submatch offsets, or nil when the line does not
+// match: every group, from the whole line (the reference for submatchFor).
 func (r *regex) submatch(s string) []int {
 	if r.re == nil {
 		i := strings.Index(s, r.lit)
@@ -109,6 +187,48 @@ func (r *regex) submatch(s string) []int {
 		}
 	}
 	return r.re.FindStringSubmatchIndex(s)
+}
+
+// plainERE returns the string an ASCII ERE matches when it has no operator:
+// plain characters and escaped punctuation (\. is a dot). Anything else,
+// a brace or a GNU backslash operator included, goes the long way.
+func plainERE(src string) (string, bool) {
+	if src == "" {
+		return "", false
+	}
+	var b []byte
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c >= 0x80 {
+			return "", false
+		}
+		if strings.IndexByte(`.[]()*+?{}|^$`, c) >= 0 {
+			return "", false
+		}
+		if c == '\\' {
+			if i+1 >= len(src) {
+				return "", false
+			}
+			n := src[i+1]
+			if n >= 0x80 || n >= '0' && n <= '9' || n >= 'A' && n <= 'Z' || n >= 'a' && n <= 'z' ||
+				n == '<' || n == '>' || n == '`' || n == '\'' {
+				return "", false
+			}
+			if b == nil {
+				b = append(make([]byte, 0, len(src)), src[:i]...)
+			}
+			b = append(b, n)
+			i++
+			continue
+		}
+		if b != nil {
+			b = append(b, c)
+		}
+	}
+	if b == nil {
+		return src, true
+	}
+	return string(b), true
 }
 
 // requiredLiterals lists literal strings found in every match of tree.
@@ -157,8 +277,13 @@ var posixClasses = map[string]bool{
 // escaped characters are themselves (\d is d), an operator with nothing
 // before it is ignored, stacked operators (a+?) repeat the repetition, and an
 // invalid interval brace is a literal.
-func translateERE(p string) (string, error) {
+func translateERE(p string) (string, error) { return translateEREGroups(p, nil) }
+
+// translateEREGroups is translateERE with the groups keep refuses (numbered
+// from 1 by their opening parenthesis) made non-capturing.
+func translateEREGroups(p string, keep func(group int) bool) (string, error) {
 	var out strings.Builder
+	group := 0
 	out.WriteString("(?s)")
 	atomStart := -1 // where the last atom (with its operators) begins in out
 	lastOp := false
@@ -228,7 +353,12 @@ func translateERE(p string) (string, error) {
 		case '(':
 			stack = append(stack, frame{start: out.Len()})
 			depth++
-			out.WriteByte('(')
+			group++
+			if keep != nil && !keep(group) {
+				out.WriteString("(?:")
+			} else {
+				out.WriteByte('(')
+			}
 			atomStart, lastOp = -1, false
 			i++
 		case ')':

@@ -51,6 +51,24 @@ func (w word) String() string {
 	return b.String()
 }
 
+// appendTo appends the word's text to b.
+func (w word) appendTo(b []byte) []byte {
+	for _, s := range w {
+		b = append(b, s.s...)
+	}
+	return b
+}
+
+// firstByte is the first byte of the word's text (0 when it is empty).
+func (w word) firstByte() byte {
+	for _, s := range w {
+		if s.s != "" {
+			return s.s[0]
+		}
+	}
+	return 0
+}
+
 func (w word) hasLit() bool {
 	for _, s := range w {
 		if s.lit {
@@ -342,22 +360,36 @@ func hasVariable(s string) bool {
 // never depends on the substituted values, so reading the text once is
 // enough. A $k the match does not have stays as written.
 func fill(tmpl []word, m *match) []word {
-	out := make([]word, len(tmpl))
-	for i, t := range tmpl {
-		w := make(word, 0, len(t))
+	out, _ := fillInto(nil, nil, tmpl, m)
+	return out
+}
+
+// fillInto is fill reusing a rule's own buffers, so that a firing rule
+// allocates nothing: what it returns is valid until the rule fires again.
+func fillInto(words []word, segs []seg, tmpl []word, m *match) ([]word, []seg) {
+	n := 0
+	for _, t := range tmpl {
+		n += len(t)
+	}
+	if cap(segs) < n {
+		segs = make([]seg, 0, n)
+	}
+	segs, words = segs[:0], words[:0]
+	for _, t := range tmpl {
+		start := len(segs)
 		for _, sg := range t {
 			if sg.ph == 0 {
-				w = append(w, sg)
+				segs = append(segs, sg)
 				continue
 			}
 			k := int(sg.ph - 1)
 			if v, ok := m.variable(k); ok {
-				w = append(w, seg{s: v, lit: true})
+				segs = append(segs, seg{s: v, lit: true})
 			} else {
-				w = append(w, seg{s: "$" + string(rune('0'+k))})
+				segs = append(segs, seg{s: "$" + string(rune('0'+k))})
 			}
 		}
-		out[i] = w
+		words = append(words, word(segs[start:len(segs):len(segs)]))
 	}
-	return out
+	return words, segs
 }
