@@ -6,7 +6,9 @@
 #   SEED_HOURS=24 bench/statuspage-wrk.sh                   (a day of samples first)
 # SETTLE seconds of probing after all checks are up, before wrk (the page
 # carries each check's last 24 h of samples, so it grows as the loghost runs).
-# Prints requests/s and latency percentiles per path as a markdown table.
+# Prints requests/s and latency percentiles per path as a markdown table,
+# with the load average before and after (wrk shares the machine's cores
+# with the loghost, and other load shows in p99 first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-20s}
@@ -78,6 +80,7 @@ if ((${SEED_HOURS:-0} > 0)); then
 fi
 html=$(curl -fsS "$base/" | wc -c); json=$(curl -fsS "$base/api/v1/status" | wc -c)
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 # As curl and wrk do by default, then as browsers do (gzip, served
 # pre-compressed from the page cache).
@@ -97,7 +100,7 @@ done
 ticks=$(awk '{print $14+$15}' "/proc/$wpid/stat")
 
 echo
-echo "$n public HTTP checks (10 s) on $(nproc) cores, wrk -t2 -c50 -d$dur on the same machine, $(go env GOVERSION)"
+echo "$n public HTTP checks (10 s) on $(nproc) cores, wrk -t2 -c50 -d$dur on the same machine, $(go env GOVERSION); load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after"
 echo
 echo "| path | body | requests/s | p50 | p99 | non-2xx | wrk timeouts (> 2 s) |"
 echo "|---|---|---|---|---|---|---|"

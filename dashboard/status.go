@@ -1,11 +1,8 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"time"
 )
@@ -77,85 +74,41 @@ var overallText = map[string]string{
 }
 
 var statusTemplate = template.Must(template.New("status.html").Funcs(template.FuncMap{
-	"overall": func(s string) string { return overallText[s] },
-	"pct": func(f float64) string {
-		if f < 0 {
-			return "–"
-		}
-		if f >= 1 {
-			return "100%"
-		}
-		return fmt.Sprintf("%.2f%%", math.Floor(f*10000)/100)
-	},
-	"dayClass": func(d StatusDay) string {
-		switch {
-		case d.Uptime < 0:
-			return "none"
-		case d.Uptime >= 0.999:
-			return "ok"
-		case d.Uptime >= 0.99:
-			return "minor"
-		}
-		return "major"
-	},
-	"barX":  func(i int) int { return i * 6 },
-	"since": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"graph": responseGraph,
+	"overall":    func(s string) string { return overallText[s] },
+	"pct":        pct,
+	"since":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"dayFrom":    dayFrom,
+	"dayBars":    dayBars,
+	"dayStrip":   dayStrip,
+	"daySummary": daySummary,
+	"graph":      responseGraph,
 }).ParseFS(templateFS, "templates/status.html"))
-
-// responseGraph turns samples into SVG coordinates (a polyline and the
-// failed probes as dots) for a 540×80 box.
-func responseGraph(samples []StatusSample) map[string]any {
-	if len(samples) < 2 {
-		return nil
-	}
-	t0, t1 := samples[0].Time, samples[len(samples)-1].Time
-	span := t1.Sub(t0).Seconds()
-	if span <= 0 {
-		return nil
-	}
-	maxMS := 1.0
-	for _, s := range samples {
-		maxMS = math.Max(maxMS, s.MS)
-	}
-	var pts bytes.Buffer
-	var fails []map[string]float64
-	for _, s := range samples {
-		x := 540 * s.Time.Sub(t0).Seconds() / span
-		y := 78 - 74*s.MS/maxMS
-		if s.OK {
-			fmt.Fprintf(&pts, "%.1f,%.1f ", x, y)
-		} else {
-			fails = append(fails, map[string]float64{"X": x})
-		}
-	}
-	return map[string]any{"Points": pts.String(), "Fails": fails, "Max": fmt.Sprintf("%.0f ms", maxMS),
-		"From": t0.UTC().Format("Jan 2 15:04"), "To": t1.UTC().Format("Jan 2 15:04 UTC")}
-}
 
 // PublicStatus serves the status page at / (HTML that needs no
 // JavaScript) and /api/v1/status (the same as JSON), both from one build
-// every maxAge (StatusCache).
+// every maxAge (StatusCache). A request takes no lock and allocates
+// nothing of its own: it loads the current build, whose bytes, gzipped
+// bytes and header values were all made when it was built.
 func PublicStatus(c *StatusCache) (page, api http.Handler) {
 	page = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := c.get(r.Context())
+		s, err := c.get(r.Context(), false)
 		if err != nil {
 			c.log.Error("status page", "err", err)
 			http.Error(w, "status unavailable", http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Security-Policy", statusCSP)
-		serveCached(w, r, "text/html; charset=utf-8", s.htmlTag, s.html, s.htmlGz, c.maxAge)
+		w.Header()["Content-Security-Policy"] = statusCSPValue
+		s.html.serve(w, r)
 	})
 	api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := c.get(r.Context())
+		s, err := c.get(r.Context(), false)
 		if err != nil {
 			c.log.Error("status api", "err", err)
 			WriteError(w, http.StatusInternalServerError, "status unavailable")
 			return
 		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		serveCached(w, r, "application/json; charset=utf-8", s.jsonTag, s.json, s.jsonGz, c.maxAge)
+		w.Header()["X-Content-Type-Options"] = nosniffValue
+		s.json.serve(w, r)
 	})
 	return page, api
 }

@@ -60,7 +60,7 @@ type liveMessage struct {
 }
 
 func (h *StatusHub) render(ctx context.Context) ([]byte, error) {
-	s, err := h.cache.get(ctx)
+	s, err := h.cache.get(ctx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -191,8 +191,8 @@ func TestStatusPageRendering(t *testing.T) {
 		want []string
 	}{
 		{"escaped and drawn", page, []string{"<title>&lt;script&gt;x&lt;/script&gt; · Partial outage</title>", "wiki&lt;b&gt;",
-			`class="state down"`, `class="minor"`, `class="ok"`, `class="none"`, "1 day 50.00%", "30 days –", "90 days 100%",
-			"<polyline", `class="fail"`, "a &lt;i&gt;note&lt;/i&gt;", "ongoing"}},
+			`class="state down"`, `<svg class="days none"`, `<rect class="minor" x="528" data-u="99.50"/><rect class="ok" x="534"/>`, "1 day 50.00%", "30 days –", "90 days 100%",
+			`<path d="M0 4" fill="none"/>`, `class="fail"`, "a &lt;i&gt;note&lt;/i&gt;", "ongoing"}},
 		{"nothing public", StatusPage{Title: "S", Overall: "unknown", Generated: now}, []string{"No public checks configured yet.", "No incidents reported.", "Status unknown"}},
 	}
 	for _, tt := range tests {
