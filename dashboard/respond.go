@@ -42,16 +42,29 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'none'; object-src 'none'; " +
 	"style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// securityHeaders are built once: every response carries them, and a
+// Header.Set per header per request was a measurable share of the status
+// page's allocations under load. Handlers may replace (never append to)
+// a value.
+var securityHeaders = [...]struct {
+	key string
+	val []string
+}{
+	{"Content-Security-Policy", []string{contentSecurityPolicy}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+}
+
 // SecurityHeaders sets the headers every response carries. Handlers that
-// need a looser policy (none do yet) can overwrite them before writing.
+// need a looser policy overwrite them before writing.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		for _, sh := range securityHeaders {
+			h[sh.key] = sh.val
+		}
 		next.ServeHTTP(w, r)
 	})
 }

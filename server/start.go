@@ -129,7 +129,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	registerIncidents(mux, auth, l.store.DB(), o.Now, o.Logger.With("component", "incidents"))
 	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(incidentUpdateAPI(l.store.DB(), reader, tracker, o.Now, statusCache.Invalidate)))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", auth.API(ackHandler(l.store.DB(), o.Now)))
-	mux.Handle("GET /{$}", dashboard.SecurityHeaders(statusPage))
+	mux.Handle("GET /{$}", statusPage) // the server-wide SecurityHeaders wrap covers it
 	mux.Handle("GET /api/v1/status", statusAPI)
 	hub := dashboard.NewStatusHub(statusCache, 5*time.Second, 1000, newSet(), o.Logger.With("component", "status"))
 	l.wg.Add(1)
