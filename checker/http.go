@@ -35,7 +35,61 @@ func compileHTTP(p *Probe, c config.Check) error {
 	}
 	p.headers = c.Headers
 	p.body = c.Body
+	p.http = newHTTPClient(p)
 	return nil
+}
+
+// httpClient is a check's client, built once: a transport per probe cost
+// more than the request (HTTP/2 setup, TLS config, maps). Keep-alives stay
+// off, so every probe still dials, and times, a connection of its own.
+type httpClient struct {
+	client *http.Client
+	tr     *http.Transport
+
+	// The response headers some condition reads, as "header.NAME" keys;
+	// known only once Compile has gathered the conditions.
+	headersOnce sync.Once
+	headerKeys  []string
+}
+
+func newHTTPClient(p *Probe) *httpClient {
+	dialer := &net.Dialer{}
+	tr := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return dialer.DialContext(ctx, p.opts.network(), addr)
+		},
+		TLSClientConfig:     p.tlsConfig(p.url.Hostname()),
+		DisableKeepAlives:   true,
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: p.Timeout,
+		// A probe writes one small request per connection: the default
+		// 4 KiB write buffer was a sixth of what a probe allocated.
+		WriteBufferSize: 1024,
+	}
+	return &httpClient{tr: tr, client: &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if p.opts.NoFollowRedirects {
+				return http.ErrUseLastResponse
+			}
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}}
+}
+
+func (h *httpClient) wantedHeaders(p *Probe) []string {
+	h.headersOnce.Do(func() {
+		for k := range p.reads {
+			if strings.HasPrefix(k, "header.") {
+				h.headerKeys = append(h.headerKeys, k)
+			}
+		}
+	})
+	return h.headerKeys
 }
 
 // httpTrace collects the phases of the last connection of a request.
@@ -120,33 +174,13 @@ func (t *httpTrace) put(v map[string]any, reqStart time.Time) {
 }
 
 func runHTTP(ctx context.Context, p *Probe, v map[string]any) error {
-	// A fresh transport per run: every probe pays for DNS, connect and
-	// TLS as a first visitor would, and no idle connection outlives it.
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, p.opts.network(), addr)
-		},
-		TLSClientConfig:     p.tlsConfig(p.url.Hostname()),
-		DisableKeepAlives:   true,
-		ForceAttemptHTTP2:   true,
-		TLSHandshakeTimeout: p.Timeout,
+	h := p.http
+	if h == nil { // a Probe built without Compile
+		h = newHTTPClient(p)
 	}
-	defer tr.CloseIdleConnections()
-	redirects := 0
-	client := &http.Client{
-		Transport: tr,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if p.opts.NoFollowRedirects {
-				return http.ErrUseLastResponse
-			}
-			if len(via) >= maxRedirects {
-				return fmt.Errorf("stopped after %d redirects", maxRedirects)
-			}
-			redirects++
-			return nil
-		},
-	}
+	// Nothing should be idle with keep-alives off; this makes sure no
+	// connection outlives its probe.
+	defer h.tr.CloseIdleConnections()
 	trace := &httpTrace{}
 	var body io.Reader
 	if p.body != "" {
@@ -165,7 +199,7 @@ func runHTTP(ctx context.Context, p *Probe, v map[string]any) error {
 		req.Header.Set(k, val)
 	}
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		v["connected"] = trace.connected()
 		trace.put(v, start)
@@ -177,15 +211,25 @@ func runHTTP(ctx context.Context, p *Probe, v map[string]any) error {
 		return fmt.Errorf("%s %s: %w", p.method, p.url.Redacted(), err)
 	}
 	defer resp.Body.Close()
-	b, rerr := io.ReadAll(io.LimitReader(resp.Body, p.opts.maxBody()))
+	var rerr error
+	if p.reads["body"] || p.reads["body.json"] {
+		var b []byte
+		b, rerr = io.ReadAll(io.LimitReader(resp.Body, p.opts.maxBody()))
+		v["body"] = string(b)
+	} else {
+		// Read all the same (the response time includes the body), but
+		// into io.Discard's pooled buffer rather than a fresh one.
+		_, rerr = io.Copy(io.Discard, io.LimitReader(resp.Body, p.opts.maxBody()))
+	}
 	v["response_time"] = time.Since(start)
 	v["connected"] = true
 	v["status"] = resp.StatusCode
-	v["body"] = string(b)
-	v["redirects"] = redirects
+	v["redirects"] = redirectsOf(resp)
 	v["final_url"] = resp.Request.URL.Redacted()
-	for k, vals := range resp.Header {
-		v["header."+strings.ToLower(k)] = strings.Join(vals, ", ")
+	for _, k := range h.wantedHeaders(p) {
+		if vals := resp.Header.Values(k[len("header."):]); len(vals) > 0 {
+			v[k] = strings.Join(vals, ", ")
+		}
 	}
 	trace.put(v, start)
 	if resp.TLS != nil {
@@ -195,4 +239,14 @@ func runHTTP(ctx context.Context, p *Probe, v map[string]any) error {
 		return fmt.Errorf("read body: %w", rerr)
 	}
 	return nil
+}
+
+// redirectsOf counts the redirects followed to resp: each request made
+// for a redirect carries the response that caused it.
+func redirectsOf(resp *http.Response) int {
+	n := 0
+	for r := resp.Request; r != nil && r.Response != nil && n <= maxRedirects; r = r.Response.Request {
+		n++
+	}
+	return n
 }

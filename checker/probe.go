@@ -96,6 +96,8 @@ type Probe struct {
 	smtpAuth    *smtpAuth   // smtp: log in when set
 	roundTrip   *roundTrip  // smtp: send a message and see it arrive
 	bucket      *s3Bucket   // file: an s3:// target
+
+	http *httpClient // http: the check's client, reused by every probe
 }
 
 type prober struct {

@@ -18,6 +18,11 @@ const (
 	// DefaultMaxSpread bounds the start offset: a restart must not leave
 	// an hourly check unknown for most of an hour.
 	DefaultMaxSpread = 15 * time.Second
+	// DefaultTick is the grid start times are rounded to: 1,000 checks
+	// every 30 s spread over 15 s start on 150 ticks, so the loghost wakes
+	// 5 times a second to start a handful of probes together rather than
+	// 33 times for one.
+	DefaultTick = 100 * time.Millisecond
 )
 
 // Scheduler runs probes at their intervals, no more than MaxConcurrent at
@@ -27,6 +32,9 @@ type Scheduler struct {
 	MaxConcurrent int
 	// MaxSpread bounds each check's start offset (set before Run).
 	MaxSpread time.Duration
+	// Tick rounds each check's start offset down to a multiple of it
+	// (set before Run; 0 does not round).
+	Tick time.Duration
 
 	probes  []*Probe
 	now     func() time.Time
@@ -51,6 +59,7 @@ func NewScheduler(probes []*Probe, now func() time.Time, sink func(Result), set 
 	s := &Scheduler{
 		MaxConcurrent: DefaultMaxConcurrent,
 		MaxSpread:     DefaultMaxSpread,
+		Tick:          DefaultTick,
 		probes:        probes,
 		now:           now,
 		sink:          sink,
@@ -74,34 +83,73 @@ func offset(name string, interval, spread time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(window))
 }
 
+// job is one due probe, handed from its check's loop to a worker.
+type job struct {
+	p    *Probe
+	r    Result
+	done chan struct{} // one token per finished run
+}
+
 // Run probes until ctx is cancelled, then waits for the probes under way.
 // Their results, cut short by the shutdown, are not reported: a restart
 // is not an outage.
+//
+// Each check has a goroutine that only keeps its time; MaxConcurrent
+// workers run the probes. A worker's stack stays grown across probes,
+// where a goroutine per check grew its stack anew for nearly every probe
+// (the collector shrinks idle stacks between them).
 func (s *Scheduler) Run(ctx context.Context) error {
 	n := s.MaxConcurrent
 	if n <= 0 {
 		n = DefaultMaxConcurrent
 	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
+	jobs := make(chan *job)
+	var workers, loops sync.WaitGroup
+	for range n {
+		workers.Go(func() { s.work(ctx, jobs) })
+	}
+	// One origin for every check, so offsets on the same tick share a
+	// timer expiry, and a wake-up.
+	base := time.Now()
 	for _, p := range s.probes {
-		wg.Go(func() { s.loop(ctx, p, sem) })
+		loops.Go(func() { s.loop(ctx, p, base, jobs) })
 	}
 	s.log.Info("checker started", "checks", len(s.probes), "max_concurrent", n)
-	wg.Wait()
+	loops.Wait()
+	workers.Wait()
 	return nil
 }
 
-func (s *Scheduler) loop(ctx context.Context, p *Probe, sem chan struct{}) {
+func (s *Scheduler) work(ctx context.Context, jobs <-chan *job) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-jobs:
+			s.running.Add(1)
+			started := s.now()
+			j.r = j.p.Run(ctx)
+			j.r.Time = started
+			s.running.Add(-1)
+			j.done <- struct{}{}
+		}
+	}
+}
+
+func (s *Scheduler) loop(ctx context.Context, p *Probe, base time.Time, jobs chan<- *job) {
 	interval := p.Interval
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	next := time.Now().Add(offset(p.Name, interval, s.MaxSpread))
+	off := offset(p.Name, interval, s.MaxSpread)
+	if s.Tick > 0 {
+		off -= off % s.Tick
+	}
+	next := base.Add(off)
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
-	label := `{check="` + escapeLabel(p.Name) + `"}`
-	skipped := s.set.GetOrCreateCounter("watchpost_checker_skipped_total" + label)
+	m := s.checkMetrics(p)
+	j := &job{p: p, done: make(chan struct{}, 1)}
 	for {
 		select {
 		case <-ctx.Done():
@@ -109,20 +157,21 @@ func (s *Scheduler) loop(ctx context.Context, p *Probe, sem chan struct{}) {
 		case <-timer.C:
 		}
 		select {
-		case sem <- struct{}{}:
+		case jobs <- j:
 		case <-ctx.Done():
 			return
 		}
-		s.running.Add(1)
-		started := s.now()
-		r := p.Run(ctx)
-		r.Time = started
-		s.running.Add(-1)
-		<-sem
+		// A worker that took the job always answers: the probe ends at
+		// its timeout or with ctx.
+		<-j.done
+		r := j.r
+		j.r = Result{}
 		if ctx.Err() != nil {
 			return
 		}
-		s.record(p, label, r)
+		m.record(s, p, r)
+		// The sink runs here, not on the worker: it may wait (for a
+		// database commit) without holding a probe slot.
 		if s.sink != nil {
 			s.sink(r)
 		}
@@ -131,23 +180,45 @@ func (s *Scheduler) loop(ctx context.Context, p *Probe, sem chan struct{}) {
 		// rather than firing them back to back.
 		if late := time.Since(next); late > 0 {
 			missed := late/interval + 1
-			skipped.Add(int(missed))
+			m.skipped.Add(int(missed))
 			next = next.Add(missed * interval)
 		}
 		timer.Reset(time.Until(next))
 	}
 }
 
-func (s *Scheduler) record(p *Probe, label string, r Result) {
-	outcome := "failure"
+// checkMetrics are one check's series, looked up once rather than by
+// name (built anew, escaped) after every probe.
+type checkMetrics struct {
+	success, degraded, failure, skipped *metrics.Counter
+	duration                            *metrics.Histogram
+}
+
+func (s *Scheduler) checkMetrics(p *Probe) *checkMetrics {
+	name := escapeLabel(p.Name)
+	label := `{check="` + name + `"}`
+	probes := func(result string) *metrics.Counter {
+		return s.set.GetOrCreateCounter(`watchpost_checker_probes_total{check="` + name + `",result="` + result + `"}`)
+	}
+	return &checkMetrics{
+		success:  probes("success"),
+		degraded: probes("degraded"),
+		failure:  probes("failure"),
+		skipped:  s.set.GetOrCreateCounter("watchpost_checker_skipped_total" + label),
+		duration: s.set.GetOrCreateHistogram("watchpost_checker_probe_duration_seconds" + label),
+	}
+}
+
+func (m *checkMetrics) record(s *Scheduler, p *Probe, r Result) {
 	switch {
 	case r.Degraded:
-		outcome = "degraded"
+		m.degraded.Inc()
 	case r.Success:
-		outcome = "success"
+		m.success.Inc()
+	default:
+		m.failure.Inc()
 	}
-	s.set.GetOrCreateCounter(`watchpost_checker_probes_total{check="` + escapeLabel(p.Name) + `",result="` + outcome + `"}`).Inc()
-	s.set.GetOrCreateHistogram("watchpost_checker_probe_duration_seconds" + label).Update(r.Duration.Seconds())
+	m.duration.Update(r.Duration.Seconds())
 	if !r.Success {
 		s.log.Debug("check failed", "check", p.Name, "type", p.Type, "error", r.Error)
 	}
