@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -248,56 +249,76 @@ func (r *Runner) followJournal(ctx context.Context, out chan<- Line) {
 }
 
 func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
+	if pr, ok := r.sink.(preparer); ok {
+		return r.shipAhead(ctx, lines, pr)
+	}
 	batch := make([]Line, 0, r.cfg.BatchLines)
 	for {
-		batch = batch[:0]
-		size := 0
-		select {
-		case <-ctx.Done():
-			return nil
-		case l, ok := <-lines:
-			if !ok {
-				return nil
-			}
-			batch = append(batch, l)
-			size += len(l.Text)
-		}
-		timer := time.NewTimer(r.cfg.BatchDelay)
-		closed := false
-	fill:
-		for len(batch) < r.cfg.BatchLines && size < r.cfg.BatchBytes {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					closed = true
-					break fill
-				}
-				batch = append(batch, l)
-				size += len(l.Text)
-			case <-timer.C:
-				break fill
-			case <-ctx.Done():
-				timer.Stop()
-				return nil
-			}
-		}
-		timer.Stop()
-		if !r.shipBatch(ctx, batch, size) {
+		batch, size, more := r.fill(ctx, lines, batch[:0])
+		if len(batch) > 0 && !r.shipBatch(ctx, batch, size) {
 			return ctx.Err()
 		}
-		if closed {
+		if !more {
 			return nil
 		}
 	}
 }
 
+// fill appends the next batch's lines to batch: it waits for a first line,
+// then takes lines until the batch is full or BatchDelay passed. more is
+// false once the channel is closed or ctx ended.
+func (r *Runner) fill(ctx context.Context, lines <-chan Line, batch []Line) (_ []Line, size int, more bool) {
+	select {
+	case <-ctx.Done():
+		return batch, 0, false
+	case l, ok := <-lines:
+		if !ok {
+			return batch, 0, false
+		}
+		batch = append(batch, l)
+		size += len(l.Text)
+	}
+	timer := time.NewTimer(r.cfg.BatchDelay)
+	defer timer.Stop()
+	for len(batch) < r.cfg.BatchLines && size < r.cfg.BatchBytes {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return batch, size, false
+			}
+			batch = append(batch, l)
+			size += len(l.Text)
+		case <-timer.C:
+			return batch, size, true
+		case <-ctx.Done():
+			return batch[:0], 0, false
+		}
+	}
+	return batch, size, true
+}
+
 // shipBatch retries until the sink takes the batch (or ctx ends), then
 // advances the checkpoints of its sources.
 func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
+	if !r.retry(ctx, len(batch), func() error { return r.sink.Ship(ctx, batch) }) {
+		return false
+	}
+	r.advance(len(batch), size, func(yield func(string, checkpoint) bool) {
+		for i := range batch {
+			if !yield(batch[i].Source, batch[i].mark) {
+				return
+			}
+		}
+	})
+	return true
+}
+
+// retry calls send until it succeeds; false when ctx ended first.
+func (r *Runner) retry(ctx context.Context, n int, send func() error) bool {
 	backoff := 100 * time.Millisecond
 	fullLogged := false
 	for {
-		err := r.sink.Ship(ctx, batch)
+		err := send()
 		if err == nil {
 			break
 		}
@@ -318,17 +339,23 @@ func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 		}
 		r.shipErrors.Inc()
 		wait := backoff/2 + rand.N(backoff/2+1)
-		r.logger.Warn("shipping failed; retrying", "lines", len(batch), "err", err, "in", wait.Round(time.Millisecond))
+		r.logger.Warn("shipping failed; retrying", "lines", n, "err", err, "in", wait.Round(time.Millisecond))
 		if !sleep(ctx, wait) {
 			return false
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
-	r.shipped.Add(len(batch))
+	return true
+}
+
+// advance records a taken batch: marks yields each line's source and
+// checkpoint in order, so the last of each source wins.
+func (r *Runner) advance(n, size int, marks iter.Seq2[string, checkpoint]) {
+	r.shipped.Add(n)
 	r.shippedBytes.Add(size)
 	r.mu.Lock()
-	for i := range batch {
-		r.cps[batch[i].Source] = batch[i].mark
+	for src, cp := range marks {
+		r.cps[src] = cp
 	}
 	snapshot := make(map[string]checkpoint, len(r.cps))
 	for k, v := range r.cps {
@@ -341,7 +368,6 @@ func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 		r.cpErrors.Inc()
 		r.logger.Error("save checkpoints", "err", err)
 	}
-	return true
 }
 
 // SourceStat is one source's state for the self-report.

@@ -49,8 +49,11 @@ type Shipper struct {
 	logger *slog.Logger
 
 	// send serialises requests: a direct send never overtakes the spool.
-	send   sync.Mutex
-	enc    batchEncoder // reused under send: the agent's memory stays flat
+	send sync.Mutex
+	// encMu guards enc, which the runner also uses to encode the next
+	// batch while one is in flight (without send). Order: send, encMu.
+	encMu  sync.Mutex
+	enc    batchEncoder // reused: the agent's memory stays flat
 	wake   chan struct{}
 	report func() any // the self-report sent with the batches
 
@@ -118,11 +121,18 @@ func (s *Shipper) SpoolStats() (int, int64) { return s.spool.stats() }
 func (s *Shipper) Ship(ctx context.Context, lines []Line) error {
 	s.send.Lock()
 	defer s.send.Unlock()
-	body, err := s.enc.encode(lines)
+	body, err := s.encode(lines)
 	if err != nil {
 		return err
 	}
 	return s.deliver(ctx, body, len(lines))
+}
+
+// encode renders into the shipper's own buffer; called with send held.
+func (s *Shipper) encode(lines []Line, items ...any) ([]byte, error) {
+	s.encMu.Lock()
+	defer s.encMu.Unlock()
+	return s.enc.encode(lines, items...)
 }
 
 // ShipItems sends other ingest items — metric samples — with the same
@@ -134,7 +144,7 @@ func (s *Shipper) ShipItems(ctx context.Context, items ...any) error {
 	}
 	s.send.Lock()
 	defer s.send.Unlock()
-	body, err := s.enc.encode(nil, items...)
+	body, err := s.encode(nil, items...)
 	if err != nil {
 		return err
 	}
@@ -254,7 +264,7 @@ func (s *Shipper) SendReport(ctx context.Context) error {
 	}
 	s.send.Lock()
 	defer s.send.Unlock()
-	body, err := s.enc.encode(nil, s.report())
+	body, err := s.encode(nil, s.report())
 	if err != nil {
 		return err
 	}
@@ -413,10 +423,19 @@ func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 // encode renders lines and then items (self-reports, metric samples).
 func (b *batchEncoder) encode(lines []Line, items ...any) ([]byte, error) {
 	b.buf.Reset()
+	if err := b.encodeTo(&b.buf, lines, items...); err != nil {
+		return nil, err
+	}
+	return b.buf.Bytes(), nil
+}
+
+// encodeTo renders into dst; the one compressor (a megabyte of state) is
+// shared by every buffer.
+func (b *batchEncoder) encodeTo(dst *bytes.Buffer, lines []Line, items ...any) error {
 	if b.zw == nil {
-		b.zw, _ = gzip.NewWriterLevel(&b.buf, gzip.BestSpeed)
+		b.zw, _ = gzip.NewWriterLevel(dst, gzip.BestSpeed)
 	} else {
-		b.zw.Reset(&b.buf)
+		b.zw.Reset(dst)
 	}
 	// Lines are written by hand: encoding/json's reflection was a third
 	// of the agent's CPU. Items are few and go through it.
@@ -424,18 +443,18 @@ func (b *batchEncoder) encode(lines []Line, items ...any) ([]byte, error) {
 		l := &lines[i]
 		b.line = appendWireLine(b.line[:0], l)
 		if _, err := b.zw.Write(b.line); err != nil {
-			return nil, fmt.Errorf("encode batch: %w", err)
+			return fmt.Errorf("encode batch: %w", err)
 		}
 	}
 	enc := json.NewEncoder(b.zw)
 	enc.SetEscapeHTML(false)
 	for _, it := range items {
 		if err := enc.Encode(it); err != nil {
-			return nil, fmt.Errorf("encode item: %w", err)
+			return fmt.Errorf("encode item: %w", err)
 		}
 	}
 	if err := b.zw.Close(); err != nil {
-		return nil, fmt.Errorf("encode batch: %w", err)
+		return fmt.Errorf("encode batch: %w", err)
 	}
-	return b.buf.Bytes(), nil
+	return nil
 }

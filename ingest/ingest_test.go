@@ -282,7 +282,23 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(`{"line":"x","time":"not a time","severity":99,"facility":-5}`))
 	h := New(Options{Tokens: NewTokens(nil, nil), Location: time.UTC})
 	f.Fuzz(func(t *testing.T, batch []byte) {
-		recs, rej := h.decode(batch, "h", false)
+		recs, rej := h.decode(batch, "h", false, 0, nil)
+		// In parts, the same records come out, in order, none empty.
+		var parted []store.Record
+		_, rej2 := h.decode(batch, "h", false, 2, func(p []store.Record) {
+			if len(p) == 0 || len(p) > 2 {
+				t.Fatalf("part of %d records", len(p))
+			}
+			parted = append(parted, p...)
+		})
+		if len(parted) != len(recs) || len(rej2) != len(rej) {
+			t.Fatalf("in parts: %d records, %d rejected; whole: %d, %d", len(parted), len(rej2), len(recs), len(rej))
+		}
+		for i := range recs {
+			if parted[i].Raw != recs[i].Raw || parted[i].Offset != recs[i].Offset || string(parted[i].Data) != string(recs[i].Data) {
+				t.Fatalf("record %d differs in parts", i)
+			}
+		}
 		for _, r := range rej {
 			if r.Line < 1 || r.Error == "" {
 				t.Fatalf("bad rejection %+v", r)

@@ -78,13 +78,16 @@ func (o *Options) defaults() {
 
 // Store is an open database. Its methods are safe for concurrent use.
 type Store struct {
-	opts  Options
-	wdb   *sql.DB // the one writer connection
-	rdb   *sql.DB // readers
-	w     *writer // nil when read-only
-	live  *hub
-	m     *storeMetrics
-	close sync.Once
+	opts Options
+	wdb  *sql.DB // the one writer connection
+	rdb  *sql.DB // readers
+	w    *writer // nil when read-only
+	live *hub
+	// recent serves the stream consumers the newest commits from memory
+	// (nil when read-only).
+	recent *recent
+	m      *storeMetrics
+	close  sync.Once
 
 	codecOnce sync.Once
 	codecRO   *codec
@@ -174,6 +177,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("read last seq: %w", err)
 	}
 	if !opts.ReadOnly {
+		s.recent = newRecent(2 * opts.BlockLines)
 		s.w, err = newWriter(ctx, s)
 		if err != nil {
 			s.Close()

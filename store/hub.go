@@ -59,18 +59,21 @@ func (sub *Subscription) Take() ([]Record, int64) {
 	return out, missed
 }
 
-func (h *hub) publish(recs []Record) {
+// publish hands a commit's blocks to the followers.
+func (h *hub) publish(blocks [][]Record) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs {
 		sub.mu.Lock()
 		n := 0
-		for i := range recs {
-			if sub.filter != nil && !sub.filter(&recs[i]) {
-				continue
+		for _, recs := range blocks {
+			for i := range recs {
+				if sub.filter != nil && !sub.filter(&recs[i]) {
+					continue
+				}
+				sub.buf = append(sub.buf, recs[i])
+				n++
 			}
-			sub.buf = append(sub.buf, recs[i])
-			n++
 		}
 		if over := len(sub.buf) - sub.max; over > 0 {
 			sub.buf = append(sub.buf[:0:0], sub.buf[over:]...)

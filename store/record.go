@@ -84,6 +84,9 @@ var (
 	ErrQuota = errors.New("host is over its quota")
 	// ErrClosed means the store is shutting down.
 	ErrClosed = errors.New("store is closed")
+	// ErrPredecessor means the batch an AppendAsync was chained after
+	// was not stored, so this one was not either: resend both.
+	ErrPredecessor = errors.New("the batch before this one was not stored")
 )
 
 // AppendResult reports what one Append call stored.

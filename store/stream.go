@@ -40,6 +40,9 @@ func (s *Store) ReadAfterKind(ctx context.Context, after int64, window int, kind
 // readWindow reads the records with seq in (after, hi], of one kind when
 // kind >= 0.
 func (s *Store) readWindow(ctx context.Context, after, hi int64, kind int) ([]Record, error) {
+	if out, ok := s.recent.read(after, hi, kind); ok {
+		return out, nil
+	}
 	// Blocks are written in seq order; compaction may merge a host's blocks
 	// so one block can span other blocks' seqs. Read the blocks that
 	// overlap the window (after, hi].

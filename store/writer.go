@@ -15,6 +15,10 @@ type appendReq struct {
 	recs []Record
 	done chan appendResp
 	fn   func() // set for work that must run on the writer goroutine
+	// after is the sender's previous request: this one is stored only if
+	// all of that one was. failed is the writer goroutine's own note.
+	after  *appendReq
+	failed bool
 }
 
 type appendResp struct {
@@ -43,6 +47,11 @@ type writer struct {
 	sources map[srcKey]int64 // the highest offset stored per source generation
 	quota   map[int64]quotaDay
 	nextSeq int64
+
+	// Scratch reused between commits.
+	refs   []recPlace
+	encBuf []byte
+	zbuf   []byte
 }
 
 type quotaDay struct {
@@ -81,41 +90,6 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 	}
 	go w.run()
 	return w, nil
-}
-
-// Append stores records of one ingest batch and returns once they are
-// durable. host names the sender (the token's host); a record with its own
-// Host (a syslog relay) keeps it. Records that replay an already stored
-// (source, generation, offset) are dropped and counted. Append answers
-// ErrBusy at once when the writer queue is full, ErrQuota when the host is
-// over its daily quota.
-func (s *Store) Append(ctx context.Context, host string, recs []Record) (AppendResult, error) {
-	if s.w == nil {
-		return AppendResult{}, errors.New("store is read-only")
-	}
-	if len(recs) == 0 {
-		return AppendResult{}, nil
-	}
-	req := &appendReq{host: host, recs: recs, done: make(chan appendResp, 1)}
-	select {
-	case <-s.w.quit:
-		return AppendResult{}, ErrClosed
-	default:
-	}
-	select {
-	case s.w.queue <- req:
-	default:
-		s.m.busy.Inc()
-		return AppendResult{}, ErrBusy
-	}
-	select {
-	case r := <-req.done:
-		return r.res, r.err
-	case <-ctx.Done():
-		// The batch may still commit; the sender retries and the replay
-		// check drops what did.
-		return AppendResult{}, ctx.Err()
-	}
 }
 
 // QueueDepth is how many Append calls wait for the writer.
@@ -183,7 +157,14 @@ func (w *writer) run() {
 type pendingBlock struct {
 	hostName string
 	kind     Kind
+	n        int // records counted in the first pass
 	recs     []Record
+}
+
+// recPlace places a kept record in its block.
+type recPlace struct {
+	req, rec int32
+	block    int32
 }
 
 func (w *writer) commit(batch []*appendReq) {
@@ -197,7 +178,10 @@ func (w *writer) commit(batch []*appendReq) {
 	var blocks []pendingBlock
 	byHost := map[string]map[Kind]int{} // index into blocks
 	seq := w.nextSeq
-	var stored []Record
+	// Records are placed in blocks in a second pass, each block sized
+	// exactly: growing them by append copied every record two or three
+	// times (a record is 300 bytes; a batch, megabytes).
+	refs := w.refs[:0]
 
 	ctx := context.Background()
 	tx, err := w.s.wdb.BeginTx(ctx, nil)
@@ -228,6 +212,11 @@ func (w *writer) commit(batch []*appendReq) {
 		return id, nil
 	}
 	for i, req := range batch {
+		if req.after != nil && req.after.failed {
+			req.failed = true
+			results[i].err = ErrPredecessor
+			continue
+		}
 		hid, err := hostID(req.host)
 		if err != nil {
 			abort(err)
@@ -242,6 +231,7 @@ func (w *writer) commit(batch []*appendReq) {
 			if used >= q {
 				w.s.m.quotaRejected.Inc()
 				results[i].err = ErrQuota
+				req.failed = true
 				continue
 			}
 			newQuota[hid] = quotaDay{day: day, bytes: used + raw}
@@ -302,17 +292,31 @@ func (w *writer) commit(batch []*appendReq) {
 				kinds[r.Kind] = bi
 				blocks = append(blocks, pendingBlock{hostName: r.Host, kind: r.Kind})
 			}
-			blocks[bi].recs = append(blocks[bi].recs, *r)
+			blocks[bi].n++
+			refs = append(refs, recPlace{req: int32(i), rec: int32(j), block: int32(bi)})
 		}
 	}
-	var encBuf []byte
+	w.refs = refs[:0]
+	if len(blocks) == 1 && len(batch) == 1 && blocks[0].n == len(batch[0].recs) {
+		// The common case, one collector's batch: its records are the
+		// block as they are.
+		blocks[0].recs = batch[0].recs
+	} else {
+		for i := range blocks {
+			blocks[i].recs = make([]Record, 0, blocks[i].n)
+		}
+		for _, ref := range refs {
+			b := &blocks[ref.block]
+			b.recs = append(b.recs, batch[ref.req].recs[ref.rec])
+		}
+	}
 	for _, b := range blocks {
 		hid, err := hostID(b.hostName)
 		if err != nil {
 			abort(err)
 			return
 		}
-		encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, encBuf[:0], w.codec.enc)
+		w.encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, w.encBuf[:0], w.codec.enc)
 		if err != nil {
 			abort(err)
 			return
@@ -328,7 +332,6 @@ func (w *writer) commit(batch []*appendReq) {
 			abort(fmt.Errorf("update host: %w", err))
 			return
 		}
-		stored = append(stored, b.recs...)
 	}
 	for k, off := range newSources {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sources(host_id, source, gen, next_offset, updated) VALUES(?,?,?,?,?)
@@ -355,19 +358,49 @@ func (w *writer) commit(batch []*appendReq) {
 	for k, v := range newQuota {
 		w.quota[k] = v
 	}
-	w.nextSeq = seq
 	var replays int
 	for i := range batch {
 		replays += results[i].res.Replays
-		batch[i].done <- results[i]
 	}
+	stored := int(seq - w.nextSeq)
+	w.nextSeq = seq
 	w.s.m.commitDuration.UpdateDuration(start)
-	w.s.m.records.Add(len(stored))
+	w.s.m.records.Add(stored)
 	w.s.m.replays.Add(replays)
 	w.s.m.commits.Inc()
-	if len(stored) > 0 {
+	if stored > 0 {
+		chunks := make([][]Record, len(blocks))
+		for i := range blocks {
+			normalize(blocks[i].recs)
+			chunks[i] = blocks[i].recs
+		}
+		// Before committed(): a consumer woken by it finds the records here.
+		w.s.recent.add(seq-int64(stored), seq-1, chunks)
 		w.s.committed(seq - 1)
-		w.s.live.publish(stored)
+		w.s.live.publish(chunks)
+	}
+	// Answered last: a sender that reads back what it stored finds it.
+	for i := range batch {
+		batch[i].done <- results[i]
+	}
+}
+
+// normalize makes recs what reading them back from their block gives, so
+// that consumers served from memory see the same records as from disk.
+func normalize(recs []Record) {
+	for i := range recs {
+		r := &recs[i]
+		r.Received = time.Unix(0, r.Received.UnixNano())
+		r.Time = time.Unix(0, r.Time.UnixNano())
+		r.Severity, r.Facility = int(byte(r.Severity+1))-1, int(byte(r.Facility+1))-1
+		if len(r.Fields) == 0 {
+			r.Fields = nil
+		} else {
+			r.Fields = r.Fields[:len(r.Fields):len(r.Fields)]
+		}
+		if len(r.Data) == 0 {
+			r.Data = nil
+		}
 	}
 }
 
@@ -406,7 +439,9 @@ func (w *writer) lastOffset(ctx context.Context, tx *sql.Tx, k srcKey) (int64, e
 // signature; buf is scratch space returned for reuse.
 func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Kind, recs []Record, buf []byte, enc *zstd.Encoder) ([]byte, error) {
 	buf = encodeRecords(buf, recs)
-	data := enc.EncodeAll(buf, make([]byte, 0, len(buf)/4))
+	// The driver copies the blob, so the compressed buffer is reused.
+	data := enc.EncodeAll(buf, w.zbuf[:0])
+	w.zbuf = data[:0]
 	var raw int64
 	minT, maxT := recs[0].Time.UnixNano(), recs[0].Time.UnixNano()
 	for i := range recs {
@@ -478,6 +513,7 @@ func (w *writer) fail(batch []*appendReq, err error) {
 	w.s.m.writeErrors.Inc()
 	w.s.opts.Logger.Error("store write failed", "err", err)
 	for _, r := range batch {
+		r.failed = true
 		r.done <- appendResp{err: err}
 	}
 }
