@@ -73,12 +73,21 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 	return d, nil
 }
 
+// incidentID reads the {id} of an incident's path, or answers 400.
+func incidentID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+		return 0, false
+	}
+	return id, true
+}
+
 // ackHandler acknowledges an incident: reminders and escalation stop.
 func ackHandler(db *sql.DB, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil {
-			dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+		id, ok := incidentID(w, r)
+		if !ok {
 			return
 		}
 		who, _ := dashboard.PrincipalFrom(r.Context())
@@ -99,9 +108,8 @@ func ackHandler(db *sql.DB, now func() time.Time) http.Handler {
 // fire again, a host retired): POST /api/v1/incidents/{id}/resolve.
 func resolveHandler(db *sql.DB, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil {
-			dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+		id, ok := incidentID(w, r)
+		if !ok {
 			return
 		}
 		who, _ := dashboard.PrincipalFrom(r.Context())

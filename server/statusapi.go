@@ -143,9 +143,8 @@ func badgeHandler(cfg *config.Config, rd *uptime.Reader, now func() time.Time) h
 // (investigating, identified, monitoring, resolved) to an incident.
 func incidentUpdateAPI(db *sql.DB, rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, changed func()) (update http.Handler) {
 	update = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil {
-			dashboard.WriteError(w, http.StatusBadRequest, "incident id: want a number")
+		id, ok := incidentID(w, r)
+		if !ok {
 			return
 		}
 		var body struct {
