@@ -235,7 +235,7 @@ func (c *StatusCache) build(ctx context.Context) (*statusSnap, error) {
 	live.Grow(main.Len() + main.Len()/8 + 256)
 	lenc := json.NewEncoder(&live)
 	lenc.SetEscapeHTML(false)
-	if err := lenc.Encode(liveMessage{Generated: p.Generated.UnixMilli(), Title: p.Title + " · " + overallText[p.Overall], Overall: p.Overall, HTML: main.String()}); err != nil {
+	if err := lenc.Encode(liveMessage{Generated: p.Generated.UnixMilli(), Title: p.Title + " · " + overallText[p.Overall], Overall: p.Overall, HTML: main.String(), Tail: liveTail(&p)}); err != nil {
 		return nil, fmt.Errorf("status live: %w", err)
 	}
 	c.hint = [3]int{main.Len(), page.Len(), js.Len()}

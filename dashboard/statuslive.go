@@ -12,8 +12,12 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// statusCSP lets the status page load its one script, which only swaps
-// in server-rendered HTML; the page works without it.
+// statusCSP lets the status page load its own scripts from the binary:
+// status.js, which swaps in server-rendered HTML, and the vendored
+// dygraphs it loads for the charts (with its legend plugin left out, the
+// one part that writes style attributes). Styles stay 'self': dygraphs
+// positions its canvases through element.style, which CSP does not
+// govern. The page works without any of it.
 const statusCSP = "default-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; " +
 	"style-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
@@ -57,6 +61,30 @@ type liveMessage struct {
 	Title     string `json:"title"`
 	Overall   string `json:"overall"`
 	HTML      string `json:"html"` // the page's <main>, rendered and escaped by the server
+	// Tail is each component's newest samples, in page order, for the
+	// charts status.js draws: the newest 5-minute bucket changes with
+	// every probe and the one before it was just completed, so a browser
+	// that fetched the samples once stays current on a few bytes a
+	// message, not the whole /api/v1/status again.
+	Tail [][]StatusSample `json:"tail"`
+}
+
+// liveTailLen is how many of a component's newest samples a live
+// message carries (see liveMessage.Tail).
+const liveTailLen = 2
+
+func liveTail(p *StatusPage) [][]StatusSample {
+	var tail [][]StatusSample
+	for _, g := range p.Groups {
+		for _, c := range g.Components {
+			s := c.Samples
+			if len(s) > liveTailLen {
+				s = s[len(s)-liveTailLen:]
+			}
+			tail = append(tail, s)
+		}
+	}
+	return tail
 }
 
 func (h *StatusHub) render(ctx context.Context) ([]byte, error) {
