@@ -45,9 +45,10 @@ type StatusDay struct {
 
 // StatusSample is one probe on the response-time graph.
 type StatusSample struct {
-	Time time.Time `json:"time"`
-	MS   float64   `json:"ms"`
-	OK   bool      `json:"ok"`
+	Time     time.Time `json:"time"`
+	MS       float64   `json:"ms"`
+	OK       bool      `json:"ok"`
+	Degraded bool      `json:"degraded,omitempty"` // some probe in the bucket was up but degraded
 }
 
 // StatusIncident is a public incident with its updates.

@@ -475,31 +475,32 @@ func bucketSamples(samples []uptime.Sample, bucket time.Duration) []dashboard.St
 	var out []dashboard.StatusSample
 	var sum float64
 	var n int
-	flush := func(at time.Time, ok bool) {
+	flush := func(at time.Time, ok, degraded bool) {
 		ms := 0.0
 		if n > 0 {
 			ms = sum / float64(n)
 		}
-		out = append(out, dashboard.StatusSample{Time: at, MS: ms, OK: ok})
+		out = append(out, dashboard.StatusSample{Time: at, MS: ms, OK: ok, Degraded: ok && degraded})
 	}
 	var cur time.Time
-	ok := true
+	ok, degraded := true, false
 	for i, s := range samples {
 		b := s.Time.Truncate(bucket)
 		if i > 0 && !b.Equal(cur) {
-			flush(cur, ok)
-			sum, n, ok = 0, 0, true
+			flush(cur, ok, degraded)
+			sum, n, ok, degraded = 0, 0, true, false
 		}
 		cur = b
 		if s.OK {
 			sum += float64(s.Duration.Microseconds()) / 1000
 			n++
+			degraded = degraded || s.Degraded
 		} else {
 			ok = false
 		}
 	}
 	if len(samples) > 0 {
-		flush(cur, ok)
+		flush(cur, ok, degraded)
 	}
 	return out
 }

@@ -107,12 +107,13 @@ func Ratio(days []Day) (float64, bool) {
 type Sample struct {
 	Time     time.Time
 	OK       bool
+	Degraded bool // up, but a warn condition failed
 	Duration time.Duration
 }
 
 // Samples returns the check's probes since a time, oldest first.
 func (r *Reader) Samples(ctx context.Context, check string, since time.Time) ([]Sample, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT time, ok, duration_us FROM check_samples WHERE check_name = ? AND time >= ? ORDER BY time`, check, since.UnixNano())
+	rows, err := r.db.QueryContext(ctx, `SELECT time, ok, degraded, duration_us FROM check_samples WHERE check_name = ? AND time >= ? ORDER BY time`, check, since.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("samples: %w", err)
 	}
@@ -121,7 +122,7 @@ func (r *Reader) Samples(ctx context.Context, check string, since time.Time) ([]
 	for rows.Next() {
 		var t, us int64
 		var s Sample
-		if err := rows.Scan(&t, &s.OK, &us); err != nil {
+		if err := rows.Scan(&t, &s.OK, &s.Degraded, &us); err != nil {
 			return nil, fmt.Errorf("samples: %w", err)
 		}
 		s.Time, s.Duration = time.Unix(0, t), time.Duration(us)*time.Microsecond
