@@ -97,6 +97,20 @@ for path in / /api/v1/status; do
   rows+=("| \`$path\` ($enc) | $size B | $rps | $p50 | $p99 | ${non2xx:-0} | ${tmo:-0} |")
 done
 done
+# Latency at the target rate rather than at saturation: wrk drives both
+# cores flat out, so its p99 measures the run queue it creates. hey (Debian)
+# holds 50 connections to 200 requests/s each, 10,000 requests/s in all.
+hrows=()
+if command -v hey >/dev/null; then
+  for enc in identity gzip; do
+    echo "== hey -z $dur -c 50 -q 200 -H 'Accept-Encoding: $enc' $base/" >&2
+    hey -z "$dur" -c 50 -q 200 -H "Accept-Encoding: $enc" "$base/" | tee "$dir/hey.out" >&2
+    rps=$(awk '/Requests\/sec:/{printf "%.0f", $2}' "$dir/hey.out")
+    pct() { awk -v p="$1%" '$1==p && $2=="in" {printf "%.2fms", $3*1000}' "$dir/hey.out"; }
+    codes=$(awk '/^[ \t]*\[[0-9]+\]/{printf "%s%s %s", sep, $1, $2; sep=", "}' "$dir/hey.out")
+    hrows+=("| \`/\` ($enc) | $rps | $(pct 50) | $(pct 99) | $codes |")
+  done
+fi
 ticks=$(awk '{print $14+$15}' "/proc/$wpid/stat")
 
 echo
@@ -105,5 +119,13 @@ echo
 echo "| path | body | requests/s | p50 | p99 | non-2xx | wrk timeouts (> 2 s) |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+if ((${#hrows[@]})); then
+  echo
+  echo "At a fixed 10,000 requests/s (hey -z $dur -c 50 -q 200, on the same machine):"
+  echo
+  echo "| path | requests/s | p50 | p99 | responses |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${hrows[@]}"
+fi
 echo
 echo "loghost RSS after the run: $(awk '/VmRSS/{printf "%.1f MB", $2/1024}' /proc/$wpid/status), HWM $(awk '/VmHWM/{printf "%.1f MB", $2/1024}' /proc/$wpid/status), CPU $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f s", t/hz}')"

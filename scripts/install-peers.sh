@@ -23,7 +23,7 @@ packages=(
 	# web statistics oracles, rule engine oracle, access-log source
 	goaccess awstats sec nginx
 	# load and timing
-	wrk hyperfine
+	wrk hyperfine hey
 	# dashboard tests
 	chromium fonts-dejavu-core
 )
