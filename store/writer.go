@@ -310,48 +310,69 @@ func (w *writer) commit(batch []*appendReq) {
 			b.recs = append(b.recs, batch[ref.req].recs[ref.rec])
 		}
 	}
-	for _, b := range blocks {
-		hid, err := hostID(b.hostName)
-		if err != nil {
-			abort(err)
-			return
-		}
-		w.encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, w.encBuf[:0], w.codec.enc)
-		if err != nil {
-			abort(err)
-			return
-		}
-		if b.kind == KindReport {
-			last := b.recs[len(b.recs)-1]
-			if _, err := tx.ExecContext(ctx, "UPDATE hosts SET report=? WHERE id=?", string(last.Data), hid); err != nil {
-				abort(fmt.Errorf("save report: %w", err))
-				return
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE hosts SET last_seen=? WHERE id=?", now.UnixNano(), hid); err != nil {
-			abort(fmt.Errorf("update host: %w", err))
-			return
-		}
+	if err := w.writeBlocks(ctx, tx, blocks, hostID, now); err != nil {
+		abort(err)
+		return
 	}
-	for k, off := range newSources {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sources(host_id, source, gen, next_offset, updated) VALUES(?,?,?,?,?)
-			ON CONFLICT(host_id, source, gen) DO UPDATE SET next_offset=excluded.next_offset, updated=excluded.updated`,
-			k.host, k.source, k.gen, off+1, now.UnixNano()); err != nil {
-			abort(fmt.Errorf("save source offset: %w", err))
-			return
-		}
-	}
-	for hid, q := range newQuota {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO quota_usage(host_id, day, bytes) VALUES(?,?,?)
-			ON CONFLICT(host_id, day) DO UPDATE SET bytes=excluded.bytes`, hid, q.day, q.bytes); err != nil {
-			abort(fmt.Errorf("save quota usage: %w", err))
-			return
-		}
+	if err := saveState(ctx, tx, newSources, newQuota, now); err != nil {
+		abort(err)
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		abort(fmt.Errorf("commit: %w", err))
 		return
 	}
+	w.committed(batch, results, blocks, newSources, newQuota, seq, start)
+}
+
+// writeBlocks compresses each pending block into the transaction and
+// keeps its host's last report and last-seen time.
+func (w *writer) writeBlocks(ctx context.Context, tx *sql.Tx, blocks []pendingBlock, hostID func(string) (int64, error), now time.Time) error {
+	for _, b := range blocks {
+		hid, err := hostID(b.hostName)
+		if err != nil {
+			return err
+		}
+		w.encBuf, err = w.insertBlock(ctx, tx, hid, b.kind, b.recs, w.encBuf[:0], w.codec.enc)
+		if err != nil {
+			return err
+		}
+		if b.kind == KindReport {
+			last := b.recs[len(b.recs)-1]
+			if _, err := tx.ExecContext(ctx, "UPDATE hosts SET report=? WHERE id=?", string(last.Data), hid); err != nil {
+				return fmt.Errorf("save report: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE hosts SET last_seen=? WHERE id=?", now.UnixNano(), hid); err != nil {
+			return fmt.Errorf("update host: %w", err)
+		}
+	}
+	return nil
+}
+
+// saveState records the sources' next offsets (what makes a resent line
+// a replay) and the hosts' quota use in the same transaction as the
+// blocks.
+func saveState(ctx context.Context, tx *sql.Tx, newSources map[srcKey]int64, newQuota map[int64]quotaDay, now time.Time) error {
+	for k, off := range newSources {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sources(host_id, source, gen, next_offset, updated) VALUES(?,?,?,?,?)
+			ON CONFLICT(host_id, source, gen) DO UPDATE SET next_offset=excluded.next_offset, updated=excluded.updated`,
+			k.host, k.source, k.gen, off+1, now.UnixNano()); err != nil {
+			return fmt.Errorf("save source offset: %w", err)
+		}
+	}
+	for hid, q := range newQuota {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quota_usage(host_id, day, bytes) VALUES(?,?,?)
+			ON CONFLICT(host_id, day) DO UPDATE SET bytes=excluded.bytes`, hid, q.day, q.bytes); err != nil {
+			return fmt.Errorf("save quota usage: %w", err)
+		}
+	}
+	return nil
+}
+
+// committed applies a committed batch to the caches, hands its records to
+// the consumers and followers, and only then answers the senders.
+func (w *writer) committed(batch []*appendReq, results []appendResp, blocks []pendingBlock, newSources map[srcKey]int64, newQuota map[int64]quotaDay, seq int64, start time.Time) {
 	for k, v := range newSources {
 		w.sources[k] = v
 	}
