@@ -74,21 +74,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil)).With("component", "collect")
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// An agent on every host should stay small: collect garbage
-		// harder rather than grow. A soft limit: never an out-of-memory.
-		// 16 MiB, not 12: the one binary's package-level data (the web
-		// statistics' crawler patterns alone keep 1 MB) left 12 MiB so
-		// little room that the collector spent 60 % more CPU in the GC.
-		debug.SetMemoryLimit(16 << 20)
-	}
-	if os.Getenv("GOGC") == "" && !*once {
-		// The same trade for the long-running agent: half the heap
-		// growth between collections. Measured at 5,000 lines/s: RSS
-		// 15.4 -> 13.7 MB (agent build), CPU within noise (bench/collect-e2e.sh).
-		// -once keeps the default: it is a bulk job, and fast.
-		debug.SetGCPercent(50)
-	}
+	tuneMemory(*once)
 
 	sc := ShipperConfig{}
 	var mc metricsConfig
@@ -279,4 +265,24 @@ func run(ctx context.Context, rc Config, sc ShipperConfig, mc metricsConfig, onc
 	}
 	logger.Info("collector stopped")
 	return nil
+}
+
+// tuneMemory keeps the agent small on every host; GOMEMLIMIT and GOGC in
+// its environment win.
+func tuneMemory(once bool) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// An agent on every host should stay small: collect garbage
+		// harder rather than grow. A soft limit: never an out-of-memory.
+		// 16 MiB, not 12: the one binary's package-level data (the web
+		// statistics' crawler patterns alone keep 1 MB) left 12 MiB so
+		// little room that the collector spent 60 % more CPU in the GC.
+		debug.SetMemoryLimit(16 << 20)
+	}
+	if os.Getenv("GOGC") == "" && !once {
+		// The same trade for the long-running agent: half the heap
+		// growth between collections. Measured at 5,000 lines/s: RSS
+		// 15.4 -> 13.7 MB (agent build), CPU within noise (bench/collect-e2e.sh).
+		// -once keeps the default: it is a bulk job, and fast.
+		debug.SetGCPercent(50)
+	}
 }
