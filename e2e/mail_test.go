@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/watchpost/watchpost/internal/peers"
 )
 
 // postfix is Debian's postfix on loopback ("Local only"), delivering to
@@ -28,12 +30,7 @@ type postfix struct {
 func startPostfix(t testing.TB) *postfix {
 	t.Helper()
 	bin := need(t, "postfix", "postfix")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("postfix on port 25 needs root")
-		}
-		t.Skip("postfix on port 25 needs root")
-	}
+	peers.RequireRoot(t, "postfix on port 25")
 	if exec.Command(bin, "status").Run() == nil {
 		t.Fatal("postfix is already running: another test or the system owns it")
 	}

@@ -170,12 +170,7 @@ func TestRunnerKillsProcessGroup(t *testing.T) {
 }
 
 func TestRunnerCredentials(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if peers.InCI() {
-			t.Fatal("user switching needs root, and CI runs the tests as root")
-		}
-		t.Skip("user switching needs root (CI runs as root)")
-	}
+	peers.RequireRoot(t, "plugin user switching")
 	pd, cd := writePlugins(t, map[string]string{
 		"who":   "echo \"# $(id -u) $(id -g) $(id -G)\"; echo $MUNIN_PLUGSTATE\n",
 		"if_x":  "echo \"# $(id -u)\"\n",
@@ -337,10 +332,7 @@ func shapeLines(s string) string {
 func TestStockPluginsWithOurPluginSh(t *testing.T) {
 	peers.Require(t, "munin-run")
 	if _, err := os.Stat(DefaultPluginDir); err != nil {
-		if peers.InCI() {
-			t.Fatalf("no stock plugins in %s: %v", DefaultPluginDir, err)
-		}
-		t.Skip("no stock plugins")
+		peers.Unavailable(t, "no stock plugins in %s: %v", DefaultPluginDir, err)
 	}
 	lib := filepath.Join(openTempDir(t), "lib")
 	theirs := newTestRunner(t, DefaultPluginDir, DefaultConfDir, func(o *RunnerOptions) { o.LibDir = debianLibDir })

@@ -41,12 +41,7 @@ type Dovecot struct {
 func StartDovecot(t testing.TB, c DovecotConfig) *Dovecot {
 	t.Helper()
 	paths := Require(t, "dovecot")
-	if os.Geteuid() != 0 {
-		if InCI() {
-			t.Fatal("dovecot needs root to run; CI runs the tests as root")
-		}
-		t.Skip("dovecot needs root")
-	}
+	RequireRoot(t, "dovecot")
 	if c.User == "" {
 		c.User = "probe"
 	}

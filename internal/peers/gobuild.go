@@ -1,7 +1,6 @@
 package peers
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,11 +29,7 @@ func BuildGo(t testing.TB, module, version string, pkgs ...string) string {
 	}
 	fail := func(format string, a ...any) {
 		t.Helper()
-		msg := fmt.Sprintf(format, a...)
-		if InCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		Unavailable(t, format, a...)
 	}
 	src := filepath.Join(dir, "src")
 	if err := os.MkdirAll(src, 0o755); err != nil {

@@ -8,6 +8,7 @@
 package peers
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,10 +120,27 @@ func Require(t testing.TB, programs ...string) map[string]string {
 	msg := "peer program(s) " + strings.Join(missing, ", ") + " not found; install with: " +
 		"apt-get install --no-install-recommends " + strings.Join(pkgs, " ") +
 		" (or run scripts/install-peers.sh as root)"
+	Unavailable(t, "%s", msg)
+	return nil
+}
+
+// Unavailable ends a test whose real peer cannot run here: a failure under
+// CI=true (where scripts/test installs every peer and runs as root), a
+// skip on a laptop.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
 	if InCI() {
 		t.Fatalf("%s [CI=true: a missing peer is a failure]", msg)
-	} else {
-		t.Skip(msg)
 	}
-	return nil
+	t.Skip(msg)
+}
+
+// RequireRoot is Unavailable unless the test runs as root, which peers
+// such as postfix on port 25, dovecot and plugin user switching need.
+func RequireRoot(t testing.TB, what string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "%s needs root (CI runs the tests as root)", what)
+	}
 }
