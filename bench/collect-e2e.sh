@@ -12,7 +12,8 @@ CGO_ENABLED=1 go build -o "$dir/watchpost" ./cmd/watchpost
 # the agent's memory matters. Same code, static (no cgo), a third of the size.
 CGO_ENABLED=0 go build -tags agent -o "$dir/watchpost-agent" ./cmd/watchpost
 ls -l "$dir/watchpost" "$dir/watchpost-agent" | awk '{print $5, $9}'
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+source bench/lib.sh
+port=$(freeport)
 cat >"$dir/lh.yml" <<YML
 server: {listen: "127.0.0.1:$port", syslog_listen: "", admin_token: bench-admin-token-0123}
 storage: {path: $dir/data/watchpost.db}

@@ -23,7 +23,7 @@ trap cleanup EXIT
 go build -o "$dir/watchpost" ./cmd/watchpost
 # The node runs from the agent build (make agent), what a host would run.
 CGO_ENABLED=0 go build -tags agent -o "$dir/watchpost-agent" ./cmd/watchpost
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 p1=$(freeport); p2=$(freeport)
 cat >"$dir/node.conf" <<CONF
 log_level 4

@@ -23,8 +23,7 @@ trap cleanup EXIT
 # `git archive HEAD` while the working tree is mid-edit).
 if [[ -n ${WATCHPOST_BIN:-} ]]; then cp "$WATCHPOST_BIN" "$dir/watchpost"; else go build -o "$dir/watchpost" ./cmd/watchpost; fi
 go build -o "$dir/checkload" ./bench/checkload
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waittcp() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+source bench/lib.sh
 
 "$dir/checkload" -listen 127.0.0.1:0 -addr-file "$dir/target.addr" >"$dir/target.log" 2>&1 &
 pids+=($!)
