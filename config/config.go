@@ -314,6 +314,9 @@ type Threshold struct {
 // Webstats lists the sites web statistics are kept for.
 type Webstats struct {
 	Sites []Site `yaml:"sites"`
+	// Definitions apply to every site without its own: AWStats 7.8's
+	// when empty.
+	Definitions WebDefinitions `yaml:"definitions"`
 	// GeoIP is a MaxMind-format country database (GeoLite2-Country.mmdb):
 	// with it, reports get a countries table.
 	GeoIP string `yaml:"geoip_file"`
@@ -327,6 +330,30 @@ type Site struct {
 	// (keyed with PrivacyKey) for sites that promise not to keep them.
 	Privacy    string `yaml:"privacy"`
 	PrivacyKey Secret `yaml:"privacy_key"`
+	// Definitions replace webstats.definitions for this site, key by key.
+	Definitions WebDefinitions `yaml:"definitions"`
+}
+
+// WebDefinitions say what a visit and a hit are; an empty key keeps
+// AWStats 7.8's meaning.
+type WebDefinitions struct {
+	VisitTimeout          Duration `yaml:"visit_timeout"`            // 1h
+	SplitVisitsAtMidnight *bool    `yaml:"split_visits_at_midnight"` // true
+	HitCodes              []int    `yaml:"hit_codes"`                // [200, 304]
+}
+
+// Over returns d with the keys it leaves empty taken from base.
+func (d WebDefinitions) Over(base WebDefinitions) WebDefinitions {
+	if d.VisitTimeout == 0 {
+		d.VisitTimeout = base.VisitTimeout
+	}
+	if d.SplitVisitsAtMidnight == nil {
+		d.SplitVisitsAtMidnight = base.SplitVisitsAtMidnight
+	}
+	if len(d.HitCodes) == 0 {
+		d.HitCodes = base.HitCodes
+	}
+	return d
 }
 
 // StatusPage configures the public page.

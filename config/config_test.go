@@ -93,6 +93,10 @@ func TestErrors(t *testing.T) {
 		{"threshold without range", "thresholds:\n  - {graph: df}\n", []string{"x.yml:2:5: thresholds[0]: give warning, critical or both"}},
 		{"threshold pattern", "thresholds:\n  - {host: '[', critical: 5}\n", []string{"thresholds[0].host: bad pattern"}},
 		{"munin node interval", "munin_nodes:\n  - {name: old, address: 'old:4949', interval: 1s}\n", []string{"munin_nodes[0].interval: at least 10s"}},
+		{"webstats privacy", "webstats:\n  sites:\n    - {name: wiki, privacy: blur}\n", []string{"x.yml:3:29: webstats.sites[0].privacy: want truncate or hash"}},
+		{"webstats visit timeout", "webstats:\n  definitions: {visit_timeout: 2d}\n", []string{"x.yml:2:32: webstats.definitions.visit_timeout: want between 1s and 24h"}},
+		{"webstats hit code", "webstats:\n  sites:\n    - name: wiki\n      definitions:\n        hit_codes: [200, 2000]\n", []string{"x.yml:5:26: webstats.sites[0].definitions.hit_codes[1]: want an HTTP status"}},
+		{"webstats hit code type", "webstats:\n  definitions: {hit_codes: [ok]}\n", []string{"x.yml:2:29: webstats.definitions.hit_codes[0]: expected a whole number"}},
 		{"yaml syntax", "server:\n  listen: [\n", []string{"x.yml:"}},
 		{"several errors, line order", "storage:\n  retention: x\nserver:\n  lisen: a\n", []string{"x.yml:2:14: storage.retention", "x.yml:4:3: server.lisen"}},
 	}

@@ -94,7 +94,9 @@ func (c *Config) validate(p *positions) {
 			p.add(key, "give warning, critical or both")
 		}
 	}
+	validWebDefinitions(p, "webstats.definitions", c.Webstats.Definitions)
 	for i, s := range c.Webstats.Sites {
+		validWebDefinitions(p, fmt.Sprintf("webstats.sites[%d].definitions", i), s.Definitions)
 		if s.Name == "" {
 			p.add(fmt.Sprintf("webstats.sites[%d].name", i), "missing")
 		}
@@ -396,6 +398,17 @@ func validMatrix(p *positions, key string, m *Matrix, full bool) {
 	}
 	if !strings.HasPrefix(m.Room, "!") && !strings.HasPrefix(m.Room, "#") {
 		p.add(key+".room", "want a room id (!abc:example.org) or alias (#ops:example.org)")
+	}
+}
+
+func validWebDefinitions(p *positions, key string, d WebDefinitions) {
+	if t := time.Duration(d.VisitTimeout); t != 0 && (t < time.Second || t > 24*time.Hour) {
+		p.add(key+".visit_timeout", "want between 1s and 24h, got %s", t)
+	}
+	for i, c := range d.HitCodes {
+		if c < 100 || c > 599 {
+			p.add(fmt.Sprintf("%s.hit_codes[%d]", key, i), "want an HTTP status from 100 to 599, got %d", c)
+		}
 	}
 }
 

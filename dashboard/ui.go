@@ -68,10 +68,11 @@ func NewUI(auth *Auth, deps UIDeps, logger *slog.Logger) *UI {
 }
 
 var templateFuncs = template.FuncMap{
-	"ranges":  func() []string { return []string{"day", "week", "month", "year"} },
-	"bytes":   webstats.HumanBytes,
-	"rowsOf":  func(title string, rows []webstats.Row) rowsTable { return rowsTable{title, rows} },
-	"visible": visible,
+	"ranges":   func() []string { return []string{"day", "week", "month", "year"} },
+	"bytes":    webstats.HumanBytes,
+	"rowsOf":   webstats.RowsOf,
+	"countsOf": webstats.CountsOf,
+	"visible":  visible,
 	"fmtTime": func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -109,12 +110,6 @@ func staticHandler(fsys fs.FS) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fileServer.ServeHTTP(w, r)
 	})
-}
-
-// rowsTable is one ranked table of a web statistics month.
-type rowsTable struct {
-	Title string
-	Rows  []webstats.Row
 }
 
 // pageData feeds every template; fields a page does not use stay zero.

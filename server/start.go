@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -47,10 +48,15 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); l.store.Maintain(ctx, time.Minute) }()
 	hs := &hostStats{loc: st.loc, set: newSet()}
-	ws, err := newWebStats(cfg, st.loc, o.Now)
+	wsLog := o.Logger.With("component", "webstats")
+	ws0, err := newWebStats(cfg, st.loc, o.Now, wsLog)
 	if err != nil {
 		return fail(err)
 	}
+	// SIGHUP swaps in new sites and definitions; a batch uses the one it
+	// started with.
+	var ws atomic.Pointer[webStats]
+	ws.Store(ws0)
 	// One reader for both: every consumer decompresses every block it
 	// reads, and on two cores a fourth full reader cost ingest a tenth of
 	// its rate (bench/collect-e2e.sh).
@@ -58,9 +64,9 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		if err := hs.consume(ctx, tx, recs); err != nil {
 			return err
 		}
-		return ws.consume(ctx, tx, recs)
+		return ws.Load().consume(ctx, tx, recs)
 	})
-	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws.opts}
+	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws0.opts}
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
 	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
@@ -183,6 +189,11 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		auth.Update(authCfg)
 		if rr != nil {
 			rr.reload(c)
+		}
+		if w, err := newWebStats(c, st.loc, o.Now, wsLog); err != nil {
+			o.Logger.Error("reload: keeping the old web statistics sites", "err", err)
+		} else {
+			ws.Store(w)
 		}
 		o.Logger.Info("configuration reloaded")
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -23,17 +24,35 @@ import (
 type webStats struct {
 	opts webstats.Options
 	now  func() time.Time
+	log  *slog.Logger
 	// sites maps a site name or alias (lower case) to the site; when
 	// the config lists sites, lines of other sites are not counted.
 	sites    map[string]string
 	restrict bool
-	// privacy is each site's promise about client addresses; sites
-	// without one share the default aggregator.
-	privacy map[string]webstats.Privacy
+	// setups are the listed sites' privacy promises and definitions;
+	// other sites get defaults.
+	setups   map[string]siteSetup
+	defaults siteSetup
 }
 
-func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time) (*webStats, error) {
-	w := &webStats{opts: webstats.Options{Location: loc}, now: now, sites: map[string]string{}, privacy: map[string]webstats.Privacy{}}
+// siteSetup is what a site's months are built with. Sites with the same
+// setup share an aggregator within a batch.
+type siteSetup struct {
+	key     string
+	privacy webstats.Privacy
+	defs    webstats.Definitions
+}
+
+func newSiteSetup(p webstats.Privacy, d config.WebDefinitions) siteSetup {
+	defs := webstats.Definitions{VisitTimeout: time.Duration(d.VisitTimeout), SplitAtMidnight: d.SplitVisitsAtMidnight, HitCodes: d.HitCodes}
+	split := defs.SplitAtMidnight == nil || *defs.SplitAtMidnight
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%t\x00%v", p.Mode, p.Key, defs.VisitTimeout, split, defs.HitCodes)
+	return siteSetup{key: key, privacy: p, defs: defs}
+}
+
+func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time, log *slog.Logger) (*webStats, error) {
+	w := &webStats{opts: webstats.Options{Location: loc}, now: now, log: log, sites: map[string]string{}, setups: map[string]siteSetup{},
+		defaults: newSiteSetup(webstats.Privacy{}, cfg.Webstats.Definitions)}
 	if f := cfg.Webstats.GeoIP; f != "" {
 		g, err := webstats.OpenMaxMind(f)
 		if err != nil {
@@ -47,9 +66,7 @@ func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time) (
 		for _, a := range s.Aliases {
 			w.sites[strings.ToLower(a)] = s.Name
 		}
-		if s.Privacy != "" {
-			w.privacy[s.Name] = webstats.Privacy{Mode: s.Privacy, Key: []byte(s.PrivacyKey)}
-		}
+		w.setups[s.Name] = newSiteSetup(webstats.Privacy{Mode: s.Privacy, Key: []byte(s.PrivacyKey)}, s.Definitions.Over(cfg.Webstats.Definitions))
 	}
 	return w, nil
 }
@@ -58,9 +75,13 @@ func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time) (
 // other formats count when the parser recognised an access-log request.
 var accessFormats = map[string]bool{"combined": true, "common": true, "vhost_combined": true}
 
-// siteOf names a line's site: the collector's per-file site, else the
-// vhost of a vhost_combined line, else the host that served it.
+// siteOf names an access-log line's site: the collector's per-file site,
+// else the vhost of a vhost_combined line, else the host that served it.
+// It is "" for lines that are not counted.
 func (w *webStats) siteOf(r *store.Record) string {
+	if r.Kind != store.KindLog || (r.Format != "" && !accessFormats[r.Format]) {
+		return ""
+	}
 	site := r.Site
 	if site == "" {
 		for _, f := range r.Fields {
@@ -82,68 +103,100 @@ func (w *webStats) siteOf(r *store.Record) string {
 	return site
 }
 
+func (w *webStats) setupOf(site string) siteSetup {
+	if s, ok := w.setups[site]; ok {
+		return s
+	}
+	return w.defaults
+}
+
+func (w *webStats) options(s siteSetup) webstats.Options {
+	o := w.opts
+	o.Privacy, o.Definitions = s.privacy, s.defs
+	return o
+}
+
 func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
-	// One aggregator per privacy promise: addresses are reduced before
-	// anything about them is kept.
+	// One aggregator per setup: addresses are reduced before anything
+	// about them is kept.
 	aggs := map[string]*webstats.Aggregator{}
 	for i := range recs {
 		r := &recs[i]
-		if r.Kind != store.KindLog || (r.Format != "" && !accessFormats[r.Format]) {
-			continue
-		}
 		site := w.siteOf(r)
 		if site == "" {
 			continue
 		}
-		p := w.privacy[site]
-		key := p.Mode + "\x00" + string(p.Key)
-		agg := aggs[key]
+		s := w.setupOf(site)
+		agg := aggs[s.key]
 		if agg == nil {
-			o := w.opts
-			o.Privacy = p
-			agg = webstats.New(o)
-			aggs[key] = agg
+			agg = webstats.New(w.options(s))
+			aggs[s.key] = agg
 		}
 		agg.Add(site, &r.Event)
 	}
 	for _, agg := range aggs {
-		if err := w.save(ctx, tx, agg); err != nil {
-			return err
+		for _, k := range agg.Months() {
+			if err := w.save(ctx, tx, agg, k, recs); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// save merges an aggregator's months into the stored ones.
-func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator) error {
-	now := w.now().Unix()
-	for _, k := range agg.Months() {
-		ym := fmt.Sprintf("%04d-%02d", k.Year, int(k.Month))
-		var blob []byte
-		err := tx.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, k.Site, ym).Scan(&blob)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("webstats: load %s: %w", k, err)
-		default:
-			var old webstats.Month
-			if err := old.UnmarshalBinary(blob); err != nil {
-				return fmt.Errorf("webstats: decode %s: %w", k, err)
-			}
-			if err := agg.MergeMonth(&old); err != nil {
-				return fmt.Errorf("webstats: merge %s: %w", k, err)
-			}
+// save merges an aggregator's month with the stored one.
+func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator, k webstats.MonthKey, recs []store.Record) error {
+	ym := fmt.Sprintf("%04d-%02d", k.Year, int(k.Month))
+	month := agg.Month(k)
+	var blob []byte
+	err := tx.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, k.Site, ym).Scan(&blob)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("webstats: load %s: %w", k, err)
+	default:
+		var old webstats.Month
+		if err := old.UnmarshalBinary(blob); err != nil {
+			return fmt.Errorf("webstats: decode %s: %w", k, err)
 		}
-		data, err := agg.Month(k).MarshalBinary()
+		err := agg.MergeMonth(&old)
+		if errors.Is(err, webstats.ErrMismatch) {
+			// The site's definitions changed during this month: the
+			// month keeps the ones it began with, and the new ones
+			// apply from the next month.
+			w.log.Info("web statistics definitions changed; the stored month keeps its own until it ends", "site", k.Site, "month", ym)
+			month, err = w.rebuild(k, &old, recs)
+		}
 		if err != nil {
-			return fmt.Errorf("webstats: encode %s: %w", k, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webstats_months(site, month, data, updated) VALUES(?,?,?,?)
-			ON CONFLICT(site, month) DO UPDATE SET data = excluded.data, updated = excluded.updated`, k.Site, ym, data, now); err != nil {
-			return fmt.Errorf("webstats: save %s: %w", k, err)
+			return fmt.Errorf("webstats: merge %s: %w", k, err)
 		}
 	}
+	data, err := month.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("webstats: encode %s: %w", k, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webstats_months(site, month, data, updated) VALUES(?,?,?,?)
+		ON CONFLICT(site, month) DO UPDATE SET data = excluded.data, updated = excluded.updated`, k.Site, ym, data, w.now().Unix()); err != nil {
+		return fmt.Errorf("webstats: save %s: %w", k, err)
+	}
 	return nil
+}
+
+// rebuild aggregates the batch's lines of k again with the definitions
+// the stored month old was built with, and merges old in.
+func (w *webStats) rebuild(k webstats.MonthKey, old *webstats.Month, recs []store.Record) (*webstats.Month, error) {
+	o := w.options(w.setupOf(k.Site))
+	o.Definitions = old.Definitions()
+	agg := webstats.New(o)
+	for i := range recs {
+		if r := &recs[i]; w.siteOf(r) == k.Site {
+			agg.Add(k.Site, &r.Event)
+		}
+	}
+	if err := agg.MergeMonth(old); err != nil {
+		return nil, err
+	}
+	return agg.Month(k), nil
 }
 
 // webStatsReader reads the stored months for the dashboard.

@@ -142,3 +142,37 @@ func classifyReferer(ref string) referrer {
 	}
 	return r
 }
+
+// robotLabel shortens a robot's name for the robots table: the agent
+// parser gives the whole agent string for robots it does not know
+// ("Mozilla/5.0 (compatible; archive.org_bot +http://...)"). The word
+// naming the robot is then the one with bot, spider or crawl in it, else
+// the agent's first product token.
+func robotLabel(name, agent string) string {
+	if name != "" && len(name) <= 40 && !strings.ContainsAny(name, "();") {
+		return name
+	}
+	words := strings.FieldsFunc(agent, func(r rune) bool { return strings.ContainsRune(" ;()+,", r) })
+	for _, w := range words {
+		l := strings.ToLower(w)
+		if strings.HasPrefix(l, "http") || strings.Contains(l, "@") {
+			continue
+		}
+		if strings.Contains(l, "bot") || strings.Contains(l, "spider") || strings.Contains(l, "crawl") {
+			w, _, _ = strings.Cut(w, "/")
+			return truncateLabel(w)
+		}
+	}
+	if len(words) > 0 && !strings.EqualFold(words[0], "Mozilla/5.0") {
+		w, _, _ := strings.Cut(words[0], "/")
+		return truncateLabel(w)
+	}
+	return "unknown"
+}
+
+func truncateLabel(s string) string {
+	if len(s) > 40 {
+		return strings.ToValidUTF8(s[:40], "")
+	}
+	return s
+}

@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,59 +25,100 @@ import (
 
 const usage = `usage: watchpost stats [-site S] [-format text|json|html] [-o FILE] [-tz ZONE]
                        [-log-format combined|common|vhost_combined|auto] [-geoip FILE.mmdb]
-                       [-privacy truncate] LOG...
+                       [-privacy truncate|hash [-privacy-key-file FILE]]
+                       [-visit-timeout 1h] [-split-visits-at-midnight=true] [-hit-codes 200,304]
+                       LOG...
 
 Reads access logs (plain or gzipped, several at once, in any order) and
 writes AWStats-style monthly statistics per site. A file given twice (same
-content) is read once.
+content) is read once. The definitions default to AWStats 7.8's.
 `
+
+// cliArgs are the parsed command line of "watchpost stats".
+type cliArgs struct {
+	site, format, out, logFormat, geo string
+	opts                              Options
+	logs                              []string
+}
+
+// parseArgs reads the command line; code is the exit code when ok is false.
+func parseArgs(args []string, stderr io.Writer) (c cliArgs, code int, ok bool) {
+	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.StringVar(&c.site, "site", "", "site name (default: the vhost field, else \"default\")")
+	fs.StringVar(&c.format, "format", "text", "output: text, json or html")
+	fs.StringVar(&c.out, "o", "", "write the report to `FILE` instead of standard output")
+	tz := fs.String("tz", "UTC", "time `ZONE` of days and hours (IANA name or Local)")
+	fs.StringVar(&c.logFormat, "log-format", "combined", "access log format")
+	fs.StringVar(&c.geo, "geoip", "", "MaxMind country database (`FILE.mmdb`)")
+	priv := fs.String("privacy", "", "store client addresses truncated (truncate) or keyed-hashed (hash)")
+	keyFile := fs.String("privacy-key-file", "", "the hash key (at least 16 characters) for -privacy hash")
+	timeout := fs.Duration("visit-timeout", time.Hour, "a visit ends after this long without a page")
+	split := fs.Bool("split-visits-at-midnight", true, "a visit also ends at midnight (AWStats)")
+	codes := fs.String("hit-codes", "200,304", "status `CODES` whose requests are hits, comma-separated")
+	fail := func(format string, a ...any) (cliArgs, int, bool) {
+		fmt.Fprintf(stderr, "stats: "+format+"\n", a...)
+		return c, 2, false
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, 0, false
+		}
+		return c, 2, false
+	}
+	if c.logs = fs.Args(); len(c.logs) == 0 {
+		fmt.Fprintln(stderr, "stats: no log file given")
+		fs.Usage()
+		return c, 2, false
+	}
+	if c.format != "text" && c.format != "json" && c.format != "html" {
+		return fail("unknown -format %q", c.format)
+	}
+	switch c.logFormat {
+	case "combined", "common", "vhost_combined", "auto":
+	default:
+		return fail("unknown -log-format %q", c.logFormat)
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fail("-tz: %v", err)
+	}
+	c.opts = Options{Location: loc, Privacy: Privacy{Mode: *priv}}
+	if *keyFile != "" {
+		key, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return fail("-privacy-key-file: %v", err)
+		}
+		c.opts.Privacy.Key = bytes.TrimSpace(key)
+	}
+	if err := c.opts.Privacy.Validate(); err != nil {
+		return fail("-privacy: %v", err)
+	}
+	c.opts.Definitions = Definitions{VisitTimeout: *timeout, SplitAtMidnight: split}
+	for f := range strings.SplitSeq(*codes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fail("-hit-codes: %q is not a status code", f)
+		}
+		c.opts.Definitions.HitCodes = append(c.opts.Definitions.HitCodes, n)
+	}
+	if err := c.opts.Definitions.Validate(); err != nil {
+		return fail("%v", err)
+	}
+	return c, 0, true
+}
 
 // Main implements "watchpost stats". It returns 0, 1 on a read or write
 // error, or 2 on a usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	site := fs.String("site", "", "site name (default: the vhost field, else \"default\")")
-	format := fs.String("format", "text", "output: text, json or html")
-	out := fs.String("o", "", "write the report to `FILE` instead of standard output")
-	tz := fs.String("tz", "UTC", "time `ZONE` of days and hours (IANA name or Local)")
-	logFormat := fs.String("log-format", "combined", "access log format")
-	geo := fs.String("geoip", "", "MaxMind country database (`FILE.mmdb`)")
-	priv := fs.String("privacy", "", "store client addresses truncated (truncate)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	c, code, ok := parseArgs(args, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "stats: no log file given")
-		fs.Usage()
-		return 2
-	}
-	if *format != "text" && *format != "json" && *format != "html" {
-		fmt.Fprintf(stderr, "stats: unknown -format %q\n", *format)
-		return 2
-	}
-	switch *logFormat {
-	case "combined", "common", "vhost_combined", "auto":
-	default:
-		fmt.Fprintf(stderr, "stats: unknown -log-format %q\n", *logFormat)
-		return 2
-	}
-	loc, err := time.LoadLocation(*tz)
-	if err != nil {
-		fmt.Fprintf(stderr, "stats: -tz: %v\n", err)
-		return 2
-	}
-	opts := Options{Location: loc, Privacy: Privacy{Mode: *priv}}
-	if err := opts.Privacy.Validate(); err != nil || *priv == "hash" {
-		fmt.Fprintln(stderr, "stats: -privacy takes only truncate (hash needs a key from the config)")
-		return 2
-	}
-	if *geo != "" {
-		g, err := OpenMaxMind(*geo)
+	opts := c.opts
+	if c.geo != "" {
+		g, err := OpenMaxMind(c.geo)
 		if err != nil {
 			fmt.Fprintf(stderr, "stats: %v\n", err)
 			return 1
@@ -88,7 +131,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		prog = &progress{w: stderr, start: time.Now()}
 	}
 	agg := New(opts)
-	if err := readLogs(ctx, agg, *site, *logFormat, fs.Args(), prog, stderr); err != nil {
+	if err := readLogs(ctx, agg, c.site, c.logFormat, c.logs, prog, stderr); err != nil {
 		fmt.Fprintf(stderr, "stats: %v\n", err)
 		return 1
 	}
@@ -97,7 +140,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		reports = append(reports, agg.Report(k.Site, k.Year, k.Month))
 	}
 	var buf bytes.Buffer
-	switch *format {
+	var err error
+	switch c.format {
 	case "json":
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
@@ -111,8 +155,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stats: render: %v\n", err)
 		return 1
 	}
-	if *out != "" {
-		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+	if c.out != "" {
+		if err := os.WriteFile(c.out, buf.Bytes(), 0o644); err != nil {
 			fmt.Fprintf(stderr, "stats: %v\n", err)
 			return 1
 		}

@@ -56,6 +56,15 @@ func TestHTMLInChromium(t *testing.T) {
 	if code := Main(context.Background(), []string{"-site", fixtureSite, "-format", "html", "-o", html, path}, &bytes.Buffer{}, &errb); code != 0 {
 		t.Fatalf("stats: %d %s", code, errb.String())
 	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, external := range []string{"<script", "<link", " src=", "url(", "@import"} { // self-contained
+		if bytes.Contains(page, []byte(external)) {
+			t.Errorf("the report loads something: %q", external)
+		}
+	}
 	r := aggregate(lines, Options{}).Report(fixtureSite, 2026, 9)
 	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + t.TempDir()}

@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -95,14 +96,25 @@ type Month struct {
 	// user agent) among requests not answered 4xx: per day, a 64-bit
 	// hash of both → hits.
 	GoAccess [31]map[uint64]int64
-	// VisitTimeout and SplitAtMidnight are the definitions the visits
-	// were built with; Merge refuses months built differently.
+	// VisitTimeout (seconds), SplitAtMidnight and HitCodes are the
+	// definitions the month was built with; Merge refuses months built
+	// differently. HitCodes is nil in months stored before it was kept:
+	// those were built with AWStats's 200 and 304.
 	VisitTimeout    int64
 	SplitAtMidnight bool
+	HitCodes        []int
+}
+
+// Definitions returns the definitions m was built with.
+func (m *Month) Definitions() Definitions {
+	split := m.SplitAtMidnight
+	return Definitions{VisitTimeout: time.Duration(m.VisitTimeout) * time.Second, SplitAtMidnight: &split,
+		HitCodes: slices.Clone(m.HitCodes)}.withDefaults()
 }
 
 func newMonth(k MonthKey, d resolvedDefs) *Month {
-	m := &Month{Key: k, VisitTimeout: int64(d.VisitTimeout / time.Second), SplitAtMidnight: d.SplitAtMidnight}
+	m := &Month{Key: k, VisitTimeout: int64(d.VisitTimeout / time.Second), SplitAtMidnight: d.SplitAtMidnight,
+		HitCodes: slices.Clone(d.HitCodes)}
 	m.init()
 	return m
 }
@@ -250,7 +262,7 @@ var ErrMismatch = errors.New("webstats: months differ in key or definitions")
 // built from disjoint parts of the logs, in any order, merge into the
 // month built from all of them.
 func (m *Month) Merge(o *Month) error {
-	if m.Key != o.Key || m.VisitTimeout != o.VisitTimeout || m.SplitAtMidnight != o.SplitAtMidnight {
+	if m.Key != o.Key || !m.Definitions().Equal(o.Definitions()) {
 		return ErrMismatch
 	}
 	m.init()

@@ -18,7 +18,7 @@ svg{display:block;margin:.5em 0;max-width:100%}.visits{fill:#f4b400}.pages{fill:
 </style></head><body>
 {{range .}}<section class="month">
 <h1>Web statistics for {{.Site}} — {{.Month}}</h1>
-<p>Days and hours in {{.TimeZone}}; definitions: {{.Definitions}} (a visit ends after an hour without a page; unique visitors are distinct hosts with a page; GoAccess visitors are distinct client + day + user agent over every request).</p>
+<p>Days and hours in {{.TimeZone}}. Definitions {{.DefinitionsText}}.</p>
 <table class="totals" id="totals"><tr><th></th><th>Unique visitors</th><th>Visits</th><th>Pages</th><th>Hits</th><th>Bandwidth</th><th>GoAccess visitors</th></tr>
 <tr><td>Viewed traffic</td><td id="unique">{{.Totals.Unique}}</td><td id="visits">{{.Totals.Visits}}</td><td id="pages">{{.Totals.Pages}}</td><td id="hits">{{.Totals.Hits}}</td><td id="bandwidth">{{bytes .Totals.Bytes}}</td><td>{{.Totals.GoAccessUnique}}</td></tr>
 <tr><td>Not viewed (robots, errors)</td><td></td><td></td><td></td><td>{{.Totals.NotViewedHits}}</td><td>{{bytes .Totals.NotViewedBytes}}</td><td></td></tr></table>
@@ -42,10 +42,10 @@ svg{display:block;margin:.5em 0;max-width:100%}.visits{fill:#f4b400}.pages{fill:
 <h2>Not found (404)</h2><table><tr><th>URL</th><th>Hits</th><th>Referrer</th></tr>
 {{range .NotFound}}<tr><td>{{.URL}}</td><td>{{.Hits}}</td><td>{{.Referer}}</td></tr>{{end}}</table>
 <div class="grid">
-{{template "rows" (rowsOf "Search engines" .Engines)}}{{template "rows" (rowsOf "Search keyphrases" .Phrases)}}
+{{template "rows" (rowsOf "Search engines" .Engines)}}{{template "counts" (countsOf "Search keyphrases" "Searches" .Phrases)}}
 {{template "rows" (rowsOf "Referring sites" .RefSites)}}{{template "rows" (rowsOf "Browsers" .Browsers)}}
 {{template "rows" (rowsOf "Operating systems" .OSes)}}{{template "rows" (rowsOf "File types" .FileTypes)}}
-{{template "rows" (rowsOf "Visit durations" .Durations)}}{{if .Countries}}{{template "rows" (rowsOf "Countries" .Countries)}}{{end}}
+{{template "counts" (countsOf "Visit durations" "Visits" .Durations)}}{{if .Countries}}{{template "rows" (rowsOf "Countries" .Countries)}}{{end}}
 </div>
 <h2>Referring pages</h2><table><tr><th>Page</th><th>Pages</th><th>Hits</th></tr>
 {{range .RefPages}}<tr><td>{{.Key}}</td><td>{{.Pages}}</td><td>{{.Hits}}</td></tr>{{end}}</table>
@@ -54,4 +54,6 @@ svg{display:block;margin:.5em 0;max-width:100%}.visits{fill:#f4b400}.pages{fill:
 </section>{{end}}
 </body></html>
 {{define "rows"}}<div><h2>{{.Title}}</h2><table><tr><th></th><th>Pages</th><th>Hits</th><th>Bandwidth</th></tr>
-{{range .Rows}}<tr><td>{{.Key}}</td><td>{{.Pages}}</td><td>{{.Hits}}</td><td>{{bytes .Bytes}}</td></tr>{{end}}</table></div>{{end}}`
+{{range .Rows}}<tr><td>{{.Key}}</td><td>{{.Pages}}</td><td>{{.Hits}}</td><td>{{bytes .Bytes}}</td></tr>{{end}}</table></div>{{end}}
+{{define "counts"}}<div><h2>{{.Title}}</h2><table><tr><th></th><th>{{.Count}}</th><th>Percent</th></tr>
+{{range .Rows}}<tr><td>{{.Key}}</td><td>{{.Count}}</td><td>{{printf "%.1f" .Percent}} %</td></tr>{{end}}</table></div>{{end}}`

@@ -337,3 +337,48 @@ func TestAgreesWithGoAccess(t *testing.T) {
 		t.Errorf("fixture too thin: %v", gaStatus)
 	}
 }
+
+// awstatsHumans are the rare agents AWStats 7.8 counts as human visitors
+// and the crawler library as robots: the documented difference (README,
+// "Web statistics"). Every other agent of the list is a robot to both.
+var awstatsHumans = []string{"Zabbix", "HeadlessChrome/", "Lynx/", "node-fetch/"}
+
+// TestRareRobots: over agents beyond the fixture's common robots, the
+// only disagreements with AWStats's robot list are the documented ones.
+func TestRareRobots(t *testing.T) {
+	agents := strings.Split(strings.TrimSpace(webstatsfixture.RareRobots), "\n")
+	var lines []string
+	for i, ua := range agents {
+		lines = append(lines, fmt.Sprintf(`192.0.2.%d - - [05/Oct/2026:10:%02d:00 +0000] "GET /agent%02d.html HTTP/1.1" 200 100 "-" "%s"`, i+1, i, i, ua))
+	}
+	path := filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := runAWStats(t, path)["2026-10"]
+	humans := map[string]bool{} // by AWStats: its pages table lists only human views
+	for _, row := range db.section["SIDER"] {
+		humans[row[0]] = true
+	}
+	r := aggregate(lines, Options{}).Report(fixtureSite, 2026, time.October)
+	if len(r.Pages) != 0 {
+		t.Errorf("webstats counts human views of %v", r.Pages)
+	}
+	var got []string
+	for i, ua := range agents {
+		if humans[fmt.Sprintf("/agent%02d.html", i)] {
+			got = append(got, ua)
+		}
+	}
+	if len(got) != len(awstatsHumans) {
+		t.Fatalf("AWStats counts as humans %q, documented %q", got, awstatsHumans)
+	}
+	for i, ua := range got {
+		if !strings.Contains(ua, awstatsHumans[i]) {
+			t.Errorf("AWStats counts %q as human, documented %q", ua, awstatsHumans[i])
+		}
+	}
+	if len(r.Robots) != len(agents) {
+		t.Errorf("%d robots for %d agents", len(r.Robots), len(agents))
+	}
+}

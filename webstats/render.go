@@ -13,7 +13,7 @@ func WriteText(w io.Writer, reports []*Report) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
 	for _, r := range reports {
 		t := r.Totals
-		fmt.Fprintf(tw, "Site %s, %s (%s, %s definitions)\n\n", clean(r.Site), r.Month, r.TimeZone, r.Definitions)
+		fmt.Fprintf(tw, "Site %s, %s (days and hours in %s)\nDefinitions %s.\n\n", clean(r.Site), r.Month, r.TimeZone, r.DefinitionsText())
 		fmt.Fprintf(tw, "\tUnique visitors\tVisits\tPages\tHits\tBandwidth\tGoAccess visitors\t\n")
 		fmt.Fprintf(tw, "Month\t%d\t%d\t%d\t%d\t%s\t%d\t\n", t.Unique, t.Visits, t.Pages, t.Hits, HumanBytes(t.Bytes), t.GoAccessUnique)
 		fmt.Fprintf(tw, "Not viewed\t\t\t\t%d\t%s\t\t\n\n", t.NotViewedHits, HumanBytes(t.NotViewedBytes))
@@ -48,14 +48,26 @@ func WriteText(w io.Writer, reports []*Report) error {
 		for _, tb := range []struct {
 			title string
 			rows  []Row
-		}{{"File type", r.FileTypes}, {"Referring site", r.RefSites}, {"Search engine", r.Engines}, {"Keyphrase", r.Phrases},
-			{"Browser", r.Browsers}, {"Operating system", r.OSes}, {"Visit duration", r.Durations}, {"Country", r.Countries}} {
+		}{{"File type", r.FileTypes}, {"Referring site", r.RefSites}, {"Search engine", r.Engines},
+			{"Browser", r.Browsers}, {"Operating system", r.OSes}, {"Country", r.Countries}} {
 			if len(tb.rows) == 0 {
 				continue
 			}
 			fmt.Fprintf(tw, "\n%s\tPages\tHits\tBandwidth\t\n", tb.title)
 			for _, x := range tb.rows {
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\n", clean(x.Key), x.Pages, x.Hits, HumanBytes(x.Bytes))
+			}
+		}
+		for _, tb := range []struct {
+			title, count string
+			rows         []CountRow
+		}{{"Keyphrase", "Searches", r.Phrases}, {"Visit duration", "Visits", r.Durations}} {
+			if len(tb.rows) == 0 {
+				continue
+			}
+			fmt.Fprintf(tw, "\n%s\t%s\tPercent\t\n", tb.title, tb.count)
+			for _, x := range tb.rows {
+				fmt.Fprintf(tw, "%s\t%d\t%.1f %%\t\n", clean(x.Key), x.Count, x.Percent)
 			}
 		}
 		fmt.Fprintf(tw, "\nDownload\tHits\tPartial\tBandwidth\t\n")
@@ -163,9 +175,19 @@ func WriteHTML(w io.Writer, reports []*Report) error {
 }
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{"bytes": HumanBytes,
-	"rowsOf": func(title string, rows []Row) any {
-		return struct {
-			Title string
-			Rows  []Row
-		}{title, rows}
-	}}).Parse(pageHTML))
+	"rowsOf": RowsOf, "countsOf": CountsOf}).Parse(pageHTML))
+
+// Table is a titled list of rows, for templates.
+type Table[R Row | CountRow] struct {
+	Title, Count string // Count names a CountRow's number
+	Rows         []R
+}
+
+// RowsOf and CountsOf name a table in a template (the report page here
+// and the admin dashboard's).
+func RowsOf(title string, rows []Row) Table[Row] { return Table[Row]{Title: title, Rows: rows} }
+
+// CountsOf: see RowsOf; count names the number ("Searches").
+func CountsOf(title, count string, rows []CountRow) Table[CountRow] {
+	return Table[CountRow]{Title: title, Count: count, Rows: rows}
+}

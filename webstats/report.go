@@ -2,26 +2,33 @@ package webstats
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // ReportOptions shape a Report.
 type ReportOptions struct {
-	Location    *time.Location
-	Definitions string
+	Location *time.Location
 	// Top caps each ranked table (pages, referrers ...); 0 means 50.
 	Top int
 }
 
 // Report is one site's month, ready to render or to serve as JSON.
 type Report struct {
-	Site        string `json:"site"`
-	Month       string `json:"month"` // "2026-10"
-	TimeZone    string `json:"time_zone"`
-	Definitions string `json:"definitions"`
-	Totals      Totals `json:"totals"`
-	Days        []Day  `json:"days"`
+	Site     string `json:"site"`
+	Month    string `json:"month"` // "2026-10"
+	TimeZone string `json:"time_zone"`
+	// Definitions is "awstats" for AWStats 7.8's, else "custom"; the
+	// three fields after it say what they are.
+	Definitions           string `json:"definitions"`
+	VisitTimeout          int64  `json:"visit_timeout_seconds"`
+	SplitVisitsAtMidnight bool   `json:"split_visits_at_midnight"`
+	HitCodes              []int  `json:"hit_codes"`
+	Totals                Totals `json:"totals"`
+	Days                  []Day  `json:"days"`
 	// Weekdays are sums per weekday, Sunday first.
 	Weekdays  [7]Row     `json:"weekdays"`
 	Hours     [24]Row    `json:"hours"`
@@ -34,11 +41,11 @@ type Report struct {
 	RefSites  []Row      `json:"referring_sites"`
 	RefPages  []Row      `json:"referring_pages"`
 	Engines   []Row      `json:"search_engines"`
-	Phrases   []Row      `json:"keyphrases"`
+	Phrases   []CountRow `json:"keyphrases"`
 	Browsers  []Row      `json:"browsers"`
 	OSes      []Row      `json:"operating_systems"`
 	Robots    []RobotRow `json:"robots"`
-	Durations []Row      `json:"visit_durations"`
+	Durations []CountRow `json:"visit_durations"`
 	Countries []Row      `json:"countries,omitempty"`
 }
 
@@ -76,6 +83,15 @@ type Row struct {
 	Pages int64  `json:"pages,omitempty"`
 	Hits  int64  `json:"hits"`
 	Bytes int64  `json:"bytes,omitempty"`
+}
+
+// CountRow is a key with one count: searches of a keyphrase, visits of a
+// duration.
+type CountRow struct {
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
+	// Percent is of the table's total.
+	Percent float64 `json:"percent"`
 }
 
 // PageRow is a page with the visits that entered and left by it.
@@ -134,11 +150,10 @@ func (m *Month) Report(o ReportOptions) *Report {
 	if top <= 0 {
 		top = 50
 	}
-	def := o.Definitions
-	if def == "" {
-		def = "awstats"
-	}
-	r := &Report{Site: m.Key.Site, Month: fmt.Sprintf("%04d-%02d", m.Key.Year, int(m.Key.Month)), TimeZone: loc.String(), Definitions: def}
+	defs := m.Definitions()
+	r := &Report{Site: m.Key.Site, Month: fmt.Sprintf("%04d-%02d", m.Key.Year, int(m.Key.Month)), TimeZone: loc.String(),
+		Definitions: defs.Name(), VisitTimeout: int64(defs.VisitTimeout / time.Second), SplitVisitsAtMidnight: *defs.SplitAtMidnight,
+		HitCodes: defs.HitCodes}
 	t := &r.Totals
 	t.Requests, t.Dropped = m.Lines, m.Dropped
 	dayVisits := [31]int64{}
@@ -232,11 +247,19 @@ func (m *Month) Report(o ReportOptions) *Report {
 	r.RefSites = rows(m.RefSites, top)
 	r.RefPages = rows(m.RefPages, top)
 	r.Engines = rows(m.Engines, top)
+	var searches int64
 	for k, n := range m.Phrases {
-		r.Phrases = append(r.Phrases, Row{Key: k, Pages: n, Hits: n})
+		r.Phrases = append(r.Phrases, CountRow{Key: k, Count: n})
+		searches += n
 	}
-	sortRows(r.Phrases)
-	r.Phrases = r.Phrases[:min(len(r.Phrases), top)]
+	sort.Slice(r.Phrases, func(i, j int) bool {
+		a, b := r.Phrases[i], r.Phrases[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Key < b.Key
+	})
+	r.Phrases = percents(r.Phrases[:min(len(r.Phrases), top)], searches)
 	r.Browsers = rows(m.Browsers, top)
 	r.OSes = rows(m.OSes, top)
 	for k, b := range m.Robots {
@@ -252,12 +275,62 @@ func (m *Month) Report(o ReportOptions) *Report {
 		return a.Name < b.Name
 	})
 	for i, dr := range durationRanges {
-		r.Durations = append(r.Durations, Row{Key: dr.label, Hits: durations[i]})
+		r.Durations = append(r.Durations, CountRow{Key: dr.label, Count: durations[i]})
 	}
+	r.Durations = percents(r.Durations, t.Visits)
 	if len(m.Countries) > 0 {
 		r.Countries = rows(m.Countries, top)
 	}
 	return r
+}
+
+// percents fills in each row's share of total.
+func percents(rs []CountRow, total int64) []CountRow {
+	for i := range rs {
+		if total > 0 {
+			rs[i].Percent = math.Round(1000*float64(rs[i].Count)/float64(total)) / 10
+		}
+	}
+	return rs
+}
+
+// DefinitionsText says in one sentence what the report's numbers mean.
+func (r *Report) DefinitionsText() string {
+	var b strings.Builder
+	if r.Definitions == "awstats" {
+		b.WriteString("AWStats 7.8's: ")
+	} else {
+		b.WriteString("custom: ")
+	}
+	fmt.Fprintf(&b, "a visit ends after %s without a page", shortDuration(time.Duration(r.VisitTimeout)*time.Second))
+	if r.SplitVisitsAtMidnight {
+		b.WriteString(" and at midnight")
+	}
+	b.WriteString("; hits are requests answered ")
+	for i, c := range r.HitCodes {
+		switch {
+		case i == 0:
+		case i == len(r.HitCodes)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(c))
+	}
+	b.WriteString(", robots apart; unique visitors are distinct hosts with a page; GoAccess visitors are distinct client + day + user agent over every request but 4xx")
+	return b.String()
+}
+
+// shortDuration writes 1h rather than 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func rows(m map[string]*Counts, top int) []Row {

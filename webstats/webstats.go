@@ -15,6 +15,8 @@
 package webstats
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,47 +27,73 @@ import (
 	"github.com/x-way/crawlerdetect"
 )
 
-// Definitions choose what counts as a visit and a hit. The zero value is
-// AWStats 7.8's.
+// Definitions choose what counts as a visit and a hit, per site. The
+// zero value is AWStats 7.8's; a month keeps the definitions it was built
+// with (Merge refuses to mix them).
 type Definitions struct {
-	// Name labels the definitions in reports: "awstats" by default.
-	Name string
 	// VisitTimeout ends a visit after this long without a page view:
-	// AWStats's one hour by default.
+	// AWStats's one hour by default (Matomo and Google use 30 minutes).
 	VisitTimeout time.Duration
 	// SplitAtMidnight also ends a visit at midnight, as AWStats 7.8 does
 	// (it adds its timeout to a YYYYMMDDhhmmss number, so a page seen on
-	// the next day always starts a visit). Default true when Name is
-	// "awstats" or empty.
+	// the next day always starts a visit). Nil means true.
 	SplitAtMidnight *bool
-	// ValidCodes are the status codes whose requests are viewed traffic
+	// HitCodes are the status codes whose requests are viewed traffic
 	// (hits): AWStats's "200 304" by default. Others go to the error table.
-	ValidCodes []int
+	HitCodes []int
 }
 
 // AWStats returns AWStats 7.8's definitions.
 func AWStats() Definitions { return Definitions{}.withDefaults() }
 
 func (d Definitions) withDefaults() Definitions {
-	if d.Name == "" {
-		d.Name = "awstats"
-	}
 	if d.VisitTimeout <= 0 {
 		d.VisitTimeout = time.Hour
 	}
 	if d.SplitAtMidnight == nil {
-		split := d.Name == "awstats"
+		split := true
 		d.SplitAtMidnight = &split
 	}
-	if len(d.ValidCodes) == 0 {
-		d.ValidCodes = []int{200, 304}
+	codes := slices.Clone(d.HitCodes)
+	if len(codes) == 0 {
+		codes = []int{200, 304}
 	}
+	slices.Sort(codes)
+	d.HitCodes = slices.Compact(codes)
 	return d
+}
+
+// Validate reports definitions no month can be built with.
+func (d Definitions) Validate() error {
+	if d.VisitTimeout != 0 && (d.VisitTimeout < time.Second || d.VisitTimeout > 24*time.Hour) {
+		return fmt.Errorf("visit timeout %s: want between 1s and 24h", d.VisitTimeout)
+	}
+	for _, c := range d.HitCodes {
+		if c < 100 || c > 599 {
+			return fmt.Errorf("hit code %d: want an HTTP status from 100 to 599", c)
+		}
+	}
+	return nil
+}
+
+// Equal says whether d and o define the same numbers.
+func (d Definitions) Equal(o Definitions) bool {
+	d, o = d.withDefaults(), o.withDefaults()
+	return d.VisitTimeout == o.VisitTimeout && *d.SplitAtMidnight == *o.SplitAtMidnight && slices.Equal(d.HitCodes, o.HitCodes)
+}
+
+// Name is "awstats" for AWStats 7.8's definitions, else "custom".
+func (d Definitions) Name() string {
+	if d.Equal(Definitions{}) {
+		return "awstats"
+	}
+	return "custom"
 }
 
 type resolvedDefs struct {
 	VisitTimeout    time.Duration
 	SplitAtMidnight bool
+	HitCodes        []int
 	valid           [1000]bool
 }
 
@@ -94,7 +122,6 @@ type GeoIP interface {
 type Aggregator struct {
 	opts    Options
 	defs    resolvedDefs
-	defName string
 	months  map[MonthKey]*Month
 	ua      map[string]*uaInfo
 	refs    map[string]*referrer
@@ -126,11 +153,12 @@ func New(opts Options) *Aggregator {
 		opts.Location = time.UTC
 	}
 	d := opts.Definitions.withDefaults()
-	a := &Aggregator{opts: opts, defName: d.Name, months: map[MonthKey]*Month{}, ua: map[string]*uaInfo{}, refs: map[string]*referrer{},
+	a := &Aggregator{opts: opts, months: map[MonthKey]*Month{}, ua: map[string]*uaInfo{}, refs: map[string]*referrer{},
 		priv: newPrivacy(opts.Privacy), geo: map[string]string{}}
 	a.defs.VisitTimeout = d.VisitTimeout
 	a.defs.SplitAtMidnight = *d.SplitAtMidnight
-	for _, c := range d.ValidCodes {
+	a.defs.HitCodes = d.HitCodes
+	for _, c := range d.HitCodes {
 		if c >= 0 && c < 1000 {
 			a.defs.valid[c] = true
 		}
@@ -457,10 +485,7 @@ func (a *Aggregator) classify(s string) *uaInfo {
 	default:
 		p := useragent.Parse(s)
 		if p.Bot || crawlerdetect.IsCrawler(s) {
-			u.robot = p.Name
-			if u.robot == "" {
-				u.robot = "unknown"
-			}
+			u.robot = robotLabel(p.Name, s)
 		} else {
 			u.browser, u.os = p.Name, p.OS
 		}
@@ -562,5 +587,5 @@ func (a *Aggregator) Report(site string, year int, month time.Month) *Report {
 	if m == nil {
 		return nil
 	}
-	return m.Report(ReportOptions{Location: a.opts.Location, Definitions: a.defName})
+	return m.Report(ReportOptions{Location: a.opts.Location})
 }

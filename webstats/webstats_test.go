@@ -135,6 +135,19 @@ func TestStatsCLIFilesInAnyOrder(t *testing.T) {
 	if err := json.Unmarshal([]byte(whole), &rs); err != nil || len(rs) != 2 || rs[0].Month != "2026-09" || rs[1].Month != "2026-10" {
 		t.Fatalf("json: %v %d", err, len(rs))
 	}
+	// Other definitions: more visits with a shorter timeout; the report
+	// says which it used. A hashed address report has the same visitors.
+	key := filepath.Join(dir, "key")
+	os.WriteFile(key, []byte("0123456789abcdef0123\n"), 0o600)
+	short, _ := run("-site", fixtureSite, "-format", "json", "-visit-timeout", "10m", "-hit-codes", "200,206,304", "-privacy", "hash", "-privacy-key-file", key, path)
+	var rs2 []Report
+	if err := json.Unmarshal([]byte(short), &rs2); err != nil || len(rs2) != 2 {
+		t.Fatalf("json: %v", err)
+	}
+	if rs2[0].Totals.Visits <= rs[0].Totals.Visits || rs2[0].Totals.Unique != rs[0].Totals.Unique || rs2[0].Definitions != "custom" ||
+		rs2[0].VisitTimeout != 600 || len(rs2[0].HitCodes) != 3 || rs2[0].Totals.Hits <= rs[0].Totals.Hits {
+		t.Errorf("10m visits, 206 hits: %+v %s %d %v; awstats %+v", rs2[0].Totals, rs2[0].Definitions, rs2[0].VisitTimeout, rs2[0].HitCodes, rs[0].Totals)
+	}
 	text, _ := run("-site", fixtureSite, path)
 	for _, want := range []string{"Site www.example.com, 2026-09", "Robot", "Googlebot", "AhrefsBot", "/missing/", "Google", "watchpost monitoring"} {
 		if !strings.Contains(text, want) {
@@ -144,7 +157,9 @@ func TestStatsCLIFilesInAnyOrder(t *testing.T) {
 }
 
 func TestStatsCLIUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"-format", "pdf", "x.log"}, {"-tz", "Mars/Olympus", "x.log"}, {"-bogus"}, {"-privacy", "hash", "x.log"}} {
+	for _, args := range [][]string{{}, {"-format", "pdf", "x.log"}, {"-tz", "Mars/Olympus", "x.log"}, {"-bogus"}, {"-privacy", "hash", "x.log"},
+		{"-privacy", "hash", "-privacy-key-file", "/nonexistent", "x.log"}, {"-visit-timeout", "25h", "x.log"}, {"-hit-codes", "200,abc", "x.log"},
+		{"-hit-codes", "99", "x.log"}, {"-log-format", "json", "x.log"}} {
 		var out, errb bytes.Buffer
 		if code := Main(context.Background(), args, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
@@ -202,7 +217,7 @@ func TestVisits(t *testing.T) {
 				t.Errorf("entries %d exits %d", entries, exits)
 			}
 			for _, d := range r.Durations {
-				if d.Key == tc.durs && d.Hits == 0 {
+				if d.Key == tc.durs && d.Count == 0 {
 					t.Errorf("no visit in %s: %+v", tc.durs, r.Durations)
 				}
 			}
@@ -305,7 +320,7 @@ func TestReferrers(t *testing.T) {
 	}
 	r := a.Report("s", 2026, time.October)
 	js, _ := json.Marshal(r)
-	for _, want := range []string{`"key":"web stats","pages":2`, `"key":"привет"`, `"key":"Ecosia"`, `"key":"Yandex"`, `"key":"blog.example.net"`, `"key":"https://blog.example.net/post"`} {
+	for _, want := range []string{`"key":"web stats","count":2`, `"key":"привет"`, `"key":"Ecosia"`, `"key":"Yandex"`, `"key":"blog.example.net"`, `"key":"https://blog.example.net/post"`} {
 		if !strings.Contains(string(js), want) {
 			t.Errorf("report lacks %s", want)
 		}
