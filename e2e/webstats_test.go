@@ -97,6 +97,18 @@ func TestWebStatsInLoghost(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	check()
 
+	// The stored months from the command line equal the offline report
+	// of the same file, table for table.
+	adminTok := filepath.Join(dir, "admin.token")
+	os.WriteFile(adminTok, []byte("e2e-admin-token-0123\n"), 0o600)
+	stored, errOut, rc := runCmd(t, "stats", "-server", base, "-token-file", adminTok, "-site", "wiki.example.org", "-month", "all", "-format", "json")
+	if rc != 0 {
+		t.Fatalf("stats -server: %d %s", rc, errOut)
+	}
+	if stored != out {
+		t.Errorf("stats -server differs from the offline report (%d and %d bytes)", len(stored), len(out))
+	}
+
 	b := peers.StartBrowser(t, 1280, 1000)
 	b.Navigate(base + "/admin/login")
 	submitLogin(b)

@@ -146,7 +146,7 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 
 // save merges an aggregator's month with the stored one.
 func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator, k webstats.MonthKey, recs []store.Record) error {
-	ym := fmt.Sprintf("%04d-%02d", k.Year, int(k.Month))
+	ym := k.YearMonth()
 	month := agg.Month(k)
 	var blob []byte
 	err := tx.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, k.Site, ym).Scan(&blob)

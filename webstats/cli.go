@@ -11,7 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -28,17 +30,26 @@ const usage = `usage: watchpost stats [-site S] [-format text|json|html] [-o FIL
                        [-privacy truncate|hash [-privacy-key-file FILE]]
                        [-visit-timeout 1h] [-split-visits-at-midnight=true] [-hit-codes 200,304]
                        LOG...
+       watchpost stats -server URL -token-file F [-site S] [-month YYYY-MM|all]
+                       [-format text|json|html] [-o FILE]
 
 Reads access logs (plain or gzipped, several at once, in any order) and
 writes AWStats-style monthly statistics per site. A file given twice (same
 content) is read once. The definitions default to AWStats 7.8's.
+
+With -server, writes the months a loghost keeps instead (its admin API):
+each site's newest month, the one -month names, or all of them.
 `
+
+var monthArg = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
 // cliArgs are the parsed command line of "watchpost stats".
 type cliArgs struct {
 	site, format, out, logFormat, geo string
 	opts                              Options
 	logs                              []string
+	// server, token and month: read the loghost's stored months.
+	server, token, month string
 }
 
 // parseArgs reads the command line; code is the exit code when ok is false.
@@ -57,6 +68,9 @@ func parseArgs(args []string, stderr io.Writer) (c cliArgs, code int, ok bool) {
 	timeout := fs.Duration("visit-timeout", time.Hour, "a visit ends after this long without a page")
 	split := fs.Bool("split-visits-at-midnight", true, "a visit also ends at midnight (AWStats)")
 	codes := fs.String("hit-codes", "200,304", "status `CODES` whose requests are hits, comma-separated")
+	fs.StringVar(&c.server, "server", "", "read the months a loghost keeps (`URL`, https://loghost:8443) instead of log files")
+	tokenFile := fs.String("token-file", "", "file holding the loghost's admin token (with -server)")
+	fs.StringVar(&c.month, "month", "", "with -server: `YYYY-MM`, or all (default: each site's newest)")
 	fail := func(format string, a ...any) (cliArgs, int, bool) {
 		fmt.Fprintf(stderr, "stats: "+format+"\n", a...)
 		return c, 2, false
@@ -67,7 +81,25 @@ func parseArgs(args []string, stderr io.Writer) (c cliArgs, code int, ok bool) {
 		}
 		return c, 2, false
 	}
-	if c.logs = fs.Args(); len(c.logs) == 0 {
+	c.logs = fs.Args()
+	switch {
+	case c.server != "" && len(c.logs) > 0:
+		return fail("give log files or -server, not both")
+	case c.server != "":
+		if c.month != "" && c.month != "all" && !monthArg.MatchString(c.month) {
+			return fail("-month %q: want YYYY-MM or all", c.month)
+		}
+		if *tokenFile == "" {
+			return fail("-server needs -token-file (the admin token)")
+		}
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return fail("read token: %v", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+	case c.month != "":
+		return fail("-month needs -server: log files give every month they hold")
+	case len(c.logs) == 0:
 		fmt.Fprintln(stderr, "stats: no log file given")
 		fs.Usage()
 		return c, 2, false
@@ -116,6 +148,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if c.server != "" {
+		rs, err := remoteReports(ctx, &http.Client{Timeout: time.Minute}, c.server, c.token, c.site, c.month)
+		if err != nil {
+			fmt.Fprintf(stderr, "stats: %v\n", err)
+			return 1
+		}
+		return write(c, rs, stdout, stderr)
+	}
 	opts := c.opts
 	if c.geo != "" {
 		g, err := OpenMaxMind(c.geo)
@@ -139,6 +179,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, k := range agg.Months() {
 		reports = append(reports, agg.Report(k.Site, k.Year, k.Month))
 	}
+	return write(c, reports, stdout, stderr)
+}
+
+// write renders the reports in the chosen format to -o or stdout.
+func write(c cliArgs, reports []*Report, stdout, stderr io.Writer) int {
 	var buf bytes.Buffer
 	var err error
 	switch c.format {

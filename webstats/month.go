@@ -18,7 +18,10 @@ type MonthKey struct {
 	Month time.Month
 }
 
-func (k MonthKey) String() string { return fmt.Sprintf("%s %04d-%02d", k.Site, k.Year, int(k.Month)) }
+func (k MonthKey) String() string { return k.Site + " " + k.YearMonth() }
+
+// YearMonth is "2026-10": how months are stored and named in the API.
+func (k MonthKey) YearMonth() string { return fmt.Sprintf("%04d-%02d", k.Year, int(k.Month)) }
 
 // Counts are AWStats's three measures.
 type Counts struct{ Pages, Hits, Bytes int64 }

@@ -151,7 +151,7 @@ func (m *Month) Report(o ReportOptions) *Report {
 		top = 50
 	}
 	defs := m.Definitions()
-	r := &Report{Site: m.Key.Site, Month: fmt.Sprintf("%04d-%02d", m.Key.Year, int(m.Key.Month)), TimeZone: loc.String(),
+	r := &Report{Site: m.Key.Site, Month: m.Key.YearMonth(), TimeZone: loc.String(),
 		Definitions: defs.Name(), VisitTimeout: int64(defs.VisitTimeout / time.Second), SplitVisitsAtMidnight: *defs.SplitAtMidnight,
 		HitCodes: defs.HitCodes}
 	t := &r.Totals

@@ -4,7 +4,8 @@
 // file types, downloads, status codes and the URLs behind 404s; referrers,
 // search engines and keyphrases; browsers and operating systems; robots
 // apart from humans; visit durations; and countries from a MaxMind
-// database. It is a pure library: no storage, no network.
+// database. The aggregation is a pure library: no storage, no network;
+// cli.go and remote.go are the "watchpost stats" command around it.
 //
 // The numbers follow AWStats 7.8's definitions by default (see
 // Definitions), with GoAccess's unique visitors (client + day + user

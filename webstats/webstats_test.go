@@ -159,7 +159,9 @@ func TestStatsCLIFilesInAnyOrder(t *testing.T) {
 func TestStatsCLIUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"-format", "pdf", "x.log"}, {"-tz", "Mars/Olympus", "x.log"}, {"-bogus"}, {"-privacy", "hash", "x.log"},
 		{"-privacy", "hash", "-privacy-key-file", "/nonexistent", "x.log"}, {"-visit-timeout", "25h", "x.log"}, {"-hit-codes", "200,abc", "x.log"},
-		{"-hit-codes", "99", "x.log"}, {"-log-format", "json", "x.log"}} {
+		{"-hit-codes", "99", "x.log"}, {"-log-format", "json", "x.log"}, {"-server", "http://127.0.0.1:1", "x.log"},
+		{"-month", "2026-10", "x.log"}, {"-server", "http://127.0.0.1:1"}, {"-server", "http://127.0.0.1:1", "-token-file", "/nonexistent"},
+		{"-server", "http://127.0.0.1:1", "-token-file", "/dev/null", "-month", "2026-13"}} {
 		var out, errb bytes.Buffer
 		if code := Main(context.Background(), args, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
