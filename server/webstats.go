@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,59 +144,39 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 	return nil
 }
 
-// save merges an aggregator's month with the stored one.
+// save adds an aggregator's month to the stored one as a new part.
 func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator, k webstats.MonthKey, recs []store.Record) error {
-	ym := k.YearMonth()
 	month := agg.Month(k)
-	var blob []byte
-	err := tx.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, k.Site, ym).Scan(&blob)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return fmt.Errorf("webstats: load %s: %w", k, err)
-	default:
-		var old webstats.Month
-		if err := old.UnmarshalBinary(blob); err != nil {
-			return fmt.Errorf("webstats: decode %s: %w", k, err)
-		}
-		err := agg.MergeMonth(&old)
-		if errors.Is(err, webstats.ErrMismatch) {
-			// The site's definitions changed during this month: the
-			// month keeps the ones it began with, and the new ones
-			// apply from the next month.
-			w.log.Info("web statistics definitions changed; the stored month keeps its own until it ends", "site", k.Site, "month", ym)
-			month, err = w.rebuild(k, &old, recs)
-		}
-		if err != nil {
-			return fmt.Errorf("webstats: merge %s: %w", k, err)
-		}
-	}
-	data, err := month.MarshalBinary()
+	defs := month.Definitions()
+	stored, err := storedDefs(ctx, tx, k)
 	if err != nil {
-		return fmt.Errorf("webstats: encode %s: %w", k, err)
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webstats_months(site, month, data, updated) VALUES(?,?,?,?)
-		ON CONFLICT(site, month) DO UPDATE SET data = excluded.data, updated = excluded.updated`, k.Site, ym, data, w.now().Unix()); err != nil {
-		return fmt.Errorf("webstats: save %s: %w", k, err)
+	if stored != "" && stored != defs.Key() {
+		// The site's definitions changed during this month: the month
+		// keeps the ones it began with, and the new ones apply from the
+		// next month.
+		w.log.Info("web statistics definitions changed; the stored month keeps its own until it ends", "site", k.Site, "month", k.YearMonth())
+		old, err := loadMonth(ctx, tx, k)
+		if err != nil {
+			return err
+		}
+		month = w.rebuild(k, old.Definitions(), recs)
 	}
-	return nil
+	return addPart(ctx, tx, month, w.now())
 }
 
-// rebuild aggregates the batch's lines of k again with the definitions
-// the stored month old was built with, and merges old in.
-func (w *webStats) rebuild(k webstats.MonthKey, old *webstats.Month, recs []store.Record) (*webstats.Month, error) {
+// rebuild aggregates the batch's lines of k again with defs.
+func (w *webStats) rebuild(k webstats.MonthKey, defs webstats.Definitions, recs []store.Record) *webstats.Month {
 	o := w.options(w.setupOf(k.Site))
-	o.Definitions = old.Definitions()
+	o.Definitions = defs
 	agg := webstats.New(o)
 	for i := range recs {
 		if r := &recs[i]; w.siteOf(r) == k.Site {
 			agg.Add(k.Site, &r.Event)
 		}
 	}
-	if err := agg.MergeMonth(old); err != nil {
-		return nil, err
-	}
-	return agg.Month(k), nil
+	return agg.Month(k)
 }
 
 // webStatsReader reads the stored months for the dashboard.
@@ -207,7 +187,9 @@ type webStatsReader struct {
 
 // Months implements dashboard.WebStatsSource.
 func (r *webStatsReader) Months(ctx context.Context) ([]dashboard.StatsMonth, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT site, month, updated FROM webstats_months ORDER BY site, month DESC`)
+	rows, err := r.db.QueryContext(ctx, `SELECT site, month, MAX(updated) FROM (
+		SELECT site, month, updated FROM webstats_months UNION ALL SELECT site, month, added FROM webstats_parts)
+		GROUP BY site, month ORDER BY site, month DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("webstats months: %w", err)
 	}
@@ -227,17 +209,21 @@ func (r *webStatsReader) Months(ctx context.Context) ([]dashboard.StatsMonth, er
 
 // Report implements dashboard.WebStatsSource: nil when there is none.
 func (r *webStatsReader) Report(ctx context.Context, site, month string) (*webstats.Report, error) {
-	var blob []byte
-	err := r.db.QueryRowContext(ctx, `SELECT data FROM webstats_months WHERE site = ? AND month = ?`, site, month).Scan(&blob)
-	if errors.Is(err, sql.ErrNoRows) {
+	y, err1 := strconv.Atoi(month[:min(4, len(month))])
+	mo, err2 := strconv.Atoi(month[min(5, len(month)):])
+	if err1 != nil || err2 != nil || len(month) != 7 || mo < 1 || mo > 12 {
 		return nil, nil
 	}
+	// One snapshot: a compaction between reading the month's row and its
+	// parts would count the parts twice.
+	tx, err := r.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("webstats report: %w", err)
 	}
-	var m webstats.Month
-	if err := m.UnmarshalBinary(blob); err != nil {
-		return nil, fmt.Errorf("webstats report: %w", err)
+	defer tx.Rollback()
+	m, err := loadMonth(ctx, tx, webstats.MonthKey{Site: site, Year: y, Month: time.Month(mo)})
+	if err != nil || m == nil {
+		return nil, err
 	}
 	return m.Report(webstats.ReportOptions{Location: r.opts.Location}), nil
 }

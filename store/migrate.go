@@ -290,6 +290,22 @@ var migrations = []string{
 	CREATE INDEX incidents_started ON incidents(started);
 	CREATE INDEX outbox_incident_all ON outbox(json_extract(payload, '$.incident')) WHERE json_valid(payload);
 	CREATE INDEX deliveries_sent ON deliveries(receiver, sent) WHERE sent IS NOT NULL;`,
+	// 10: web statistics in parts: each batch of access-log lines adds a
+	// small mergeable part, and parts are merged into the month's row
+	// now and then, so a batch costs what it holds, not what the month
+	// holds. defs names the definitions a month was built with
+	// (webstats.Definitions.Key); months stored before definitions could
+	// be chosen were all built with AWStats's.
+	`ALTER TABLE webstats_months ADD COLUMN defs TEXT NOT NULL DEFAULT '3600 true 200,304';
+	CREATE TABLE webstats_parts (
+		id INTEGER PRIMARY KEY,
+		site TEXT NOT NULL,
+		month TEXT NOT NULL,
+		defs TEXT NOT NULL,
+		data BLOB NOT NULL,
+		added INTEGER NOT NULL
+	);
+	CREATE INDEX webstats_parts_month ON webstats_parts(site, month);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

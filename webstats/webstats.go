@@ -83,6 +83,22 @@ func (d Definitions) Equal(o Definitions) bool {
 	return d.VisitTimeout == o.VisitTimeout && *d.SplitAtMidnight == *o.SplitAtMidnight && slices.Equal(d.HitCodes, o.HitCodes)
 }
 
+// Key is a short text naming the definitions ("3600 true 200,304" for
+// AWStats's), equal for equal definitions: stored months carry it so that
+// a mismatch is seen without decoding them.
+func (d Definitions) Key() string {
+	d = d.withDefaults()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %t ", int64(d.VisitTimeout/time.Second), *d.SplitAtMidnight)
+	for i, c := range d.HitCodes {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(c))
+	}
+	return b.String()
+}
+
 // Name is "awstats" for AWStats 7.8's definitions, else "custom".
 func (d Definitions) Name() string {
 	if d.Equal(Definitions{}) {
