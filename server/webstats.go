@@ -16,11 +16,13 @@ import (
 )
 
 // webStats folds access-log lines into each site's monthly web
-// statistics; it runs in the host statistics consumer's transaction. A month is stored as one mergeable
-// aggregate per (site, year-month), updated in the transaction that
-// advances the consumer's cursor: a crash neither loses nor doubles a
-// request, late lines land in their own month, and nothing is ever
-// overwritten by a later year (retention never touches these rows).
+// statistics; it runs in the host statistics consumer's transaction. A
+// month is stored per (site, year-month) as mergeable aggregates (a row
+// and the parts added since it was last merged, webstats_store.go),
+// written in the transaction that advances the consumer's cursor: a
+// crash neither loses nor doubles a request, late lines land in their own
+// month, and nothing is ever overwritten by a later year (retention never
+// touches these rows).
 type webStats struct {
 	opts webstats.Options
 	now  func() time.Time
