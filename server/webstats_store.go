@@ -39,13 +39,14 @@ func storedDefs(ctx context.Context, q querier, k webstats.MonthKey) (string, er
 	return defs, nil
 }
 
-// loadMonth merges k's row and parts; nil when nothing is stored. It
-// also returns the highest part id it read.
+// loadMonth merges k's row and parts; nil when nothing is stored.
 func loadMonth(ctx context.Context, q querier, k webstats.MonthKey) (*webstats.Month, error) {
 	m, _, err := loadMonthParts(ctx, q, k)
 	return m, err
 }
 
+// loadMonthParts is loadMonth that also returns the highest part id it
+// read, so that compaction drops only the parts it merged.
 func loadMonthParts(ctx context.Context, q querier, k webstats.MonthKey) (*webstats.Month, int64, error) {
 	rows, err := q.QueryContext(ctx, `SELECT 0, data FROM webstats_months WHERE site = ?1 AND month = ?2
 		UNION ALL SELECT id, data FROM webstats_parts WHERE site = ?1 AND month = ?2 ORDER BY 1`, k.Site, k.YearMonth())
