@@ -136,6 +136,9 @@ type pageData struct {
 	Groups     []categoryGraphs
 	Sites      []siteMonths
 	Report     *webstats.Report
+	// Older and Newer are the site's stored months either side of the
+	// one shown ("" at the ends).
+	Older, Newer string
 }
 
 func (u *UI) signedIn(r *http.Request, title string) pageData {

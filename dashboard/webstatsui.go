@@ -67,12 +67,29 @@ func (u *UI) webstatsMonth(w http.ResponseWriter, r *http.Request) {
 		d.Err = "The report could not be read; see the loghost's log."
 	}
 	d.Report = rep
+	if ms, err := u.deps.WebStats.Months(r.Context()); err == nil {
+		d.Older, d.Newer = neighbours(ms, site, month)
+	}
 	status := http.StatusOK
 	if rep == nil && err == nil {
 		status = http.StatusNotFound
 	}
 	w.Header().Set("Content-Security-Policy", graphPagePolicy)
 	u.render(w, status, "webstats-month", d)
+}
+
+// neighbours returns the months of site stored just before and after month.
+func neighbours(ms []StatsMonth, site, month string) (older, newer string) {
+	for _, m := range ms {
+		switch {
+		case m.Site != site:
+		case m.Month < month && m.Month > older:
+			older = m.Month
+		case m.Month > month && (newer == "" || m.Month < newer):
+			newer = m.Month
+		}
+	}
+	return older, newer
 }
 
 // WebStatsAPI serves a site month's report as JSON (admin only):

@@ -16,7 +16,9 @@ import (
 type fakeStats struct{ agg *webstats.Aggregator }
 
 func (f fakeStats) Months(context.Context) ([]StatsMonth, error) {
-	return []StatsMonth{{Site: "wiki", Month: "2026-10", Updated: time.Date(2026, 10, 9, 0, 0, 0, 0, time.UTC)}}, nil
+	upd := time.Date(2026, 10, 9, 0, 0, 0, 0, time.UTC)
+	return []StatsMonth{{Site: "blog", Month: "2026-12", Updated: upd}, {Site: "wiki", Month: "2026-12", Updated: upd}, {Site: "wiki", Month: "2026-11", Updated: upd},
+		{Site: "wiki", Month: "2026-10", Updated: upd}, {Site: "wiki", Month: "2026-08", Updated: upd}}, nil
 }
 
 func (f fakeStats) Report(_ context.Context, site, month string) (*webstats.Report, error) {
@@ -61,7 +63,8 @@ func TestWebStatsPages(t *testing.T) {
 	}
 	for _, want := range []string{"Days of the week", "Errors (not viewed)", "Not found (404)", "Referring sites", "Referring pages",
 		"Search keyphrases", "Searches", "Visit durations", "Downloads", "/f.iso", "Robots and spiders", "Googlebot",
-		"AWStats 7.8&#39;s: a visit ends after 1h", "&lt;script&gt;", `id="days-chart"`} {
+		"AWStats 7.8&#39;s: a visit ends after 1h", "&lt;script&gt;", `id="days-chart"`,
+		`rel="prev" href="/admin/webstats/wiki/2026-08"`, `rel="next" href="/admin/webstats/wiki/2026-11"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("month page lacks %q", want)
 		}
