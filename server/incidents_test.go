@@ -5,24 +5,17 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/watchpost/watchpost/alerting"
-	"github.com/watchpost/watchpost/store"
 )
 
 // TestIncidentsAPI: the list shows incidents of every source with their
 // state; resolve ends a rule's incident and refuses a check's.
 func TestIncidentsAPI(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "w.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := s.DB()
+	db := openTestDB(t)
 	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 	db.Exec(`INSERT INTO incidents(check_name, title, public, started) VALUES('wiki', 'wiki is down', 1, ?)`, t0.UnixNano())
 	tx, _ := db.Begin()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -14,52 +15,68 @@ import (
 	"github.com/watchpost/watchpost/webstats"
 )
 
+const testAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+// openTestDB opens a migrated store in a temporary folder.
+func openTestDB(tb testing.TB) *sql.DB {
+	tb.Helper()
+	s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(tb.TempDir(), "w.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s.DB()
+}
+
+// newTestWebStats builds the web statistics consumer of a config file.
+func newTestWebStats(tb testing.TB, yml string) *webStats {
+	tb.Helper()
+	cfg, err := config.Parse("x.yml", []byte(yml))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+// accessRecord is a combined-format line of site as the store hands it.
+func accessRecord(site, client, ts, path string, status int) store.Record {
+	line := fmt.Sprintf(`%s - - [%s] "GET %s HTTP/1.1" %d 100 "-" "%s"`, client, ts, path, status, testAgent)
+	return store.Record{Kind: store.KindLog, Format: "combined", Site: site, Event: logparse.Parse("combined", []byte(line), time.Time{}, time.UTC)}
+}
+
+// consumeBatch runs one consumer transaction.
+func consumeBatch(tb testing.TB, db *sql.DB, w *webStats, recs []store.Record) {
+	tb.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.consume(ctx, tx, recs); err != nil {
+		tb.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // TestWebStatsSiteSetups: each listed site is counted with its own
 // definitions and privacy, other sites are not counted, and a site whose
 // definitions change during a month keeps the month's own until it ends.
 func TestWebStatsSiteSetups(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "w.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := s.DB()
-	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+	db := openTestDB(t)
 	rec := func(site, ts, path string, status int) store.Record {
-		line := fmt.Sprintf(`203.0.113.9 - - [%s] "GET %s HTTP/1.1" %d 100 "-" "%s"`, ts, path, status, firefox)
-		return store.Record{Kind: store.KindLog, Format: "combined", Site: site,
-			Event: logparse.Parse("combined", []byte(line), time.Time{}, time.UTC)}
+		return accessRecord(site, "203.0.113.9", ts, path, status)
 	}
 	// Pages 40 minutes apart, and a resumed download.
 	batch := func(site, day string) []store.Record {
 		return []store.Record{rec(site, day+"/Oct/2026:10:00:00 +0000", "/a", 200), rec(site, day+"/Oct/2026:10:40:00 +0000", "/b", 200),
 			rec(site, day+"/Oct/2026:12:00:00 +0000", "/f.iso", 206)}
-	}
-	load := func(yml string) *webStats {
-		t.Helper()
-		cfg, err := config.Parse("x.yml", []byte(yml))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
-	}
-	feed := func(w *webStats, recs []store.Record) {
-		t.Helper()
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.consume(ctx, tx, recs); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
 	}
 	reader := &webStatsReader{db: db}
 	type want struct {
@@ -84,12 +101,12 @@ func TestWebStatsSiteSetups(t *testing.T) {
     - name: blog
       privacy: truncate
 `
-	w := load(sites)
+	w := newTestWebStats(t, sites)
 	var recs []store.Record
 	for _, site := range []string{"wiki", "blog", "shop"} {
 		recs = append(recs, batch(site, "05")...)
 	}
-	feed(w, recs)
+	consumeBatch(t, db, w, recs)
 	check("wiki", want{2, 3, "custom"}) // 30 min and 206 from the defaults
 	check("blog", want{1, 3, "custom"})
 	if r, _ := reader.Report(ctx, "shop", "2026-10"); r != nil {
@@ -98,8 +115,8 @@ func TestWebStatsSiteSetups(t *testing.T) {
 
 	// The admin goes back to AWStats's definitions mid-month: October
 	// keeps counting with the ones it began with, November uses the new.
-	w = load("webstats:\n  sites:\n    - {name: wiki}\n")
-	feed(w, append(batch("wiki", "06"), rec("wiki", "02/Nov/2026:10:00:00 +0000", "/a", 206)))
+	w = newTestWebStats(t, "webstats:\n  sites:\n    - {name: wiki}\n")
+	consumeBatch(t, db, w, append(batch("wiki", "06"), rec("wiki", "02/Nov/2026:10:00:00 +0000", "/a", 206)))
 	check("wiki", want{4, 6, "custom"})
 	nov, err := reader.Report(ctx, "wiki", "2026-11")
 	if err != nil || nov == nil || nov.Definitions != "awstats" || nov.Totals.Hits != 0 {
@@ -115,37 +132,22 @@ func TestWebStatsParts(t *testing.T) {
 		t.Fatalf("AWStats's definitions key %q is not the one migration 10 gives old months", got)
 	}
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "w.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	db := s.DB()
+	db := openTestDB(t)
 	// A month as the loghost stored it before parts: one row.
 	old := webstats.New(webstats.Options{})
-	old.AddRequest("wiki", &webstats.Request{Time: time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC), Client: "192.0.2.200", Method: "GET", Path: "/", Status: 200, Bytes: 1, UserAgent: "Mozilla/5.0 Firefox/121.0"})
+	old.AddRequest("wiki", &webstats.Request{Time: time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC), Client: "192.0.2.200", Method: "GET", Path: "/", Status: 200, Bytes: 1, UserAgent: testAgent})
 	blob, _ := old.Month(webstats.MonthKey{Site: "wiki", Year: 2026, Month: 10}).MarshalBinary()
 	if _, err := db.Exec(`INSERT INTO webstats_months(site, month, data, updated) VALUES('wiki', '2026-10', ?, 1)`, blob); err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := config.Parse("x.yml", []byte("webstats:\n  sites:\n    - {name: wiki}\n"))
-	w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newTestWebStats(t, "webstats:\n  sites:\n    - {name: wiki}\n")
 	reader := &webStatsReader{db: db}
 	parts := func() (n int) {
 		db.QueryRow(`SELECT count(*) FROM webstats_parts`).Scan(&n)
 		return n
 	}
 	for i := 1; i <= compactParts+3; i++ {
-		line := fmt.Sprintf(`192.0.2.%d - - [02/Oct/2026:10:%02d:00 +0000] "GET /p%d.html HTTP/1.1" 200 100 "-" "Mozilla/5.0 Firefox/121.0"`, i, i%60, i)
-		recs := []store.Record{{Kind: store.KindLog, Format: "combined", Site: "wiki", Event: logparse.Parse("combined", []byte(line), time.Time{}, time.UTC)}}
-		tx, _ := db.BeginTx(ctx, nil)
-		if err := w.consume(ctx, tx, recs); err != nil {
-			t.Fatal(err)
-		}
-		tx.Commit()
+		consumeBatch(t, db, w, []store.Record{accessRecord("wiki", fmt.Sprintf("192.0.2.%d", i), fmt.Sprintf("02/Oct/2026:10:%02d:00 +0000", i%60), fmt.Sprintf("/p%d.html", i), 200)})
 		r, err := reader.Report(ctx, "wiki", "2026-10")
 		if err != nil || r == nil || r.Totals.Pages != int64(i)+1 || r.Totals.Unique != int64(i)+1 {
 			t.Fatalf("after %d batches: %+v %v", i, r, err)
