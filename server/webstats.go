@@ -87,8 +87,8 @@ func (w *webStats) siteOf(r *store.Record) string {
 	site := r.Site
 	if site == "" {
 		for _, f := range r.Fields {
-			if f.Key == "vhost" {
-				site, _, _ = strings.Cut(f.Value, ":")
+			if f.Key == "vhost" { // logparse has taken the port off
+				site = f.Value
 				break
 			}
 		}

@@ -106,12 +106,20 @@ type Request struct {
 	Bytes     int64
 	Referer   string
 	UserAgent string
+	// NoAgent says the log format has no user agent (common; not a "-"
+	// agent): robots cannot be told from people, so every request counts
+	// as a person's, as AWStats counts them.
+	NoAgent bool
 }
 
 // RequestOf extracts a Request from an event of logparse's combined,
 // common or vhost_combined parsers. ok is false for other events.
 func RequestOf(ev *logparse.Event) (r Request, ok bool) {
 	r.Time = ev.Time
+	// logparse leaves out a "-" agent; a line in the combined formats
+	// still ends with its quoted agent, a common one with the size.
+	msg := strings.TrimRight(ev.Message, " \r\n")
+	r.NoAgent = !strings.HasSuffix(msg, `"`)
 	for _, f := range ev.Fields {
 		switch f.Key {
 		case "vhost":
@@ -130,7 +138,7 @@ func RequestOf(ev *logparse.Event) (r Request, ok bool) {
 		case "referer":
 			r.Referer = f.Value
 		case "user_agent":
-			r.UserAgent = f.Value
+			r.UserAgent, r.NoAgent = f.Value, false
 		}
 	}
 	return r, ok && !ev.Time.IsZero()
@@ -192,7 +200,10 @@ func (a *Aggregator) AddRequest(site string, r *Request) {
 	}
 	statusCounts(m.Status, status).add(Counts{Hits: 1, Bytes: r.Bytes})
 	host := a.priv.host(r.Client)
-	ua := a.classify(r.UserAgent)
+	ua := &unknownAgent
+	if !r.NoAgent {
+		ua = a.classify(r.UserAgent)
+	}
 	if status < 400 || status > 499 {
 		// GoAccess leaves 4xx answers out of unique visitors unless
 		// --4xx-to-unique-count is given.
@@ -401,6 +412,9 @@ const maxSites = 10_000
 // maxUACache bounds the user-agent cache; hostile clients can send a new
 // agent on every request.
 const maxUACache = 50_000
+
+// unknownAgent is the agent of a log format without one.
+var unknownAgent = uaInfo{browser: "Unknown", os: "Unknown", hash: fnv64("")}
 
 // classify tells robots from browsers, once per distinct user agent.
 func (a *Aggregator) classify(s string) *uaInfo {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -421,5 +422,36 @@ func TestManySitesBounded(t *testing.T) {
 	}
 	if r := a.Report(otherKey, 2026, 10); r == nil || r.Totals.Pages != 50 {
 		t.Error("overflow sites not kept together")
+	}
+}
+
+// TestVhostSites: in a vhost_combined log each line counts for its
+// virtual host (without the port), exactly as the lines of that site
+// alone count in a combined log.
+func TestVhostSites(t *testing.T) {
+	_, lines := writeFixture(t, t.TempDir(), fixtureConfig)
+	vh := New(Options{SelfHosts: map[string]string{"2001:db8::80": "www.example.com"}})
+	bySite := map[string]*Aggregator{"www.example.com": New(Options{}), "2001:db8::80": New(Options{SelfHosts: map[string]string{"2001:db8::80": "www.example.com"}})}
+	for i, l := range lines {
+		site, prefix := "www.example.com", "www.example.com:443 "
+		if i%3 == 0 {
+			site, prefix = "2001:db8::80", "[2001:db8::80]:80 "
+		}
+		ev := logparse.Parse("vhost_combined", []byte(prefix+l), time.Time{}, time.UTC)
+		vh.Add("", &ev)
+		ev = logparse.Parse("combined", []byte(l), time.Time{}, time.UTC)
+		bySite[site].Add(site, &ev)
+	}
+	if got := fmt.Sprint(vh.Months()); got != "[2001:db8::80 2026-09 2001:db8::80 2026-10 www.example.com 2026-09 www.example.com 2026-10]" {
+		t.Fatalf("months %s", got)
+	}
+	for site, a := range bySite {
+		for _, k := range a.Months() {
+			want, _ := json.Marshal(a.Report(site, k.Year, k.Month))
+			got, _ := json.Marshal(vh.Report(site, k.Year, k.Month))
+			if string(got) != string(want) {
+				t.Errorf("%s %s: the vhost log's report differs from the site's own lines", site, k.YearMonth())
+			}
+		}
 	}
 }
