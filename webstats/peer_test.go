@@ -449,3 +449,47 @@ func TestAgreesWithAWStatsCommon(t *testing.T) {
 		})
 	}
 }
+
+// TestAgreesWithAWStatsInZone: a log written in local time (+0200) is
+// counted in days and hours of the configured zone; AWStats counts the
+// log's own clock, so with the same zone both agree, month boundary
+// included (22:00 UTC on 30 September is already October in Berlin).
+func TestAgreesWithAWStatsInZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, utc := writeFixture(t, dir, fixtureConfig)
+	lines := make([]string, len(utc))
+	for i, l := range utc {
+		open, end := strings.IndexByte(l, '['), strings.IndexByte(l, ']')
+		ts, err := time.Parse("02/Jan/2006:15:04:05 -0700", l[open+1:end])
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines[i] = l[:open+1] + ts.In(berlin).Format("02/Jan/2006:15:04:05 -0700") + l[end:]
+	}
+	path := filepath.Join(dir, "berlin.log")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dbs := runAWStats(t, path)
+	a := New(Options{Location: berlin})
+	for _, l := range lines {
+		ev := logparse.Parse("combined", []byte(l), time.Time{}, berlin)
+		a.Add(fixtureSite, &ev)
+	}
+	if len(dbs) != 2 || len(a.Months()) != 2 {
+		t.Fatalf("months: awstats %d, webstats %v", len(dbs), a.Months())
+	}
+	for month, db := range dbs {
+		y, _ := strconv.Atoi(month[:4])
+		mo, _ := strconv.Atoi(month[5:])
+		r := a.Report(fixtureSite, y, time.Month(mo))
+		if r == nil {
+			t.Fatalf("no report for %s", month)
+		}
+		t.Run(month, func(t *testing.T) { compareAWStats(t, r, db, partialBytes(lines), true) })
+	}
+}
