@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,6 +109,29 @@ func TestWebStatsInLoghost(t *testing.T) {
 	}
 	if stored != out {
 		t.Errorf("stats -server differs from the offline report (%d and %d bytes)", len(stored), len(out))
+	}
+
+	// SIGHUP with the site's own definitions: a new month is built with them.
+	lc.extra = "timezone: UTC\nwebstats:\n  sites:\n    - {name: wiki.example.org, aliases: [wiki], definitions: {hit_codes: [200, 206, 304]}}\n"
+	lc.write(t)
+	lh.cmd.Process.Signal(syscall.SIGHUP)
+	peers.Eventually(t, 10*time.Second, func() bool { return strings.Contains(lh.out.String(), "configuration reloaded") })
+	late := filepath.Join(dir, "november.log")
+	os.WriteFile(late, []byte(`192.0.2.7 - - [02/Nov/2026:10:00:00 +0000] "GET /files/watchpost-1.0.iso HTTP/1.1" 206 5000 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"`+"\n"), 0o644)
+	if out, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-journal=false", "-server", base, "-token-file", tok,
+		"-state", filepath.Join(dir, "c3"), "-file", late+",format=combined,site=wiki"); rc != 0 {
+		t.Fatalf("collect: %d %s %s", rc, out, errOut)
+	}
+	var nov struct {
+		Definitions string `json:"definitions"`
+		HitCodes    []int  `json:"hit_codes"`
+		Totals      statsTotals
+	}
+	peers.Eventually(t, 30*time.Second, func() bool {
+		return adminGet(t, base, "/api/v1/webstats/wiki.example.org/2026-11", &nov) == 200
+	})
+	if nov.Definitions != "custom" || len(nov.HitCodes) != 3 || nov.Totals.Hits != 1 {
+		t.Errorf("November after SIGHUP: %+v", nov)
 	}
 
 	b := peers.StartBrowser(t, 1280, 1000)
