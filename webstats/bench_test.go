@@ -26,7 +26,7 @@ func benchLog(b *testing.B, lines int) []byte {
 // BenchmarkAggregate measures AddRequest alone, on requests parsed
 // beforehand: the aggregation's share of a line's cost.
 func BenchmarkAggregate(b *testing.B) {
-	reqs := parseChunk(benchLog(b, 50_000), "combined")
+	reqs, _ := parseChunk(benchLog(b, 50_000), "combined")
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0

@@ -277,13 +277,38 @@ func readLogs(ctx context.Context, agg *Aggregator, site, format string, paths [
 			prog.total += size
 		}
 	}
+	var requests int64
 	for _, p := range files {
-		if err := readLog(ctx, agg, site, format, p, prog); err != nil {
+		t, err := readLog(ctx, agg, site, format, p, prog)
+		if err != nil {
 			return err
+		}
+		requests += t.requests
+		if t.skipped > 0 {
+			fmt.Fprintf(warn, "stats: %s: %d of %d lines are not access-log requests (-log-format %s), such as %q\n",
+				p, t.skipped, t.requests+t.skipped, format, clean(t.sample))
 		}
 	}
 	prog.tick(true)
+	if requests == 0 {
+		return fmt.Errorf("no access-log requests in %d file(s): is -log-format %s right?", len(files), format)
+	}
 	return nil
+}
+
+// tally counts what a file held: requests, and lines that were not one
+// with the first of them as an example.
+type tally struct {
+	requests, skipped int64
+	sample            string
+}
+
+func (t *tally) add(o tally) {
+	t.requests += o.requests
+	if o.skipped > 0 && t.skipped == 0 {
+		t.sample = o.sample
+	}
+	t.skipped += o.skipped
 }
 
 func hashFile(path string) ([32]byte, int64, error) {
@@ -307,10 +332,11 @@ const chunkSize = 1 << 20
 // readLog splits the file into chunks of whole lines, parses them on every
 // core and feeds one aggregator: since the result does not depend on
 // order, the batches need no reordering.
-func readLog(ctx context.Context, agg *Aggregator, site, format, path string, prog *progress) error {
+func readLog(ctx context.Context, agg *Aggregator, site, format, path string, prog *progress) (tally, error) {
+	var total tally
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open log: %w", err)
+		return total, fmt.Errorf("open log: %w", err)
 	}
 	defer f.Close()
 	var r io.Reader = countingReader{f, prog}
@@ -318,7 +344,7 @@ func readLog(ctx context.Context, agg *Aggregator, site, format, path string, pr
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("gunzip %s: %w", path, err)
+			return total, fmt.Errorf("gunzip %s: %w", path, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -327,25 +353,32 @@ func readLog(ctx context.Context, agg *Aggregator, site, format, path string, pr
 	}
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	chunks := make(chan []byte, workers)
-	batches := make(chan []Request, workers)
+	type batch struct {
+		reqs []Request
+		tally
+	}
+	batches := make(chan batch, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for c := range chunks {
-				batches <- parseChunk(c, format)
+				var b batch
+				b.reqs, b.tally = parseChunk(c, format)
+				batches <- b
 			}
 		}()
 	}
 	done := make(chan struct{})
 	go func() {
 		for b := range batches {
-			for i := range b {
-				agg.AddRequest(site, &b[i])
+			for i := range b.reqs {
+				agg.AddRequest(site, &b.reqs[i])
 			}
+			total.add(b.tally)
 			if prog != nil {
-				prog.lines.Add(int64(len(b)))
+				prog.lines.Add(int64(len(b.reqs)))
 			}
 		}
 		close(done)
@@ -383,11 +416,12 @@ func readLog(ctx context.Context, agg *Aggregator, site, format, path string, pr
 	wg.Wait()
 	close(batches)
 	<-done
-	return readErr
+	return total, readErr
 }
 
-// parseChunk parses whole lines; events that are not requests are dropped.
-func parseChunk(c []byte, format string) []Request {
+// parseChunk parses whole lines; lines that are not requests are counted.
+func parseChunk(c []byte, format string) ([]Request, tally) {
+	var t tally
 	out := make([]Request, 0, len(c)/200)
 	for len(c) > 0 {
 		line := c
@@ -403,7 +437,13 @@ func parseChunk(c []byte, format string) []Request {
 		ev := logparse.Parse(format, line, time.Time{}, time.UTC)
 		if r, ok := RequestOf(&ev); ok {
 			out = append(out, r)
+			continue
 		}
+		if t.skipped == 0 {
+			t.sample = string(line[:min(len(line), 100)])
+		}
+		t.skipped++
 	}
-	return out
+	t.requests = int64(len(out))
+	return out, t
 }

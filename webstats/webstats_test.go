@@ -455,3 +455,29 @@ func TestVhostSites(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsCLINotAccessLog: lines that are not requests are counted and
+// shown by example, and a file with none at all is an error, not an
+// empty report.
+func TestStatsCLINotAccessLog(t *testing.T) {
+	dir := t.TempDir()
+	mixed := filepath.Join(dir, "mixed.log")
+	os.WriteFile(mixed, []byte(`192.0.2.1 - - [05/Oct/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0"
+Nov 25 10:00:00 host sshd[1]: Accepted publickey for root
+192.0.2.2 - - [05/Oct/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0"
+`+"\x1b[31mred\n"), 0o644)
+	syslog := filepath.Join(dir, "syslog")
+	os.WriteFile(syslog, []byte("Nov 25 10:00:00 host sshd[1]: Accepted publickey for root\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{mixed}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "mixed.log: 2 of 4 lines are not access-log requests (-log-format combined), such as \"Nov 25 10:00:00 host sshd") {
+		t.Errorf("mixed: exit %d, %q", code, errb.String())
+	}
+	if strings.Contains(errb.String(), "\x1b") {
+		t.Error("a hostile line reaches the terminal")
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Main(context.Background(), []string{syslog}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no access-log requests in 1 file(s): is -log-format combined right?") || out.Len() != 0 {
+		t.Errorf("syslog: exit %d, %q, %d bytes out", code, errb.String(), out.Len())
+	}
+}
