@@ -139,6 +139,8 @@ type pageData struct {
 	// Older and Newer are the site's stored months either side of the
 	// one shown ("" at the ends).
 	Older, Newer string
+	// History is the totals of the shown month's year.
+	History []StatsTotals
 }
 
 func (u *UI) signedIn(r *http.Request, title string) pageData {

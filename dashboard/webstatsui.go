@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/watchpost/watchpost/webstats"
@@ -16,11 +17,19 @@ type StatsMonth struct {
 	Updated time.Time
 }
 
+// StatsTotals are one stored month's headline numbers.
+type StatsTotals struct {
+	Month string `json:"month"` // YYYY-MM
+	webstats.Totals
+}
+
 // WebStatsSource is what the web statistics pages read.
 type WebStatsSource interface {
 	Months(ctx context.Context) ([]StatsMonth, error)
 	// Report is nil, nil when the site has no such month.
 	Report(ctx context.Context, site, month string) (*webstats.Report, error)
+	// History is the totals of the site's stored months of year.
+	History(ctx context.Context, site string, year int) ([]StatsTotals, error)
 }
 
 var monthRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}$`)
@@ -70,6 +79,12 @@ func (u *UI) webstatsMonth(w http.ResponseWriter, r *http.Request) {
 	if ms, err := u.deps.WebStats.Months(r.Context()); err == nil {
 		d.Older, d.Newer = neighbours(ms, site, month)
 	}
+	if rep != nil {
+		year, _ := strconv.Atoi(month[:4])
+		if d.History, err = u.deps.WebStats.History(r.Context(), site, year); err != nil {
+			u.log.Error("web statistics history", "site", site, "year", year, "err", err)
+		}
+	}
 	status := http.StatusOK
 	if rep == nil && err == nil {
 		status = http.StatusNotFound
@@ -102,6 +117,25 @@ type WebStatsAPI struct {
 func (a *WebStatsAPI) Register(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
 	mux.Handle("GET /api/v1/webstats", wrap(http.HandlerFunc(a.list)))
 	mux.Handle("GET /api/v1/webstats/{site}/{month}", wrap(http.HandlerFunc(a.month)))
+	mux.Handle("GET /api/v1/webstats/{site}", wrap(http.HandlerFunc(a.history)))
+}
+
+// history answers the totals of a site's months of ?year= (required).
+func (a *WebStatsAPI) history(w http.ResponseWriter, r *http.Request) {
+	year, err := strconv.Atoi(r.URL.Query().Get("year"))
+	if err != nil || year < 1970 || year > 9999 {
+		WriteError(w, http.StatusBadRequest, "year: want ?year=YYYY")
+		return
+	}
+	h, err := a.Source.History(r.Context(), r.PathValue("site"), year)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, "read web statistics")
+		return
+	}
+	if h == nil {
+		h = []StatsTotals{}
+	}
+	WriteJSON(w, http.StatusOK, h)
 }
 
 type statsMonthJSON struct {

@@ -28,6 +28,13 @@ func (f fakeStats) Report(_ context.Context, site, month string) (*webstats.Repo
 	return f.agg.Report("wiki", 2026, time.October), nil
 }
 
+func (f fakeStats) History(_ context.Context, site string, year int) ([]StatsTotals, error) {
+	if site != "wiki" || year != 2026 {
+		return nil, nil
+	}
+	return []StatsTotals{{Month: "2026-08", Totals: webstats.Totals{Visits: 7}}, {Month: "2026-10", Totals: f.agg.Report("wiki", 2026, time.October).Totals}}, nil
+}
+
 func newFakeStats() fakeStats {
 	a := webstats.New(webstats.Options{})
 	add := func(ts, path string, status int, ref, ua string) {
@@ -64,7 +71,8 @@ func TestWebStatsPages(t *testing.T) {
 	for _, want := range []string{"Days of the week", "Errors (not viewed)", "Not found (404)", "Referring sites", "Referring pages",
 		"Search keyphrases", "Searches", "Visit durations", "Downloads", "/f.iso", "Robots and spiders", "Googlebot",
 		"AWStats 7.8&#39;s: a visit ends after 1h", "&lt;script&gt;", `id="days-chart"`,
-		`rel="prev" href="/admin/webstats/wiki/2026-08"`, `rel="next" href="/admin/webstats/wiki/2026-11"`} {
+		`rel="prev" href="/admin/webstats/wiki/2026-08"`, `rel="next" href="/admin/webstats/wiki/2026-11"`,
+		"Months of 2026", `id="months-chart" data-year="2026"`, `<td><a href="/admin/webstats/wiki/2026-08">2026-08</a></td><td>0</td><td>7</td>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("month page lacks %q", want)
 		}
@@ -84,10 +92,13 @@ func TestWebStatsPages(t *testing.T) {
 	mux := http.NewServeMux()
 	(&WebStatsAPI{Source: newFakeStats()}).Register(mux, func(h http.Handler) http.Handler { return h })
 	for path, want := range map[string]string{
-		"/api/v1/webstats":              `"site":"wiki","month":"2026-10"`,
-		"/api/v1/webstats/wiki/2026-10": `"hit_codes":[200,304]`,
-		"/api/v1/webstats/wiki/2026-11": `{"error":"no statistics for this site and month"}`,
-		"/api/v1/webstats/wiki/oct":     `{"error":"month: want YYYY-MM"}`,
+		"/api/v1/webstats":                `"site":"wiki","month":"2026-10"`,
+		"/api/v1/webstats/wiki/2026-10":   `"hit_codes":[200,304]`,
+		"/api/v1/webstats/wiki/2026-11":   `{"error":"no statistics for this site and month"}`,
+		"/api/v1/webstats/wiki/oct":       `{"error":"month: want YYYY-MM"}`,
+		"/api/v1/webstats/wiki?year=2026": `[{"month":"2026-08","hits":0,"pages":0,"bytes":0,"visits":7`,
+		"/api/v1/webstats/wiki":           `{"error":"year: want ?year=YYYY"}`,
+		"/api/v1/webstats/blog?year=2026": `[]`,
 	} {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))

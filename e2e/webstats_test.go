@@ -146,6 +146,11 @@ func TestWebStatsInLoghost(t *testing.T) {
 	if got := string(b.Eval(`document.querySelectorAll("#days-chart canvas").length > 0`)); got != "true" {
 		t.Error("no chart canvas")
 	}
+	// The year's months: September, October and November.
+	b.WaitFor(`document.getElementById("months-chart") && document.getElementById("months-chart").dataset.drawn`, 20*time.Second)
+	if got := string(b.Eval(`document.getElementById("months-chart").dataset.drawn`)); got != `"4"` {
+		t.Errorf("months chart: %s rows, want 3 months and the closing step", got)
+	}
 	shots := os.Getenv("WATCHPOST_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()

@@ -183,8 +183,9 @@ func (w *webStats) rebuild(k webstats.MonthKey, defs webstats.Definitions, recs 
 
 // webStatsReader reads the stored months for the dashboard.
 type webStatsReader struct {
-	db   *sql.DB
-	opts webstats.Options
+	db    *sql.DB
+	opts  webstats.Options
+	cache totalsCache
 }
 
 // Months implements dashboard.WebStatsSource.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,31 @@ func TestWebStatsParts(t *testing.T) {
 	}
 	if r, err := reader.Report(ctx, "wiki", "2026-1x"); r != nil || err != nil {
 		t.Errorf("bad month: %v %v", r, err)
+	}
+
+	// The year's history, merged once and then served from the cache
+	// until the month changes.
+	history := func() string {
+		t.Helper()
+		h, err := reader.History(ctx, "wiki", 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(h)
+	}
+	first := history()
+	if !strings.Contains(first, "2026-10") || len(reader.cache.m) != 1 {
+		t.Fatalf("history %s, cache %d", first, len(reader.cache.m))
+	}
+	if again := history(); again != first {
+		t.Errorf("cached history %s, first %s", again, first)
+	}
+	consumeBatch(t, db, w, []store.Record{accessRecord("wiki", "198.51.100.1", "03/Oct/2026:10:00:00 +0000", "/new.html", 200)})
+	h, _ := reader.History(ctx, "wiki", 2026)
+	if len(h) != 1 || h[0].Pages != compactParts+5 {
+		t.Errorf("history after a new batch: %+v", h)
+	}
+	if h, _ := reader.History(ctx, "wiki", 2025); len(h) != 0 {
+		t.Errorf("2025: %+v", h)
 	}
 }

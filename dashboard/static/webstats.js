@@ -34,4 +34,34 @@
       fig.querySelector(".plot").textContent = "Could not load the charts: " + e.message;
       fig.setAttribute("data-drawn", "error");
     });
+  var mf = document.getElementById("months-chart");
+  if (!mf) return;
+  fetch("/api/v1/webstats/" + encodeURIComponent(fig.dataset.site) + "?year=" + encodeURIComponent(mf.dataset.year), { credentials: "same-origin" })
+    .then(function (r) { if (!r.ok) throw new Error(r.status + " " + r.statusText); return r.json(); })
+    .then(function (hist) {
+      var rows = hist.map(function (m) {
+        var p = m.month.split("-");
+        return [new Date(+p[0], +p[1] - 1, 1), m.unique_visitors, m.visits, m.pages, m.hits];
+      });
+      // One point a month: a step plot shows each month as a flat bar.
+      if (rows.length) {
+        var last = rows[rows.length - 1];
+        rows.push([new Date(last[0].getFullYear(), last[0].getMonth() + 1, 1)].concat(last.slice(1)));
+        var ym = function (d) { var t = new Date(d); return t.getFullYear() + "-" + ("0" + (t.getMonth() + 1)).slice(-2); };
+        var names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        chart(mf, rows, ["month", "unique visitors", "visits", "pages", "hits"], {
+          axes: { x: { valueFormatter: ym,
+            // A tick in the middle of each month, named by it.
+            ticker: function () {
+              return rows.slice(0, -1).map(function (r, i) {
+                return { v: (r[0].getTime() + rows[i + 1][0].getTime()) / 2, label: names[r[0].getMonth()] };
+              });
+            } } }
+        });
+      }
+    })
+    .catch(function (e) {
+      mf.querySelector(".plot").textContent = "Could not load the chart: " + e.message;
+      mf.setAttribute("data-drawn", "error");
+    });
 })();
