@@ -49,7 +49,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	go func() { defer l.wg.Done(); l.store.Maintain(ctx, time.Minute) }()
 	hs := &hostStats{loc: st.loc, set: newSet()}
 	wsLog := o.Logger.With("component", "webstats")
-	ws0, err := newWebStats(cfg, st.loc, o.Now, wsLog)
+	ws0, err := newWebStats(cfg, st.loc, o.Now, wsLog, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -190,7 +190,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		if rr != nil {
 			rr.reload(c)
 		}
-		if w, err := newWebStats(c, st.loc, o.Now, wsLog); err != nil {
+		if w, err := newWebStats(c, st.loc, o.Now, wsLog, ws.Load()); err != nil {
 			o.Logger.Error("reload: keeping the old web statistics sites", "err", err)
 		} else {
 			ws.Store(w)

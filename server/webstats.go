@@ -35,6 +35,7 @@ type webStats struct {
 	// other sites get defaults.
 	setups   map[string]siteSetup
 	defaults siteSetup
+	geoPath  string
 }
 
 // siteSetup is what a site's months are built with. Sites with the same
@@ -47,15 +48,20 @@ type siteSetup struct {
 
 func newSiteSetup(p webstats.Privacy, d config.WebDefinitions) siteSetup {
 	defs := webstats.Definitions{VisitTimeout: time.Duration(d.VisitTimeout), SplitAtMidnight: d.SplitVisitsAtMidnight, HitCodes: d.HitCodes}
-	split := defs.SplitAtMidnight == nil || *defs.SplitAtMidnight
-	key := fmt.Sprintf("%s\x00%s\x00%d\x00%t\x00%v", p.Mode, p.Key, defs.VisitTimeout, split, defs.HitCodes)
-	return siteSetup{key: key, privacy: p, defs: defs}
+	return siteSetup{key: p.Mode + "\x00" + string(p.Key) + "\x00" + defs.Key(), privacy: p, defs: defs}
 }
 
-func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time, log *slog.Logger) (*webStats, error) {
+// newWebStats builds the consumer of cfg. On a reload prev is the one it
+// replaces: its GeoIP database is kept when the file is the same, since a
+// batch may still be reading it.
+func newWebStats(cfg *config.Config, loc *time.Location, now func() time.Time, log *slog.Logger, prev *webStats) (*webStats, error) {
 	w := &webStats{opts: webstats.Options{Location: loc}, now: now, log: log, sites: map[string]string{}, setups: map[string]siteSetup{},
-		defaults: newSiteSetup(webstats.Privacy{}, cfg.Webstats.Definitions)}
-	if f := cfg.Webstats.GeoIP; f != "" {
+		defaults: newSiteSetup(webstats.Privacy{}, cfg.Webstats.Definitions), geoPath: cfg.Webstats.GeoIP}
+	switch f := cfg.Webstats.GeoIP; {
+	case f == "":
+	case prev != nil && prev.geoPath == f:
+		w.opts.GeoIP = prev.opts.GeoIP
+	default:
 		g, err := webstats.OpenMaxMind(f)
 		if err != nil {
 			return nil, fmt.Errorf("webstats geoip_file: %w", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/config"
+	webstatsfixture "github.com/watchpost/watchpost/fixtures/webstats"
 	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/store"
 	"github.com/watchpost/watchpost/webstats"
@@ -36,7 +37,7 @@ func newTestWebStats(tb testing.TB, yml string) *webStats {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler))
+	w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -189,5 +190,35 @@ func TestWebStatsParts(t *testing.T) {
 	}
 	if h, _ := reader.History(ctx, "wiki", 2025); len(h) != 0 {
 		t.Errorf("2025: %+v", h)
+	}
+}
+
+// TestWebStatsReloadKeepsGeoIP: a reload with the same GeoIP file reuses
+// the open database (a batch may still be reading it); another file is
+// opened anew.
+func TestWebStatsReloadKeepsGeoIP(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a.mmdb", "b.mmdb"} {
+		if err := webstatsfixture.WriteCountryDB(filepath.Join(dir, f), map[string]string{"192.0.2.0/24": "DE"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := func(file string, prev *webStats) *webStats {
+		cfg, err := config.Parse(filepath.Join(dir, "x.yml"), []byte("webstats:\n  geoip_file: "+file+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler), prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	a := load("a.mmdb", nil)
+	if again := load("a.mmdb", a); again.opts.GeoIP != a.opts.GeoIP {
+		t.Error("the same file was opened again")
+	}
+	if b := load("b.mmdb", a); b.opts.GeoIP == a.opts.GeoIP || b.opts.GeoIP.Country("192.0.2.1") != "DE" {
+		t.Error("another file was not opened")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,8 +16,7 @@ import (
 	"time"
 	_ "time/tzdata" // the zone test must not depend on the host's zoneinfo
 
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
+	webstatsfixture "github.com/watchpost/watchpost/fixtures/webstats"
 	"github.com/watchpost/watchpost/logparse"
 )
 
@@ -270,22 +268,10 @@ func TestPrivacy(t *testing.T) {
 
 // TestGeoIP builds a tiny MaxMind database and reads countries from it.
 func TestGeoIP(t *testing.T) {
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-Country", RecordSize: 24, IPVersion: 6, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, cc := range map[string]string{"192.0.2.0/24": "DE", "2001:db8::/32": "FR"} {
-		_, n, _ := net.ParseCIDR(cidr)
-		if err := tree.Insert(n, mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(cc)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	path := filepath.Join(t.TempDir(), "c.mmdb")
-	f, _ := os.Create(path)
-	if _, err := tree.WriteTo(f); err != nil {
+	if err := webstatsfixture.WriteCountryDB(path, map[string]string{"192.0.2.0/24": "DE", "2001:db8::/32": "FR"}); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	g, err := OpenMaxMind(path)
 	if err != nil {
 		t.Fatal(err)
