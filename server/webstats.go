@@ -36,7 +36,18 @@ type webStats struct {
 	setups   map[string]siteSetup
 	defaults siteSetup
 	geoPath  string
+	// known are the sites stored when the config lists none (loaded at
+	// the first batch), so that their number can be bounded.
+	known map[string]bool
 }
+
+// maxAutoSites bounds the sites kept when the config lists none: with
+// Apache's UseCanonicalName Off, a vhost_combined line's vhost is the
+// client's Host header, and every new name would be a row kept forever.
+const maxAutoSites = 200
+
+// otherSites collects the lines of sites beyond maxAutoSites.
+const otherSites = "(other sites)"
 
 // siteSetup is what a site's months are built with. Sites with the same
 // setup share an aggregator within a batch.
@@ -128,12 +139,21 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 	// One aggregator per setup: addresses are reduced before anything
 	// about them is kept.
 	aggs := map[string]*webstats.Aggregator{}
+	// sites[i] is the site recs[i] counts for, "" for none.
+	sites := make([]string, len(recs))
 	for i := range recs {
 		r := &recs[i]
 		site := w.siteOf(r)
 		if site == "" {
 			continue
 		}
+		if !w.restrict {
+			var err error
+			if site, err = w.admit(ctx, tx, site); err != nil {
+				return err
+			}
+		}
+		sites[i] = site
 		s := w.setupOf(site)
 		agg := aggs[s.key]
 		if agg == nil {
@@ -144,7 +164,7 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 	}
 	for _, agg := range aggs {
 		for _, k := range agg.Months() {
-			if err := w.save(ctx, tx, agg, k, recs); err != nil {
+			if err := w.save(ctx, tx, agg, k, recs, sites); err != nil {
 				return err
 			}
 		}
@@ -152,8 +172,45 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 	return nil
 }
 
+// admit returns site, or otherSites once maxAutoSites others are kept.
+func (w *webStats) admit(ctx context.Context, tx *sql.Tx, site string) (string, error) {
+	if w.known == nil {
+		rows, err := tx.QueryContext(ctx, `SELECT site FROM webstats_months UNION SELECT site FROM webstats_parts`)
+		if err != nil {
+			return "", fmt.Errorf("webstats: stored sites: %w", err)
+		}
+		w.known = map[string]bool{}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				w.known = nil
+				return "", fmt.Errorf("webstats: stored sites: %w", err)
+			}
+			w.known[s] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			w.known = nil
+			return "", fmt.Errorf("webstats: stored sites: %w", err)
+		}
+	}
+	switch {
+	case w.known[site]:
+		return site, nil
+	case len(w.known) < maxAutoSites:
+		w.known[site] = true
+		return site, nil
+	}
+	if !w.known[otherSites] {
+		w.known[otherSites] = true
+		w.log.Warn("web statistics keep no more sites; list them in webstats.sites to choose which", "kept", maxAutoSites, "others_in", otherSites)
+	}
+	return otherSites, nil
+}
+
 // save adds an aggregator's month to the stored one as a new part.
-func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator, k webstats.MonthKey, recs []store.Record) error {
+func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregator, k webstats.MonthKey, recs []store.Record, sites []string) error {
 	month := agg.Month(k)
 	defs := month.Definitions()
 	stored, err := storedDefs(ctx, tx, k)
@@ -169,19 +226,20 @@ func (w *webStats) save(ctx context.Context, tx *sql.Tx, agg *webstats.Aggregato
 		if err != nil {
 			return err
 		}
-		month = w.rebuild(k, old.Definitions(), recs)
+		month = w.rebuild(k, old.Definitions(), recs, sites)
 	}
 	return addPart(ctx, tx, month, w.now())
 }
 
-// rebuild aggregates the batch's lines of k again with defs.
-func (w *webStats) rebuild(k webstats.MonthKey, defs webstats.Definitions, recs []store.Record) *webstats.Month {
+// rebuild aggregates the batch's lines of k again with defs; sites are
+// what consume found the records' sites to be.
+func (w *webStats) rebuild(k webstats.MonthKey, defs webstats.Definitions, recs []store.Record, sites []string) *webstats.Month {
 	o := w.options(w.setupOf(k.Site))
 	o.Definitions = defs
 	agg := webstats.New(o)
 	for i := range recs {
-		if r := &recs[i]; w.siteOf(r) == k.Site {
-			agg.Add(k.Site, &r.Event)
+		if sites[i] == k.Site {
+			agg.Add(k.Site, &recs[i].Event)
 		}
 	}
 	return agg.Month(k)

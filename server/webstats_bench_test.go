@@ -27,7 +27,7 @@ func BenchmarkWebStatsConsume(b *testing.B) {
 	}
 	w := newTestWebStats(b, "webstats:\n  sites:\n    - {name: wiki}\n")
 	tx, _ := db.BeginTx(context.Background(), nil)
-	if err := w.save(context.Background(), tx, prior, webstats.MonthKey{Site: "wiki", Year: 2026, Month: 10}, nil); err != nil {
+	if err := w.save(context.Background(), tx, prior, webstats.MonthKey{Site: "wiki", Year: 2026, Month: 10}, nil, nil); err != nil {
 		b.Fatal(err)
 	}
 	tx.Commit()

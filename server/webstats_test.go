@@ -222,3 +222,34 @@ func TestWebStatsReloadKeepsGeoIP(t *testing.T) {
 		t.Error("another file was not opened")
 	}
 }
+
+// TestWebStatsSitesBounded: without listed sites, a client's Host header
+// (a vhost_combined vhost) cannot create rows without end: beyond
+// maxAutoSites new names count together, also after a reload.
+func TestWebStatsSitesBounded(t *testing.T) {
+	db := openTestDB(t)
+	w := newTestWebStats(t, "{}\n")
+	var recs []store.Record
+	for i := range maxAutoSites + 5 {
+		recs = append(recs, accessRecord(fmt.Sprintf("evil%d.example", i), "192.0.2.1", "05/Oct/2026:10:00:00 +0000", "/", 200))
+	}
+	consumeBatch(t, db, w, recs)
+	var sites int
+	db.QueryRow(`SELECT count(DISTINCT site) FROM webstats_parts`).Scan(&sites)
+	if sites != maxAutoSites+1 {
+		t.Errorf("%d sites stored, want %d and %q", sites, maxAutoSites, otherSites)
+	}
+	w = newTestWebStats(t, "{}\n") // a reload: the stored sites are read back
+	consumeBatch(t, db, w, []store.Record{accessRecord("evil3.example", "192.0.2.2", "06/Oct/2026:10:00:00 +0000", "/", 200),
+		accessRecord("new.example", "192.0.2.2", "06/Oct/2026:10:00:00 +0000", "/", 200)})
+	reader := &webStatsReader{db: db}
+	for site, pages := range map[string]int64{"evil3.example": 2, otherSites: 6} {
+		r, err := reader.Report(context.Background(), site, "2026-10")
+		if err != nil || r == nil || r.Totals.Pages != pages {
+			t.Errorf("%s: %+v %v, want %d pages", site, r, err, pages)
+		}
+	}
+	if r, _ := reader.Report(context.Background(), "new.example", "2026-10"); r != nil {
+		t.Error("a new site was kept beyond the bound")
+	}
+}
