@@ -139,8 +139,9 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 	// One aggregator per setup: addresses are reduced before anything
 	// about them is kept.
 	aggs := map[string]*webstats.Aggregator{}
-	// sites[i] is the site recs[i] counts for, "" for none.
-	sites := make([]string, len(recs))
+	// sites[i] is the site recs[i] counts for, "" for none; made at the
+	// first access-log line, as most batches have none.
+	var sites []string
 	for i := range recs {
 		r := &recs[i]
 		site := w.siteOf(r)
@@ -152,6 +153,9 @@ func (w *webStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record)
 			if site, err = w.admit(ctx, tx, site); err != nil {
 				return err
 			}
+		}
+		if sites == nil {
+			sites = make([]string, len(recs))
 		}
 		sites[i] = site
 		s := w.setupOf(site)
