@@ -71,14 +71,16 @@ func TestWebStatsInLoghost(t *testing.T) {
 	lh.waitReady(base)
 	tok := filepath.Join(dir, "token")
 	os.WriteFile(tok, []byte("token-web1\n"), 0o600)
-	ship := func(state string) {
+	// ship sends file as site wiki, from a collector whose checkpoints
+	// are in state.
+	ship := func(state, file string) {
 		t.Helper()
 		if out, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-journal=false", "-server", base, "-token-file", tok,
-			"-state", filepath.Join(dir, state), "-file", logFile+",format=combined,site=wiki"); rc != 0 {
+			"-state", filepath.Join(dir, state), "-file", file+",format=combined,site=wiki"); rc != 0 {
 			t.Fatalf("collect: %d %s %s", rc, out, errOut)
 		}
 	}
-	ship("c1")
+	ship("c1", logFile)
 	check := func() {
 		t.Helper()
 		for _, want := range offline {
@@ -95,7 +97,7 @@ func TestWebStatsInLoghost(t *testing.T) {
 		}
 	}
 	check()
-	ship("c2") // a collector without checkpoints sends everything again
+	ship("c2", logFile) // a collector without checkpoints sends everything again
 	time.Sleep(2 * time.Second)
 	check()
 
@@ -118,10 +120,7 @@ func TestWebStatsInLoghost(t *testing.T) {
 	peers.Eventually(t, 10*time.Second, func() bool { return strings.Contains(lh.out.String(), "configuration reloaded") })
 	late := filepath.Join(dir, "november.log")
 	os.WriteFile(late, []byte(`192.0.2.7 - - [02/Nov/2026:10:00:00 +0000] "GET /files/watchpost-1.0.iso HTTP/1.1" 206 5000 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"`+"\n"), 0o644)
-	if out, errOut, rc := runCmd(t, "collect", "-once", "-metrics=false", "-munin-plugins=none", "-journal=false", "-server", base, "-token-file", tok,
-		"-state", filepath.Join(dir, "c3"), "-file", late+",format=combined,site=wiki"); rc != 0 {
-		t.Fatalf("collect: %d %s %s", rc, out, errOut)
-	}
+	ship("c3", late)
 	var nov struct {
 		Definitions string `json:"definitions"`
 		HitCodes    []int  `json:"hit_codes"`

@@ -32,12 +32,18 @@ func openTestDB(tb testing.TB) *sql.DB {
 
 // newTestWebStats builds the web statistics consumer of a config file.
 func newTestWebStats(tb testing.TB, yml string) *webStats {
+	return reloadTestWebStats(tb, "x.yml", yml, nil)
+}
+
+// reloadTestWebStats builds the consumer of the config file at path that
+// replaces prev (nil at start).
+func reloadTestWebStats(tb testing.TB, path, yml string, prev *webStats) *webStats {
 	tb.Helper()
-	cfg, err := config.Parse("x.yml", []byte(yml))
+	cfg, err := config.Parse(path, []byte(yml))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler), nil)
+	w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler), prev)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -204,15 +210,7 @@ func TestWebStatsReloadKeepsGeoIP(t *testing.T) {
 		}
 	}
 	load := func(file string, prev *webStats) *webStats {
-		cfg, err := config.Parse(filepath.Join(dir, "x.yml"), []byte("webstats:\n  geoip_file: "+file+"\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := newWebStats(cfg, time.UTC, time.Now, slog.New(slog.DiscardHandler), prev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return w
+		return reloadTestWebStats(t, filepath.Join(dir, "x.yml"), "webstats:\n  geoip_file: "+file+"\n", prev)
 	}
 	a := load("a.mmdb", nil)
 	if again := load("a.mmdb", a); again.opts.GeoIP != a.opts.GeoIP {
