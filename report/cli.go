@@ -79,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, now func(
 		fmt.Fprintf(stderr, "watchpost report monthly: %v\n", err)
 		return 1
 	}
+	if r.NotWatched {
+		fmt.Fprintf(stderr, "watchpost report monthly: the store has no data for %s: %s\n", r.Month.Format("2006-01"), r.Coverage())
+	}
 	if *send {
 		id, err := queueFile(ctx, path, r, t)
 		if err != nil {

@@ -78,7 +78,8 @@ func lastQueued(ctx context.Context, db *sql.DB) (string, error) {
 const catchUp = 7
 
 // QueueDue queues last month's report when it is due: from the 1st of a
-// month (in the configuration's time zone), once. It reports the month
+// month (in the configuration's time zone), once, and only when the
+// loghost was watching during some of that month. It reports the month
 // queued ("" when nothing was due). db is the store's write handle.
 func QueueDue(ctx context.Context, db *sql.DB, cfg *config.Config, now time.Time) (string, error) {
 	loc := cfg.Location()
@@ -98,6 +99,11 @@ func QueueDue(ctx context.Context, db *sql.DB, cfg *config.Config, now time.Time
 	if err != nil {
 		return "", err
 	}
+	if r.NotWatched {
+		// A loghost installed after the month ended has nothing to say
+		// about it; mailing an empty report would only confuse.
+		return "", nil
+	}
 	if _, err := Queue(ctx, db, r, now, true); err != nil {
 		return "", err
 	}
@@ -105,16 +111,22 @@ func QueueDue(ctx context.Context, db *sql.DB, cfg *config.Config, now time.Time
 }
 
 // Loop calls QueueDue every interval (an hour is plenty) until ctx ends.
+// Its first pass logs what it decided, so an admin (and a test) can see
+// when the next report is due.
 func Loop(ctx context.Context, db *sql.DB, cfg *config.Config, now func() time.Time, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
-		month, err := QueueDue(ctx, db, cfg, now())
+	for first := true; ; first = false {
+		at := now()
+		month, err := QueueDue(ctx, db, cfg, at)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Error("monthly report", "err", err)
 		case month != "":
 			logger.Info("monthly report queued", "month", month)
+		case first:
+			next := MonthOf(at, cfg.Location()).AddDate(0, 1, 0)
+			logger.Info("monthly report: none due now", "next", next.Format("2006-01-02 15:04 MST"))
 		}
 		select {
 		case <-ctx.Done():

@@ -68,6 +68,20 @@ func clean(s string) string {
 	}, s)
 }
 
+// Coverage says which part of the month the loghost watched, or ""
+// when it watched all of it.
+func (r *Report) Coverage() string {
+	switch {
+	case r.NotWatched && r.WatchedSince.IsZero():
+		return "This loghost has no data yet: it was not watching during this month."
+	case r.NotWatched:
+		return fmt.Sprintf("This loghost was not watching during this month (it started on %s): it has no data for it.", r.at(r.WatchedSince))
+	case !r.WatchedSince.IsZero():
+		return fmt.Sprintf("Watched since %s, when this loghost started; the time before is not counted.", r.at(r.WatchedSince))
+	}
+	return ""
+}
+
 func (r *Report) title() string {
 	return fmt.Sprintf("Watchpost monthly report: %s (%s)", r.Month.Format("January 2006"), r.Location)
 }
@@ -75,7 +89,11 @@ func (r *Report) title() string {
 // Text is the report as plain text.
 func (r *Report) Text() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nFrom %s to %s; generated %s.\n\n", r.title(), r.at(r.Month), r.at(r.End), r.at(r.Generated))
+	fmt.Fprintf(&b, "%s\nFrom %s to %s; generated %s.\n", r.title(), r.at(r.Month), r.at(r.End), r.at(r.Generated))
+	if c := r.Coverage(); c != "" {
+		fmt.Fprintln(&b, c)
+	}
+	b.WriteString("\n")
 	b.WriteString("UPTIME\n")
 	if len(r.Services) == 0 {
 		b.WriteString("  No checks or heartbeats are configured.\n")
@@ -163,7 +181,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <body>
 <h1>{{.R.Title}}</h1>
 <p>From {{.R.At .R.Month}} to {{.R.At .R.End}}; generated {{.R.At .R.Generated}}.</p>
-<h2>Uptime</h2>
+{{with .R.Coverage}}<p><strong>{{.}}</strong></p>
+{{end}}<h2>Uptime</h2>
 {{if .R.Services}}<table border="1" cellpadding="4" cellspacing="0">
 <tr><th>Check</th><th>Kind</th><th>Uptime</th><th>Down</th><th>Maintenance</th><th>Not watched</th><th>Incidents</th></tr>
 {{range .R.Services}}<tr><td>{{.Name}}</td><td>{{if .Heartbeat}}heartbeat{{else}}check{{end}}</td><td>{{pct .}}</td><td>{{dur .Down}}</td><td>{{dur .Maintenance}}</td><td>{{dur .Unknown}}</td><td>{{.Incidents}}</td></tr>

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/store"
 )
 
 // Report is one month's report.
@@ -23,9 +24,15 @@ type Report struct {
 	End       time.Time // the next month's first instant (or the build time, for a running month)
 	Location  *time.Location
 	Generated time.Time
-	Services  []Service
-	Incidents []Incident
-	Backups   []Backup
+	// WatchedSince is when the loghost began watching, when that was
+	// inside the month (zero when it watched the whole month).
+	WatchedSince time.Time
+	// NotWatched says the loghost had not yet started by the month's end:
+	// the store holds no data for it.
+	NotWatched bool
+	Services   []Service
+	Incidents  []Incident
+	Backups    []Backup
 }
 
 // Service is one check's or heartbeat's month.
@@ -102,7 +109,17 @@ func Build(ctx context.Context, db *sql.DB, cfg *config.Config, month, now time.
 	if !r.End.After(start) {
 		return nil, fmt.Errorf("month %s has not begun", start.Format("2006-01"))
 	}
-	var err error
+	since, ok, err := store.WatchingSince(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !ok || !since.Before(r.End):
+		r.NotWatched = true
+		r.WatchedSince = since
+	case since.After(start):
+		r.WatchedSince = since
+	}
 	if r.Incidents, err = incidents(ctx, db, start, r.End); err != nil {
 		return nil, err
 	}

@@ -47,13 +47,15 @@ func fixture(t testing.TB) (*sql.DB, *config.Config, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(context.Background(), store.Options{Path: cfg.Storage.Path})
+	loc := cfg.Location()
+	// The loghost that made this store started before October.
+	installed := func() time.Time { return time.Date(2026, 9, 30, 22, 0, 0, 0, loc) }
+	s, err := store.Open(context.Background(), store.Options{Path: cfg.Storage.Path, Now: installed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	db := s.DB()
-	loc := cfg.Location()
 	tr := uptime.New(db, uptime.Config{FailThreshold: 1, Location: loc,
 		MaxGap: func(c string) time.Duration {
 			if c == "nightly-backup" {
@@ -186,6 +188,64 @@ func TestQueueDue(t *testing.T) {
 	}
 }
 
+// TestQueueDueFreshInstall: a loghost first started on the 3rd queues no
+// report of the month before it existed; the next month's report says
+// from when it watched, and is queued once.
+func TestQueueDueFreshInstall(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "watchpost.yml")
+	if err := os.WriteFile(cfgPath, []byte("timezone: Europe/Berlin\nstorage:\n  path: "+filepath.Join(dir, "watchpost.db")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := cfg.Location()
+	if loc.String() != "Europe/Berlin" {
+		t.Fatalf("location %s", loc)
+	}
+	installed := time.Date(2026, 12, 3, 9, 30, 0, 0, loc)
+	s, err := store.Open(context.Background(), store.Options{Path: cfg.Storage.Path, Now: func() time.Time { return installed }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, step := range []struct {
+		at   time.Time
+		want string
+	}{
+		{installed, ""},
+		{installed.Add(time.Hour), ""},
+		{time.Date(2026, 12, 7, 23, 0, 0, 0, loc), ""},
+		{time.Date(2027, 1, 1, 0, 0, 1, 0, loc), "2026-12"},
+		{time.Date(2027, 1, 1, 1, 0, 0, 0, loc), ""},
+		{time.Date(2027, 1, 6, 1, 0, 0, 0, loc), ""},
+	} {
+		got, err := QueueDue(ctx, s.DB(), cfg, step.at)
+		if err != nil || got != step.want {
+			t.Errorf("at %s: queued %q, %v; want %q", step.at, got, err, step.want)
+		}
+	}
+	var n int
+	var payload string
+	if err := s.DB().QueryRow(`SELECT COUNT(*), MAX(payload) FROM outbox WHERE kind = ?`, alerting.KindMonthlyReport).Scan(&n, &payload); err != nil || n != 1 {
+		t.Fatalf("%d reports queued (%v), want 1", n, err)
+	}
+	if !strings.Contains(payload, "Watched since 2026-12-03 09:30, when this loghost started") {
+		t.Errorf("the partial month does not say from when it was watched:\n%s", payload)
+	}
+	// By hand, a month before the store existed still builds, and says so.
+	r, err := Build(ctx, s.DB(), cfg, time.Date(2026, 11, 1, 0, 0, 0, 0, loc), installed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.NotWatched || !strings.Contains(r.Text(), "was not watching during this month (it started on 2026-12-03 09:30)") {
+		t.Errorf("November by hand:\n%s", r.Text())
+	}
+}
+
 type recorder struct{ msgs []alerting.Message }
 
 func (r *recorder) Send(_ context.Context, m alerting.Message) error {
@@ -223,6 +283,12 @@ func TestCLI(t *testing.T) {
 		if code := run(ctx, bad, &out, &errb, now); code != 2 {
 			t.Errorf("%q: exit %d, want 2", bad, code)
 		}
+	}
+	errb.Reset()
+	out.Reset()
+	if code := run(ctx, []string{"monthly", "-config", cfgPath, "-month", "2026-08"}, &out, &errb, now); code != 0 ||
+		!strings.Contains(errb.String(), "the store has no data for 2026-08") || !strings.Contains(out.String(), "not watching during this month") {
+		t.Errorf("a month before the store: exit %d\n%s\n%s", code, errb.String(), out.String())
 	}
 	if code := run(ctx, []string{"monthly", "-data", t.TempDir()}, &out, &errb, now); code != 1 {
 		t.Errorf("missing store: exit %d, want 1", code)

@@ -154,6 +154,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
+		if err := recordWatchingSince(ctx, s.wdb, opts.Now()); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if err := s.rdb.PingContext(ctx); err != nil {
 		s.Close()
