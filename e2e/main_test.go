@@ -132,8 +132,18 @@ self:
 // gathered; done closes when it exits.
 func startProc(t testing.TB, args ...string) (*exec.Cmd, *syncBuffer, chan struct{}) {
 	t.Helper()
+	return startBinary(t, binary, nil, args...)
+}
+
+// startBinary is startProc for another build of the binary, with more
+// environment variables.
+func startBinary(t testing.TB, bin string, env []string, args ...string) (*exec.Cmd, *syncBuffer, chan struct{}) {
+	t.Helper()
 	out := &syncBuffer{}
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/internal/clock"
 	"github.com/watchpost/watchpost/store"
 )
 
@@ -43,7 +44,12 @@ func ServeMain(ctx context.Context, args []string, env Env, hup <-chan os.Signal
 		h = slog.NewJSONHandler(env.Stderr, nil)
 	}
 	logger := slog.New(h)
-	err := Run(ctx, Options{ConfigPath: *cfgPath, DataDir: *data, Listen: *listen, Out: env.Stdout, Logger: logger, Reload: hup})
+	now, err := clock.Wall()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "watchpost serve: %v\n", err)
+		return 2
+	}
+	err = Run(ctx, Options{ConfigPath: *cfgPath, DataDir: *data, Listen: *listen, Out: env.Stdout, Logger: logger, Reload: hup, Now: now})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "watchpost serve: %v\n", err)
 		return 1
