@@ -127,7 +127,7 @@ func TestSOASerialAgreement(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Compile(config.Check{Name: "soa", Type: "dns", Target: a, Query: "SOA example.test",
-				Nameservers: tt.nameservers, Timeout: config.Duration(2 * time.Second),
+				Nameservers: tt.nameservers, Timeout: config.Duration(10 * time.Second),
 				Conditions: []string{"soa_serial >= 2026112501"}}, Options{})
 			if err != nil {
 				t.Fatal(err)

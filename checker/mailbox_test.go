@@ -75,6 +75,10 @@ func TestSMTPRoundTripDovecot(t *testing.T) {
 	if err := os.WriteFile(wrongPass, []byte("not-the-password\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A message that never arrives is looked for until the timeout; the
+	// timeout must still leave ample time for the logins on a busy
+	// machine, or the error would name a slow TLS handshake instead.
+	const neverArrives = 10 * time.Second
 	tests := []struct {
 		name, to, mailbox string
 		timeout           time.Duration
@@ -85,8 +89,8 @@ func TestSMTPRoundTripDovecot(t *testing.T) {
 		{"imap starttls", to, mp.url("imap", d.IMAP, "", mp.passFile), 10 * time.Second, true, ""},
 		{"pop3s", to, mp.url("pop3s", d.POP3S, "", mp.passFile), 10 * time.Second, true, ""},
 		{"pop3 stls", to, mp.url("pop3", d.POP3, "", mp.passFile), 10 * time.Second, true, ""},
-		{"imaps never arrives", "lost@mail.example.test", mp.url("imaps", d.IMAPS, "/INBOX", mp.passFile), 2 * time.Second, false, "message to lost@mail.example.test not in imaps://probe@" + d.IMAPS + "/INBOX after"},
-		{"pop3s never arrives", "lost@mail.example.test", mp.url("pop3s", d.POP3S, "", mp.passFile), 2 * time.Second, false, "message to lost@mail.example.test not in pop3s://probe@" + d.POP3S + " after"},
+		{"imaps never arrives", "lost@mail.example.test", mp.url("imaps", d.IMAPS, "/INBOX", mp.passFile), neverArrives, false, "message to lost@mail.example.test not in imaps://probe@" + d.IMAPS + "/INBOX after"},
+		{"pop3s never arrives", "lost@mail.example.test", mp.url("pop3s", d.POP3S, "", mp.passFile), neverArrives, false, "message to lost@mail.example.test not in pop3s://probe@" + d.POP3S + " after"},
 		// Last: Dovecot slows the logins after a failed one.
 		{"imaps wrong password", to, mp.url("imaps", d.IMAPS, "/INBOX", wrongPass), 10 * time.Second, false, "login as probe: imap: NO [AUTHENTICATIONFAILED]"},
 		{"pop3s wrong password", to, mp.url("pop3s", d.POP3S, "", wrongPass), 10 * time.Second, false, "login as probe: PASS: -ERR [AUTH]"},

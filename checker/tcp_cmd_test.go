@@ -26,7 +26,7 @@ func TestTCPProbeAgainstSMTPSink(t *testing.T) {
 		{"connect only", config.Check{Target: addr}, true, ""},
 		{"banner expected", config.Check{Target: addr, Conditions: []string{`body contains "220 "`, "connected == true"}}, true, "220 sink.example.test"},
 		{"send and expect", config.Check{Target: "tcp://" + addr, Body: "EHLO probe\r\n", Conditions: []string{"body contains 250-PIPELINING"}}, true, "250-PIPELINING"},
-		{"expectation not met before the timeout", config.Check{Target: addr, Timeout: config.Duration(300 * time.Millisecond), Conditions: []string{"body contains SSH-2.0"}}, false, "220 "},
+		{"expectation not met before the timeout", config.Check{Target: addr, Timeout: config.Duration(3 * time.Second), Conditions: []string{"body contains SSH-2.0"}}, false, "220 "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
