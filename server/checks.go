@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/robfig/cron/v3"
 
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
 	"github.com/watchpost/watchpost/heartbeat"
+	"github.com/watchpost/watchpost/internal/wallclock"
 	"github.com/watchpost/watchpost/uptime"
 )
 
@@ -75,21 +75,10 @@ func ValidateChecks(cfg *config.Config) error {
 	return err
 }
 
-// zoned reads a cron schedule in the configuration's time zone.
-type zoned struct {
-	s   cron.Schedule
-	loc *time.Location
-}
-
-func (z zoned) Next(t time.Time) time.Time { return z.s.Next(t.In(z.loc)) }
-
-// schedule parses a cron expression validated at load.
+// schedule parses a cron expression validated at load, read in the
+// configuration's time zone as cron reads it.
 func schedule(expr string, loc *time.Location) (uptime.Schedule, error) {
-	s, err := cron.ParseStandard(expr)
-	if err != nil {
-		return nil, err
-	}
-	return zoned{s, loc}, nil
+	return wallclock.Parse(expr, loc)
 }
 
 // maintenanceWindows turns the configuration's windows into the
