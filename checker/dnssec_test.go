@@ -67,7 +67,7 @@ func TestDNSSEC(t *testing.T) {
 			})
 			if tt.state == StateOK && tt.conds[0] == "rcode == SERVFAIL" {
 				// SERVFAIL for the reason intended, not a resolver hiccup.
-				peers.Eventually(t, 5*time.Second, func() bool { return strings.Contains(ub.Output(), "validation failure <wiki.example.test. A IN>") })
+				peers.Eventually(t, 30*time.Second, func() bool { return strings.Contains(ub.Output(), "validation failure <wiki.example.test. A IN>") })
 			}
 			if tt.target == nsd && r.Values["rrsig_expires_in"] != 72*time.Hour {
 				t.Errorf("rrsig_expires_in = %v, want 72h", r.Values["rrsig_expires_in"])

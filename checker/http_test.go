@@ -36,8 +36,10 @@ func testHandler() http.Handler {
 		fmt.Fprintf(w, "%s %s host=%s auth=%s body=%s", r.Method, r.URL.Path, r.Host, r.Header.Get("Authorization"), b)
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		// Far longer than any probe's timeout: the probe's own deadline
+		// is the only timer that can end the request.
 		select {
-		case <-time.After(2 * time.Second):
+		case <-time.After(time.Minute):
 		case <-r.Context().Done():
 		}
 	})

@@ -55,7 +55,7 @@ func TestHTTPProbeDialsEveryTime(t *testing.T) {
 		t.Errorf("%d connections for 40 probes", len(conns))
 	}
 	mu.Unlock()
-	peers.Eventually(t, 5*time.Second, func() bool {
+	peers.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, s := range open {

@@ -148,7 +148,7 @@ func TestStatusCacheRefresh(t *testing.T) {
 	}
 	eventually := func(want string) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			if title(false) == want {
 				return
 			}

@@ -115,7 +115,7 @@ func TestNodeLimits(t *testing.T) {
 	// long-line session above may not have given its slot back yet, so the
 	// holder retries until it is answered.
 	var c net.Conn
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		var err error
 		c, err = net.Dial("tcp", addr)
 		if err != nil {
