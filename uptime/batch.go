@@ -60,6 +60,8 @@ type queries struct {
 	tx    *sql.Tx
 	stmts *[nQueries]*sql.Stmt
 	inTx  [nQueries]*sql.Stmt
+	// after runs once the transaction committed (pauses kept in memory).
+	after []func()
 }
 
 func (q *queries) stmt(ctx context.Context, id queryID) *sql.Stmt {
@@ -228,6 +230,9 @@ func (t *Tracker) commitTx(ctx context.Context, batch []*pending) ([]*Change, er
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("uptime commit: %w", err)
+	}
+	for _, f := range q.after {
+		f()
 	}
 	return changes, nil
 }
