@@ -53,6 +53,24 @@ func (c *Config) validate(p *positions) {
 			validURL(p, k.key, k.v)
 		}
 	}
+	if sub := c.StatusPage.Subscriptions; sub.Enabled {
+		if c.Server.PublicURL == "" {
+			p.add("status_page.subscriptions.enabled", "needs server.public_url (the links in the messages point there)")
+		}
+		smtp, from := sub.SMTP, sub.From
+		if e := c.Alerting.Email; e != nil {
+			smtp, from = cmpOr(smtp, e.SMTP), cmpOr(from, e.From)
+		}
+		if smtp == "" || from == "" {
+			p.add("status_page.subscriptions", "needs smtp and from (here or in alerting.email)")
+		}
+		if !emailTLS[sub.TLS] {
+			p.add("status_page.subscriptions.tls", "want starttls, implicit or none")
+		}
+		if sub.RateLimit < 0 {
+			p.add("status_page.subscriptions.rate_limit", "must not be negative")
+		}
+	}
 	c.validateHosts(p)
 	c.validateChecks(p)
 	c.validateAlerting(p)
@@ -134,6 +152,9 @@ func (c *Config) validateServer(p *positions) {
 	}
 	if s.SyslogTLSListen != "" && s.TLSCertFile == "" {
 		p.add("server.syslog_tls_listen", "needs tls_cert_file and tls_key_file")
+	}
+	if s.PublicURL != "" {
+		validURL(p, "server.public_url", s.PublicURL)
 	}
 	if s.AdminToken != "" && len(s.AdminToken) < 16 {
 		p.add("server.admin_token", "too short: use at least 16 characters")
@@ -470,4 +491,11 @@ func validateProbeExtras(p *positions, key string, ch Check) {
 			p.add(key+".roundtrip_to", "give roundtrip_to and roundtrip_mailbox together")
 		}
 	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

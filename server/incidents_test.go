@@ -25,7 +25,7 @@ func TestIncidentsAPI(t *testing.T) {
 	tx.Commit()
 	now := func() time.Time { return t0.Add(time.Minute) }
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/incidents", incidentsListHandler(db))
+	mux.Handle("GET /api/v1/incidents", incidentsListHandler(db, func() alerting.ListOptions { return alerting.ListOptions{} }))
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", resolveHandler(db, now))
 	do := func(method, path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()

@@ -329,12 +329,9 @@ var migrations = []string{
 		labels TEXT NOT NULL DEFAULT '{}',
 		hosts TEXT NOT NULL DEFAULT '[]',
 		description TEXT NOT NULL DEFAULT '',
-		public INTEGER NOT NULL DEFAULT 0,
 		created INTEGER NOT NULL,
 		created_by TEXT NOT NULL DEFAULT '',
-		cancelled INTEGER,
-		announced INTEGER,
-		last_started INTEGER
+		cancelled INTEGER
 	);
 	ALTER TABLE incidents ADD COLUMN components TEXT NOT NULL DEFAULT '';
 	CREATE TABLE subscribers (
