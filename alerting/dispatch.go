@@ -68,11 +68,11 @@ type Config struct {
 	// PublicURL (server.public_url), when set, puts a link to the
 	// incident's admin page in every message about an incident.
 	PublicURL string
-	MaxAge   time.Duration
-	Every    time.Duration // how often the outbox is looked at (2 s)
-	Now      func() time.Time
-	Metrics  *metrics.Set
-	Logger   *slog.Logger
+	MaxAge    time.Duration
+	Every     time.Duration // how often the outbox is looked at (2 s)
+	Now       func() time.Time
+	Metrics   *metrics.Set
+	Logger    *slog.Logger
 }
 
 // Dispatcher drains the outbox.

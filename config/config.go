@@ -73,7 +73,7 @@ type Server struct {
 	// subscribers get their confirmation and unsubscribe links there.
 	PublicURL  string `yaml:"public_url"`
 	AdminToken Secret `yaml:"admin_token"`
-	Users         []User `yaml:"users"`
+	Users      []User `yaml:"users"`
 }
 
 // User is a web UI login.

@@ -307,7 +307,9 @@ var migrations = []string{
 	);
 	CREATE INDEX webstats_parts_month ON webstats_parts(site, month);`,
 	// 11: the admin console's state: paused checks and heartbeats (a
-	// paused one runs no probe and counts as unknown), maintenance windows
+	// paused one runs no probe and counts as unknown), each check's last
+	// result and its failed or degraded ones with their conditions (the
+	// console shows what failed, and why), maintenance windows
 	// made in the console or the API (beside the configuration's), the
 	// public components of incidents opened by hand, status page
 	// subscribers (double opt-in) and the delivery of each status notice
@@ -354,7 +356,26 @@ var migrations = []string{
 		PRIMARY KEY (outbox_id, subscriber_id)
 	) WITHOUT ROWID;
 	CREATE INDEX subscriber_deliveries_due ON subscriber_deliveries(next_try) WHERE sent IS NULL AND given_up IS NULL;
-	CREATE INDEX outbox_status_notice ON outbox(id) WHERE kind = 'status_notice' AND sent IS NULL AND given_up IS NULL;`,
+	CREATE INDEX outbox_status_notice ON outbox(id) WHERE kind = 'status_notice' AND sent IS NULL AND given_up IS NULL;
+	CREATE TABLE check_last (
+		check_name TEXT PRIMARY KEY,
+		time INTEGER NOT NULL,
+		ok INTEGER NOT NULL,
+		degraded INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		conditions TEXT NOT NULL DEFAULT ''
+	) WITHOUT ROWID;
+	CREATE TABLE check_results (
+		check_name TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		ok INTEGER NOT NULL,
+		degraded INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		conditions TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (check_name, time)
+	) WITHOUT ROWID;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

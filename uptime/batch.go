@@ -22,6 +22,8 @@ const (
 	qFindIncident
 	qResolveIncident
 	qOutbox
+	qLast
+	qResult
 	nQueries
 )
 
@@ -50,6 +52,12 @@ func querySQL(id queryID) string {
 		return `UPDATE incidents SET resolved = ? WHERE check_name = ? AND resolved IS NULL`
 	case qOutbox:
 		return `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`
+	case qLast:
+		return `INSERT INTO check_last(check_name, time, ok, degraded, duration_us, error, conditions) VALUES(?,?,?,?,?,?,?)
+			ON CONFLICT(check_name) DO UPDATE SET time=excluded.time, ok=excluded.ok, degraded=excluded.degraded,
+			duration_us=excluded.duration_us, error=excluded.error, conditions=excluded.conditions`
+	case qResult:
+		return `INSERT OR REPLACE INTO check_results(check_name, time, ok, degraded, duration_us, error, conditions) VALUES(?,?,?,?,?,?,?)`
 	}
 	panic(fmt.Sprintf("uptime: no query %d", id))
 }

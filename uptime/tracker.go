@@ -45,8 +45,20 @@ type Observation struct {
 	Degraded bool // a warn condition failed
 	Duration time.Duration
 	Detail   string // why it failed, for the incident and the alert
+	// Error and Conditions, when set (a probe's result), are kept as the
+	// check's last result, and with its failures, for the console.
+	Error      string
+	Conditions []Condition
 
 	ctl *control // a pause or resume (Tracker.Pause), not a result
+}
+
+// Condition is one condition's verdict in a result.
+type Condition struct {
+	Condition string `json:"condition"`
+	OK        bool   `json:"ok"`
+	Warn      bool   `json:"warn,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // Window is a maintenance window over some checks (none: all): one-off
@@ -274,6 +286,22 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 	if _, err := q.exec(ctx, qSample, o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds()); err != nil {
 		return nil, fmt.Errorf("uptime sample: %w", err)
 	}
+	if o.Error != "" || o.Conditions != nil {
+		cj := ""
+		if len(o.Conditions) > 0 {
+			b, _ := json.Marshal(o.Conditions)
+			cj = string(b)
+		}
+		args := []any{o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds(), o.Error, cj}
+		if _, err := q.exec(ctx, qLast, args...); err != nil {
+			return nil, fmt.Errorf("uptime last result: %w", err)
+		}
+		if !o.OK || o.Degraded {
+			if _, err := q.exec(ctx, qResult, args...); err != nil {
+				return nil, fmt.Errorf("uptime result: %w", err)
+			}
+		}
+	}
 	if change != nil {
 		if err := t.recordChange(ctx, q, change, o.Time); err != nil {
 			return nil, err
@@ -468,6 +496,9 @@ func (t *Tracker) Prune(ctx context.Context, now time.Time) error {
 	}
 	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_samples WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
 		return fmt.Errorf("prune samples: %w", err)
+	}
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_results WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
+		return fmt.Errorf("prune results: %w", err)
 	}
 	return nil
 }
