@@ -403,3 +403,32 @@ func TestMaintenanceAndSubscribers(t *testing.T) {
 		t.Errorf("api without token: %d", resp.StatusCode)
 	}
 }
+
+// TestStateInBackup: what the console changes lives in the store, so
+// `watchpost backup` (a copy of it) holds it: pauses, silences,
+// maintenance windows, manual incidents, subscribers.
+func TestStateInBackup(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	e.api("POST", "/api/v1/checks/db/pause", `{}`, nil)
+	e.api("POST", "/api/v1/checks/wiki/silence", `{"duration":"1h"}`, nil)
+	e.api("POST", "/api/v1/maintenance", `{"name":"m","schedule":"0 3 * * *","duration":"1h"}`, nil)
+	e.api("POST", "/api/v1/incidents", `{"title":"t","message":"m"}`, nil)
+	(&subscribe.Store{DB: e.st.DB(), Key: []byte(strings.Repeat("s", 32))}).Subscribe(ctx, "ana@example.org", nil, e.now)
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	if err := e.st.Backup(ctx, dest); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Open(ctx, store.Options{Path: dest, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, q := range []string{`SELECT count(*) FROM check_pause WHERE check_name = 'db'`, `SELECT count(*) FROM silences`,
+		`SELECT count(*) FROM maintenance_windows`, `SELECT count(*) FROM incidents WHERE source = 'manual'`, `SELECT count(*) FROM subscribers`} {
+		var n int
+		if err := b.ReadDB().QueryRow(q).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: %d %v", q, n, err)
+		}
+	}
+}
