@@ -20,8 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/watchpost/watchpost/internal/wallclock"
 	"github.com/watchpost/watchpost/uptime"
 )
 
@@ -48,7 +47,7 @@ type Window struct {
 	CreatedBy   string    `json:"created_by,omitempty"`
 	Cancelled   time.Time `json:"-"`
 
-	sched cron.Schedule
+	sched *wallclock.Schedule
 	loc   *time.Location
 }
 
@@ -133,14 +132,14 @@ func (w *Window) Prepare(loc *time.Location) error {
 		if !w.Start.IsZero() || !w.End.IsZero() {
 			return fmt.Errorf("%w: give start and end, or schedule and duration, not both", ErrInvalid)
 		}
-		s, err := cron.ParseStandard(w.Schedule)
+		s, err := wallclock.Parse(w.Schedule, loc)
 		if err != nil {
 			return fmt.Errorf("%w: schedule: %v", ErrInvalid, err)
 		}
 		if w.Duration <= 0 || w.Duration > 31*24*time.Hour {
 			return fmt.Errorf("%w: duration: want a positive duration up to 31 days", ErrInvalid)
 		}
-		w.sched = s
+		w.sched = &s
 	default:
 		if w.Start.IsZero() || w.End.IsZero() {
 			return fmt.Errorf("%w: give start and end (or schedule and duration)", ErrInvalid)
@@ -165,7 +164,7 @@ func (w Window) Next(t time.Time) (Occurrence, bool) {
 		}
 		return Occurrence{}, false
 	}
-	s := w.sched.Next(t.Add(-w.Duration).In(w.loc))
+	s := w.sched.Next(t.Add(-w.Duration))
 	if s.IsZero() {
 		return Occurrence{}, false
 	}
@@ -240,7 +239,7 @@ func (w Window) Public(c Catalog) bool {
 func (w Window) uptimeWindow(c Catalog) uptime.Window {
 	u := uptime.Window{Start: w.Start, End: w.End, Duration: w.Duration}
 	if w.sched != nil {
-		u.Every = zoned{w.sched, w.loc}
+		u.Every = *w.sched
 	}
 	if w.Scoped() {
 		u.Checks = map[string]bool{}
@@ -265,13 +264,6 @@ func (w Window) uptimeWindow(c Catalog) uptime.Window {
 	}
 	return u
 }
-
-type zoned struct {
-	s   cron.Schedule
-	loc *time.Location
-}
-
-func (z zoned) Next(t time.Time) time.Time { return z.s.Next(t.In(z.loc)) }
 
 // scan reads a stored window.
 func scan(sc interface{ Scan(...any) error }, loc *time.Location) (Window, error) {
