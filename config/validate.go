@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/watchpost/watchpost/internal/wallclock"
 	"github.com/watchpost/watchpost/munin"
 )
 
@@ -252,7 +251,7 @@ func (c *Config) validateChecks(p *positions) {
 		case hb.Schedule != "" && hb.Period != 0:
 			p.add(key+".schedule", "give period or schedule, not both")
 		case hb.Schedule != "":
-			if _, err := cron.ParseStandard(hb.Schedule); err != nil {
+			if _, err := wallclock.Parse(hb.Schedule, time.UTC); err != nil {
 				p.add(key+".schedule", "bad cron expression: %v", err)
 			}
 		case hb.Period <= 0:
@@ -268,7 +267,7 @@ func (c *Config) validateChecks(p *positions) {
 	for i, m := range c.Maintenance {
 		key := fmt.Sprintf("maintenance[%d]", i)
 		if m.Schedule != "" {
-			if _, err := cron.ParseStandard(m.Schedule); err != nil {
+			if _, err := wallclock.Parse(m.Schedule, time.UTC); err != nil {
 				p.add(key+".schedule", "bad cron expression: %v", err)
 			}
 			if m.Duration <= 0 {
