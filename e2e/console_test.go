@@ -322,6 +322,34 @@ rules:
 	clean("status")
 	shot("status-maintenance.png")
 
+	// The hosts list says when each host last sent a sample; a host with
+	// one sample has no "nan" in its legends at any range.
+	one := fmt.Sprintf(`{"type":"metric","ts":%d,"origin":"builtin","graph":{"name":"load","title":"Load average","category":"system","fields":[{"name":"load","label":"load"}]},"values":[{"field":"load","value":0.5}]}`+"\n", now.Unix())
+	if code, m := postIngest(t, base, "token-db1", "", one); code != 200 {
+		t.Fatalf("ingest db1: %d %v", code, m)
+	}
+	var hosts []struct {
+		Name     string    `json:"name"`
+		LastSeen time.Time `json:"last_seen"`
+	}
+	peers.Eventually(t, 30*time.Second, func() bool {
+		adminDo(t, "GET", base+"/api/v1/metrics/hosts", "", &hosts)
+		return len(hosts) == 2
+	})
+	for _, h := range hosts {
+		if h.LastSeen.IsZero() || now.Sub(h.LastSeen) > 10*time.Minute {
+			t.Errorf("host %s last sample %v", h.Name, h.LastSeen)
+		}
+	}
+	for _, rng := range []string{"day", "year"} {
+		b.Navigate(base + "/admin/hosts/db1?range=" + rng)
+		b.WaitFor(`[...document.querySelectorAll("figure.graph")].length > 0 && [...document.querySelectorAll("figure.graph")].every(f => f.dataset.drawn)`, 30*time.Second)
+		if string(b.Eval(`[...document.querySelectorAll("table.legend")].some(t => t.textContent.includes("nan"))`)) != "false" {
+			t.Errorf("db1 %s legend says nan", rng)
+		}
+		clean("host " + rng)
+	}
+
 	// The paused check ran no probe since.
 	time.Sleep(3 * time.Second)
 	if after := intranetHits.Load(); after != before {
