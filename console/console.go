@@ -164,7 +164,15 @@ const pagePolicy = "default-src 'self'; script-src 'self'; object-src 'none'; " 
 func (c *Console) Register(mux *http.ServeMux) {
 	ui, api := c.d.Auth.UI, c.d.Auth.API
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /admin/console/static/", http.StripPrefix("/admin/console/static/", http.FileServerFS(static)))
+	files := http.FileServerFS(static)
+	mux.Handle("GET /admin/console/static/", http.StripPrefix("/admin/console/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})))
 
 	mux.Handle("GET /admin/checks", ui(http.HandlerFunc(c.checksPage)))
 	mux.Handle("GET /admin/console/live", api(c.live))

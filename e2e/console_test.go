@@ -120,6 +120,10 @@ rules:
 	} else {
 		resp.Body.Close()
 	}
+	if r, err := http.Post(base+"/ping/0b7d4c1e-console-e2e-heartbeat/start", "text/plain", nil); err == nil {
+		r.Body.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
 	resp, err := http.Post(base+"/ping/0b7d4c1e-console-e2e-heartbeat", "text/plain", strings.NewReader("backup done "+hostileLine))
 	if err != nil {
 		t.Fatal(err)
@@ -247,10 +251,15 @@ rules:
 	has("shop", "status == 200", "Response time, last 24 hours", "incident #")
 	b.WaitFor(`document.querySelector("svg.rt.console circle.fail")`, 10*time.Second)
 	clean("check")
-	shot("console-check.png")
 	// Run now from the page: a form, then the note.
 	b.Eval(`document.querySelector('form[action="/admin/checks/shop/run"]').submit(); true`)
 	b.WaitFor(`document.querySelector(".note") && document.querySelector(".note").textContent.includes("Probe started")`, 10*time.Second)
+
+	// The picture of a check is the wiki's, which has a line to draw.
+	b.Navigate(base + "/admin/checks/wiki")
+	b.WaitFor(`document.querySelector("svg.rt.console path")`, 10*time.Second)
+	clean("wiki")
+	shot("console-check.png")
 
 	b.Navigate(base + "/admin/checks/backup")
 	has("backup", "Pings", hostileLine)
@@ -354,5 +363,26 @@ rules:
 	time.Sleep(3 * time.Second)
 	if after := intranetHits.Load(); after != before {
 		t.Errorf("a paused check was probed %d times", after-before)
+	}
+	// A paused public check is neither up nor down on the public page.
+	if code := adminDo(t, "POST", base+"/api/v1/checks/shop/pause", `{"duration":"1h"}`, nil); code != 200 {
+		t.Fatalf("pause shop: %d", code)
+	}
+	var st struct {
+		Overall string `json:"overall"`
+		Groups  []struct {
+			Components []struct{ Name, Status string } `json:"components"`
+		} `json:"groups"`
+	}
+	adminDo(t, "GET", base+"/api/v1/status", "", &st)
+	for _, g := range st.Groups {
+		for _, c := range g.Components {
+			if c.Name == "shop" && c.Status != "unknown" {
+				t.Errorf("paused shop is %s on the status page", c.Status)
+			}
+		}
+	}
+	if st.Overall != "operational" {
+		t.Errorf("overall %s with the down check paused", st.Overall)
 	}
 }

@@ -261,6 +261,8 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 	if l.console != nil {
 		l.console.maint.OnChange = tr.SetMaintenance
 		l.console.maint.SetConfig(cfg)
+		paused := func(check string) bool { _, p := tr.Paused(check, l.o.Now()); return p }
+		l.console.paused.Store(&paused)
 	}
 	if len(hbs) > 0 {
 		svc, err := heartbeat.New(l.store.DB(), changeNotifier{tr, l.statusChanged}, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))

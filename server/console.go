@@ -31,6 +31,9 @@ type consoleState struct {
 	cfg   atomic.Pointer[config.Config]
 	maint *maintenance.Set
 	subs  *subscribe.Store
+	// paused tells which checks are paused now (the tracker's, once the
+	// checks run).
+	paused atomic.Pointer[func(check string) bool]
 }
 
 // catalog is the configuration's checks and heartbeats for the console.
@@ -227,10 +230,19 @@ func (cs *consoleState) statusSource(base dashboard.StatusSource, db *sql.DB, no
 		for _, h := range cfg.Heartbeats {
 			beats[h.Name] = true
 		}
+		paused := func(string) bool { return false }
+		if f := cs.paused.Load(); f != nil {
+			paused = *f
+		}
+		recount := false
 		for gi := range p.Groups {
 			for ci := range p.Groups[gi].Components {
 				c := &p.Groups[gi].Components[ci]
 				c.Kind, c.Maintenance = "check", under[c.Name]
+				if paused(c.Name) && c.Status != "unknown" {
+					// Not watched: neither up nor down.
+					c.Status, recount = "unknown", true
+				}
 				if !beats[c.Name] {
 					continue
 				}
@@ -239,6 +251,9 @@ func (cs *consoleState) statusSource(base dashboard.StatusSource, db *sql.DB, no
 					return p, err
 				}
 			}
+		}
+		if recount {
+			p.Overall = overall(p.Groups)
 		}
 		return p, nil
 	}
@@ -298,4 +313,34 @@ func (cs *consoleState) feedMaintenance(now func() time.Time) func() []atomEntry
 		}
 		return out
 	}
+}
+
+// overall is the page's headline from its components, as statusSource
+// words it.
+func overall(groups []dashboard.StatusGroup) string {
+	down, total, unknown, degraded := 0, 0, 0, false
+	for _, g := range groups {
+		for _, c := range g.Components {
+			total++
+			switch c.Status {
+			case "unknown":
+				unknown++
+			case "down":
+				down++
+			case "degraded":
+				degraded = true
+			}
+		}
+	}
+	switch {
+	case total == 0 || unknown == total:
+		return "unknown"
+	case down == total:
+		return "major_outage"
+	case down > 0:
+		return "partial_outage"
+	case degraded:
+		return "degraded"
+	}
+	return "operational"
 }
