@@ -177,12 +177,12 @@ func incidentUpdateAPI(db *sql.DB, rd *uptime.Reader, tr *uptime.Tracker, now fu
 			return
 		}
 		if body.Status == "resolved" {
-			// Only a check's (public) incident is resolved by an update;
-			// the others resolve through the alerting path, which tells
-			// the receivers.
+			// Only a check's or a manual (public) incident is resolved by
+			// an update; the others resolve through the alerting path,
+			// which tells the receivers.
 			var source string
 			err := db.QueryRowContext(r.Context(), `SELECT source FROM incidents WHERE id = ?`, id).Scan(&source)
-			if err == nil && source != "check" {
+			if err == nil && source != "check" && source != "manual" {
 				dashboard.WriteError(w, http.StatusConflict, "a "+source+" incident is resolved with POST /api/v1/incidents/{id}/resolve")
 				return
 			}
