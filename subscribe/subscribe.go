@@ -116,8 +116,8 @@ func newNonce() string {
 // Subscribe records a request to subscribe address to components (none:
 // all) and queues its confirmation in the same transaction. Whether the
 // address was known is not told (the answer to the visitor is the same
-// either way); a confirmed address only gets its components updated,
-// and an unconfirmed one gets at most one confirmation per ResendAfter.
+// either way); a confirmed address is left as it is, and an unconfirmed
+// one gets at most one confirmation per ResendAfter.
 func (s *Store) Subscribe(ctx context.Context, address string, components []string, now time.Time) error {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
@@ -149,13 +149,10 @@ func (s *Store) Subscribe(ctx context.Context, address string, components []stri
 	case err != nil:
 		return fmt.Errorf("subscribe: %w", err)
 	case confirmed.Valid:
-		// Already subscribed: the new choice of components holds. (A
-		// stranger can change them, not add mail: the admin may remove
-		// an address that complains.)
-		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET components = ? WHERE id = ?`, string(cj), id); err != nil {
-			return fmt.Errorf("subscribe: %w", err)
-		}
-		return tx.Commit()
+		// Already subscribed: nothing changes, so that a stranger who
+		// knows the address cannot change what its owner gets (to change
+		// components, unsubscribe and subscribe again).
+		return nil
 	default:
 		wait := s.ResendAfter
 		if wait == 0 {
