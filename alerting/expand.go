@@ -17,7 +17,8 @@ type target struct {
 	next              time.Time
 }
 
-// expand routes new outbox rows: each gets a delivery per receiver
+// expand routes new outbox rows (but status notices, which go to the
+// status page's subscribers, package subscribe): each gets a delivery per receiver
 // channel its routes name, or a note saying why it gets none (nothing to
 // say, silenced, flapping, a parent down), in one transaction with
 // marking the row handed over.
@@ -34,7 +35,8 @@ func (d *Dispatcher) expand(ctx context.Context, now time.Time) error {
 }
 
 func (d *Dispatcher) expandSome(ctx context.Context, now time.Time) (int, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, created, kind, payload FROM outbox WHERE sent IS NULL AND given_up IS NULL ORDER BY id LIMIT 500`)
+	rows, err := d.db.QueryContext(ctx, `SELECT id, created, kind, payload FROM outbox WHERE sent IS NULL AND given_up IS NULL
+		AND kind != 'status_notice' ORDER BY id LIMIT 500`)
 	if err != nil {
 		return 0, fmt.Errorf("read outbox: %w", err)
 	}

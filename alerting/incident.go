@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/watchpost/watchpost/uptime"
 )
 
 // The sources of incidents besides checks and heartbeats (which the
@@ -208,7 +210,20 @@ func ResolveByHand(ctx context.Context, db *sql.DB, id int64, who string, now ti
 	if source == "check" {
 		return false, ErrCheckIncident
 	}
-	if err := resolveID(ctx, tx, id, Resolution{Time: now, By: who, Text: "Resolved by " + who + "."}); err != nil {
+	if source == SourceManual {
+		// Opened by hand, on the status page: its end is a public update
+		// (and a notice to its subscribers), not an alert.
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET resolved = ?, resolved_by = ? WHERE id = ?`, now.UnixNano(), who, id); err != nil {
+			return false, fmt.Errorf("resolve incident: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(incident_id, time, status, message) VALUES(?,?,'resolved','Resolved.')`,
+			id, now.UnixNano()); err != nil {
+			return false, fmt.Errorf("resolve incident: %w", err)
+		}
+		if err := uptime.StatusNotice(ctx, tx, now, id, EventResolved); err != nil {
+			return false, err
+		}
+	} else if err := resolveID(ctx, tx, id, Resolution{Time: now, By: who, Text: "Resolved by " + who + "."}); err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {

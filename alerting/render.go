@@ -33,7 +33,9 @@ func (d *Dispatcher) render(r row) (Message, bool, error) {
 	if err != nil || !ok {
 		return m, ok, err
 	}
-	if inc, ev := eventOf(r.payload); inc > 0 && ev != "" {
+	inc, ev := eventOf(r.payload)
+	m = d.withLink(m, inc)
+	if inc > 0 && ev != "" {
 		m.MessageID, m.InReplyTo = d.ownID(r.id), d.incidentID(inc)
 		if ev == EventOpened {
 			m.MessageID, m.InReplyTo = d.incidentID(inc), ""
@@ -165,8 +167,8 @@ func (d *Dispatcher) renderBatch(rows []row) (Message, error) {
 		subject := fmt.Sprintf("[watchpost] %s (incident #%d)", c.Check, c.Incident)
 		text := fmt.Sprintf("%s was DOWN from %s until %s and has RECOVERED.\n\nWhat failed: %s\n", c.Check,
 			first.Since.UTC().Format(time.RFC1123), c.Since.UTC().Format(time.RFC1123), first.Detail)
-		return Message{Subject: subject, Text: text, MessageID: d.incidentID(c.Incident),
-			HTML: "<p><strong>" + html.EscapeString(c.Check) + " RECOVERED</strong></p><pre>" + html.EscapeString(text) + "</pre>"}, nil
+		return d.withLink(Message{Subject: subject, Text: text, MessageID: d.incidentID(c.Incident),
+			HTML: "<p><strong>" + html.EscapeString(c.Check) + " RECOVERED</strong></p><pre>" + html.EscapeString(text) + "</pre>"}, c.Incident), nil
 	}
 	if last, ok := oneEndedIncident(rows); ok {
 		// Opened and resolved while both waited (a receiver down, a group
@@ -280,4 +282,19 @@ func oneEndedIncident(rows []row) (row, bool) {
 	last := rows[len(rows)-1]
 	_, ev := eventOf(last.payload)
 	return last, ev == EventResolved
+}
+
+// withLink ends a message about an incident with a link to its page in
+// the admin console (server.public_url), where its timeline, deliveries
+// and context are; signing in there leads back to it.
+func (d *Dispatcher) withLink(m Message, incident int64) Message {
+	if incident <= 0 || d.cfg.PublicURL == "" || strings.Contains(m.Text, "/admin/incidents/") {
+		return m
+	}
+	u := IncidentURL(d.cfg.PublicURL, incident)
+	m.Text = strings.TrimRight(m.Text, "\n") + "\n\nIncident page: " + u + "\n"
+	if m.HTML != "" {
+		m.HTML += `<p><a href="` + html.EscapeString(u) + `">Incident page</a></p>`
+	}
+	return m
 }

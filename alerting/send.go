@@ -228,8 +228,12 @@ func (d *Dispatcher) matrixMessage(ctx context.Context, rows []row, m Message) M
 func (d *Dispatcher) webhookPayload(rows []row, m Message) WebhookPayload {
 	if len(rows) == 1 {
 		r := rows[0]
-		return WebhookPayload{ID: fmt.Sprintf("%s.%d", d.cfg.Hostname, r.id), Kind: r.kind, Labels: r.labels,
+		p := WebhookPayload{ID: fmt.Sprintf("%s.%d", d.cfg.Hostname, r.id), Kind: r.kind, Labels: r.labels,
 			Subject: m.Subject, Text: m.Text, Data: json.RawMessage(r.payload)}
+		if inc, _ := eventOf(r.payload); inc > 0 && d.cfg.PublicURL != "" {
+			p.URL = IncidentURL(d.cfg.PublicURL, inc)
+		}
+		return p
 	}
 	type item struct {
 		ID     int64           `json:"id"`

@@ -36,6 +36,7 @@ type WebhookPayload struct {
 	Subject string          `json:"subject"`
 	Text    string          `json:"text"`
 	Data    json.RawMessage `json:"data"`
+	URL     string          `json:"url,omitempty"` // the incident's admin page (server.public_url)
 }
 
 // Sign is the signature header value of body under secret.

@@ -36,7 +36,12 @@ type Scheduler struct {
 	// (set before Run; 0 does not round).
 	Tick time.Duration
 
+	// Skip, when set, is asked before each scheduled probe: true skips
+	// it (a paused check runs no probe). Set before Run.
+	Skip func(check string) bool
+
 	probes  []*Probe
+	kicks   map[string]chan struct{} // RunNow, per check
 	now     func() time.Time
 	sink    func(Result)
 	set     *metrics.Set
@@ -65,6 +70,10 @@ func NewScheduler(probes []*Probe, now func() time.Time, sink func(Result), set 
 		sink:          sink,
 		set:           set,
 		log:           logger,
+		kicks:         make(map[string]chan struct{}, len(probes)),
+	}
+	for _, p := range probes {
+		s.kicks[p.Name] = make(chan struct{}, 1)
 	}
 	set.GetOrCreateGauge("watchpost_checker_running", func() float64 { return float64(s.running.Load()) })
 	return s
@@ -136,6 +145,21 @@ func (s *Scheduler) work(ctx context.Context, jobs <-chan *job) {
 	}
 }
 
+// RunNow asks for an extra probe of check at once (the console's "run
+// now"); its schedule stays as it was. False when no such check runs
+// here. A request while one waits is the same request.
+func (s *Scheduler) RunNow(check string) bool {
+	k, ok := s.kicks[check]
+	if !ok {
+		return false
+	}
+	select {
+	case k <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 func (s *Scheduler) loop(ctx context.Context, p *Probe, base time.Time, jobs chan<- *job) {
 	interval := p.Interval
 	if interval <= 0 {
@@ -150,11 +174,23 @@ func (s *Scheduler) loop(ctx context.Context, p *Probe, base time.Time, jobs cha
 	defer timer.Stop()
 	m := s.checkMetrics(p)
 	j := &job{p: p, done: make(chan struct{}, 1)}
+	kick := s.kicks[p.Name]
 	for {
+		extra := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-kick:
+			extra = true
+		}
+		if !extra && s.Skip != nil && s.Skip(p.Name) {
+			next = next.Add(interval)
+			if late := time.Since(next); late > 0 {
+				next = next.Add((late/interval + 1) * interval)
+			}
+			timer.Reset(time.Until(next))
+			continue
 		}
 		select {
 		case jobs <- j:
@@ -174,6 +210,9 @@ func (s *Scheduler) loop(ctx context.Context, p *Probe, base time.Time, jobs cha
 		// database commit) without holding a probe slot.
 		if s.sink != nil {
 			s.sink(r)
+		}
+		if extra {
+			continue // the timer still runs for the scheduled probe
 		}
 		next = next.Add(interval)
 		// A slow probe or a full pool made us late: skip the missed runs

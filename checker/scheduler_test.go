@@ -136,3 +136,49 @@ func TestEscapeLabel(t *testing.T) {
 		t.Errorf("escapeLabel = %q", got)
 	}
 }
+
+// TestSchedulerSkipsPausedAndRunsNow: a check Skip says is paused gets
+// no probe at all (its server sees no request), and RunNow probes a
+// check with an hour's interval at once.
+func TestSchedulerSkipsPausedAndRunsNow(t *testing.T) {
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := hits.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+	}))
+	defer srv.Close()
+	mk := func(name, path string, every time.Duration) *Probe {
+		p, err := Compile(config.Check{Name: name, Type: "http", Target: srv.URL + path, Interval: config.Duration(every),
+			Timeout: config.Duration(5 * time.Second)}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	count := func(path string) int64 {
+		n, ok := hits.Load(path)
+		if !ok {
+			return 0
+		}
+		return n.(*atomic.Int64).Load()
+	}
+	var results atomic.Int64
+	s := NewScheduler([]*Probe{mk("paused", "/paused", 20*time.Millisecond), mk("running", "/running", 20*time.Millisecond),
+		mk("hourly", "/hourly", time.Hour)}, nil, func(Result) { results.Add(1) }, nil, nil)
+	s.MaxSpread = 0
+	s.Skip = func(c string) bool { return c == "paused" }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	peers.Eventually(t, 10*time.Second, func() bool { return count("/running") >= 5 && count("/hourly") == 1 })
+	if !s.RunNow("hourly") || s.RunNow("nonesuch") {
+		t.Fatal("RunNow answers wrong")
+	}
+	peers.Eventually(t, 10*time.Second, func() bool { return count("/hourly") == 2 })
+	cancel()
+	<-done
+	if n := count("/paused"); n != 0 {
+		t.Errorf("the paused check was probed %d times", n)
+	}
+}

@@ -67,9 +67,13 @@ type Server struct {
 	SyslogTLSListen string `yaml:"syslog_tls_listen"` // TCP with the TLS certificate above
 	// MetricsPublic serves /metrics without the admin token (for a
 	// Prometheus or VictoriaMetrics scraper on a trusted network).
-	MetricsPublic bool   `yaml:"metrics_public"`
-	AdminToken    Secret `yaml:"admin_token"`
-	Users         []User `yaml:"users"`
+	MetricsPublic bool `yaml:"metrics_public"`
+	// PublicURL is where people reach this loghost (https://status.example.org):
+	// alerts link to their incident's page under it, and status page
+	// subscribers get their confirmation and unsubscribe links there.
+	PublicURL  string `yaml:"public_url"`
+	AdminToken Secret `yaml:"admin_token"`
+	Users      []User `yaml:"users"`
 }
 
 // User is a web UI login.
@@ -193,6 +197,9 @@ type Maintenance struct {
 	Checks   []string          `yaml:"checks"`
 	Labels   map[string]string `yaml:"labels"` // checks whose labels include all of these
 	Hosts    []string          `yaml:"hosts"`
+	// Description is said on the status page when the window covers a
+	// public check (announced ahead, shown while it runs, in the feed).
+	Description string `yaml:"description"`
 }
 
 // RuleFile is a logsurfer-style rule file.
@@ -361,6 +368,25 @@ type StatusPage struct {
 	Title       string   `yaml:"title"`
 	Description string   `yaml:"description"`
 	Groups      []string `yaml:"groups"` // display order of check groups
+	// Subscriptions lets visitors subscribe by email (double opt-in).
+	Subscriptions Subscriptions `yaml:"subscriptions"`
+}
+
+// Subscriptions are the status page's email subscriptions. The SMTP
+// settings left out are alerting.email's.
+type Subscriptions struct {
+	Enabled  bool   `yaml:"enabled"`
+	SMTP     string `yaml:"smtp"`
+	TLS      string `yaml:"tls"`
+	From     string `yaml:"from"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// RateLimit bounds the messages a minute to all subscribers together
+	// (60 when 0); the rest wait their turn in the outbox.
+	RateLimit int `yaml:"rate_limit"`
+	// Announce is how long ahead a public maintenance window is shown
+	// and announced to subscribers (7d when 0).
+	Announce Duration `yaml:"announce"`
 }
 
 // Self is the loghost's own host: it reads its journal and log files

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/watchpost/watchpost/internal/wallclock"
 	"github.com/watchpost/watchpost/munin"
 )
 
@@ -51,6 +50,24 @@ func (c *Config) validate(p *positions) {
 	} {
 		if k.v != "" {
 			validURL(p, k.key, k.v)
+		}
+	}
+	if sub := c.StatusPage.Subscriptions; sub.Enabled {
+		if c.Server.PublicURL == "" {
+			p.add("status_page.subscriptions.enabled", "needs server.public_url (the links in the messages point there)")
+		}
+		smtp, from := sub.SMTP, sub.From
+		if e := c.Alerting.Email; e != nil {
+			smtp, from = cmpOr(smtp, e.SMTP), cmpOr(from, e.From)
+		}
+		if smtp == "" || from == "" {
+			p.add("status_page.subscriptions", "needs smtp and from (here or in alerting.email)")
+		}
+		if !emailTLS[sub.TLS] {
+			p.add("status_page.subscriptions.tls", "want starttls, implicit or none")
+		}
+		if sub.RateLimit < 0 {
+			p.add("status_page.subscriptions.rate_limit", "must not be negative")
 		}
 	}
 	c.validateHosts(p)
@@ -134,6 +151,9 @@ func (c *Config) validateServer(p *positions) {
 	}
 	if s.SyslogTLSListen != "" && s.TLSCertFile == "" {
 		p.add("server.syslog_tls_listen", "needs tls_cert_file and tls_key_file")
+	}
+	if s.PublicURL != "" {
+		validURL(p, "server.public_url", s.PublicURL)
 	}
 	if s.AdminToken != "" && len(s.AdminToken) < 16 {
 		p.add("server.admin_token", "too short: use at least 16 characters")
@@ -231,7 +251,7 @@ func (c *Config) validateChecks(p *positions) {
 		case hb.Schedule != "" && hb.Period != 0:
 			p.add(key+".schedule", "give period or schedule, not both")
 		case hb.Schedule != "":
-			if _, err := cron.ParseStandard(hb.Schedule); err != nil {
+			if _, err := wallclock.Parse(hb.Schedule, time.UTC); err != nil {
 				p.add(key+".schedule", "bad cron expression: %v", err)
 			}
 		case hb.Period <= 0:
@@ -247,7 +267,7 @@ func (c *Config) validateChecks(p *positions) {
 	for i, m := range c.Maintenance {
 		key := fmt.Sprintf("maintenance[%d]", i)
 		if m.Schedule != "" {
-			if _, err := cron.ParseStandard(m.Schedule); err != nil {
+			if _, err := wallclock.Parse(m.Schedule, time.UTC); err != nil {
 				p.add(key+".schedule", "bad cron expression: %v", err)
 			}
 			if m.Duration <= 0 {
@@ -470,4 +490,11 @@ func validateProbeExtras(p *positions, key string, ch Check) {
 			p.add(key+".roundtrip_to", "give roundtrip_to and roundtrip_mailbox together")
 		}
 	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -15,7 +15,25 @@ type StatusPage struct {
 	Overall     string           `json:"overall"` // operational, degraded, partial_outage, major_outage, unknown
 	Groups      []StatusGroup    `json:"groups"`
 	Incidents   []StatusIncident `json:"incidents"`
-	Generated   time.Time        `json:"generated"`
+	// Maintenance is the public maintenance windows running now or
+	// starting soon.
+	Maintenance []StatusMaintenance `json:"maintenance"`
+	// Subscribe offers the email subscription form.
+	Subscribe bool      `json:"subscribe,omitempty"`
+	Generated time.Time `json:"generated"`
+}
+
+// StatusMaintenance is a public maintenance window: scheduled, or
+// running.
+type StatusMaintenance struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Components  []string  `json:"components"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Running     bool      `json:"running"`
+	// When is Start–End as the page prints it, in the loghost's zone.
+	When string `json:"when"`
 }
 
 // StatusGroup is a titled list of components.
@@ -26,7 +44,10 @@ type StatusGroup struct {
 
 // StatusComponent is one public check.
 type StatusComponent struct {
-	Name   string    `json:"name"`
+	Name string `json:"name"`
+	// Kind is check (a probe: response times) or heartbeat (a job that
+	// pings: its pings).
+	Kind   string    `json:"kind"`
 	Status string    `json:"status"` // up, degraded, down, unknown
 	Since  time.Time `json:"since"`
 	// Uptime over the last 1, 7, 30 and 90 days (days as the loghost's
@@ -34,6 +55,18 @@ type StatusComponent struct {
 	Uptime  [4]float64     `json:"uptime"`
 	Days    []StatusDay    `json:"days"` // 90, oldest first
 	Samples []StatusSample `json:"samples"`
+	// Pings are a heartbeat's last pings, oldest first.
+	Pings []StatusPing `json:"pings,omitempty"`
+	// Maintenance: a window covers it now.
+	Maintenance bool `json:"maintenance,omitempty"`
+}
+
+// StatusPing is one ping of a heartbeat: when, whether the job said it
+// worked, and how long it ran when it said when it started.
+type StatusPing struct {
+	Time time.Time `json:"time"`
+	OK   bool      `json:"ok"`
+	MS   *float64  `json:"ms,omitempty"`
 }
 
 // StatusDay is one bar of the 90-day strip.
@@ -53,10 +86,11 @@ type StatusSample struct {
 
 // StatusIncident is a public incident with its updates.
 type StatusIncident struct {
-	Title    string         `json:"title"`
-	Started  time.Time      `json:"started"`
-	Resolved *time.Time     `json:"resolved,omitempty"`
-	Updates  []StatusUpdate `json:"updates"`
+	Title      string         `json:"title"`
+	Components []string       `json:"components,omitempty"`
+	Started    time.Time      `json:"started"`
+	Resolved   *time.Time     `json:"resolved,omitempty"`
+	Updates    []StatusUpdate `json:"updates"`
 }
 
 // StatusUpdate is one public note on an incident.
@@ -83,6 +117,7 @@ var statusTemplate = template.Must(template.New("status.html").Funcs(template.Fu
 	"dayStrip":   dayStrip,
 	"daySummary": daySummary,
 	"graph":      responseGraph,
+	"pings":      pingStrip,
 }).ParseFS(templateFS, "templates/status.html"))
 
 // PublicStatus serves the status page at / (HTML that needs no

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"html/template"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -170,9 +171,21 @@ type statusGraph struct {
 // for a 540×80 box, in whole units (the box is drawn about 540 px wide:
 // finer adds bytes, not detail) and relative moves (a day of 5-minute
 // points is 3 or 4 bytes each, not 7).
+//
+// Nothing is drawn where there is no data: the graph starts at the first
+// probe, and a gap of more than gapBuckets bucket lengths between two
+// points (the check paused, the loghost down) leaves the line broken.
+// Two or fewer points are drawn as dots, not as a slope between them.
 func responseGraph(samples []StatusSample) *statusGraph {
 	if len(samples) < 2 {
 		return nil
+	}
+	gap := gapOf(samples)
+	dots := 0
+	for _, s := range samples {
+		if s.OK {
+			dots++
+		}
 	}
 	t0, t1 := samples[0].Time, samples[len(samples)-1].Time
 	span := t1.Sub(t0).Seconds()
@@ -188,7 +201,7 @@ func responseGraph(samples []StatusSample) *statusGraph {
 	path := make([]byte, 0, len(samples)*4+8)
 	var fails []byte
 	var px, py int64
-	for _, s := range samples {
+	for i, s := range samples {
 		x := int64(math.Round(540 * s.Time.Sub(t0).Seconds() / span))
 		if !s.OK {
 			fails = append(fails, `<circle class="fail" cx="`...)
@@ -201,6 +214,29 @@ func responseGraph(samples []StatusSample) *statusGraph {
 			ms = 0
 		}
 		y := int64(math.Round(78 - 74*ms/maxMS))
+		if dots <= 2 {
+			fails = append(fails, `<circle class="ok" cx="`...)
+			fails = strconv.AppendInt(fails, x, 10)
+			fails = append(fails, `" cy="`...)
+			fails = strconv.AppendInt(fails, y, 10)
+			fails = append(fails, `" r="2.5"/>`...)
+			continue
+		}
+		if len(path) > 0 && i > 0 && s.Time.Sub(samples[i-1].Time) > gap {
+			// No data between: move, do not draw.
+			if path[len(path)-1] == 'l' {
+				path = path[:len(path)-1]
+			}
+			path = append(path, " m"...)
+			path = strconv.AppendInt(path, x-px, 10)
+			if y-py >= 0 {
+				path = append(path, ' ')
+			}
+			path = strconv.AppendInt(path, y-py, 10)
+			path = append(path, 'l')
+			px, py = x, y
+			continue
+		}
 		if len(path) == 0 {
 			path = append(path, 'M')
 			path = strconv.AppendInt(path, x, 10)
@@ -224,4 +260,62 @@ func responseGraph(samples []StatusSample) *statusGraph {
 	}
 	return &statusGraph{Path: string(path), Fails: template.HTML(fails), Max: strconv.FormatFloat(maxMS, 'f', 0, 64) + " ms",
 		From: t0.UTC().Format("Jan 2 15:04"), To: t1.UTC().Format("Jan 2 15:04 UTC")}
+}
+
+// gapBuckets: points further apart than this many typical intervals
+// have no data between them.
+const gapBuckets = 2.5
+
+// gapOf is how far apart two points may be and still be joined: 2.5
+// times the usual (median) step between them.
+func gapOf(samples []StatusSample) time.Duration {
+	var steps []time.Duration
+	for i := 1; i < len(samples); i++ {
+		steps = append(steps, samples[i].Time.Sub(samples[i-1].Time))
+	}
+	if len(steps) == 0 {
+		return time.Hour
+	}
+	slices.Sort(steps)
+	return time.Duration(float64(steps[len(steps)/2]) * gapBuckets)
+}
+
+// pingStrip draws a heartbeat's pings on a 540×40 strip: a dot per ping
+// at its time, green when the job reported success, red when it failed;
+// nothing between pings.
+func pingStrip(pings []StatusPing) template.HTML {
+	if len(pings) == 0 {
+		return ""
+	}
+	t0, t1 := pings[0].Time, pings[len(pings)-1].Time
+	span := t1.Sub(t0).Seconds()
+	b := make([]byte, 0, 64+len(pings)*40)
+	b = append(b, `<svg class="pings" viewBox="0 0 540 40" role="img" aria-label="Last `...)
+	b = strconv.AppendInt(b, int64(len(pings)), 10)
+	b = append(b, ` pings, `...)
+	b = append(b, t0.UTC().Format("Jan 2 15:04")...)
+	b = append(b, ` to `...)
+	b = append(b, t1.UTC().Format("Jan 2 15:04 UTC")...)
+	b = append(b, `">`...)
+	for _, p := range pings {
+		x := int64(270)
+		if span > 0 {
+			x = 6 + int64(math.Round(528*p.Time.Sub(t0).Seconds()/span))
+		}
+		cls := "ok"
+		if !p.OK {
+			cls = "fail"
+		}
+		b = append(b, `<circle class="`...)
+		b = append(b, cls...)
+		b = append(b, `" cx="`...)
+		b = strconv.AppendInt(b, x, 10)
+		b = append(b, `" cy="14" r="4"/>`...)
+	}
+	b = append(b, `<text x="0" y="38">`...)
+	b = append(b, t0.UTC().Format("Jan 2 15:04")...)
+	b = append(b, `</text><text x="540" y="38" text-anchor="end">`...)
+	b = append(b, t1.UTC().Format("Jan 2 15:04 UTC")...)
+	b = append(b, `</text></svg>`...)
+	return template.HTML(b)
 }

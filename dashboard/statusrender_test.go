@@ -70,6 +70,24 @@ func TestResponseGraph(t *testing.T) {
 	if responseGraph([]StatusSample{{Time: t0}, {Time: t0}}) != nil || responseGraph(nil) != nil {
 		t.Error("a graph without a time span")
 	}
+	// Nothing drawn where there is no data: an hour without probes
+	// breaks the line (a move, not a slope across it).
+	var ss []StatusSample
+	for i := range 6 {
+		ss = append(ss, StatusSample{Time: t0.Add(time.Duration(i) * 5 * time.Minute), MS: 10, OK: true})
+	}
+	for i := range 6 {
+		ss = append(ss, StatusSample{Time: t0.Add(2*time.Hour + time.Duration(i)*5*time.Minute), MS: 10, OK: true})
+	}
+	g = responseGraph(ss)
+	if g == nil || strings.Count(g.Path, "m") != 1 || !strings.HasPrefix(g.Path, "M0 4l") {
+		t.Errorf("gap drawn: %+v", g)
+	}
+	// Two points are two dots, not a slope between two averages.
+	g = responseGraph(ss[:2])
+	if g == nil || g.Path != "" || strings.Count(string(g.Fails), `class="ok"`) != 2 {
+		t.Errorf("two points: %+v", g)
+	}
 }
 
 // The page a browser gets: every bar one element, no per-bar hover text

@@ -81,6 +81,17 @@ var templateFuncs = template.FuncMap{
 	},
 }
 
+// ParsePage parses an admin page kept outside this package (the
+// console's) with the admin layout (templates "top" and "bottom", which
+// read .Title, .User and .CSRF) and the admin templates' functions
+// (visible, fmtTime, ...); funcs adds the page's own. A broken template
+// is a programming error: it panics, as the embedded pages do.
+func ParsePage(fsys fs.FS, funcs template.FuncMap, files ...string) *template.Template {
+	t := template.New(files[0]).Funcs(templateFuncs).Funcs(funcs)
+	t = template.Must(t.ParseFS(templateFS, "templates/layout.html"))
+	return template.Must(t.ParseFS(fsys, files...))
+}
+
 // Register adds the admin routes to mux.
 func (u *UI) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")

@@ -192,7 +192,7 @@ func TestStatusPageRendering(t *testing.T) {
 	}{
 		{"escaped and drawn", page, []string{"<title>&lt;script&gt;x&lt;/script&gt; · Partial outage</title>", "wiki&lt;b&gt;",
 			`class="state down"`, `<svg class="days none"`, `<rect class="minor" x="528" data-u="99.50"/><rect class="ok" x="534"/>`, "1 day 50.00%", "30 days –", "90 days 100%",
-			`<path d="M0 4" fill="none"/>`, `class="fail"`, "a &lt;i&gt;note&lt;/i&gt;", "ongoing"}},
+			`<circle class="ok" cx="0" cy="4" r="2.5"/>`, `class="fail"`, "a &lt;i&gt;note&lt;/i&gt;", "ongoing"}},
 		{"nothing public", StatusPage{Title: "S", Overall: "unknown", Generated: now}, []string{"No public checks configured yet.", "No incidents reported.", "Status unknown"}},
 	}
 	for _, tt := range tests {

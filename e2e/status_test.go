@@ -171,7 +171,7 @@ heartbeats:
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	id := fmt.Sprint(ins[0]["ID"])
+	id := fmt.Sprint(ins[0]["id"])
 	if code := post("/api/v1/incidents/"+id+"/updates", `{"status":"identified","message":"The <shop> database is full; cleaning up."}`); code != 201 {
 		t.Errorf("post update: %d", code)
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,6 +62,14 @@ type Observer interface {
 	Observe(ctx context.Context, o uptime.Observation) (*uptime.Change, error)
 }
 
+// Pauser keeps heartbeats' pauses (the uptime tracker).
+type Pauser interface {
+	Pause(ctx context.Context, check, by string, at, until time.Time) (uptime.Pause, error)
+	Resume(ctx context.Context, check string, at time.Time) error
+	Paused(check string, now time.Time) (uptime.Pause, bool)
+	Resumed(check string, now time.Time) time.Time
+}
+
 // Service answers pings and watches for missed ones.
 type Service struct {
 	db     *sql.DB
@@ -69,8 +78,12 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 
+	// Pauses, when set, pauses and resumes heartbeats (the uptime
+	// tracker): a paused heartbeat is never late. Set before serving.
+	Pauses Pauser
+
 	mu      sync.Mutex
-	lastOK  map[string]time.Time // last success per heartbeat
+	lastOK  map[string]time.Time // last success (or resume) per heartbeat
 	started map[string]time.Time // open /start per heartbeat (and run id)
 	failed  map[string]bool      // the last report was a failure
 
@@ -94,14 +107,14 @@ func New(db *sql.DB, obs Observer, beats []Heartbeat, now func() time.Time, set 
 	// last night's backup never came.
 	for _, b := range beats {
 		var t sql.NullInt64
-		if err := db.QueryRow(`SELECT max(time) FROM heartbeat_pings WHERE name = ? AND kind = 'success'`, b.Name).Scan(&t); err != nil {
+		if err := db.QueryRow(`SELECT max(time) FROM heartbeat_pings WHERE name = ? AND kind IN ('success', 'resume')`, b.Name).Scan(&t); err != nil {
 			return nil, fmt.Errorf("heartbeat %s: %w", b.Name, err)
 		}
 		if t.Valid {
 			s.lastOK[b.Name] = time.Unix(0, t.Int64)
 		}
 		var kind string
-		err := db.QueryRow(`SELECT kind FROM heartbeat_pings WHERE name = ? AND kind IN ('success','fail') ORDER BY time DESC LIMIT 1`, b.Name).Scan(&kind)
+		err := db.QueryRow(`SELECT kind FROM heartbeat_pings WHERE name = ? AND kind IN ('success','fail','resume') ORDER BY time DESC LIMIT 1`, b.Name).Scan(&kind)
 		if err == nil {
 			s.failed[b.Name] = kind == "fail"
 		}
@@ -136,12 +149,15 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind, code := "success", sql.NullInt64{}
 	switch action {
 	case "":
+	case "pause", "resume":
+		s.pauseHTTP(w, r, b, action)
+		return
 	case "start", "fail", "log":
 		kind = action
 	default:
 		n, err := strconv.Atoi(action)
 		if err != nil || n < 0 || n > 255 {
-			http.Error(w, "want /ping/{id}, /start, /fail, /log or /{exit code 0-255}", http.StatusBadRequest)
+			http.Error(w, "want /ping/{id}, /start, /fail, /log, /pause, /resume or /{exit code 0-255}", http.StatusBadRequest)
 			return
 		}
 		code = sql.NullInt64{Int64: int64(n), Valid: true}
@@ -167,9 +183,18 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Ping records one ping and what it means for the heartbeat's state.
+// A ping to a heartbeat paused until resumed resumes it first, as
+// Healthchecks.io does; one paused for a time is only recorded.
 func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.NullInt64, runID, remote, body string) error {
 	now := s.now()
 	s.pings.Inc()
+	if s.Pauses != nil && kind != "log" {
+		if p, ok := s.Pauses.Paused(b.Name, now); ok && p.Until.IsZero() {
+			if err := s.resume(ctx, b, "a ping", now); err != nil {
+				return err
+			}
+		}
+	}
 	var dur sql.NullInt64
 	runtimeDetail := ""
 	s.mu.Lock()
@@ -258,6 +283,15 @@ func (s *Service) Check(ctx context.Context) {
 				continue
 			}
 		}
+		if s.Pauses != nil {
+			if _, paused := s.Pauses.Paused(b.Name, now); paused {
+				continue // a paused heartbeat is never late
+			}
+			// A timed pause that ran out: due counts from its end.
+			if r := s.Pauses.Resumed(b.Name, now); seen && r.After(last) {
+				last = r
+			}
+		}
 		if !seen && !failed {
 			continue // new: nothing expected until the first ping (as Healthchecks.io)
 		}
@@ -299,4 +333,119 @@ func (s *Service) startedAt(name string) (time.Time, bool) {
 		}
 	}
 	return oldest, !oldest.IsZero()
+}
+
+// Pause pauses the heartbeat named name for by until `until` (zero:
+// until resumed or, as in Healthchecks.io, until its next ping): it is
+// never late and its pings count for nothing meanwhile. The pause is in
+// its ping log too.
+func (s *Service) Pause(ctx context.Context, name, by string, until time.Time) (uptime.Pause, error) {
+	b, ok := s.byName(name)
+	if !ok || s.Pauses == nil {
+		return uptime.Pause{}, fmt.Errorf("no heartbeat named %q", name)
+	}
+	now := s.now()
+	p, err := s.Pauses.Pause(ctx, b.Name, by, now, until)
+	if err != nil {
+		return p, err
+	}
+	note := "paused by " + by
+	if !until.IsZero() {
+		note += " until " + until.UTC().Format(time.RFC3339)
+	}
+	return p, s.record(ctx, b, now, "pause", by, note)
+}
+
+// Resume ends the heartbeat's pause: the next ping is due a period (or
+// the schedule's next time), plus grace, from now.
+func (s *Service) Resume(ctx context.Context, name, by string) error {
+	b, ok := s.byName(name)
+	if !ok || s.Pauses == nil {
+		return fmt.Errorf("no heartbeat named %q", name)
+	}
+	return s.resume(ctx, b, by, s.now())
+}
+
+func (s *Service) resume(ctx context.Context, b Heartbeat, by string, now time.Time) error {
+	if err := s.Pauses.Resume(ctx, b.Name, now); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if _, seen := s.lastOK[b.Name]; seen || s.failed[b.Name] {
+		s.lastOK[b.Name] = now
+	}
+	s.failed[b.Name] = false
+	s.mu.Unlock()
+	return s.record(ctx, b, now, "resume", by, "resumed by "+by)
+}
+
+func (s *Service) record(ctx context.Context, b Heartbeat, now time.Time, kind, remote, body string) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO heartbeat_pings(name, time, kind, remote, body) VALUES(?,?,?,?,?)`,
+		b.Name, now.UnixNano(), kind, remote, body); err != nil {
+		return fmt.Errorf("record %s: %w", kind, err)
+	}
+	return nil
+}
+
+func (s *Service) byName(name string) (Heartbeat, bool) {
+	for _, b := range s.beats {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return Heartbeat{}, false
+}
+
+// Names lists the heartbeats served.
+func (s *Service) Names() []string {
+	out := make([]string, len(s.beats))
+	for i, b := range s.beats {
+		out[i] = b.Name
+	}
+	return out
+}
+
+// pauseHTTP is POST /ping/{id}/pause[?for=2h] and POST /ping/{id}/resume:
+// a backup script snoozes its own heartbeat before planned work (the id
+// is the secret, as for its pings). GET is refused so that a link
+// preview or a crawler cannot pause anything.
+func (s *Service) pauseHTTP(w http.ResponseWriter, r *http.Request, b Heartbeat, action string) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "pause and resume take POST", http.StatusMethodNotAllowed)
+		return
+	}
+	if s.Pauses == nil {
+		http.Error(w, "pausing is not available", http.StatusServiceUnavailable)
+		return
+	}
+	remote, _, _ := net.SplitHostPort(r.RemoteAddr)
+	by := "ping from " + remote
+	var err error
+	if action == "pause" {
+		var until time.Time
+		if v := r.URL.Query().Get("for"); v != "" {
+			d, perr := time.ParseDuration(v)
+			if perr != nil || d <= 0 || d > 400*24*time.Hour {
+				http.Error(w, "for: want a duration such as 30m or 2h", http.StatusBadRequest)
+				return
+			}
+			until = s.now().Add(d)
+		}
+		_, err = s.Pause(r.Context(), b.Name, by, until)
+	} else {
+		err = s.Resume(r.Context(), b.Name, by)
+	}
+	switch {
+	case errors.Is(err, uptime.ErrPaused):
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "OK (already "+action+"d)")
+		return
+	case err != nil:
+		s.logger.Error("heartbeat "+action, "heartbeat", b.Name, "err", err)
+		http.Error(w, "could not "+action, http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "OK")
 }

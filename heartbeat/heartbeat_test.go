@@ -176,3 +176,68 @@ func TestScheduleAndRuntimeBounds(t *testing.T) {
 		t.Fatalf("stuck run: %+v", cur)
 	}
 }
+
+// TestPauseURL: POST /ping/{id}/pause?for=2h snoozes a heartbeat (GET
+// cannot); missed pings meanwhile raise nothing; after the pause the
+// next ping is due a period from its end; an untimed pause ends with
+// the next ping, as in Healthchecks.io; pause and resume are in the
+// ping log.
+func TestPauseURL(t *testing.T) {
+	svc, rd, c, s := setup(t)
+	ctx := context.Background()
+	svc.Pauses = svc.obs.(*uptime.Tracker)
+	const id = "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42"
+	state := func() uptime.Status { cur, _ := rd.Current(ctx, "nightly-backup"); return cur.Status }
+	if code := ping(t, svc, "POST", id, ""); code != 200 {
+		t.Fatal(code)
+	}
+	if code := ping(t, svc, "GET", id+"/pause", ""); code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET pause: %d", code)
+	}
+	if code := ping(t, svc, "POST", id+"/pause?for=soon", ""); code != http.StatusBadRequest {
+		t.Fatalf("bad duration: %d", code)
+	}
+	if code := ping(t, svc, "POST", id+"/pause?for=48h", ""); code != 200 {
+		t.Fatalf("pause: %d", code)
+	}
+	// 30 h later the backup would be late; paused, it is not.
+	c.t = c.t.Add(30 * time.Hour)
+	svc.Check(ctx)
+	if st := state(); st != uptime.Up {
+		t.Fatalf("paused heartbeat went %v", st)
+	}
+	// The pause ends at 48 h; the next ping is due 26 h after that.
+	c.t = c.t.Add(18*time.Hour + 25*time.Hour)
+	svc.Check(ctx)
+	if st := state(); st != uptime.Up {
+		t.Fatalf("due from the pause's end, but went %v", st)
+	}
+	c.t = c.t.Add(2 * time.Hour)
+	svc.Check(ctx)
+	if st := state(); st != uptime.Down {
+		t.Fatalf("late after the pause: %v", st)
+	}
+	// An untimed pause, ended by the next ping.
+	if code := ping(t, svc, "POST", id+"/pause", ""); code != 200 {
+		t.Fatal(code)
+	}
+	if _, ok := svc.Pauses.Paused("nightly-backup", c.t); !ok {
+		t.Fatal("not paused")
+	}
+	c.t = c.t.Add(time.Minute)
+	ping(t, svc, "POST", id, "")
+	if _, ok := svc.Pauses.Paused("nightly-backup", c.t); ok || state() != uptime.Up {
+		t.Fatalf("a ping did not resume it: %v", state())
+	}
+	var kinds []string
+	rows, _ := s.ReadDB().Query(`SELECT kind FROM heartbeat_pings ORDER BY time, id`)
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		kinds = append(kinds, k)
+	}
+	rows.Close()
+	if got := strings.Join(kinds, " "); got != "success pause pause resume success" {
+		t.Errorf("ping log %s", got)
+	}
+}

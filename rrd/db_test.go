@@ -281,3 +281,27 @@ func TestRawSamples(t *testing.T) {
 		}
 	}
 }
+
+// TestLastUpdate: a host's last sample, for the host list — never the
+// zero time once it sent one, and still known after a restart.
+func TestLastUpdate(t *testing.T) {
+	c := &clock{}
+	st := openStore(t)
+	d := openDB(t, st, c)
+	if !d.LastUpdate("h").IsZero() {
+		t.Fatal("a host without samples has a last update")
+	}
+	g := testGraph(munin.Gauge, "", "")
+	base := int64(1764000000)
+	for i := int64(0); i < 3; i++ {
+		c.t = time.Unix(base+i*10, 0)
+		d.Apply("h", munin.Item{Time: base + i*10, Graph: g, Values: []munin.Value{{Field: "x", Value: 1}}})
+	}
+	if got := d.LastUpdate("h"); !got.Equal(time.Unix(base+20, 0)) {
+		t.Fatalf("last update %v", got)
+	}
+	d.Flush(context.Background())
+	if got := openDB(t, st, c).LastUpdate("h"); !got.Equal(time.Unix(base+20, 0)) {
+		t.Errorf("after a restart: %v", got)
+	}
+}

@@ -236,3 +236,20 @@ func (d *DB) readChunk(ctx context.Context, db *sql.DB, id int64, ti int, k int6
 	}
 	return c, nil
 }
+
+// LastUpdate is when host last sent a sample of any graph (zero when it
+// has none): the host list's "last sample".
+func (d *DB) LastUpdate(host string) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var last int64
+	for k, g := range d.graphs {
+		if k[0] == host && g.updated > last {
+			last = g.updated
+		}
+	}
+	if last == 0 {
+		return time.Time{}
+	}
+	return time.Unix(last, 0).UTC()
+}

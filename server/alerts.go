@@ -40,7 +40,7 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 	}
 	d := alerting.New(l.store.DB(), alerting.Config{Receivers: receivers, Router: router, Checks: checks,
 		HostSilentAfter: time.Duration(cfg.Alerting.HostSilentAfter), Hostname: st.hostname, Now: l.o.Now,
-		Maintenance: maintenanceFunc(cfg),
+		Maintenance: l.maintenanceCovers(cfg), PublicURL: cfg.Server.PublicURL,
 		// The loghost's own storage filling up is an incident like any
 		// other (free space under the larger of 1 GiB and 10 %).
 		Disk: &alerting.DiskWatcher{DB: l.store.DB(), Path: filepath.Dir(st.dbPath),

@@ -253,11 +253,23 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		},
 		Maintenance: maintenanceWindows(cfg),
 	})
+	// Paused checks stay paused across restarts; the console's windows
+	// join the configuration's.
+	if err := tr.LoadPauses(ctx); err != nil {
+		return nil, err
+	}
+	if l.console != nil {
+		l.console.maint.OnChange = tr.SetMaintenance
+		l.console.maint.SetConfig(cfg)
+		paused := func(check string) bool { _, p := tr.Paused(check, l.o.Now()); return p }
+		l.console.paused.Store(&paused)
+	}
 	if len(hbs) > 0 {
 		svc, err := heartbeat.New(l.store.DB(), changeNotifier{tr, l.statusChanged}, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))
 		if err != nil {
 			return nil, err
 		}
+		svc.Pauses = tr
 		l.pings, l.beats = svc, svc
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()
@@ -288,8 +300,12 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		for _, c := range r.Failed() {
 			why = append(why, c.Condition+" ("+c.Detail+")")
 		}
+		conds := make([]uptime.Condition, len(r.ConditionResults))
+		for i, c := range r.ConditionResults {
+			conds[i] = uptime.Condition{Condition: c.Condition, OK: c.OK, Warn: c.Warn, Detail: c.Detail}
+		}
 		ch, err := tr.Observe(ctx, uptime.Observation{Check: r.Check, Time: r.Time, OK: r.Success, Degraded: r.Degraded,
-			Duration: r.Duration, Detail: strings.Join(why, "; ")})
+			Duration: r.Duration, Detail: strings.Join(why, "; "), Error: r.Error, Conditions: conds})
 		if err != nil {
 			if ctx.Err() == nil {
 				l.o.Logger.Error("record check result", "check", r.Check, "err", err)
@@ -309,6 +325,9 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		}
 	}
 	s := checker.NewScheduler(probes, l.o.Now, sink, set, l.o.Logger.With("component", "checker"))
+	// A paused check runs no probe.
+	s.Skip = func(check string) bool { _, paused := tr.Paused(check, l.o.Now()); return paused }
+	l.sched = s
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -407,10 +426,10 @@ func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) d
 			return page, err
 		}
 		for _, in := range ins {
-			if !public[in.Check] {
+			if !public[in.Check] && in.Source != "manual" {
 				continue // public once, private now: not shown
 			}
-			si := dashboard.StatusIncident{Title: in.Title, Started: in.Started}
+			si := dashboard.StatusIncident{Title: in.Title, Started: in.Started, Components: in.Components}
 			if !in.Resolved.IsZero() {
 				r := in.Resolved
 				si.Resolved = &r

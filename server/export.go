@@ -75,7 +75,7 @@ func exportStatus(ctx context.Context, cfg *config.Config, rd *uptime.Reader, no
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /api/v1/status", api)
-	mux.Handle("GET /feed.atom", feedHandler(cfg, rd))
+	mux.Handle("GET /feed.atom", feedHandler(cfg, rd, nil))
 	mux.Handle("GET /badge/{file}", badgeHandler(cfg, rd, now))
 	// file → the URL it is the copy of
 	files := map[string]string{"index.html": "/", "status.json": "/api/v1/status", "feed.atom": "/feed.atom"}

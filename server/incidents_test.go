@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestIncidentsAPI(t *testing.T) {
 	tx.Commit()
 	now := func() time.Time { return t0.Add(time.Minute) }
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/incidents", incidentsListHandler(db))
+	mux.Handle("GET /api/v1/incidents", incidentsListHandler(db, func() alerting.ListOptions { return alerting.ListOptions{} }))
 	mux.Handle("POST /api/v1/incidents/{id}/resolve", resolveHandler(db, now))
 	do := func(method, path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
@@ -50,5 +52,50 @@ func TestIncidentsAPI(t *testing.T) {
 	}
 	if w := do("GET", "/api/v1/incidents?limit=0"); w.Code != 400 {
 		t.Errorf("limit=0: %d", w.Code)
+	}
+}
+
+// TestIncidentsJSONShape: GET /api/v1/incidents has one documented shape:
+// snake_case keys only, null for what is not known (never a zero time or
+// an empty severity), a heartbeat's incident as source heartbeat, and
+// the incident's page when server.public_url is set.
+func TestIncidentsJSONShape(t *testing.T) {
+	db := openTestDB(t)
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	db.Exec(`INSERT INTO incidents(check_name, title, public, started) VALUES('nightly-backup', 'nightly-backup is down', 0, ?)`, t0.UnixNano())
+	db.Exec(`INSERT INTO incidents(check_name, title, public, started, resolved) VALUES('wiki', 'wiki is down', 1, ?, ?)`, t0.UnixNano(), t0.Add(time.Hour).UnixNano())
+	opts := func() alerting.ListOptions {
+		return alerting.ListOptions{Heartbeat: func(n string) bool { return n == "nightly-backup" }, PublicURL: "https://status.example.org/"}
+	}
+	w := httptest.NewRecorder()
+	incidentsListHandler(db, opts).ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/incidents", nil))
+	var raw []map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil || len(raw) != 2 {
+		t.Fatalf("%s %v", w.Body, err)
+	}
+	want := []string{"id", "source", "check", "key", "title", "public", "components", "labels", "severity", "state", "started", "resolved",
+		"fired", "last_fired", "acked", "acked_by", "resolved_by", "url"}
+	for _, in := range raw {
+		if len(in) != len(want) {
+			t.Errorf("keys %v, want %v", in, want)
+		}
+		for _, k := range want {
+			if _, ok := in[k]; !ok {
+				t.Errorf("no %q in %v", k, in)
+			}
+		}
+		for k, v := range in {
+			if strings.ToLower(k) != k || v == "0001-01-01T00:00:00Z" || v == "" {
+				t.Errorf("%s = %#v", k, v)
+			}
+		}
+	}
+	hb, wiki := raw[0], raw[1]
+	if hb["source"] != "heartbeat" || hb["check"] != "nightly-backup" || hb["severity"] != "critical" || hb["resolved"] != nil || hb["acked_by"] != nil ||
+		hb["state"] != "firing" || hb["url"] != "https://status.example.org/admin/incidents/1" {
+		t.Errorf("heartbeat incident %v", hb)
+	}
+	if wiki["source"] != "check" || wiki["resolved"] != "2026-11-25T04:00:00Z" || fmt.Sprint(wiki["components"]) != "[wiki]" || wiki["key"] != nil {
+		t.Errorf("check incident %v", wiki)
 	}
 }

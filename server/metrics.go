@@ -172,7 +172,7 @@ func (m *metricsSource) Hosts(ctx context.Context) ([]dashboard.MetricHost, erro
 		if err != nil {
 			return nil, err
 		}
-		mh := dashboard.MetricHost{Name: h, Graphs: len(gs)}
+		mh := dashboard.MetricHost{Name: h, Graphs: len(gs), LastSeen: m.db.LastUpdate(h)}
 		for _, g := range gs {
 			c := g.Category
 			if c == "" {

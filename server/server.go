@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/heartbeat"
 	"github.com/watchpost/watchpost/store"
@@ -104,6 +105,10 @@ type loghost struct {
 	// feeds carries heartbeat results from log rules to a goroutine that
 	// records them outside the rules consumer's transaction.
 	feeds chan heartbeatFeed
+	// console is the admin console's state (maintenance windows,
+	// subscribers, the configuration in force); sched runs the probes.
+	console *consoleState
+	sched   *checker.Scheduler
 }
 
 func (l *loghost) wait(ctx context.Context) error {

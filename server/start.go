@@ -17,7 +17,9 @@ import (
 	"github.com/watchpost/watchpost/dashboard"
 	"github.com/watchpost/watchpost/ingest"
 	"github.com/watchpost/watchpost/logapi"
+	"github.com/watchpost/watchpost/maintenance"
 	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/subscribe"
 	"github.com/watchpost/watchpost/uptime"
 )
 
@@ -105,9 +107,16 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	ui := dashboard.NewUI(auth, uiDeps, o.Logger)
 	ui.Register(mux)
 	reader := uptime.NewReader(l.store.ReadDB(), st.loc)
+	l.console = &consoleState{maint: maintenance.NewSet(l.store.DB(), cfg.Location()),
+		subs: &subscribe.Store{DB: l.store.DB(), Key: subscribeKey(st.sessionKey)}}
+	l.console.cfg.Store(cfg)
+	l.console.maint.SetConfig(cfg)
+	if err := l.console.maint.Reload(ctx, o.Now()); err != nil {
+		return fail(err)
+	}
 	// One build of the public page every 5 s serves every visitor, the
 	// JSON and the live websocket; a state change rebuilds it at once.
-	statusCache := dashboard.NewStatusCache(statusSource(cfg, reader, o.Now), 5*time.Second, o.Logger.With("component", "status"))
+	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(cfg, reader, o.Now), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
 	l.statusChanged = statusCache.Invalidate
 	tracker, err := l.startChecks(ctx, cfg, newSet())
 	if err != nil {
@@ -127,12 +136,15 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		mux.Handle("/ping/", l.pings)
 	}
 	statusPage, statusAPI := dashboard.PublicStatus(statusCache)
-	mux.Handle("GET /feed.atom", feedHandler(cfg, reader))
+	mux.Handle("GET /feed.atom", feedHandler(cfg, reader, l.console.feedMaintenance(o.Now)))
 	mux.Handle("GET /badge/{file}", badgeHandler(cfg, reader, o.Now))
 	// Every kind of incident (checks, heartbeats, rules, metrics, hosts,
 	// the loghost's disk): the list, the admin page and its actions.
-	mux.Handle("GET /api/v1/incidents", auth.API(incidentsListHandler(l.store.DB())))
-	registerIncidents(mux, auth, l.store.DB(), o.Now, o.Logger.With("component", "incidents"))
+	mux.Handle("GET /api/v1/incidents", auth.API(incidentsListHandler(l.store.DB(), l.console.listOptions)))
+	registerIncidents(mux, auth, l.store.DB(), o.Now, l.console.listOptions, o.Logger.With("component", "incidents"))
+	if err := l.startConsole(ctx, mux, auth, cfg, st, reader, tracker, uiDeps.Metrics, newSet()); err != nil {
+		return fail(err)
+	}
 	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(incidentUpdateAPI(l.store.DB(), reader, tracker, o.Now, statusCache.Invalidate)))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", auth.API(ackHandler(l.store.DB(), o.Now)))
 	mux.Handle("GET /{$}", statusPage) // the server-wide SecurityHeaders wrap covers it
@@ -184,6 +196,8 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 			o.Logger.Error("reload: keeping the old configuration", "err", err)
 			return
 		}
+		l.console.cfg.Store(c)
+		l.console.maint.SetConfig(c)
 		tokens.Update(ns.hostTokens, ns.enrollTokens)
 		authCfg.AdminTokens, authCfg.Users = ns.adminTokens, users(c)
 		auth.Update(authCfg)

@@ -48,8 +48,9 @@ type atomEntry struct {
 	Content string `xml:"content"`
 }
 
-// feedHandler is /feed.atom: the incidents of public checks.
-func feedHandler(cfg *config.Config, rd *uptime.Reader) http.Handler {
+// feedHandler is /feed.atom: the incidents of public checks, those
+// opened by hand, and (when maint is set) public maintenance windows.
+func feedHandler(cfg *config.Config, rd *uptime.Reader, maint func() []atomEntry) http.Handler {
 	public := publicNames(cfg)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ins, err := rd.Incidents(r.Context(), true, 50)
@@ -62,8 +63,16 @@ func feedHandler(cfg *config.Config, rd *uptime.Reader) http.Handler {
 			title = "Status"
 		}
 		f := atomFeed{Title: title + " incidents", ID: "urn:watchpost:incidents", Updated: time.Unix(0, 0).UTC().Format(time.RFC3339)}
+		if maint != nil {
+			f.Entries = append(f.Entries, maint()...)
+			for _, e := range f.Entries {
+				if e.Updated > f.Updated {
+					f.Updated = e.Updated
+				}
+			}
+		}
 		for _, in := range ins {
-			if !public[in.Check] {
+			if !public[in.Check] && in.Source != "manual" {
 				continue
 			}
 			updated := in.Started
@@ -74,8 +83,8 @@ func feedHandler(cfg *config.Config, rd *uptime.Reader) http.Handler {
 					updated = u.Time
 				}
 			}
-			if len(f.Entries) == 0 {
-				f.Updated = updated.UTC().Format(time.RFC3339)
+			if u := updated.UTC().Format(time.RFC3339); u > f.Updated {
+				f.Updated = u
 			}
 			f.Entries = append(f.Entries, atomEntry{Title: in.Title, ID: fmt.Sprintf("urn:watchpost:incident:%d", in.ID),
 				Updated: updated.UTC().Format(time.RFC3339), Content: b.String()})
@@ -168,12 +177,12 @@ func incidentUpdateAPI(db *sql.DB, rd *uptime.Reader, tr *uptime.Tracker, now fu
 			return
 		}
 		if body.Status == "resolved" {
-			// Only a check's (public) incident is resolved by an update;
-			// the others resolve through the alerting path, which tells
-			// the receivers.
+			// Only a check's or a manual (public) incident is resolved by
+			// an update; the others resolve through the alerting path,
+			// which tells the receivers.
 			var source string
 			err := db.QueryRowContext(r.Context(), `SELECT source FROM incidents WHERE id = ?`, id).Scan(&source)
-			if err == nil && source != "check" {
+			if err == nil && source != "check" && source != "manual" {
 				dashboard.WriteError(w, http.StatusConflict, "a "+source+" incident is resolved with POST /api/v1/incidents/{id}/resolve")
 				return
 			}

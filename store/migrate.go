@@ -306,6 +306,76 @@ var migrations = []string{
 		added INTEGER NOT NULL
 	);
 	CREATE INDEX webstats_parts_month ON webstats_parts(site, month);`,
+	// 11: the admin console's state: paused checks and heartbeats (a
+	// paused one runs no probe and counts as unknown), each check's last
+	// result and its failed or degraded ones with their conditions (the
+	// console shows what failed, and why), maintenance windows
+	// made in the console or the API (beside the configuration's), the
+	// public components of incidents opened by hand, status page
+	// subscribers (double opt-in) and the delivery of each status notice
+	// to each of them, with its attempts as for alerts.
+	`CREATE TABLE check_pause (
+		check_name TEXT PRIMARY KEY,
+		since INTEGER NOT NULL,
+		paused_by TEXT NOT NULL DEFAULT '',
+		until INTEGER
+	) WITHOUT ROWID;
+	CREATE TABLE maintenance_windows (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		starts INTEGER,
+		ends INTEGER,
+		schedule TEXT NOT NULL DEFAULT '',
+		duration INTEGER NOT NULL DEFAULT 0,
+		checks TEXT NOT NULL DEFAULT '[]',
+		labels TEXT NOT NULL DEFAULT '{}',
+		hosts TEXT NOT NULL DEFAULT '[]',
+		description TEXT NOT NULL DEFAULT '',
+		created INTEGER NOT NULL,
+		created_by TEXT NOT NULL DEFAULT '',
+		cancelled INTEGER
+	);
+	ALTER TABLE incidents ADD COLUMN components TEXT NOT NULL DEFAULT '';
+	CREATE TABLE subscribers (
+		id INTEGER PRIMARY KEY,
+		email TEXT NOT NULL UNIQUE,
+		components TEXT NOT NULL DEFAULT '[]',
+		created INTEGER NOT NULL,
+		confirm_sent INTEGER,
+		confirmed INTEGER,
+		nonce TEXT NOT NULL
+	);
+	CREATE TABLE subscriber_deliveries (
+		outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+		subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+		sent INTEGER,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_try INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT '',
+		given_up INTEGER,
+		PRIMARY KEY (outbox_id, subscriber_id)
+	) WITHOUT ROWID;
+	CREATE INDEX subscriber_deliveries_due ON subscriber_deliveries(next_try) WHERE sent IS NULL AND given_up IS NULL;
+	CREATE INDEX outbox_status_notice ON outbox(id) WHERE kind = 'status_notice' AND sent IS NULL AND given_up IS NULL;
+	CREATE TABLE check_last (
+		check_name TEXT PRIMARY KEY,
+		time INTEGER NOT NULL,
+		ok INTEGER NOT NULL,
+		degraded INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		conditions TEXT NOT NULL DEFAULT ''
+	) WITHOUT ROWID;
+	CREATE TABLE check_results (
+		check_name TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		ok INTEGER NOT NULL,
+		degraded INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		conditions TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (check_name, time)
+	) WITHOUT ROWID;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

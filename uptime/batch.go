@@ -22,6 +22,8 @@ const (
 	qFindIncident
 	qResolveIncident
 	qOutbox
+	qLast
+	qResult
 	nQueries
 )
 
@@ -50,6 +52,12 @@ func querySQL(id queryID) string {
 		return `UPDATE incidents SET resolved = ? WHERE check_name = ? AND resolved IS NULL`
 	case qOutbox:
 		return `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`
+	case qLast:
+		return `INSERT INTO check_last(check_name, time, ok, degraded, duration_us, error, conditions) VALUES(?,?,?,?,?,?,?)
+			ON CONFLICT(check_name) DO UPDATE SET time=excluded.time, ok=excluded.ok, degraded=excluded.degraded,
+			duration_us=excluded.duration_us, error=excluded.error, conditions=excluded.conditions`
+	case qResult:
+		return `INSERT OR REPLACE INTO check_results(check_name, time, ok, degraded, duration_us, error, conditions) VALUES(?,?,?,?,?,?,?)`
 	}
 	panic(fmt.Sprintf("uptime: no query %d", id))
 }
@@ -60,6 +68,8 @@ type queries struct {
 	tx    *sql.Tx
 	stmts *[nQueries]*sql.Stmt
 	inTx  [nQueries]*sql.Stmt
+	// after runs once the transaction committed (pauses kept in memory).
+	after []func()
 }
 
 func (q *queries) stmt(ctx context.Context, id queryID) *sql.Stmt {
@@ -228,6 +238,9 @@ func (t *Tracker) commitTx(ctx context.Context, batch []*pending) ([]*Change, er
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("uptime commit: %w", err)
+	}
+	for _, f := range q.after {
+		f()
 	}
 	return changes, nil
 }

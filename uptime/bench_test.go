@@ -29,10 +29,14 @@ func BenchmarkObserve(b *testing.B) {
 		name    string
 		callers int
 		cfg     Config
+		// results: the observation carries its probe's conditions (as a
+		// check's do), so the last result and failures are kept too.
+		results bool
 	}{
-		{"sequential", 1, Config{}},
-		{"200_checks", 200, Config{}},
-		{"200_checks_window_50ms", 200, Config{BatchWindow: 50 * time.Millisecond}},
+		{"sequential", 1, Config{}, false},
+		{"200_checks", 200, Config{}, false},
+		{"200_checks_window_50ms", 200, Config{BatchWindow: 50 * time.Millisecond}, false},
+		{"200_checks_window_50ms_results", 200, Config{BatchWindow: 50 * time.Millisecond}, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			s, err := store.Open(context.Background(), store.Options{Path: filepath.Join(b.TempDir(), "w.db")})
@@ -64,6 +68,9 @@ func BenchmarkObserve(b *testing.B) {
 						// Every 7th probe fails: some pending states, a few changes.
 						o := Observation{Check: fmt.Sprintf("svc-%d", w), Time: start.Add(time.Duration(i) * 30 * time.Second),
 							OK: i%7 != 3, Duration: time.Millisecond, Detail: "status 503"}
+						if bc.results {
+							o.Conditions = []Condition{{Condition: "status == 200", OK: o.OK, Detail: "status 503"}, {Condition: "response_time < 2s", OK: true, Detail: "1ms"}}
+						}
 						if _, err := tr.Observe(ctx, o); err != nil {
 							b.Error(err)
 							return

@@ -3,6 +3,7 @@ package uptime
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -140,6 +141,11 @@ type Incident struct {
 	Started  time.Time
 	Resolved time.Time // zero while open
 	Updates  []Update
+	// Source is "check" for checks' and heartbeats' incidents, "manual"
+	// for one opened by hand (whose Components are the public checks it
+	// concerns), or another alert source.
+	Source     string
+	Components []string
 }
 
 // Update is one public note on an incident.
@@ -151,7 +157,7 @@ type Update struct {
 
 // Incidents returns the newest incidents, public ones only when asked.
 func (r *Reader) Incidents(ctx context.Context, publicOnly bool, limit int) ([]Incident, error) {
-	return r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved FROM incidents
+	return r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved, source, components FROM incidents
 		WHERE public = 1 OR ? = 0 ORDER BY started DESC LIMIT ?`, publicOnly, limit)
 }
 
@@ -165,13 +171,17 @@ func (r *Reader) incidents(ctx context.Context, q string, args ...any) ([]Incide
 		var in Incident
 		var started int64
 		var resolved sql.NullInt64
-		if err := rows.Scan(&in.ID, &in.Check, &in.Title, &in.Public, &started, &resolved); err != nil {
+		var comps string
+		if err := rows.Scan(&in.ID, &in.Check, &in.Title, &in.Public, &started, &resolved, &in.Source, &comps); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("incidents: %w", err)
 		}
 		in.Started = time.Unix(0, started)
 		if resolved.Valid {
 			in.Resolved = time.Unix(0, resolved.Int64)
+		}
+		if comps != "" {
+			json.Unmarshal([]byte(comps), &in.Components)
 		}
 		out = append(out, in)
 	}
@@ -196,9 +206,110 @@ func (r *Reader) incidents(ctx context.Context, q string, args ...any) ([]Incide
 
 // Incident returns one incident with its updates.
 func (r *Reader) Incident(ctx context.Context, id int64) (Incident, bool, error) {
-	ins, err := r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved FROM incidents WHERE id = ?`, id)
+	ins, err := r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved, source, components FROM incidents WHERE id = ?`, id)
 	if err != nil || len(ins) == 0 {
 		return Incident{}, false, err
 	}
 	return ins[0], true, nil
+}
+
+// Result is one probe's result as the console shows it.
+type Result struct {
+	Time       time.Time   `json:"time"`
+	OK         bool        `json:"ok"`
+	Degraded   bool        `json:"degraded"`
+	Duration   float64     `json:"duration_ms"`
+	Error      string      `json:"error"`
+	Conditions []Condition `json:"conditions"`
+}
+
+func scanResult(sc interface{ Scan(...any) error }) (Result, error) {
+	var r Result
+	var t, us int64
+	var cj string
+	if err := sc.Scan(&t, &r.OK, &r.Degraded, &us, &r.Error, &cj); err != nil {
+		return r, err
+	}
+	r.Time, r.Duration = time.Unix(0, t), float64(us)/1000
+	if cj != "" {
+		json.Unmarshal([]byte(cj), &r.Conditions)
+	}
+	if r.Conditions == nil {
+		r.Conditions = []Condition{}
+	}
+	return r, nil
+}
+
+// LastResults returns each check's last probe result, by check.
+func (r *Reader) LastResults(ctx context.Context) (map[string]Result, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT check_name, time, ok, degraded, duration_us, error, conditions FROM check_last`)
+	if err != nil {
+		return nil, fmt.Errorf("last results: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Result{}
+	for rows.Next() {
+		var name string
+		var res Result
+		var t, us int64
+		var cj string
+		if err := rows.Scan(&name, &t, &res.OK, &res.Degraded, &us, &res.Error, &cj); err != nil {
+			return nil, fmt.Errorf("last results: %w", err)
+		}
+		res.Time, res.Duration = time.Unix(0, t), float64(us)/1000
+		if cj != "" {
+			json.Unmarshal([]byte(cj), &res.Conditions)
+		}
+		out[name] = res
+	}
+	return out, rows.Err()
+}
+
+// Failures returns the check's failed or degraded results between from
+// and to, newest first, limit at most.
+func (r *Reader) Failures(ctx context.Context, check string, from, to time.Time, limit int) ([]Result, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT time, ok, degraded, duration_us, error, conditions FROM check_results
+		WHERE check_name = ? AND time >= ? AND time < ? ORDER BY time DESC LIMIT ?`, check, from.UnixNano(), to.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer rows.Close()
+	out := []Result{}
+	for rows.Next() {
+		res, err := scanResult(rows)
+		if err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		out = append(out, res)
+	}
+	return out, rows.Err()
+}
+
+// AllCurrent returns every check's confirmed state, by check.
+func (r *Reader) AllCurrent(ctx context.Context) (map[string]Current, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT check_name, status, since, last_time, detail FROM check_state`)
+	if err != nil {
+		return nil, fmt.Errorf("check states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Current{}
+	for rows.Next() {
+		var name string
+		var c Current
+		var status int
+		var since, last int64
+		if err := rows.Scan(&name, &status, &since, &last, &c.Detail); err != nil {
+			return nil, fmt.Errorf("check states: %w", err)
+		}
+		c.Status, c.Since, c.Last = Status(status), time.Unix(0, since), time.Unix(0, last)
+		out[name] = c
+	}
+	return out, rows.Err()
+}
+
+// CheckIncidents returns the newest incidents of one check or
+// heartbeat, limit at most.
+func (r *Reader) CheckIncidents(ctx context.Context, check string, limit int) ([]Incident, error) {
+	return r.incidents(ctx, `SELECT id, check_name, title, public, started, resolved, source, components FROM incidents
+		WHERE check_name = ? AND source = 'check' ORDER BY started DESC LIMIT ?`, check, limit)
 }

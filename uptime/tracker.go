@@ -18,6 +18,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,20 @@ type Observation struct {
 	Degraded bool // a warn condition failed
 	Duration time.Duration
 	Detail   string // why it failed, for the incident and the alert
+	// Error and Conditions, when set (a probe's result), are kept as the
+	// check's last result, and with its failures, for the console.
+	Error      string
+	Conditions []Condition
+
+	ctl *control // a pause or resume (Tracker.Pause), not a result
+}
+
+// Condition is one condition's verdict in a result.
+type Condition struct {
+	Condition string `json:"condition"`
+	OK        bool   `json:"ok"`
+	Warn      bool   `json:"warn,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // Window is a maintenance window over some checks (none: all): one-off
@@ -111,6 +126,10 @@ type Tracker struct {
 	db  *sql.DB
 	cfg Config
 	b   batcher
+	p   pauses
+	// maint is Config.Maintenance, replaced by SetMaintenance when
+	// windows are made or ended in the console.
+	maint atomic.Pointer[[]Window]
 }
 
 // New returns a tracker writing to db (the store's write handle).
@@ -139,7 +158,16 @@ func New(db *sql.DB, cfg Config) *Tracker {
 	if cfg.MaxBatch < 1 {
 		cfg.MaxBatch = 256
 	}
-	return &Tracker{db: db, cfg: cfg, b: batcher{kick: make(chan struct{}, 1)}}
+	t := &Tracker{db: db, cfg: cfg, b: batcher{kick: make(chan struct{}, 1)}}
+	ws := cfg.Maintenance
+	t.maint.Store(&ws)
+	return t
+}
+
+// SetMaintenance replaces the maintenance windows results are counted
+// against from now on (time already counted stays as it was).
+func (t *Tracker) SetMaintenance(ws []Window) {
+	t.maint.Store(&ws)
 }
 
 type state struct {
@@ -169,6 +197,12 @@ type Change struct {
 // apply folds one probe result into the check's state inside tx and
 // returns the change it confirmed, if any. The caller commits.
 func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change, error) {
+	if o.ctl != nil {
+		return t.applyControl(ctx, q, o)
+	}
+	if paused, err := t.pausedAt(ctx, q, o.Check, o.Time); paused || err != nil {
+		return nil, err // a paused check's results count for nothing
+	}
 	st, err := q.load(ctx, o.Check)
 	if err != nil {
 		return nil, err
@@ -252,6 +286,22 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 	if _, err := q.exec(ctx, qSample, o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds()); err != nil {
 		return nil, fmt.Errorf("uptime sample: %w", err)
 	}
+	if o.Error != "" || o.Conditions != nil {
+		cj := ""
+		if len(o.Conditions) > 0 {
+			b, _ := json.Marshal(o.Conditions)
+			cj = string(b)
+		}
+		args := []any{o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds(), o.Error, cj}
+		if _, err := q.exec(ctx, qLast, args...); err != nil {
+			return nil, fmt.Errorf("uptime last result: %w", err)
+		}
+		if !o.OK || o.Degraded {
+			if _, err := q.exec(ctx, qResult, args...); err != nil {
+				return nil, fmt.Errorf("uptime result: %w", err)
+			}
+		}
+	}
 	if change != nil {
 		if err := t.recordChange(ctx, q, change, o.Time); err != nil {
 			return nil, err
@@ -291,6 +341,30 @@ func (t *Tracker) recordChange(ctx context.Context, q *queries, c *Change, now t
 	}
 	payload, _ := json.Marshal(c)
 	if _, err := q.exec(ctx, qOutbox, now.UnixNano(), "check_"+c.ToName, string(payload)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if c.Public && c.Incident > 0 && (c.To == Down || c.From == Down) {
+		ev := "opened"
+		if c.From == Down {
+			ev = "resolved"
+		}
+		if err := StatusNotice(ctx, q.tx, now, c.Incident, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// KindStatusNotice is the outbox kind of what a public incident's
+// status page subscribers are told: its opening, each public update,
+// its end (package subscribe sends them).
+const KindStatusNotice = "status_notice"
+
+// StatusNotice queues a notice of a public incident's event (opened,
+// update, resolved) in tx, beside the change that causes it.
+func StatusNotice(ctx context.Context, tx *sql.Tx, now time.Time, incident int64, event string) error {
+	p, _ := json.Marshal(map[string]any{"incident": incident, "event": event})
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(created, kind, payload) VALUES(?,?,?)`, now.UnixNano(), KindStatusNotice, string(p)); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	return nil
@@ -345,7 +419,7 @@ func (a *accounts) credit(from, to time.Time, s Status) {
 		return
 	}
 	// Maintenance first: the parts inside a window go there.
-	for _, w := range a.t.cfg.Maintenance {
+	for _, w := range *a.t.maint.Load() {
 		if !w.covers(a.check) {
 			continue
 		}
@@ -423,6 +497,9 @@ func (t *Tracker) Prune(ctx context.Context, now time.Time) error {
 	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_samples WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
 		return fmt.Errorf("prune samples: %w", err)
 	}
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_results WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
+		return fmt.Errorf("prune results: %w", err)
+	}
 	return nil
 }
 
@@ -442,9 +519,23 @@ func (t *Tracker) AddUpdate(ctx context.Context, id int64, status, message strin
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
+	ev := "update"
 	if status == "resolved" {
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET resolved = ? WHERE id = ? AND resolved IS NULL`, now.UnixNano(), id); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE incidents SET resolved = ? WHERE id = ? AND resolved IS NULL`, now.UnixNano(), id)
+		if err != nil {
 			return false, fmt.Errorf("resolve incident: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			ev = "resolved"
+		}
+	}
+	var public bool
+	if err := tx.QueryRowContext(ctx, `SELECT public FROM incidents WHERE id = ?`, id).Scan(&public); err != nil {
+		return false, fmt.Errorf("incident update: %w", err)
+	}
+	if public {
+		if err := StatusNotice(ctx, tx, now, id, ev); err != nil {
+			return false, err
 		}
 	}
 	return true, tx.Commit()

@@ -11,7 +11,9 @@
   }
   // munin's number format: three significant digits with an SI prefix.
   function si(v, base) {
-    if (v === null || v === undefined || !isFinite(v)) return "nan";
+    // No value (a new host, a range before its first sample): a dash,
+    // not rrdtool's "nan".
+    if (v === null || v === undefined || !isFinite(v)) return "\u2013";
     var units = ["", "k", "M", "G", "T", "P"], small = ["", "m", "u", "n"];
     var a = Math.abs(v), i = 0;
     if (a >= base) {
@@ -62,8 +64,10 @@
     });
     table.appendChild(head);
     d.series.forEach(function (s) { legendRow(table, s, d.base); });
-    if (!d.t || d.t.length === 0) {
+    var any = d.series.some(function (s) { return s.y.some(function (v) { return v !== null; }); });
+    if (!d.t || d.t.length === 0 || !any) {
       plot.textContent = "No data in this range yet.";
+      fig.setAttribute("data-drawn", "empty");
       plot.className = "plot empty";
       return;
     }
@@ -129,7 +133,9 @@
   }
   function load(fig) {
     var url = "/api/v1/metrics/hosts/" + encodeURIComponent(fig.dataset.host) +
-      "/graphs/" + encodeURIComponent(fig.dataset.graph) + "?range=" + encodeURIComponent(fig.dataset.range);
+      "/graphs/" + encodeURIComponent(fig.dataset.graph) + (fig.dataset.from ?
+        "?from=" + encodeURIComponent(fig.dataset.from) + "&to=" + encodeURIComponent(fig.dataset.to) :
+        "?range=" + encodeURIComponent(fig.dataset.range));
     fetch(url, { credentials: "same-origin" })
       .then(function (r) {
         if (!r.ok) throw new Error(r.status + " " + r.statusText);

@@ -89,11 +89,23 @@
         document.head.appendChild(s);
       });
     }
+    // gapOf is how far apart two points may be and still be joined:
+    // 2.5 times the usual step (as the server's SVG draws it).
+    function gapOf(samples) {
+      var steps = [];
+      for (var i = 1; i < samples.length; i++) { steps.push(Date.parse(samples[i].time) - Date.parse(samples[i - 1].time)); }
+      steps.sort(function (a, b) { return a - b; });
+      return steps.length ? steps[steps.length >> 1] * 2.5 : Infinity;
+    }
     function rowsOf(samples) {
-      var rows = [];
+      var rows = [], gap = gapOf(samples || []), prev = null;
       (samples || []).forEach(function (s) {
         var t = Date.parse(s.time), ms = +s.ms;
         if (isNaN(t) || !isFinite(ms)) { return; }
+        // No data between two points far apart (a pause, the loghost
+        // down): NaN breaks the line where nulls are joined.
+        if (prev !== null && t - prev > gap) { rows.push([new Date(prev + 1), NaN, null, null]); }
+        prev = t;
         // [time, line, failed dot, degraded dot]: a failed bucket is a
         // red dot at the mean of its answered probes (0 when none).
         rows.push([new Date(t), s.ok ? ms : null, s.ok ? null : ms, s.ok && s.degraded ? ms : null]);
@@ -135,6 +147,8 @@
           degraded: { strokeWidth: 0, drawPoints: true, pointSize: 3, highlightCircleSize: 4 }
         },
         connectSeparatedPoints: true, includeZero: true, labelsUTC: true,
+        // A few points are dots, not a slope between them.
+        drawPoints: c.rows.length < 4,
         strokeWidth: 1.5, gridLineColor: colour("--line", "#d9dde1"), axisLineColor: ink,
         axisLabelFontSize: 11, xAxisHeight: 18, yRangePad: 4,
         axes: { y: { axisLabelWidth: 44, valueFormatter: fmt, axisLabelFormatter: function (v) { return v + " ms"; } } },

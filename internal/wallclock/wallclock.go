@@ -7,6 +7,7 @@ package wallclock
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -19,7 +20,18 @@ type Schedule struct {
 }
 
 // Parse reads a standard five-field cron expression in loc.
-func Parse(expr string, loc *time.Location) (Schedule, error) {
+// A zone in the expression (TZ=, CRON_TZ=) is refused: schedules are
+// read in the configured timezone. The cron library panics on some such
+// prefixes ("CRON_TZ="); no input may panic here.
+func Parse(expr string, loc *time.Location) (sch Schedule, err error) {
+	if t := strings.TrimSpace(expr); strings.HasPrefix(t, "TZ=") || strings.HasPrefix(t, "CRON_TZ=") {
+		return Schedule{}, fmt.Errorf("cron %q: no TZ= or CRON_TZ= (schedules are read in the configured timezone)", expr)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sch, err = Schedule{}, fmt.Errorf("cron %q: unreadable", expr)
+		}
+	}()
 	s, err := cron.ParseStandard(expr)
 	if err != nil {
 		return Schedule{}, fmt.Errorf("cron %q: %w", expr, err)

@@ -43,3 +43,13 @@ func TestNext(t *testing.T) {
 		t.Error("a bad minute parsed")
 	}
 }
+
+// TestParseRefusesZonesWithoutPanic: the cron library panics on
+// "CRON_TZ="; a schedule naming a zone is refused, never a panic.
+func TestParseRefusesZonesWithoutPanic(t *testing.T) {
+	for _, expr := range []string{"CRON_TZ=", "TZ=", "TZ=Europe/Berlin 0 2 * * *", " CRON_TZ=UTC 0 2 * * *"} {
+		if _, err := Parse(expr, time.UTC); err == nil {
+			t.Errorf("%q accepted", expr)
+		}
+	}
+}
