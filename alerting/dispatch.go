@@ -65,6 +65,9 @@ type Config struct {
 	// Disk, when set, watches the loghost's own storage (see DiskWatcher).
 	Disk     *DiskWatcher
 	Hostname string // the right side of Message-IDs
+	// PublicURL (server.public_url), when set, puts a link to the
+	// incident's admin page in every message about an incident.
+	PublicURL string
 	MaxAge   time.Duration
 	Every    time.Duration // how often the outbox is looked at (2 s)
 	Now      func() time.Time

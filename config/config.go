@@ -67,9 +67,13 @@ type Server struct {
 	SyslogTLSListen string `yaml:"syslog_tls_listen"` // TCP with the TLS certificate above
 	// MetricsPublic serves /metrics without the admin token (for a
 	// Prometheus or VictoriaMetrics scraper on a trusted network).
-	MetricsPublic bool   `yaml:"metrics_public"`
-	AdminToken    Secret `yaml:"admin_token"`
-	Users         []User `yaml:"users"`
+	MetricsPublic bool `yaml:"metrics_public"`
+	// PublicURL is where people reach this loghost (https://status.example.org):
+	// alerts link to their incident's page under it, and status page
+	// subscribers get their confirmation and unsubscribe links there.
+	PublicURL  string `yaml:"public_url"`
+	AdminToken Secret `yaml:"admin_token"`
+	Users      []User `yaml:"users"`
 }
 
 // User is a web UI login.
@@ -206,9 +210,10 @@ type RuleFile struct {
 // Alerting holds the default receivers (email, matrix), named receivers
 // and routes.
 type Alerting struct {
-	Email          *Email              `yaml:"email"`
-	Matrix         *Matrix             `yaml:"matrix"`
-	Webhook        *Webhook            `yaml:"webhook"`
+	Email          *Email   `yaml:"email"`
+	Matrix         *Matrix  `yaml:"matrix"`
+	Webhook        *Webhook `yaml:"webhook"`
+	Services       `yaml:",inline"`
 	Receivers      map[string]Receiver `yaml:"receivers"`
 	Routes         []Route             `yaml:"routes"`
 	RepeatInterval Duration            `yaml:"repeat_interval"`
@@ -242,6 +247,8 @@ type Email struct {
 	To       []string `yaml:"to"`
 	Username string   `yaml:"username"`
 	Password Secret   `yaml:"password"`
+	Subject  string   `yaml:"subject"` // templates (docs/CONFIG.md)
+	Body     string   `yaml:"body"`
 }
 
 // Matrix sends alerts to a Matrix room.
@@ -249,12 +256,19 @@ type Matrix struct {
 	Homeserver  string `yaml:"homeserver"`
 	AccessToken Secret `yaml:"access_token"`
 	Room        string `yaml:"room"`
+	Body        string `yaml:"body"` // templates of the plain and the HTML body
+	HTML        string `yaml:"html"`
 }
 
 // Webhook posts alerts as JSON, signed with HMAC-SHA256.
 type Webhook struct {
 	URL    string `yaml:"url"`
 	Secret Secret `yaml:"secret"`
+	// Body and Headers are templates: the body replaces the JSON
+	// payload ({"text": {{ .Subject | json }}}), sent as ContentType.
+	Body        string            `yaml:"body"`
+	Headers     map[string]string `yaml:"headers"`
+	ContentType string            `yaml:"content_type"`
 }
 
 // Receiver is a named set of destinations; unset parts inherit from the
@@ -263,7 +277,8 @@ type Receiver struct {
 	Email     *Email   `yaml:"email"`
 	Matrix    *Matrix  `yaml:"matrix"`
 	Webhook   *Webhook `yaml:"webhook"`
-	RateLimit int      `yaml:"rate_limit"` // messages per minute (0: unlimited)
+	Services  `yaml:",inline"`
+	RateLimit int `yaml:"rate_limit"` // messages per minute (0: unlimited)
 }
 
 // Route sends alerts whose labels match to a receiver.

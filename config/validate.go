@@ -56,6 +56,7 @@ func (c *Config) validate(p *positions) {
 	c.validateHosts(p)
 	c.validateChecks(p)
 	c.validateAlerting(p)
+	c.validateTemplates(p)
 	for i, r := range c.Rules {
 		if r.File == "" {
 			p.add(fmt.Sprintf("rules[%d].file", i), "missing")
@@ -287,19 +288,19 @@ func (c *Config) validateAlerting(p *positions) {
 	}
 	if a.Webhook != nil {
 		validURL(p, "alerting.webhook.url", a.Webhook.URL)
-		if len(a.Webhook.Secret) < 16 {
+		if len(a.Webhook.Secret) < 16 && (a.Webhook.Body == "" || a.Webhook.Secret != "") {
 			p.add("alerting.webhook.secret", "want a secret of at least 16 characters (the receiver checks the signature with it)")
 		}
 	}
 	for _, name := range sortedKeys(a.Receivers) {
 		r := a.Receivers[name]
 		key := "alerting.receivers." + name
-		if r.Email == nil && r.Matrix == nil && r.Webhook == nil {
-			p.add(key, "give email, matrix or webhook")
+		if r.Email == nil && r.Matrix == nil && r.Webhook == nil && !r.Services.Any() {
+			p.add(key, "give email, matrix, webhook, ntfy, gotify, slack, discord, telegram or pushover")
 		}
 		if r.Webhook != nil {
 			validURL(p, key+".webhook.url", r.Webhook.URL)
-			if len(r.Webhook.Secret) < 16 {
+			if len(r.Webhook.Secret) < 16 && (r.Webhook.Body == "" || r.Webhook.Secret != "") {
 				p.add(key+".webhook.secret", "want a secret of at least 16 characters")
 			}
 		}
