@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/alerting/msgtmpl"
 )
 
 // Message is one rendered notification.
@@ -23,6 +25,8 @@ type Message struct {
 	HTML      string
 	MessageID string // without angle brackets
 	InReplyTo string // the incident's first message, for threading
+	// Alert is what message templates see (set when it is sent).
+	Alert *msgtmpl.Alert
 }
 
 // Sender delivers a message; an error marks the attempt failed.
@@ -68,11 +72,11 @@ type Config struct {
 	// PublicURL (server.public_url), when set, puts a link to the
 	// incident's admin page in every message about an incident.
 	PublicURL string
-	MaxAge   time.Duration
-	Every    time.Duration // how often the outbox is looked at (2 s)
-	Now      func() time.Time
-	Metrics  *metrics.Set
-	Logger   *slog.Logger
+	MaxAge    time.Duration
+	Every     time.Duration // how often the outbox is looked at (2 s)
+	Now       func() time.Time
+	Metrics   *metrics.Set
+	Logger    *slog.Logger
 }
 
 // Dispatcher drains the outbox.

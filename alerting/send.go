@@ -122,6 +122,7 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 	if err != nil {
 		return nil // expand has closed such rows
 	}
+	msg.Alert = new(d.alertData(ctx, rows, msg))
 	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	ref := ""
 	switch {
@@ -131,6 +132,8 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 		ref, err = rc.Matrix.Send(sendCtx, d.matrixMessage(ctx, rows, msg))
 	case kind == "webhook" && rc.Webhook != nil:
 		err = rc.Webhook.Post(sendCtx, d.webhookPayload(rows, msg))
+	case rc.Notifiers[kind] != nil:
+		ref, err = rc.Notifiers[kind].Notify(sendCtx, d.notification(ctx, rows, msg))
 	default:
 		err = &PermanentError{Msg: fmt.Sprintf("receiver %q is no longer configured", ch)}
 	}
@@ -204,7 +207,7 @@ func (d *Dispatcher) matrixMessage(ctx context.Context, rows []row, m Message) M
 	if rcName != DefaultReceiver {
 		txn = fmt.Sprintf("watchpost-%s-%d", idSafe(rcName), r.batch)
 	}
-	mm := MatrixMessage{TxnID: txn, Text: m.Subject + "\n" + m.Text, HTML: m.HTML, Notice: true}
+	mm := MatrixMessage{TxnID: txn, Text: m.Subject + "\n" + m.Text, HTML: m.HTML, Notice: true, Alert: m.Alert}
 	for _, x := range rows {
 		if !isResolved(x.kind, x.payload) && x.kind != "reminder" {
 			mm.Notice = false
@@ -229,7 +232,7 @@ func (d *Dispatcher) webhookPayload(rows []row, m Message) WebhookPayload {
 	if len(rows) == 1 {
 		r := rows[0]
 		return WebhookPayload{ID: fmt.Sprintf("%s.%d", d.cfg.Hostname, r.id), Kind: r.kind, Labels: r.labels,
-			Subject: m.Subject, Text: m.Text, Data: json.RawMessage(r.payload)}
+			Subject: m.Subject, Text: m.Text, Data: json.RawMessage(r.payload), alert: m.Alert}
 	}
 	type item struct {
 		ID     int64           `json:"id"`
@@ -243,7 +246,7 @@ func (d *Dispatcher) webhookPayload(rows []row, m Message) WebhookPayload {
 	}
 	data, _ := json.Marshal(items)
 	return WebhookPayload{ID: fmt.Sprintf("%s.b%d", d.cfg.Hostname, rows[0].batch), Kind: "group",
-		Subject: m.Subject, Text: m.Text, Data: data}
+		Subject: m.Subject, Text: m.Text, Data: data, alert: m.Alert}
 }
 
 // muteOrphans drops, from a batch not yet attempted, the firing alerts
