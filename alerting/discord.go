@@ -23,7 +23,7 @@ type Discord struct {
 }
 
 var (
-	discordTitle = msgtmpl.MustParse("discord subject", `{{ .Subject | markdown }}`)
+	discordTitle = msgtmpl.MustParse("discord subject", `{{ if eq .State "resolved" }}RESOLVED: {{ .Title | markdown }}{{ else }}{{ .Subject | markdown }}{{ end }}`)
 	discordText  = msgtmpl.MustParse("discord body", `{{ .Text | markdown }}`)
 )
 
@@ -99,13 +99,38 @@ func (d *Discord) Notify(ctx context.Context, n Notification) (string, error) {
 	if a.State == "resolved" && n.Thread != "" {
 		// Mark the outage's message resolved; the recovery is sent
 		// already, so a failure here costs only the colour.
-		edit, _ := json.Marshal(map[string]any{"embeds": []any{map[string]any{
-			"title":       clipRunes("Resolved: "+msgtmpl.OneLine(title), 256),
-			"description": clipRunes(fmt.Sprintf("Resolved after %s.", msgtmpl.Duration(a.Duration)), 4096),
-			"color":       discordGreen}}, "allowed_mentions": map[string]any{"parse": []string{}}})
-		d.call(ctx, http.MethodPatch, d.withQuery("/messages/"+url.PathEscape(n.Thread), ""), edit)
+		d.markResolved(ctx, n.Thread, a)
 	}
 	return reply.ID, nil
+}
+
+// markResolved edits the message that opened the incident: the same
+// embed, turned green, its title saying it is resolved. Discord replaces
+// embeds whole, so the message is read first.
+func (d *Discord) markResolved(ctx context.Context, id string, a msgtmpl.Alert) {
+	path := d.withQuery("/messages/"+url.PathEscape(id), "")
+	out, err := d.call(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return
+	}
+	var msg struct {
+		Embeds []map[string]any `json:"embeds"`
+	}
+	if json.Unmarshal(out, &msg) != nil || len(msg.Embeds) == 0 {
+		return
+	}
+	e := msg.Embeds[0]
+	title, _ := e["title"].(string)
+	if strings.HasPrefix(title, "Resolved") {
+		return // a retry after the edit went through
+	}
+	e["title"] = clipRunes("Resolved after "+msgtmpl.Duration(a.Duration)+": "+title, 256)
+	e["color"] = discordGreen
+	for _, k := range []string{"type", "provider", "video", "thumbnail", "image"} {
+		delete(e, k) // fields Discord fills in itself
+	}
+	edit, _ := json.Marshal(map[string]any{"embeds": msg.Embeds[:1], "allowed_mentions": map[string]any{"parse": []string{}}})
+	d.call(ctx, http.MethodPatch, path, edit)
 }
 
 // withQuery adds a path and a query to the webhook URL (which may carry

@@ -61,21 +61,9 @@ func NewEmail(cfg EmailConfig) (*Email, error) {
 
 // Send implements Sender.
 func (e *Email) Send(ctx context.Context, m Message) error {
-	if m.Alert != nil && e.subject != nil {
-		s, err := e.subject.Execute(*m.Alert)
-		if err != nil {
-			return &PermanentError{Msg: fmt.Sprintf("email subject template: %v", err)}
-		}
-		m.Subject = msgtmpl.OneLine(s)
-	}
-	if m.Alert != nil && e.body != nil {
-		s, err := e.body.Execute(*m.Alert)
-		if err != nil {
-			return &PermanentError{Msg: fmt.Sprintf("email body template: %v", err)}
-		}
-		// The templated text is the message: no HTML part that would
-		// say something else.
-		m.Text, m.HTML = s, ""
+	m, err := e.apply(m)
+	if err != nil {
+		return err
 	}
 	msg := mail.NewMsg()
 	if err := msg.From(e.cfg.From); err != nil {
@@ -158,6 +146,27 @@ func renderAlert(a alert, ownID string) Message {
 		fmt.Fprintf(&b, "\nThe log line:\n%s\n", a.Line)
 	}
 	return Message{Subject: subject, Text: b.String(), MessageID: ownID, HTML: "<pre>" + html.EscapeString(b.String()) + "</pre>"}
+}
+
+// apply renders the receiver's subject and body templates, if any.
+func (e *Email) apply(m Message) (Message, error) {
+	if m.Alert != nil && e.subject != nil {
+		s, err := e.subject.Execute(*m.Alert)
+		if err != nil {
+			return m, &PermanentError{Msg: fmt.Sprintf("email subject template: %v", err)}
+		}
+		m.Subject = msgtmpl.OneLine(s)
+	}
+	if m.Alert != nil && e.body != nil {
+		s, err := e.body.Execute(*m.Alert)
+		if err != nil {
+			return m, &PermanentError{Msg: fmt.Sprintf("email body template: %v", err)}
+		}
+		// The templated text is the message: no HTML part that would
+		// say something else.
+		m.Text, m.HTML = s, ""
+	}
+	return m, nil
 }
 
 // headerSafe keeps log data from breaking out of a header: control

@@ -21,7 +21,7 @@ type Gotify struct {
 }
 
 var (
-	gotifyTitle = msgtmpl.MustParse("gotify title", `{{ .Subject }}`)
+	gotifyTitle = msgtmpl.MustParse("gotify title", defaultSubject)
 	gotifyText  = msgtmpl.MustParse("gotify message", `{{ .Text }}`)
 )
 

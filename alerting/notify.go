@@ -40,6 +40,11 @@ type Notification struct {
 	Thread string
 }
 
+// defaultSubject is the chat and push services' title: the message's
+// subject, and for a recovery a title that says so at a glance (the
+// email subject stays the incident's, for threading).
+const defaultSubject = `{{ if eq .State "resolved" }}RESOLVED: {{ .Title }}{{ else }}{{ .Subject }}{{ end }}`
+
 // notifierKinds are the channel kinds of the notifiers, in the order a
 // receiver's channels are listed.
 var notifierKinds = []string{"ntfy", "gotify", "slack", "discord", "telegram", "pushover"}

@@ -25,7 +25,7 @@ type Ntfy struct {
 }
 
 var (
-	ntfyTitle = msgtmpl.MustParse("ntfy title", `{{ .Subject }}`)
+	ntfyTitle = msgtmpl.MustParse("ntfy title", defaultSubject)
 	ntfyText  = msgtmpl.MustParse("ntfy message", `{{ .Text }}`)
 	ntfyMD    = msgtmpl.MustParse("ntfy message", `{{ .Text | markdown }}`)
 )

@@ -22,7 +22,7 @@ type Pushover struct {
 }
 
 var (
-	pushoverTitle = msgtmpl.MustParse("pushover subject", `{{ .Subject }}`)
+	pushoverTitle = msgtmpl.MustParse("pushover subject", defaultSubject)
 	// The message is at most 1024 characters: cut before escaping.
 	pushoverText = msgtmpl.MustParse("pushover body", `{{ .Text | trunc 900 | html }}`)
 )

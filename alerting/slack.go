@@ -23,7 +23,7 @@ type Slack struct {
 }
 
 var (
-	slackTitle = msgtmpl.MustParse("slack subject", `{{ .Subject }}`)
+	slackTitle = msgtmpl.MustParse("slack subject", defaultSubject)
 	slackText  = msgtmpl.MustParse("slack body", `{{ .Text | slack }}`)
 )
 

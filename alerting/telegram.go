@@ -22,7 +22,7 @@ type Telegram struct {
 }
 
 var (
-	telegramTitle = msgtmpl.MustParse("telegram subject", `{{ .Subject | html }}`)
+	telegramTitle = msgtmpl.MustParse("telegram subject", `{{ if eq .State "resolved" }}RESOLVED: {{ .Title | html }}{{ else }}{{ .Subject | html }}{{ end }}`)
 	// 4096 characters is the limit after the markup is read: the text is
 	// cut before it is escaped, so no entity or tag is cut in half.
 	telegramText = msgtmpl.MustParse("telegram body", `{{ .Text | trunc 3500 | html }}{{ if .URL }}

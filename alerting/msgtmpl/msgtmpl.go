@@ -155,7 +155,7 @@ func tidy(err error, name string) error {
 	if m := posRE.FindStringSubmatch(msg); m != nil {
 		rest := msg[len(m[0]):]
 		// Drop the repeated "executing "x" at <.Foo>:" prefix's name.
-		rest = strings.ReplaceAll(rest, `executing "x" at `, "at ")
+		rest = strings.ReplaceAll(rest, `executing "`+name+`" at `, "at ")
 		rest = strings.ReplaceAll(rest, `"`+name+`"`, "the template")
 		line, _ := strconv.Atoi(m[1])
 		col, _ := strconv.Atoi(m[2])
@@ -258,9 +258,18 @@ func Duration(d time.Duration) string {
 	case d < time.Minute:
 		return d.Round(time.Second).String()
 	case d < time.Hour:
-		return strings.TrimSuffix(d.Round(time.Second).String(), "0s")
+		s := d.Round(time.Second).String()
+		if t, ok := strings.CutSuffix(s, "m0s"); ok {
+			return t + "m"
+		}
+		return s
 	case d < 24*time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+		s := d.Round(time.Minute).String()
+		s = strings.TrimSuffix(s, "0s")
+		if strings.HasSuffix(s, "h0m") {
+			s = s[:len(s)-2]
+		}
+		return s
 	}
 	days := int(d / (24 * time.Hour))
 	h := int((d % (24 * time.Hour)).Round(time.Hour) / time.Hour)
