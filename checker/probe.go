@@ -96,6 +96,8 @@ type Probe struct {
 	smtpAuth    *smtpAuth   // smtp: log in when set
 	roundTrip   *roundTrip  // smtp: send a message and see it arrive
 	bucket      *s3Bucket   // file: an s3:// target
+	count       int         // ping: echo requests per probe
+	domain      *domainProbe
 
 	http *httpClient // http: the check's client, reused by every probe
 }
@@ -115,10 +117,17 @@ var probers = map[string]prober{
 	"smtp": {compileSMTP, runSMTP, nil},
 	"cmd":  {compileCmd, runCmd, nil},
 	"file": {compileFile, runFile, []string{"count > 0"}},
+	"udp":  {compileUDP, runUDP, nil},
+	"ping": {compilePing, runPing, []string{"loss < 100"}},
+	// A registry that does not answer leaves a domain check unknown
+	// (Result.Inconclusive), not down.
+	"domain": {compileDomain, runDomain, []string{"domain_expires_in > 14d"}},
 }
 
 // Types lists the probe types.
-func Types() []string { return []string{"http", "tcp", "tls", "dns", "smtp", "cmd", "file"} }
+func Types() []string {
+	return []string{"http", "tcp", "tls", "dns", "smtp", "cmd", "file", "udp", "ping", "domain"}
+}
 
 // Compile checks a configured check and prepares its probe. Every
 // condition is compiled against the placeholders of the check's type, so

@@ -129,6 +129,7 @@ type Check struct {
 	Headers        map[string]string `yaml:"headers"`
 	Body           string            `yaml:"body"`
 	Query          string            `yaml:"query"` // DNS: record type and name, e.g. "A wiki.example.org"
+	Count          int               `yaml:"count"` // ping: echo requests per probe (3)
 	Labels         map[string]string `yaml:"labels"`
 	// FailThreshold failed probes in a row make the check down (2);
 	// SuccessThreshold good ones make it up again (1).

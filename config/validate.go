@@ -17,8 +17,9 @@ import (
 
 var (
 	hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	checkTypes = map[string]bool{"http": true, "tcp": true, "tls": true, "dns": true, "smtp": true, "cmd": true, "file": true}
-	emailTLS   = map[string]bool{"": true, "starttls": true, "implicit": true, "none": true}
+	checkTypes = map[string]bool{"http": true, "tcp": true, "tls": true, "dns": true, "smtp": true, "cmd": true, "file": true,
+		"udp": true, "ping": true, "domain": true}
+	emailTLS = map[string]bool{"": true, "starttls": true, "implicit": true, "none": true}
 )
 
 // validate checks what the types cannot: addresses, names, references
@@ -195,7 +196,7 @@ func (c *Config) validateChecks(p *positions) {
 			}
 		}
 		if !checkTypes[ch.Type] {
-			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd or file, got %q", ch.Type)
+			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd, file, udp, ping or domain, got %q", ch.Type)
 		}
 		if ch.Target == "" {
 			p.add(key+".target", "missing")
