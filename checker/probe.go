@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/rdap"
 )
 
 // Defaults for a check that does not say.
@@ -35,6 +36,9 @@ type Options struct {
 	MaxBody            int64            // bytes of a body read at most; 1 MiB if 0
 	ClientCert         *tls.Certificate // presented to servers that ask (mutual TLS)
 	IPVersion          int              // 4 or 6: connect over that family only; 0: either
+	// Registry answers domain checks (shared, so that each domain is
+	// asked about at most daily); nil: a client without a disk cache.
+	Registry *rdap.Client
 }
 
 // network is the dial network the IP version choice allows.
@@ -211,6 +215,9 @@ func (p *Probe) Run(ctx context.Context) (r Result) {
 		r.Error = err.Error()
 	}
 	p.evaluate(&r)
+	if errors.Is(err, errInconclusive) {
+		r.Inconclusive, r.State = true, StateUnknown
+	}
 	p.trim(&r)
 	return r
 }

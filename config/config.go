@@ -33,6 +33,8 @@ type Config struct {
 	Webstats    Webstats        `yaml:"webstats"`
 	StatusPage  StatusPage      `yaml:"status_page"`
 	Self        Self            `yaml:"self"`
+	// DomainExpiry watches the registration of every http check's domain.
+	DomainExpiry DomainExpiry `yaml:"domain_expiry"`
 
 	loc     *time.Location
 	dataDir string

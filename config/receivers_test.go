@@ -88,3 +88,30 @@ func TestTemplateHeaderNotOneLine(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestDomainExpiryHTTPChecks: each http check's registrable domain gets
+// one domain check, none for an address or a domain already watched.
+func TestDomainExpiryHTTPChecks(t *testing.T) {
+	c, err := loadString(t, `
+domain_expiry: {http_checks: 30d}
+checks:
+  - {name: wiki, type: http, target: "https://wiki.example.org/"}
+  - {name: shop, type: http, target: "https://shop.example.org/cart"}
+  - {name: blog, type: http, target: "https://www.example.co.uk/"}
+  - {name: local, type: http, target: "http://127.0.0.1:8080/"}
+  - {name: mine, type: domain, target: example.co.uk}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	for _, ch := range c.Checks[5:] {
+		added = append(added, ch.Name+" "+strings.Join(ch.Conditions, ","))
+	}
+	if strings.Join(added, "; ") != "domain example.org domain_expires_in > 30d" {
+		t.Errorf("added %q", added)
+	}
+	if _, err := loadString(t, "domain_expiry: {http_checks: 2h}\n"); err == nil || !strings.Contains(err.Error(), "want days") {
+		t.Errorf("2h: %v", err)
+	}
+}

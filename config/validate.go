@@ -56,6 +56,7 @@ func (c *Config) validate(p *positions) {
 	}
 	c.validateHosts(p)
 	c.validateChecks(p)
+	c.addDomainChecks(p)
 	c.validateAlerting(p)
 	c.validateTemplates(p)
 	for i, r := range c.Rules {
