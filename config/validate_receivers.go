@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -194,6 +195,14 @@ func validTemplate(p *positions, key, src string, check func(string) error) {
 		return
 	}
 	if _, err := msgtmpl.Parse(key, src, check); err != nil {
+		var pe *msgtmpl.PosError
+		if errors.As(err, &pe) && pe.Col > 0 {
+			// text/template counts bytes; the file's columns are
+			// characters.
+			if lines := strings.Split(src, "\n"); pe.Line <= len(lines) && pe.Col-1 <= len(lines[pe.Line-1]) {
+				pe.Col = utf8.RuneCountInString(lines[pe.Line-1][:pe.Col-1]) + 1
+			}
+		}
 		p.addTemplate(key, err)
 	}
 }
