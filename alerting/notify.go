@@ -73,6 +73,13 @@ func (d *Dispatcher) notification(ctx context.Context, rows []row, m Message) No
 	return n
 }
 
+// withAlert gives a message the alert object its templates see.
+func (d *Dispatcher) withAlert(ctx context.Context, rows []row, m Message) Message {
+	a := d.alertData(ctx, rows, m)
+	m.Alert = &a
+	return m
+}
+
 // alertData is the alert object templates see, made from the rows of
 // one message and its default rendering.
 func (d *Dispatcher) alertData(ctx context.Context, rows []row, m Message) msgtmpl.Alert {

@@ -122,16 +122,15 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 	if err != nil {
 		return nil // expand has closed such rows
 	}
-	msg.Alert = new(d.alertData(ctx, rows, msg))
 	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	ref := ""
 	switch {
 	case kind == "email" && rc.Email != nil:
-		err = rc.Email.Send(sendCtx, msg)
+		err = rc.Email.Send(sendCtx, d.withAlert(ctx, rows, msg))
 	case kind == "matrix" && rc.Matrix != nil:
-		ref, err = rc.Matrix.Send(sendCtx, d.matrixMessage(ctx, rows, msg))
+		ref, err = rc.Matrix.Send(sendCtx, d.matrixMessage(ctx, rows, d.withAlert(ctx, rows, msg)))
 	case kind == "webhook" && rc.Webhook != nil:
-		err = rc.Webhook.Post(sendCtx, d.webhookPayload(rows, msg))
+		err = rc.Webhook.Post(sendCtx, d.webhookPayload(rows, msg).withAlert(d.withAlert(ctx, rows, msg).Alert))
 	case rc.Notifiers[kind] != nil:
 		ref, err = rc.Notifiers[kind].Notify(sendCtx, d.notification(ctx, rows, msg))
 	default:
@@ -232,7 +231,7 @@ func (d *Dispatcher) webhookPayload(rows []row, m Message) WebhookPayload {
 	if len(rows) == 1 {
 		r := rows[0]
 		return WebhookPayload{ID: fmt.Sprintf("%s.%d", d.cfg.Hostname, r.id), Kind: r.kind, Labels: r.labels,
-			Subject: m.Subject, Text: m.Text, Data: json.RawMessage(r.payload), alert: m.Alert}
+			Subject: m.Subject, Text: m.Text, Data: json.RawMessage(r.payload)}
 	}
 	type item struct {
 		ID     int64           `json:"id"`
@@ -246,7 +245,7 @@ func (d *Dispatcher) webhookPayload(rows []row, m Message) WebhookPayload {
 	}
 	data, _ := json.Marshal(items)
 	return WebhookPayload{ID: fmt.Sprintf("%s.b%d", d.cfg.Hostname, rows[0].batch), Kind: "group",
-		Subject: m.Subject, Text: m.Text, Data: data, alert: m.Alert}
+		Subject: m.Subject, Text: m.Text, Data: data}
 }
 
 // muteOrphans drops, from a batch not yet attempted, the firing alerts

@@ -62,3 +62,9 @@ func (w *Webhook) templated(p WebhookPayload, payload []byte) (contentType strin
 	}
 	return contentType, headers, body, nil
 }
+
+// withAlert gives a payload the alert object its templates see.
+func (p WebhookPayload) withAlert(a *msgtmpl.Alert) WebhookPayload {
+	p.alert = a
+	return p
+}
