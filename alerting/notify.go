@@ -311,8 +311,14 @@ func stateWord(a msgtmpl.Alert) string {
 	return strings.ToUpper(a.Severity)
 }
 
-// addNotifiers builds the receiver's chat and push destinations.
-func (rc *Receiver) addNotifiers(name string, s config.Services) error {
+// addNotifiers builds the receiver's chat and push destinations, and
+// its webhook's templates.
+func (rc *Receiver) addNotifiers(name string, s config.Services, w *config.Webhook) error {
+	if w != nil && rc.Webhook != nil {
+		if err := rc.Webhook.setTemplates(w); err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+	}
 	add := func(kind string, n Notifier, err error) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)

@@ -238,14 +238,10 @@ func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Web
 		rc.describe = append(rc.describe, fmt.Sprintf("Matrix room %s on %s", m.Room, m.Homeserver))
 	}
 	if w != nil {
-		wh, err := newWebhookTemplated(w)
-		if err != nil {
-			return rc, fmt.Errorf("receiver %s: %w", name, err)
-		}
-		rc.Webhook = wh
+		rc.Webhook = NewWebhook(w.URL, string(w.Secret))
 		rc.describe = append(rc.describe, "webhook "+w.URL)
 	}
-	if err := rc.addNotifiers(name, svc); err != nil {
+	if err := rc.addNotifiers(name, svc, w); err != nil {
 		return rc, fmt.Errorf("receiver %s: %w", name, err)
 	}
 	if rate > 0 {

@@ -37,15 +37,14 @@ func NewWebhook(url, secret string) *Webhook {
 
 // WebhookPayload is what a webhook receives.
 type WebhookPayload struct {
+	alert *msgtmpl.Alert // what the body and header templates see (not sent)
+
 	ID      string          `json:"id"` // the same on every retry: receivers drop duplicates by it
 	Kind    string          `json:"kind"`
 	Labels  Labels          `json:"labels,omitempty"`
 	Subject string          `json:"subject"`
 	Text    string          `json:"text"`
 	Data    json.RawMessage `json:"data"`
-	URL     string          `json:"url,omitempty"` // the incident's admin page (server.public_url)
-
-	alert *msgtmpl.Alert // what the body and header templates see
 }
 
 // Sign is the signature header value of body under secret.

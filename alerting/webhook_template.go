@@ -8,14 +8,13 @@ import (
 	"github.com/watchpost/watchpost/config"
 )
 
-// newWebhookTemplated is a webhook whose body and headers may be
-// templates: any JSON API (a chat's incoming webhook, an incident tool)
-// is then a configuration away.
-func newWebhookTemplated(c *config.Webhook) (*Webhook, error) {
-	w := NewWebhook(c.URL, string(c.Secret))
+// setTemplates makes the webhook's body and headers templates: any
+// JSON API (a chat's incoming webhook, an incident tool) is then a
+// configuration away.
+func (w *Webhook) setTemplates(c *config.Webhook) error {
 	var err error
 	if w.body, err = parseOptional("webhook.body", c.Body); err != nil {
-		return nil, err
+		return err
 	}
 	w.contentType = cmpOr(c.ContentType, "application/json")
 	names := make([]string, 0, len(c.Headers))
@@ -26,14 +25,14 @@ func newWebhookTemplated(c *config.Webhook) (*Webhook, error) {
 	for _, k := range names {
 		t, err := msgtmpl.Parse("webhook.headers."+k, c.Headers[k], nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if w.headers == nil {
 			w.headers = map[string]*msgtmpl.Template{}
 		}
 		w.headers[k] = t
 	}
-	return w, nil
+	return nil
 }
 
 // templated is the body, its type and the extra headers of one post: the

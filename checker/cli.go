@@ -52,10 +52,10 @@ domain.
   watchpost check dns ns1.example.org -query 'SOA example.org' -w 'rrsig_expires_in > 7d'
   watchpost check smtp mail.example.org:25 -starttls -w 'cert_expires_in > 14d'
   watchpost check tcp host:22 -c 'body contains SSH-2.0'
-  watchpost check tls host:443
   watchpost check ping host -count 5 -c 'loss < 20' -w 'rtt < 100ms'
   watchpost check udp host:27015 -body '\xff\xff\xff\xffTSource Engine Query\x00' -c 'replied == true'
   watchpost check domain example.org -w 'domain_expires_in > 30d'
+  watchpost check tls host:443
 
 Flags:`
 
@@ -310,6 +310,9 @@ func NagiosLine(p *Probe, r Result) string {
 }
 
 func summary(typ string, v map[string]any) string {
+	if s, ok := summaryMore(typ, v); ok {
+		return s
+	}
 	rt := ""
 	if d, ok := v["response_time"].(time.Duration); ok {
 		rt = " in " + formatDuration(d)
@@ -372,8 +375,6 @@ func summary(typ string, v map[string]any) string {
 		return s
 	case "cmd":
 		return fmt.Sprint(v["output"])
-	case "ping", "udp", "domain":
-		return summaryMore(typ, v)
 	}
 	return ""
 }

@@ -5,13 +5,16 @@ import (
 	"time"
 )
 
-// summaryMore is the status line's words for ping, udp and domain.
-func summaryMore(typ string, v map[string]any) string {
+// summaryMore is the status line's words for ping, udp and domain; ok is
+// false for the other types.
+func summaryMore(typ string, v map[string]any) (string, bool) {
 	switch typ {
 	case "ping":
 		s := fmt.Sprintf("%v of %v replies from %v, %v%% loss", v["received"], v["sent"], v["ip"], v["loss"])
 		if d, ok := v["rtt"].(time.Duration); ok {
-			s += fmt.Sprintf(", rtt %s (min %s, max %s)", formatDuration(d), formatDuration(v["rtt_min"].(time.Duration)), formatDuration(v["rtt_max"].(time.Duration)))
+			lo, _ := v["rtt_min"].(time.Duration)
+			hi, _ := v["rtt_max"].(time.Duration)
+			s += fmt.Sprintf(", rtt %s (min %s, max %s)", formatDuration(d), formatDuration(lo), formatDuration(hi))
 		}
 		if t, ok := v["ttl"].(int); ok {
 			s += fmt.Sprintf(", ttl %d", t)
@@ -19,7 +22,7 @@ func summaryMore(typ string, v map[string]any) string {
 		if k, ok := v["icmp_socket"].(string); ok {
 			s += fmt.Sprintf(" (%s ICMP socket)", k)
 		}
-		return s
+		return s, true
 	case "udp":
 		if r, _ := v["replied"].(bool); r {
 			b, _ := v["body"].(string)
@@ -27,9 +30,9 @@ func summaryMore(typ string, v map[string]any) string {
 			if d, ok := v["response_time"].(time.Duration); ok {
 				s += " in " + formatDuration(d)
 			}
-			return s
+			return s, true
 		}
-		return "sent"
+		return "sent", true
 	case "domain":
 		s := ""
 		if d, ok := v["domain_expires_in"].(time.Duration); ok {
@@ -44,7 +47,7 @@ func summaryMore(typ string, v map[string]any) string {
 		if src, ok := v["source"].(string); ok {
 			s += ", from " + src
 		}
-		return s
+		return s, true
 	}
-	return ""
+	return "", false
 }
