@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/watchpost/watchpost/alerting/msgtmpl"
 	"github.com/watchpost/watchpost/config"
 )
 
@@ -52,47 +54,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if receiver != "" && receiver != DefaultReceiver {
-		return testReceiver(ctx, &cfg.Alerting, receiver, stdout, stderr)
-	}
-	e, mc := cfg.Alerting.Email, cfg.Alerting.Matrix
-	if e == nil && mc == nil {
-		fmt.Fprintf(stderr, "%s: no alerting.email or alerting.matrix receiver configured\n", *cfgPath)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	host, _ := os.Hostname()
-	now := time.Now()
-	text := fmt.Sprintf("This is a test from the Watchpost loghost %s at %s.\nIf you read it, alerts will reach you.\n", host, now.Format(time.RFC1123))
-	rc := 0
-	if mc != nil {
-		mx, err := NewMatrix(MatrixConfig{Homeserver: mc.Homeserver, AccessToken: string(mc.AccessToken), Room: mc.Room})
-		if err == nil {
-			_, err = mx.Send(ctx, MatrixMessage{TxnID: fmt.Sprintf("watchpost-test-%d", now.UnixNano()), Text: "[watchpost] test message\n" + text})
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "matrix room %s: %v\n", mc.Room, err)
-			rc = 1
-		} else {
-			fmt.Fprintf(stdout, "sent a test message to the Matrix room %s\n", mc.Room)
-		}
-	}
-	if e == nil {
-		return rc
-	}
-	sender, err := NewEmail(EmailConfig{SMTP: e.SMTP, TLS: e.TLS, From: e.From, To: e.To, Username: e.Username, Password: string(e.Password), HELO: host})
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	msg := Message{Subject: "[watchpost] test message", Text: text, MessageID: fmt.Sprintf("watchpost.test.%d@%s", now.UnixNano(), host)}
-	if err := sender.Send(ctx, msg); err != nil {
-		fmt.Fprintf(stderr, "email to %v through %s: %v\n", e.To, e.SMTP, err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "sent a test message to %v through %s\n", e.To, e.SMTP)
-	return rc
+	return testReceiver(ctx, &cfg.Alerting, cmp.Or(receiver, DefaultReceiver), stdout, stderr)
 }
 
 // routeTest takes its flags anywhere among the labels, as the usage
@@ -187,10 +149,10 @@ func describeRoute(rt Route) string {
 	return b.String()
 }
 
-// testReceiver sends a test message through each destination of a named
-// receiver.
+// testReceiver sends a test message through each destination of a
+// receiver, rendered by its templates as an alert would be.
 func testReceiver(ctx context.Context, a *config.Alerting, name string, stdout, stderr io.Writer) int {
-	if _, ok := a.Receivers[name]; !ok {
+	if _, ok := a.Receivers[name]; !ok && name != DefaultReceiver {
 		fmt.Fprintf(stderr, "no receiver is named %q\n", name)
 		return 2
 	}
@@ -201,11 +163,17 @@ func testReceiver(ctx context.Context, a *config.Alerting, name string, stdout, 
 		return 1
 	}
 	rc := rs[name]
+	if len(rc.describe) == 0 || (len(rc.channels(name)) == 0) {
+		fmt.Fprintln(stderr, "no alerting.email or alerting.matrix (or any other destination) is configured")
+		return 1
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	now := time.Now()
 	text := fmt.Sprintf("This is a test of the receiver %s from the Watchpost loghost %s at %s.\nIf you read it, alerts will reach you.\n", name, host, now.Format(time.RFC1123))
 	subject := "[watchpost] test message"
+	alert := &msgtmpl.Alert{Subject: subject, Text: text, Severity: "info", State: "firing", Kind: "test", Title: "test message",
+		Host: host, Labels: map[string]string{"alertname": "test"}, Start: now.UTC(), Count: 1, Receiver: name}
 	type dest struct {
 		what string
 		send func() error
@@ -213,19 +181,29 @@ func testReceiver(ctx context.Context, a *config.Alerting, name string, stdout, 
 	var ds []dest
 	if rc.Email != nil {
 		ds = append(ds, dest{"email", func() error {
-			return rc.Email.Send(ctx, Message{Subject: subject, Text: text, MessageID: fmt.Sprintf("watchpost.test.%d@%s", now.UnixNano(), idSafe(host))})
+			return rc.Email.Send(ctx, Message{Subject: subject, Text: text, Alert: alert,
+				MessageID: fmt.Sprintf("watchpost.test.%d@%s", now.UnixNano(), idSafe(host))})
 		}})
 	}
 	if rc.Matrix != nil {
 		ds = append(ds, dest{"Matrix", func() error {
-			_, err := rc.Matrix.Send(ctx, MatrixMessage{TxnID: fmt.Sprintf("watchpost-test-%d", now.UnixNano()), Text: subject + "\n" + text})
+			_, err := rc.Matrix.Send(ctx, MatrixMessage{TxnID: fmt.Sprintf("watchpost-test-%d", now.UnixNano()), Text: subject + "\n" + text, Alert: alert})
 			return err
 		}})
 	}
 	if rc.Webhook != nil {
 		ds = append(ds, dest{"webhook", func() error {
-			return rc.Webhook.Post(ctx, WebhookPayload{ID: fmt.Sprintf("%s.test.%d", host, now.UnixNano()), Kind: "test", Subject: subject, Text: text, Data: []byte("{}")})
+			return rc.Webhook.Post(ctx, WebhookPayload{ID: fmt.Sprintf("%s.test.%d", host, now.UnixNano()), Kind: "test", Subject: subject, Text: text,
+				Data: []byte("{}"), alert: alert})
 		}})
+	}
+	for _, k := range notifierKinds {
+		if n := rc.Notifiers[k]; n != nil {
+			ds = append(ds, dest{k, func() error {
+				_, err := n.Notify(ctx, Notification{ID: fmt.Sprintf("%s.test.%d", host, now.UnixNano()), Alert: *alert})
+				return err
+			}})
+		}
 	}
 	code := 0
 	for i, d := range ds {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/alerting/msgtmpl"
 )
 
 // Message is one rendered notification.
@@ -23,6 +25,8 @@ type Message struct {
 	HTML      string
 	MessageID string // without angle brackets
 	InReplyTo string // the incident's first message, for threading
+	// Alert is what message templates see (set when it is sent).
+	Alert *msgtmpl.Alert
 }
 
 // Sender delivers a message; an error marks the attempt failed.

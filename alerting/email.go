@@ -11,6 +11,8 @@ import (
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+
+	"github.com/watchpost/watchpost/alerting/msgtmpl"
 )
 
 // EmailConfig is an SMTP receiver.
@@ -22,13 +24,16 @@ type EmailConfig struct {
 	Username string
 	Password string
 	HELO     string
+	// Subject and Body are message templates ("" : the default).
+	Subject, Body string
 }
 
 // Email sends messages by SMTP through github.com/wneessen/go-mail.
 type Email struct {
-	cfg  EmailConfig
-	host string
-	port int
+	cfg           EmailConfig
+	host          string
+	port          int
+	subject, body *msgtmpl.Template
 }
 
 // NewEmail checks the configuration.
@@ -44,11 +49,22 @@ func NewEmail(cfg EmailConfig) (*Email, error) {
 	if cfg.From == "" || len(cfg.To) == 0 {
 		return nil, fmt.Errorf("email: from and to are required")
 	}
-	return &Email{cfg: cfg, host: host, port: port}, nil
+	e := &Email{cfg: cfg, host: host, port: port}
+	if e.subject, err = parseOptional("email.subject", cfg.Subject); err != nil {
+		return nil, err
+	}
+	if e.body, err = parseOptional("email.body", cfg.Body); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // Send implements Sender.
 func (e *Email) Send(ctx context.Context, m Message) error {
+	m, err := e.apply(m)
+	if err != nil {
+		return err
+	}
 	msg := mail.NewMsg()
 	if err := msg.From(e.cfg.From); err != nil {
 		return fmt.Errorf("email from: %w", err)
@@ -130,6 +146,27 @@ func renderAlert(a alert, ownID string) Message {
 		fmt.Fprintf(&b, "\nThe log line:\n%s\n", a.Line)
 	}
 	return Message{Subject: subject, Text: b.String(), MessageID: ownID, HTML: "<pre>" + html.EscapeString(b.String()) + "</pre>"}
+}
+
+// apply renders the receiver's subject and body templates, if any.
+func (e *Email) apply(m Message) (Message, error) {
+	if m.Alert != nil && e.subject != nil {
+		s, err := e.subject.Execute(*m.Alert)
+		if err != nil {
+			return m, &PermanentError{Msg: fmt.Sprintf("email subject template: %v", err)}
+		}
+		m.Subject = msgtmpl.OneLine(s)
+	}
+	if m.Alert != nil && e.body != nil {
+		s, err := e.body.Execute(*m.Alert)
+		if err != nil {
+			return m, &PermanentError{Msg: fmt.Sprintf("email body template: %v", err)}
+		}
+		// The templated text is the message: no HTML part that would
+		// say something else.
+		m.Text, m.HTML = s, ""
+	}
+	return m, nil
 }
 
 // headerSafe keeps log data from breaking out of a header: control

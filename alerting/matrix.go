@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/watchpost/watchpost/alerting/msgtmpl"
 )
 
 // MatrixConfig is a Matrix room receiver.
@@ -20,6 +22,9 @@ type MatrixConfig struct {
 	AccessToken string
 	Room        string       // !id:server (an alias must be resolved first)
 	Client      *http.Client // optional (tests)
+	// Body and HTML are templates of the plain and the formatted body
+	// ("" : the default).
+	Body, HTML string
 }
 
 // Matrix posts messages to a room through the client-server API.
@@ -29,6 +34,8 @@ type Matrix struct {
 	serverName string // set while the homeserver is still to be discovered
 
 	mu sync.Mutex // guards discovery
+
+	body, html *msgtmpl.Template
 }
 
 // NewMatrix checks the configuration. A homeserver given as a bare
@@ -41,6 +48,13 @@ func NewMatrix(cfg MatrixConfig) (*Matrix, error) {
 	mx := &Matrix{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}
 	if cfg.Client != nil {
 		mx.client = cfg.Client
+	}
+	var err error
+	if mx.body, err = parseOptional("matrix.body", cfg.Body); err != nil {
+		return nil, err
+	}
+	if mx.html, err = parseOptional("matrix.html", cfg.HTML); err != nil {
+		return nil, err
 	}
 	if !strings.Contains(cfg.Homeserver, "://") && cfg.Homeserver != "" && !strings.ContainsAny(cfg.Homeserver, "/?#@ ") {
 		mx.serverName = cfg.Homeserver
@@ -98,6 +112,8 @@ type MatrixMessage struct {
 	Text   string
 	HTML   string // already escaped
 	Thread string // the incident's first event: follow-ups go in its thread
+	// Alert is what the room's templates see (nil: no templates apply).
+	Alert *msgtmpl.Alert
 }
 
 // RetryAfterError says the homeserver asked to wait.
@@ -116,6 +132,22 @@ func (e *PermanentError) Error() string { return e.Msg }
 
 // Send posts the message and returns its event id.
 func (mx *Matrix) Send(ctx context.Context, m MatrixMessage) (string, error) {
+	if m.Alert != nil && mx.body != nil {
+		s, err := mx.body.Execute(*m.Alert)
+		if err != nil {
+			return "", &PermanentError{Msg: fmt.Sprintf("matrix body template: %v", err)}
+		}
+		// A plain body of its own has no formatted twin unless the html
+		// template gives one.
+		m.Text, m.HTML = s, ""
+	}
+	if m.Alert != nil && mx.html != nil {
+		s, err := mx.html.Execute(*m.Alert)
+		if err != nil {
+			return "", &PermanentError{Msg: fmt.Sprintf("matrix html template: %v", err)}
+		}
+		m.HTML = s
+	}
 	msgtype := "m.text"
 	if m.Notice {
 		msgtype = "m.notice"

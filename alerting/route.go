@@ -133,6 +133,9 @@ type Receiver struct {
 	Matrix    MatrixSender
 	Webhook   *Webhook
 	RateLimit int // messages per minute over all its destinations; 0: none
+	// Notifiers are its chat and push destinations by channel kind
+	// ("ntfy", "slack", ...; see notifierKinds).
+	Notifiers map[string]Notifier
 
 	// What route-test prints.
 	describe []string
@@ -166,6 +169,11 @@ func (rc Receiver) channels(name string) []string {
 	if rc.Webhook != nil {
 		out = append(out, channel(name, "webhook"))
 	}
+	for _, k := range notifierKinds {
+		if rc.Notifiers[k] != nil {
+			out = append(out, channel(name, k))
+		}
+	}
 	return out
 }
 
@@ -174,7 +182,7 @@ func (rc Receiver) channels(name string) []string {
 // and credentials of alerting.email and alerting.matrix.
 func BuildReceivers(a *config.Alerting, helo string) (map[string]Receiver, error) {
 	out := map[string]Receiver{}
-	def, err := buildReceiver(DefaultReceiver, a.Email, a.Matrix, a.Webhook, a.RateLimit, helo)
+	def, err := buildReceiver(DefaultReceiver, a.Email, a.Matrix, a.Webhook, a.Services, a.RateLimit, helo)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +209,7 @@ func BuildReceivers(a *config.Alerting, helo string) (map[string]Receiver, error
 			}
 			m = &c
 		}
-		rc, err := buildReceiver(name, e, m, r.Webhook, r.RateLimit, helo)
+		rc, err := buildReceiver(name, e, m, r.Webhook, r.Services, r.RateLimit, helo)
 		if err != nil {
 			return nil, err
 		}
@@ -210,10 +218,11 @@ func BuildReceivers(a *config.Alerting, helo string) (map[string]Receiver, error
 	return out, nil
 }
 
-func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Webhook, rate int, helo string) (Receiver, error) {
+func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Webhook, svc config.Services, rate int, helo string) (Receiver, error) {
 	rc := Receiver{RateLimit: rate}
 	if e != nil {
-		s, err := NewEmail(EmailConfig{SMTP: e.SMTP, TLS: e.TLS, From: e.From, To: e.To, Username: e.Username, Password: string(e.Password), HELO: helo})
+		s, err := NewEmail(EmailConfig{SMTP: e.SMTP, TLS: e.TLS, From: e.From, To: e.To, Username: e.Username, Password: string(e.Password), HELO: helo,
+			Subject: e.Subject, Body: e.Body})
 		if err != nil {
 			return rc, fmt.Errorf("receiver %s: %w", name, err)
 		}
@@ -221,7 +230,7 @@ func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Web
 		rc.describe = append(rc.describe, fmt.Sprintf("email to %s through %s", strings.Join(e.To, ", "), e.SMTP))
 	}
 	if m != nil {
-		s, err := NewMatrix(MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room})
+		s, err := NewMatrix(MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room, Body: m.Body, HTML: m.HTML})
 		if err != nil {
 			return rc, fmt.Errorf("receiver %s: %w", name, err)
 		}
@@ -231,6 +240,9 @@ func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Web
 	if w != nil {
 		rc.Webhook = NewWebhook(w.URL, string(w.Secret))
 		rc.describe = append(rc.describe, "webhook "+w.URL)
+	}
+	if err := rc.addNotifiers(name, svc, w); err != nil {
+		return rc, fmt.Errorf("receiver %s: %w", name, err)
 	}
 	if rate > 0 {
 		rc.describe = append(rc.describe, fmt.Sprintf("at most %d messages a minute", rate))

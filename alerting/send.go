@@ -126,11 +126,13 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 	ref := ""
 	switch {
 	case kind == "email" && rc.Email != nil:
-		err = rc.Email.Send(sendCtx, msg)
+		err = rc.Email.Send(sendCtx, d.withAlert(ctx, rows, msg))
 	case kind == "matrix" && rc.Matrix != nil:
-		ref, err = rc.Matrix.Send(sendCtx, d.matrixMessage(ctx, rows, msg))
+		ref, err = rc.Matrix.Send(sendCtx, d.matrixMessage(ctx, rows, d.withAlert(ctx, rows, msg)))
 	case kind == "webhook" && rc.Webhook != nil:
-		err = rc.Webhook.Post(sendCtx, d.webhookPayload(rows, msg))
+		err = rc.Webhook.Post(sendCtx, d.webhookPayload(rows, msg).withAlert(d.withAlert(ctx, rows, msg).Alert))
+	case rc.Notifiers[kind] != nil:
+		ref, err = rc.Notifiers[kind].Notify(sendCtx, d.notification(ctx, rows, msg))
 	default:
 		err = &PermanentError{Msg: fmt.Sprintf("receiver %q is no longer configured", ch)}
 	}
@@ -204,7 +206,7 @@ func (d *Dispatcher) matrixMessage(ctx context.Context, rows []row, m Message) M
 	if rcName != DefaultReceiver {
 		txn = fmt.Sprintf("watchpost-%s-%d", idSafe(rcName), r.batch)
 	}
-	mm := MatrixMessage{TxnID: txn, Text: m.Subject + "\n" + m.Text, HTML: m.HTML, Notice: true}
+	mm := MatrixMessage{TxnID: txn, Text: m.Subject + "\n" + m.Text, HTML: m.HTML, Notice: true, Alert: m.Alert}
 	for _, x := range rows {
 		if !isResolved(x.kind, x.payload) && x.kind != "reminder" {
 			mm.Notice = false

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/watchpost/watchpost/alerting/msgtmpl"
 )
 
 // Webhook posts notifications as JSON to a URL, for everything email and
@@ -21,6 +23,11 @@ type Webhook struct {
 	URL    string
 	Secret string
 	client *http.Client
+
+	// A templated body (and headers) replace the JSON payload.
+	body        *msgtmpl.Template
+	headers     map[string]*msgtmpl.Template
+	contentType string
 }
 
 // NewWebhook returns a webhook receiver.
@@ -30,6 +37,8 @@ func NewWebhook(url, secret string) *Webhook {
 
 // WebhookPayload is what a webhook receives.
 type WebhookPayload struct {
+	alert *msgtmpl.Alert // what the body and header templates see (not sent)
+
 	ID      string          `json:"id"` // the same on every retry: receivers drop duplicates by it
 	Kind    string          `json:"kind"`
 	Labels  Labels          `json:"labels,omitempty"`
@@ -53,13 +62,20 @@ func (w *Webhook) Post(ctx context.Context, p WebhookPayload) error {
 	if err != nil {
 		return err
 	}
+	ct, extra, body, err := w.templated(p, body)
+	if err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return &PermanentError{Msg: fmt.Sprintf("webhook: %v", err)}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ct)
 	req.Header.Set("X-Watchpost-Delivery", p.ID)
 	req.Header.Set("X-Watchpost-Signature", Sign(w.Secret, body))
+	for k, v := range extra {
+		req.Header.Set(k, v)
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)

@@ -41,7 +41,8 @@ const checkUsage = `usage: watchpost check TYPE TARGET [flags]
        watchpost check cmd [flags] -- /usr/lib/nagios/plugins/check_x ARGS...
 
 Runs one probe now, prints a Nagios plugin line and exits 0 OK, 1 WARNING,
-2 CRITICAL, 3 UNKNOWN. TYPE is http, tcp, tls, dns, smtp or cmd.
+2 CRITICAL, 3 UNKNOWN. TYPE is http, tcp, tls, dns, smtp, cmd, udp, ping or
+domain.
 
   watchpost check http https://wiki.example.org/ -c 'status == 200' -w 'cert_expires_in > 14d'
   watchpost check dns 192.0.2.53:53 -query 'A wiki.example.org' -c 'answer contains 192.0.2.10'
@@ -51,6 +52,9 @@ Runs one probe now, prints a Nagios plugin line and exits 0 OK, 1 WARNING,
   watchpost check dns ns1.example.org -query 'SOA example.org' -w 'rrsig_expires_in > 7d'
   watchpost check smtp mail.example.org:25 -starttls -w 'cert_expires_in > 14d'
   watchpost check tcp host:22 -c 'body contains SSH-2.0'
+  watchpost check ping host -count 5 -c 'loss < 20' -w 'rtt < 100ms'
+  watchpost check udp host:27015 -body '\xff\xff\xff\xffTSource Engine Query\x00' -c 'replied == true'
+  watchpost check domain example.org -w 'domain_expires_in > 30d'
   watchpost check tls host:443
 
 Flags:`
@@ -68,7 +72,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		server                = fs.String("server", "", "dns: server host[:port]; TARGET is then the name to query")
 		qtype                 = fs.String("type", "A", "dns: record type, with -server")
 		method                = fs.String("method", "GET", "http: request method")
-		body                  = fs.String("body", "", `http: request body; tcp, tls: bytes to send (\r, \n, \x.. escapes)`)
+		body                  = fs.String("body", "", `http: request body; tcp, tls, udp: bytes to send (\r, \n, \x.. escapes)`)
+		count                 = fs.Int("count", 0, "ping: echo requests to send (default 3)")
 		noFollow              = fs.Bool("no-follow", false, "http: do not follow redirects")
 		insecure              = fs.Bool("insecure", false, "do not verify TLS certificates (expiry is still reported)")
 		cacert                = fs.String("cacert", "", "PEM file of CA certificates to trust instead of the system's")
@@ -131,6 +136,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Interval:       config.Duration(time.Duration(timeout) + time.Second),
 		Method:         *method,
 		Query:          *query,
+		Count:          *count,
 	}
 	switch {
 	case c.Type == "cmd" && len(command) > 0 && len(pos) == 1:
@@ -160,7 +166,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *body != "" {
-		if c.Type == "tcp" || c.Type == "tls" {
+		if c.Type == "tcp" || c.Type == "tls" || c.Type == "udp" {
 			s, err := strconv.Unquote(`"` + strings.ReplaceAll(*body, `"`, `\"`) + `"`)
 			if err != nil {
 				return usage("check: bad escape in -body: %v", err)
@@ -304,6 +310,9 @@ func NagiosLine(p *Probe, r Result) string {
 }
 
 func summary(typ string, v map[string]any) string {
+	if s, ok := summaryMore(typ, v); ok {
+		return s
+	}
 	rt := ""
 	if d, ok := v["response_time"].(time.Duration); ok {
 		rt = " in " + formatDuration(d)
@@ -382,10 +391,14 @@ func perfdata(typ string, v map[string]any) string {
 		return s
 	}
 	var parts []string
-	for _, k := range []string{"response_time", "dns_time", "connect_time", "tls_time", "first_byte_time", "cert_expires_in", "rrsig_expires_in", "delivery_time"} {
+	for _, k := range []string{"response_time", "dns_time", "connect_time", "tls_time", "first_byte_time", "cert_expires_in", "rrsig_expires_in", "delivery_time",
+		"rtt_min", "rtt_max", "domain_expires_in"} {
 		if d, ok := v[k].(time.Duration); ok {
 			parts = append(parts, k+"="+seconds(d)+";;;")
 		}
+	}
+	if l, ok := v["loss"].(float64); ok {
+		parts = append(parts, fmt.Sprintf("loss=%g%%;;;0;100", l))
 	}
 	return strings.Join(parts, " ")
 }

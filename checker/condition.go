@@ -84,7 +84,7 @@ var placeholders = map[string]placeholder{
 	"connected":           {kindBool, "http tcp tls dns smtp"},
 	"ip":                  {kindString, "http tcp tls smtp"},
 	"status":              {kindInt, "http"},
-	"body":                {kindString, "http tcp tls"},
+	"body":                {kindString, "http tcp tls udp"},
 	"dns_time":            {kindDuration, "http"},
 	"connect_time":        {kindDuration, "http"},
 	"tls_time":            {kindDuration, "http"},
@@ -287,6 +287,9 @@ func lookupPlaceholder(checkType, name, orig string) (kind, string, error) {
 		// Labels keep their case: plugins print them as they like.
 		return kindFloat, "perfdata." + orig[len("perfdata."):], nil
 	}
+	if p, ok := typedPlaceholders[checkType][name]; ok {
+		return p.kind, name, nil
+	}
 	p, ok := placeholders[name]
 	if !ok || !hasType(p.types, checkType) {
 		return 0, "", fmt.Errorf("unknown placeholder %q for %s checks (they have: %s)", orig, checkType, strings.Join(PlaceholdersFor(checkType), ", "))
@@ -310,9 +313,12 @@ func hasType(types, t string) bool {
 func PlaceholdersFor(checkType string) []string {
 	var out []string
 	for name, p := range placeholders {
-		if hasType(p.types, checkType) {
+		if _, own := typedPlaceholders[checkType][name]; hasType(p.types, checkType) && !own {
 			out = append(out, name)
 		}
+	}
+	for name := range typedPlaceholders[checkType] {
+		out = append(out, name)
 	}
 	switch checkType {
 	case "http":

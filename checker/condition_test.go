@@ -150,7 +150,11 @@ func TestPlaceholdersForEveryType(t *testing.T) {
 				continue
 			}
 			op, val := "==", "x"
-			switch placeholders[p].kind {
+			k := placeholders[p].kind
+			if tp, ok := typedPlaceholders[typ][p]; ok {
+				k = tp.kind
+			}
+			switch k {
 			case kindInt, kindFloat:
 				val = "1"
 			case kindDuration:

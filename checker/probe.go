@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/rdap"
 )
 
 // Defaults for a check that does not say.
@@ -35,6 +36,9 @@ type Options struct {
 	MaxBody            int64            // bytes of a body read at most; 1 MiB if 0
 	ClientCert         *tls.Certificate // presented to servers that ask (mutual TLS)
 	IPVersion          int              // 4 or 6: connect over that family only; 0: either
+	// Registry answers domain checks (shared, so that each domain is
+	// asked about at most daily); nil: a client without a disk cache.
+	Registry *rdap.Client
 }
 
 // network is the dial network the IP version choice allows.
@@ -96,6 +100,8 @@ type Probe struct {
 	smtpAuth    *smtpAuth   // smtp: log in when set
 	roundTrip   *roundTrip  // smtp: send a message and see it arrive
 	bucket      *s3Bucket   // file: an s3:// target
+	count       int         // ping: echo requests per probe
+	domain      *domainProbe
 
 	http *httpClient // http: the check's client, reused by every probe
 }
@@ -115,10 +121,17 @@ var probers = map[string]prober{
 	"smtp": {compileSMTP, runSMTP, nil},
 	"cmd":  {compileCmd, runCmd, nil},
 	"file": {compileFile, runFile, []string{"count > 0"}},
+	"udp":  {compileUDP, runUDP, nil},
+	"ping": {compilePing, runPing, []string{"loss < 100"}},
+	// A registry that does not answer leaves a domain check unknown
+	// (Result.Inconclusive), not down.
+	"domain": {compileDomain, runDomain, []string{"domain_expires_in > 14d"}},
 }
 
 // Types lists the probe types.
-func Types() []string { return []string{"http", "tcp", "tls", "dns", "smtp", "cmd", "file"} }
+func Types() []string {
+	return []string{"http", "tcp", "tls", "dns", "smtp", "cmd", "file", "udp", "ping", "domain"}
+}
 
 // Compile checks a configured check and prepares its probe. Every
 // condition is compiled against the placeholders of the check's type, so
@@ -202,6 +215,9 @@ func (p *Probe) Run(ctx context.Context) (r Result) {
 		r.Error = err.Error()
 	}
 	p.evaluate(&r)
+	if errors.Is(err, errInconclusive) {
+		r.Inconclusive, r.State = true, StateUnknown
+	}
 	p.trim(&r)
 	return r
 }

@@ -49,6 +49,10 @@ type Result struct {
 	Values           map[string]any
 	ConditionResults []ConditionResult
 	Error            string // why the probe itself failed ("" when it ran)
+	// Inconclusive: the probe could not tell (a domain's registry did not
+	// answer); the check's state is unknown, not down, and the result is
+	// not counted.
+	Inconclusive bool `json:",omitempty"`
 }
 
 // ConditionResult is one condition's verdict.

@@ -33,6 +33,8 @@ type Config struct {
 	Webstats    Webstats        `yaml:"webstats"`
 	StatusPage  StatusPage      `yaml:"status_page"`
 	Self        Self            `yaml:"self"`
+	// DomainExpiry watches the registration of every http check's domain.
+	DomainExpiry DomainExpiry `yaml:"domain_expiry"`
 
 	loc     *time.Location
 	dataDir string
@@ -129,6 +131,7 @@ type Check struct {
 	Headers        map[string]string `yaml:"headers"`
 	Body           string            `yaml:"body"`
 	Query          string            `yaml:"query"` // DNS: record type and name, e.g. "A wiki.example.org"
+	Count          int               `yaml:"count"` // ping: echo requests per probe (3)
 	Labels         map[string]string `yaml:"labels"`
 	// FailThreshold failed probes in a row make the check down (2);
 	// SuccessThreshold good ones make it up again (1).
@@ -213,9 +216,10 @@ type RuleFile struct {
 // Alerting holds the default receivers (email, matrix), named receivers
 // and routes.
 type Alerting struct {
-	Email          *Email              `yaml:"email"`
-	Matrix         *Matrix             `yaml:"matrix"`
-	Webhook        *Webhook            `yaml:"webhook"`
+	Email          *Email   `yaml:"email"`
+	Matrix         *Matrix  `yaml:"matrix"`
+	Webhook        *Webhook `yaml:"webhook"`
+	Services       `yaml:",inline"`
 	Receivers      map[string]Receiver `yaml:"receivers"`
 	Routes         []Route             `yaml:"routes"`
 	RepeatInterval Duration            `yaml:"repeat_interval"`
@@ -249,6 +253,8 @@ type Email struct {
 	To       []string `yaml:"to"`
 	Username string   `yaml:"username"`
 	Password Secret   `yaml:"password"`
+	Subject  string   `yaml:"subject"` // templates (docs/CONFIG.md)
+	Body     string   `yaml:"body"`
 }
 
 // Matrix sends alerts to a Matrix room.
@@ -256,12 +262,19 @@ type Matrix struct {
 	Homeserver  string `yaml:"homeserver"`
 	AccessToken Secret `yaml:"access_token"`
 	Room        string `yaml:"room"`
+	Body        string `yaml:"body"` // templates of the plain and the HTML body
+	HTML        string `yaml:"html"`
 }
 
 // Webhook posts alerts as JSON, signed with HMAC-SHA256.
 type Webhook struct {
 	URL    string `yaml:"url"`
 	Secret Secret `yaml:"secret"`
+	// Body and Headers are templates: the body replaces the JSON
+	// payload ({"text": {{ .Subject | json }}}), sent as ContentType.
+	Body        string            `yaml:"body"`
+	Headers     map[string]string `yaml:"headers"`
+	ContentType string            `yaml:"content_type"`
 }
 
 // Receiver is a named set of destinations; unset parts inherit from the
@@ -270,7 +283,8 @@ type Receiver struct {
 	Email     *Email   `yaml:"email"`
 	Matrix    *Matrix  `yaml:"matrix"`
 	Webhook   *Webhook `yaml:"webhook"`
-	RateLimit int      `yaml:"rate_limit"` // messages per minute (0: unlimited)
+	Services  `yaml:",inline"`
+	RateLimit int `yaml:"rate_limit"` // messages per minute (0: unlimited)
 }
 
 // Route sends alerts whose labels match to a receiver.

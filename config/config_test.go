@@ -78,7 +78,7 @@ func TestErrors(t *testing.T) {
 		{"host without token", "hosts:\n  a: {}\n", []string{"x.yml:2:6: hosts.a: give token, token_file or tokens"}},
 		{"token and token_file", "hosts:\n  a: {token: abcdefghij, token_file: /x}\n", []string{"hosts.a.token_file: give token or token_file, not both"}},
 		{"missing secret file", "server:\n  admin_token_file: /nonexistent/x\n", []string{"x.yml:2:21: server.admin_token_file: cannot read the secret"}},
-		{"check type", "checks:\n  - name: a\n    type: ftp\n    target: x\n", []string{"x.yml:3:11: checks[0].type: want http, tcp, tls, dns, smtp, cmd or file"}},
+		{"check type", "checks:\n  - name: a\n    type: ftp\n    target: x\n", []string{"x.yml:3:11: checks[0].type: want http, tcp, tls, dns, smtp, cmd, file, udp, ping or domain"}},
 		{"duplicate check", "checks:\n  - {name: a, type: tcp, target: 'x:1'}\n  - {name: a, type: tcp, target: 'x:1'}\n", []string{"x.yml:3:12: checks[1].name: \"a\" is used twice"}},
 		{"ip version", "checks:\n  - {name: a, type: tcp, target: 'x:1', ip_version: 5}\n", []string{"checks[0].ip_version: want 4 or 6"}},
 		{"nameservers need SOA", "checks:\n  - {name: a, type: dns, target: ns1, query: 'A x.test', nameservers: [ns2]}\n", []string{"checks[0].nameservers: compare SOA serials"}},

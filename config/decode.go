@@ -296,13 +296,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	t := v.Type()
-	fields := map[string]int{}
-	for i := 0; i < t.NumField(); i++ {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag != "" && tag != "-" {
-			fields[tag] = i
-		}
-	}
+	fields, index := structFields(t)
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -312,22 +306,50 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[key] = true
-		if fi, ok := fields[key]; ok {
-			d.decode(val, v.Field(fi), join(path, key))
+		if _, ok := fields[key]; ok {
+			d.decode(val, fieldOf(v, index[key]), join(path, key))
 			continue
 		}
 		if base, ok := strings.CutSuffix(key, "_file"); ok {
-			if fi, ok := fields[base]; ok && t.Field(fi).Type == secretType {
+			if _, ok := fields[base]; ok && t.FieldByIndex(index[base]).Type == secretType {
 				if seen[base] {
 					d.fail(k, join(path, key), "give %s or %s, not both", base, key)
 					continue
 				}
-				d.readSecret(val, v.Field(fi), join(path, key))
+				d.readSecret(val, fieldOf(v, index[base]), join(path, key))
 				continue
 			}
 		}
 		d.fail(k, join(path, key), "unknown key%s", suggest(key, fields))
 	}
+}
+
+// structFields maps the YAML keys of a struct to their fields; the keys
+// of a field tagged ",inline" (a struct, or a pointer to one) are read
+// as the outer struct's own.
+func structFields(t reflect.Type) (names map[string]int, index map[string][]int) {
+	names, index = map[string]int{}, map[string][]int{}
+	for i := 0; i < t.NumField(); i++ {
+		parts := strings.Split(t.Field(i).Tag.Get("yaml"), ",")
+		if len(parts) > 1 && parts[0] == "" && parts[1] == "inline" && t.Field(i).Type.Kind() == reflect.Struct {
+			_, inner := structFields(t.Field(i).Type)
+			for k, idx := range inner {
+				names[k] = len(names)
+				index[k] = append([]int{i}, idx...)
+			}
+			continue
+		}
+		if parts[0] != "" && parts[0] != "-" {
+			names[parts[0]] = i
+			index[parts[0]] = []int{i}
+		}
+	}
+	return names, index
+}
+
+// fieldOf is v.FieldByIndex for the paths structFields returns.
+func fieldOf(v reflect.Value, index []int) reflect.Value {
+	return v.FieldByIndex(index)
 }
 
 func (d *decoder) readSecret(n *yaml.Node, v reflect.Value, path string) {
@@ -394,6 +416,7 @@ type positions struct {
 	file string
 	pos  map[string]*yaml.Node
 	errs Errors
+	data []byte // the file, for places inside a value (templates)
 }
 
 // add records a validation error at path, or at the nearest enclosing key
@@ -426,7 +449,7 @@ func (p *positions) err() error {
 // already holds (the defaults).
 func decodeFile(file string, data []byte, v any) (*positions, error) {
 	d := &decoder{file: file, dir: filepath.Dir(file), pos: map[string]*yaml.Node{}}
-	p := &positions{file: file, pos: d.pos}
+	p := &positions{file: file, pos: d.pos, data: data}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return p, Errors{syntaxError(file, err)}

@@ -16,8 +16,9 @@ import (
 
 var (
 	hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	checkTypes = map[string]bool{"http": true, "tcp": true, "tls": true, "dns": true, "smtp": true, "cmd": true, "file": true}
-	emailTLS   = map[string]bool{"": true, "starttls": true, "implicit": true, "none": true}
+	checkTypes = map[string]bool{"http": true, "tcp": true, "tls": true, "dns": true, "smtp": true, "cmd": true, "file": true,
+		"udp": true, "ping": true, "domain": true}
+	emailTLS = map[string]bool{"": true, "starttls": true, "implicit": true, "none": true}
 )
 
 // validate checks what the types cannot: addresses, names, references
@@ -72,7 +73,9 @@ func (c *Config) validate(p *positions) {
 	}
 	c.validateHosts(p)
 	c.validateChecks(p)
+	c.addDomainChecks(p)
 	c.validateAlerting(p)
+	c.validateTemplates(p)
 	for i, r := range c.Rules {
 		if r.File == "" {
 			p.add(fmt.Sprintf("rules[%d].file", i), "missing")
@@ -214,7 +217,7 @@ func (c *Config) validateChecks(p *positions) {
 			}
 		}
 		if !checkTypes[ch.Type] {
-			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd or file, got %q", ch.Type)
+			p.add(key+".type", "want http, tcp, tls, dns, smtp, cmd, file, udp, ping or domain, got %q", ch.Type)
 		}
 		if ch.Target == "" {
 			p.add(key+".target", "missing")
@@ -307,19 +310,19 @@ func (c *Config) validateAlerting(p *positions) {
 	}
 	if a.Webhook != nil {
 		validURL(p, "alerting.webhook.url", a.Webhook.URL)
-		if len(a.Webhook.Secret) < 16 {
+		if len(a.Webhook.Secret) < 16 && (a.Webhook.Body == "" || a.Webhook.Secret != "") {
 			p.add("alerting.webhook.secret", "want a secret of at least 16 characters (the receiver checks the signature with it)")
 		}
 	}
 	for _, name := range sortedKeys(a.Receivers) {
 		r := a.Receivers[name]
 		key := "alerting.receivers." + name
-		if r.Email == nil && r.Matrix == nil && r.Webhook == nil {
-			p.add(key, "give email, matrix or webhook")
+		if r.Email == nil && r.Matrix == nil && r.Webhook == nil && !r.Services.Any() {
+			p.add(key, "give email, matrix, webhook, ntfy, gotify, slack, discord, telegram or pushover")
 		}
 		if r.Webhook != nil {
 			validURL(p, key+".webhook.url", r.Webhook.URL)
-			if len(r.Webhook.Secret) < 16 {
+			if len(r.Webhook.Secret) < 16 && (r.Webhook.Body == "" || r.Webhook.Secret != "") {
 				p.add(key+".webhook.secret", "want a secret of at least 16 characters")
 			}
 		}

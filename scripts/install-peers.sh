@@ -26,6 +26,8 @@ packages=(
 	wrk hyperfine hey
 	# dashboard tests
 	chromium fonts-dejavu-core
+	# ping checks in network namespaces: veth, addresses, a deterministic drop
+	iproute2 nftables
 )
 
 start=$SECONDS

@@ -26,12 +26,14 @@ import (
 func CompileChecks(cfg *config.Config) ([]*checker.Probe, error) {
 	var probes []*checker.Probe
 	var errs []error
+	registry := domainRegistry(cfg)
 	for i, c := range cfg.Checks {
 		opts, err := probeOptions(c)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
 			continue
 		}
+		opts.Registry = registry
 		p, err := checker.Compile(c, opts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
@@ -293,6 +295,13 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		return tr, nil
 	}
 	sink := func(r checker.Result) {
+		if r.Inconclusive {
+			// The probe could not tell (a domain's registry did not
+			// answer): the check keeps its state; a long silence shows as
+			// unknown time, as a gap does.
+			l.o.Logger.Warn("check inconclusive", "check", r.Check, "err", r.Error)
+			return
+		}
 		var why []string
 		if r.Error != "" {
 			why = append(why, r.Error)

@@ -50,6 +50,9 @@ var debianPackages = map[string]string{
 	"prometheus-node-exporter": "prometheus-node-exporter",
 	"nc":                       "netcat-openbsd",
 	"cc":                       "gcc",
+	"ip":                       "iproute2",
+	"tc":                       "iproute2",
+	"nft":                      "nftables",
 }
 
 // DebianPackage returns the Debian package that ships program.
