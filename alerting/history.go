@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// Notification is one outbox row about an incident (its opening, an
+// IncidentNotification is one outbox row about an incident (its opening, an
 // update, a reminder, its end, a status notice) with what became of it
 // at each receiver.
-type Notification struct {
+type IncidentNotification struct {
 	ID      int64     `json:"id"`
 	Created time.Time `json:"created"`
 	Kind    string    `json:"kind"`
@@ -58,15 +58,15 @@ func nsPtr(v sql.NullInt64) *time.Time {
 
 // Notifications returns every notification of incident id, oldest
 // first, with its deliveries.
-func Notifications(ctx context.Context, db *sql.DB, id int64) ([]Notification, error) {
+func Notifications(ctx context.Context, db *sql.DB, id int64) ([]IncidentNotification, error) {
 	rows, err := db.QueryContext(ctx, `SELECT id, created, kind, coalesce(json_extract(payload, '$.event'), ''), sent, last_error, given_up
 		FROM outbox WHERE json_valid(payload) AND json_extract(payload, '$.incident') = ? ORDER BY id LIMIT 1000`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read notifications: %w", err)
 	}
-	var out []Notification
+	var out []IncidentNotification
 	for rows.Next() {
-		var n Notification
+		var n IncidentNotification
 		var created int64
 		var sent, givenUp sql.NullInt64
 		if err := rows.Scan(&n.ID, &created, &n.Kind, &n.Event, &sent, &n.Note, &givenUp); err != nil {

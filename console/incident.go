@@ -33,7 +33,7 @@ type incidentView struct {
 	Incident      alerting.IncidentInfo   `json:"incident"`
 	Updates       []uptime.Update         `json:"-"`
 	Timeline      []event                 `json:"timeline"`
-	Notifications []alerting.Notification `json:"notifications"`
+	Notifications []alerting.IncidentNotification `json:"notifications"`
 	// Context: the host's log lines around the start, its metric graphs
 	// for the hour around it, the check's results then.
 	Host      string             `json:"host,omitempty"`
@@ -165,7 +165,7 @@ var notificationWords = map[string]string{
 	"incident": "Incident notice", "loghost_disk": "Loghost disk", "status_notice": "Status page subscribers",
 }
 
-func timeline(in alerting.IncidentInfo, ups []uptime.Update, ns []alerting.Notification) []event {
+func timeline(in alerting.IncidentInfo, ups []uptime.Update, ns []alerting.IncidentNotification) []event {
 	var ev []event
 	opened := "Opened"
 	switch in.Source {
