@@ -143,7 +143,7 @@ func (d *Dispatcher) alertData(ctx context.Context, rows []row, m Message) msgtm
 			}
 		}
 		if d.cfg.PublicURL != "" {
-			a.URL = incidentLink(d.cfg.PublicURL, inc)
+			a.URL = IncidentURL(d.cfg.PublicURL, inc)
 		}
 	}
 	if !a.Start.IsZero() && end.After(a.Start) {
@@ -151,11 +151,6 @@ func (d *Dispatcher) alertData(ctx context.Context, rows []row, m Message) msgtm
 	}
 	a.Start = a.Start.UTC()
 	return a
-}
-
-// incidentLink is an incident's page in the admin console.
-func incidentLink(publicURL string, id int64) string {
-	return fmt.Sprintf("%s/admin/incidents/%d", strings.TrimRight(publicURL, "/"), id)
 }
 
 func firstNonZero(ts ...time.Time) time.Time {
