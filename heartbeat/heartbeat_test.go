@@ -96,7 +96,7 @@ func TestHeartbeatLifecycle(t *testing.T) {
 		t.Fatalf("after /1: %+v", cur)
 	}
 	// A restart remembers the failure.
-	svc2, err := New(s.DB(), uptime.New(s.DB(), uptime.Config{}), svc.beats, c.now, nil, nil)
+	svc2, err := New(s.DB(), uptime.New(s.DB(), uptime.Config{}), svc.list(), c.now, nil, nil)
 	if err != nil || !svc2.failed["nightly-backup"] {
 		t.Fatalf("restart forgot the failure: %v", err)
 	}
@@ -136,7 +136,9 @@ func TestScheduleAndRuntimeBounds(t *testing.T) {
 	svc, rd, c, _ := setup(t)
 	ctx := context.Background()
 	b := Heartbeat{Name: "nightly-backup", ID: "x", Schedule: daily{}, Grace: 30 * time.Minute, MinRuntime: 5 * time.Minute, MaxRuntime: 2 * time.Hour}
-	svc.beats = []Heartbeat{b}
+	if err := svc.SetBeats([]Heartbeat{b}); err != nil {
+		t.Fatal(err)
+	}
 	state := func() uptime.Current { cur, _ := rd.Current(ctx, "nightly-backup"); return cur }
 	// 02:00 start, 02:40 success: within bounds.
 	svc.Ping(ctx, b, "start", sql.NullInt64{}, "", "", "")
