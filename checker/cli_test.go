@@ -110,7 +110,7 @@ func TestFileCheckSummary(t *testing.T) {
 	}
 	out.Reset()
 	Main(context.Background(), []string{"-h"}, &out, &out)
-	if !strings.Contains(out.String(), "cmd or file") || !strings.Contains(out.String(), "check file '/backups/*.tar.gz'") {
+	if !strings.Contains(out.String(), "cmd, file,") || !strings.Contains(out.String(), "check file '/backups/*.tar.gz'") {
 		t.Fatalf("check -h does not list file:\n%s", out.String())
 	}
 }

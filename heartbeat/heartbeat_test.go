@@ -243,3 +243,40 @@ func TestPauseURL(t *testing.T) {
 		t.Errorf("ping log %s", got)
 	}
 }
+
+// A configuration reload gives the service new heartbeats: a removed one
+// answers 404, an added one pings, a changed id follows, and a run that
+// /start opened before the reload still counts when it finishes.
+func TestSetBeats(t *testing.T) {
+	svc, rd, c, _ := setup(t)
+	ctx := context.Background()
+	const oldID, newID = "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42", "/ping/0b7a4c3e-aaaa-4c55-9a57-0d3e8b7f1c42"
+	if code := ping(t, svc, "GET", oldID+"/start", ""); code != 200 {
+		t.Fatalf("start: %d", code)
+	}
+	c.t = c.t.Add(10 * time.Minute)
+	err := svc.SetBeats([]Heartbeat{
+		{Name: "nightly-backup", ID: newID[len("/ping/"):], Period: 24 * time.Hour, Grace: 2 * time.Hour, MinRuntime: 5 * time.Minute},
+		{Name: "weekly", ID: "weekly-0123456789abcdef", Period: 7 * 24 * time.Hour},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := ping(t, svc, "POST", oldID, "done"); code != 404 {
+		t.Fatalf("the old id after the reload: %d", code)
+	}
+	// The run began 10 minutes ago, before the reload: longer than
+	// min_runtime, so a success.
+	if code := ping(t, svc, "POST", newID, "done"); code != 200 {
+		t.Fatalf("the new id: %d", code)
+	}
+	if cur, _ := rd.Current(ctx, "nightly-backup"); cur.Status != uptime.Up {
+		t.Fatalf("after the run begun before the reload: %+v", cur)
+	}
+	if code := ping(t, svc, "GET", "/ping/weekly-0123456789abcdef", ""); code != 200 {
+		t.Fatalf("an added heartbeat: %d", code)
+	}
+	if names := strings.Join(svc.Names(), ","); names != "nightly-backup,weekly" {
+		t.Fatalf("names %s", names)
+	}
+}

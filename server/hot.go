@@ -140,7 +140,8 @@ func (l *loghost) forwardFeeds(ctx context.Context) {
 }
 
 // restartKeys are the keys a reload cannot apply: listeners, the store,
-// the loghost's own collection, the time zone and redaction. A reload
+// the loghost's own collection, the time zone, redaction and the status
+// page's subscription mailer. A reload
 // that changes one says so in the log; docs/CONFIG.md marks them.
 var restartKeys = []struct {
 	key string
@@ -156,6 +157,9 @@ var restartKeys = []struct {
 	{"server.metrics_public", func(c *config.Config) any { return c.Server.MetricsPublic }},
 	{"storage", func(c *config.Config) any { return c.Storage }},
 	{"self", func(c *config.Config) any { return c.Self }},
+	// The subscription mailer and its links are set up once.
+	{"server.public_url", func(c *config.Config) any { return c.Server.PublicURL }},
+	{"status_page.subscriptions", func(c *config.Config) any { return c.StatusPage.Subscriptions }},
 }
 
 // needRestart lists the keys whose change a reload from old to cfg cannot

@@ -119,15 +119,15 @@ func TestShellExamples(t *testing.T) {
 	}
 }
 
-// The README speaks to its users: no word of the project's issues,
-// sessions or helpers, and no link out of the repository (a reader of a
+// The README speaks to its users: no word of the project's issues or
+// work sessions, and no link out of the repository (a reader of a
 // release has no "../shared").
 func TestReadmeSpeaksToUsers(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := regexp.MustCompile(`(?i)\b(session note|sessions?\b|helpers?\b|issue \d+|open issues?|the \w+ issue)|\]\(\.\./`)
+	bad := regexp.MustCompile(`(?i)\b(session notes?|sessions\b|issue \d+|open issues?|the \w+ issue\b)|\]\(\.\./`)
 	for i, l := range strings.Split(string(b), "\n") {
 		if m := bad.FindString(l); m != "" {
 			t.Errorf("README.md:%d speaks of %q: %s", i+1, m, l)
