@@ -256,7 +256,7 @@ func TestSetBeats(t *testing.T) {
 	}
 	c.t = c.t.Add(10 * time.Minute)
 	err := svc.SetBeats([]Heartbeat{
-		{Name: "nightly-backup", ID: newID[len("/ping/"):], Period: 24 * time.Hour, Grace: 2 * time.Hour, MinRuntime: 5 * time.Minute},
+		{Name: "nightly-backup", ID: newID[len("/ping/"):], Period: 24 * time.Hour, Grace: 2 * time.Hour, MinRuntime: 15 * time.Minute},
 		{Name: "weekly", ID: "weekly-0123456789abcdef", Period: 7 * 24 * time.Hour},
 	})
 	if err != nil {
@@ -265,13 +265,13 @@ func TestSetBeats(t *testing.T) {
 	if code := ping(t, svc, "POST", oldID, "done"); code != 404 {
 		t.Fatalf("the old id after the reload: %d", code)
 	}
-	// The run began 10 minutes ago, before the reload: longer than
-	// min_runtime, so a success.
+	// The run began 10 minutes ago, before the reload: shorter than the
+	// new min_runtime, so a failure — which only a kept /start can tell.
 	if code := ping(t, svc, "POST", newID, "done"); code != 200 {
 		t.Fatalf("the new id: %d", code)
 	}
-	if cur, _ := rd.Current(ctx, "nightly-backup"); cur.Status != uptime.Up {
-		t.Fatalf("after the run begun before the reload: %+v", cur)
+	if cur, _ := rd.Current(ctx, "nightly-backup"); cur.Status != uptime.Down {
+		t.Fatalf("the run begun before the reload was not measured from its /start: %+v", cur)
 	}
 	if code := ping(t, svc, "GET", "/ping/weekly-0123456789abcdef", ""); code != 200 {
 		t.Fatalf("an added heartbeat: %d", code)
