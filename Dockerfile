@@ -1,6 +1,13 @@
 # syntax=docker/dockerfile:1
 # The loghost image. Build: docker build -t watchpost .
-# Run:   docker run -p 8080:8080 -p 5514:5514/tcp -p 5514:5514/udp -v watchpost:/var/lib/watchpost watchpost
+# Run:   docker run -d --name watchpost -p 8080:8080 -p 5514:5514/tcp -p 5514:5514/udp \
+#          -v watchpost-data:/var/lib/watchpost watchpost
+# With a configuration file (its storage.path, if any, inside the volume):
+#          -v /etc/watchpost/watchpost.yaml:/etc/watchpost/watchpost.yaml:ro \
+#          -e WATCHPOST_CONFIG=/etc/watchpost/watchpost.yaml
+# Tokens: docker exec watchpost cat /var/lib/watchpost/admin.token
+# The flags of `watchpost serve` win over these WATCHPOST_* variables, which
+# win over the configuration file (e2e/docker_test.go runs this command line).
 
 FROM golang:1.26-bookworm AS build
 # gcc is what go-sqlite3's cgo needs; the golang image usually has it, but
@@ -27,9 +34,15 @@ COPY --from=build /out/watchpost /usr/local/bin/watchpost
 USER watchpost
 WORKDIR /var/lib/watchpost
 VOLUME /var/lib/watchpost
+# Listen on every interface of the container: a port published with -p
+# reaches nothing bound to 127.0.0.1 inside it.
+ENV WATCHPOST_DATA=/var/lib/watchpost \
+    WATCHPOST_LISTEN=0.0.0.0:8080 \
+    WATCHPOST_SYSLOG_LISTEN=0.0.0.0:5514
 EXPOSE 8080 5514/tcp 5514/udp
-# A subcommand rather than curl, so the slim image needs nothing else.
+# A subcommand rather than curl, so the slim image needs nothing else; it
+# asks the port of WATCHPOST_LISTEN.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/watchpost","healthcheck","-url","http://127.0.0.1:8080/healthz"]
+  CMD ["/usr/local/bin/watchpost","healthcheck"]
 ENTRYPOINT ["/usr/local/bin/watchpost"]
-CMD ["serve","-data","/var/lib/watchpost","-listen","0.0.0.0:8080"]
+CMD ["serve"]

@@ -41,7 +41,7 @@ const checkUsage = `usage: watchpost check TYPE TARGET [flags]
        watchpost check cmd [flags] -- /usr/lib/nagios/plugins/check_x ARGS...
 
 Runs one probe now, prints a Nagios plugin line and exits 0 OK, 1 WARNING,
-2 CRITICAL, 3 UNKNOWN. TYPE is http, tcp, tls, dns, smtp, cmd, udp, ping or
+2 CRITICAL, 3 UNKNOWN. TYPE is http, tcp, tls, dns, smtp, cmd, file, udp, ping or
 domain.
 
   watchpost check http https://wiki.example.org/ -c 'status == 200' -w 'cert_expires_in > 14d'
@@ -56,6 +56,7 @@ domain.
   watchpost check udp host:27015 -body '\xff\xff\xff\xffTSource Engine Query\x00' -c 'replied == true'
   watchpost check domain example.org -w 'domain_expires_in > 30d'
   watchpost check tls host:443
+  watchpost check file '/backups/*.tar.gz' -c 'newest_age < 26h' -c 'newest_size > 1000000'
 
 Flags:`
 
@@ -375,8 +376,39 @@ func summary(typ string, v map[string]any) string {
 		return s
 	case "cmd":
 		return fmt.Sprint(v["output"])
+	case "file":
+		// What a backup check is for: how many, how old, how big.
+		n, _ := v["count"].(int64)
+		s := fmt.Sprintf("%d file", n)
+		if n != 1 {
+			s += "s"
+		}
+		if age, ok := v["newest_age"].(time.Duration); ok {
+			s += fmt.Sprintf(", newest %s old, %s", formatDuration(age), formatBytes(v["newest_size"]))
+		}
+		if pct, ok := v["size_change_pct"].(float64); ok {
+			s += fmt.Sprintf(" (%+.1f%% against the one before)", pct)
+		}
+		return s
 	}
 	return ""
+}
+
+// formatBytes writes a size as people read it: 1.4 GB, 820 kB, 12 bytes.
+func formatBytes(v any) string {
+	n, ok := v.(int64)
+	if !ok {
+		return "size unknown"
+	}
+	switch {
+	case n >= 1e9:
+		return strconv.FormatFloat(float64(n)/1e9, 'f', 1, 64) + " GB"
+	case n >= 1e6:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
+	case n >= 1e3:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', 1, 64) + " kB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 func seconds(d time.Duration) string {
@@ -392,13 +424,21 @@ func perfdata(typ string, v map[string]any) string {
 	}
 	var parts []string
 	for _, k := range []string{"response_time", "dns_time", "connect_time", "tls_time", "first_byte_time", "cert_expires_in", "rrsig_expires_in", "delivery_time",
-		"rtt_min", "rtt_max", "domain_expires_in"} {
+		"rtt_min", "rtt_max", "domain_expires_in", "newest_age"} {
 		if d, ok := v[k].(time.Duration); ok {
 			parts = append(parts, k+"="+seconds(d)+";;;")
 		}
 	}
 	if l, ok := v["loss"].(float64); ok {
 		parts = append(parts, fmt.Sprintf("loss=%g%%;;;0;100", l))
+	}
+	if typ == "file" {
+		if n, ok := v["count"].(int64); ok {
+			parts = append(parts, "count="+strconv.FormatInt(n, 10)+";;;")
+		}
+		if n, ok := v["newest_size"].(int64); ok {
+			parts = append(parts, "newest_size="+strconv.FormatInt(n, 10)+"B;;;")
+		}
 	}
 	return strings.Join(parts, " ")
 }

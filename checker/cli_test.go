@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/watchpost/watchpost/internal/peers"
 )
@@ -88,5 +89,28 @@ func TestMainGolden(t *testing.T) {
 				t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+// `watchpost check file` says what a backup check is about: how many
+// files, how old and how big the newest is; `check -h` lists the type.
+func TestFileCheckSummary(t *testing.T) {
+	dir := t.TempDir()
+	old, newest := filepath.Join(dir, "a.tar.gz"), filepath.Join(dir, "b.tar.gz")
+	os.WriteFile(old, bytes.Repeat([]byte("x"), 2_000_000), 0o600)
+	os.WriteFile(newest, bytes.Repeat([]byte("x"), 1_500_000), 0o600)
+	now := time.Now()
+	os.Chtimes(old, now.Add(-50*time.Hour), now.Add(-50*time.Hour))
+	os.Chtimes(newest, now.Add(-3*time.Hour-30*time.Second), now.Add(-3*time.Hour-30*time.Second))
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"file", filepath.Join(dir, "*.tar.gz"), "-c", "newest_age < 26h"}, &out, &errOut)
+	line := out.String()
+	if code != 0 || !regexp.MustCompile(`^OK - .*: 2 files, newest 3h0m\d*s? old, 1\.5 MB \(-25\.0% against the one before\) \| .*count=2;;; newest_size=1500000B;;;`).MatchString(line) {
+		t.Fatalf("exit %d: %q %q", code, line, errOut.String())
+	}
+	out.Reset()
+	Main(context.Background(), []string{"-h"}, &out, &out)
+	if !strings.Contains(out.String(), "cmd, file,") || !strings.Contains(out.String(), "check file '/backups/*.tar.gz'") {
+		t.Fatalf("check -h does not list file:\n%s", out.String())
 	}
 }

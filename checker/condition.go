@@ -467,13 +467,13 @@ func clip(s string, n int) string {
 }
 
 // compileConditions compiles a list, naming every bad one.
-func compileConditions(checkType string, srcs []string) ([]*Condition, error) {
+func compileConditions(checkType, key string, srcs []string) ([]*Condition, error) {
 	var out []*Condition
 	var errs []error
-	for _, s := range srcs {
+	for i, s := range srcs {
 		c, err := ParseCondition(checkType, s)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &FieldError{Key: fmt.Sprintf("%s[%d]", key, i), Err: err})
 			continue
 		}
 		out = append(out, c)

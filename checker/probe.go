@@ -139,7 +139,7 @@ func Types() []string {
 func Compile(c config.Check, opts Options) (*Probe, error) {
 	pr, ok := probers[c.Type]
 	if !ok {
-		return nil, fmt.Errorf("check %q: unknown type %q (want %s)", c.Name, c.Type, strings.Join(Types(), ", "))
+		return nil, fmt.Errorf("check %q: %w", c.Name, &FieldError{Key: "type", Err: fmt.Errorf("unknown type %q (want %s)", c.Type, strings.Join(Types(), ", "))})
 	}
 	p := &Probe{
 		Name:     c.Name,
@@ -161,7 +161,7 @@ func Compile(c config.Check, opts Options) (*Probe, error) {
 		p.Timeout = min(DefaultTimeout, p.Interval)
 	}
 	if strings.TrimSpace(c.Target) == "" {
-		return nil, fmt.Errorf("check %q: missing target", c.Name)
+		return nil, fmt.Errorf("check %q: %w", c.Name, &FieldError{Key: "target", Err: errors.New("missing target")})
 	}
 	srcs := c.Conditions
 	if len(srcs) == 0 {
@@ -169,10 +169,10 @@ func Compile(c config.Check, opts Options) (*Probe, error) {
 	}
 	var errs []error
 	var err error
-	if p.conds, err = compileConditions(c.Type, srcs); err != nil {
+	if p.conds, err = compileConditions(c.Type, "conditions", srcs); err != nil {
 		errs = append(errs, err)
 	}
-	if p.warns, err = compileConditions(c.Type, c.WarnConditions); err != nil {
+	if p.warns, err = compileConditions(c.Type, "warn_conditions", c.WarnConditions); err != nil {
 		errs = append(errs, err)
 	}
 	if err := pr.compile(p, c); err != nil {
@@ -377,4 +377,48 @@ func (p *Probe) connect(ctx context.Context, v map[string]any) (net.Conn, error)
 		_ = conn.SetDeadline(dl)
 	}
 	return conn, nil
+}
+
+// FieldError is a problem with one key of a check's configuration
+// (conditions[1], target), so that `config check` can point at the
+// key's own line.
+type FieldError struct {
+	Key string // relative to the check; "" for the check as a whole
+	Err error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// FieldErrors lists the problems a Compile error holds, each with its key
+// ("" where the problem is not one key's).
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *FieldError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if _, ok := e.Unwrap().(interface{ Unwrap() []error }); ok || isField(e.Unwrap()) {
+				walk(e.Unwrap())
+			} else {
+				out = append(out, &FieldError{Err: err})
+			}
+		default:
+			out = append(out, &FieldError{Err: err})
+		}
+	}
+	walk(err)
+	return out
+}
+
+func isField(err error) bool {
+	_, ok := err.(*FieldError)
+	return ok
 }

@@ -22,7 +22,7 @@ func compileSMTP(p *Probe, c config.Check) error {
 	}
 	host, port, err := splitHostPort(c.Target, def)
 	if err != nil {
-		return err
+		return &FieldError{Key: "target", Err: err}
 	}
 	p.host = host
 	p.addr = net.JoinHostPort(host, port)

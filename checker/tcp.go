@@ -22,7 +22,7 @@ const maxTCPRead = 64 << 10
 func compileTCP(p *Probe, c config.Check) error {
 	host, port, err := splitHostPort(c.Target, "")
 	if err != nil {
-		return err
+		return &FieldError{Key: "target", Err: err}
 	}
 	p.host = host
 	p.addr = net.JoinHostPort(host, port)

@@ -209,7 +209,10 @@ func run(ctx context.Context, rc Config, sc ShipperConfig, mc metricsConfig, onc
 		go srv.Serve(ln)
 		defer srv.Close()
 	}
-	logger.Info("collector started", "server", sc.Server, "host", sc.Host, "files", len(rc.Files), "journal", rc.Journal, "spool", sc.SpoolDir)
+	// The loghost decides the name with a host token; it is logged from
+	// its first answer. This host's own name is only what an enrolment
+	// token asks for.
+	logger.Info("collector started", "server", sc.Server, "hostname", sc.Host, "files", len(rc.Files), "journal", rc.Journal, "spool", sc.SpoolDir)
 	if once {
 		// Spooled batches of an earlier run go first; then this run's.
 		for {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,9 @@ type ShipperConfig struct {
 	SpoolMax   int64
 	Timeout    time.Duration // one request (30 s)
 	MaxBackoff time.Duration // between retries of the spool's head (30 s)
+	// Timezone names this host's zone for the loghost (LocalZone when
+	// empty), which reads zone-less log times in it.
+	Timezone string
 }
 
 // Shipper sends batches to the loghost's ingest API. A batch is taken
@@ -41,12 +45,13 @@ type ShipperConfig struct {
 // the spool; the spool drains in order, so lines of one source reach the
 // loghost in offset order and nothing it holds is mistaken for a replay.
 type Shipper struct {
-	cfg    ShipperConfig
-	client *http.Client
-	url    string
-	spool  *spool
-	now    func() time.Time
-	logger *slog.Logger
+	filedAs atomic.Pointer[string] // the host name the loghost answered
+	cfg     ShipperConfig
+	client  *http.Client
+	url     string
+	spool   *spool
+	now     func() time.Time
+	logger  *slog.Logger
 
 	// send serialises requests: a direct send never overtakes the spool.
 	send sync.Mutex
@@ -95,6 +100,9 @@ func NewShipper(cfg ShipperConfig, now func() time.Time, set *metrics.Set, logge
 	}
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if cfg.Timezone == "" {
+		cfg.Timezone = LocalZone()
 	}
 	s := &Shipper{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.Timeout},
 		url: strings.TrimRight(cfg.Server, "/") + "/api/v1/ingest", spool: sp, now: now, logger: logger,
@@ -283,8 +291,9 @@ type retryAfterError struct {
 func (e *retryAfterError) Error() string { return e.msg }
 
 type ingestReply struct {
-	Stored   int `json:"stored"`
-	Replays  int `json:"replays"`
+	Host     string `json:"host"`
+	Stored   int    `json:"stored"`
+	Replays  int    `json:"replays"`
 	Rejected []struct {
 		Line  int    `json:"line"`
 		Error string `json:"error"`
@@ -305,6 +314,9 @@ func (s *Shipper) post(ctx context.Context, body []byte) error {
 	if s.cfg.Host != "" {
 		req.Header.Set("X-Watchpost-Host", s.cfg.Host)
 	}
+	if s.cfg.Timezone != "" {
+		req.Header.Set("X-Watchpost-Timezone", s.cfg.Timezone)
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
@@ -314,6 +326,11 @@ func (s *Shipper) post(ctx context.Context, body []byte) error {
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply)
 	switch {
 	case resp.StatusCode == http.StatusOK:
+		if reply.Host != "" && s.filedAs.Swap(&reply.Host) == nil {
+			// With a host token the loghost decides the name, whatever
+			// this host calls itself: say which, once.
+			s.logger.Info("the loghost files this host's data", "host", reply.Host)
+		}
 		s.sent.Inc()
 		s.sentBytes.Add(len(body))
 		if len(reply.Rejected) > 0 {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,15 +68,16 @@ func CheckMain(args []string, stdout, stderr io.Writer, validate ...func(*Config
 			fmt.Fprintf(stdout, "%s: ok (collector for %s: %d files, journal %v)\n", path, c.Server, len(c.Files), c.Journal)
 			continue
 		}
-		c, err := Parse(path, data)
-		if err == nil {
+		// Every error of the file in one run: the file's own, then each
+		// validator's (conditions, rule files), even after others failed.
+		c, err := ParseAll(path, data)
+		errs := []error{err}
+		if c != nil {
 			for _, v := range validate {
-				if err = v(c); err != nil {
-					break
-				}
+				errs = append(errs, v(c))
 			}
 		}
-		if err != nil {
+		if err := errors.Join(errs...); err != nil {
 			fmt.Fprintln(stderr, err)
 			rc = 1
 			continue

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,26 +20,73 @@ type Config struct {
 	// are masked in every line before it is parsed or stored. Absent: the
 	// built-in patterns (passwords in URLs, password=, bearer tokens); an
 	// empty list turns redaction off.
-	Redact      []string        `yaml:"redact"`
-	Server      Server          `yaml:"server"`
-	Storage     Storage         `yaml:"storage"`
-	Hosts       map[string]Host `yaml:"hosts"`
-	Checks      []Check         `yaml:"checks"`
-	Heartbeats  []Heartbeat     `yaml:"heartbeats"`
-	Maintenance []Maintenance   `yaml:"maintenance"`
-	Rules       []RuleFile      `yaml:"rules"`
-	Alerting    Alerting        `yaml:"alerting"`
-	MuninNodes  []MuninNode     `yaml:"munin_nodes"`
-	Thresholds  []Threshold     `yaml:"thresholds"`
-	Webstats    Webstats        `yaml:"webstats"`
-	StatusPage  StatusPage      `yaml:"status_page"`
-	Self        Self            `yaml:"self"`
+	Redact  []string        `yaml:"redact"`
+	Server  Server          `yaml:"server"`
+	Storage Storage         `yaml:"storage"`
+	Hosts   map[string]Host `yaml:"hosts"`
+	// SenderTimezones give the zone of zone-less times (RFC 3164
+	// syslog) from senders by network; hosts.NAME.timezone by name wins.
+	SenderTimezones []SenderTimezone `yaml:"sender_timezones"`
+	Checks          []Check          `yaml:"checks"`
+	Heartbeats      []Heartbeat      `yaml:"heartbeats"`
+	Maintenance     []Maintenance    `yaml:"maintenance"`
+	Rules           []RuleFile       `yaml:"rules"`
+	Alerting        Alerting         `yaml:"alerting"`
+	MuninNodes      []MuninNode      `yaml:"munin_nodes"`
+	Thresholds      []Threshold      `yaml:"thresholds"`
+	Webstats        Webstats         `yaml:"webstats"`
+	StatusPage      StatusPage       `yaml:"status_page"`
+	Self            Self             `yaml:"self"`
 	// DomainExpiry watches the registration of every http check's domain.
 	DomainExpiry DomainExpiry `yaml:"domain_expiry"`
 
-	loc     *time.Location
-	dataDir string
-	pos     *positions
+	loc       *time.Location
+	hostZones map[string]*time.Location
+	netZones  []netZone
+	dataDir   string
+	pos       *positions
+}
+
+// SenderTimezone is the zone of the syslog senders in one network.
+type SenderTimezone struct {
+	Network  string `yaml:"network"` // CIDR (192.0.2.0/24) or one address
+	Timezone string `yaml:"timezone"`
+}
+
+type netZone struct {
+	net *net.IPNet
+	loc *time.Location
+}
+
+// HostZone is the zone configured for a host's zone-less log times
+// (hosts.NAME.timezone), or nil.
+func (c *Config) HostZone(host string) *time.Location {
+	if loc, ok := c.hostZones[host]; ok {
+		return loc
+	}
+	for name, loc := range c.hostZones {
+		if strings.EqualFold(name, host) {
+			return loc
+		}
+	}
+	return nil
+}
+
+// SenderZone is the zone of zone-less times a syslog sender writes: its
+// host's configured zone, else its network's (sender_timezones, first
+// match), else the loghost's own zone (not the display zone: a sender
+// writes its clock, which is usually the loghost's when nobody said
+// otherwise).
+func (c *Config) SenderZone(host string, ip net.IP) *time.Location {
+	if loc := c.HostZone(host); loc != nil {
+		return loc
+	}
+	for _, nz := range c.netZones {
+		if ip != nil && nz.net.Contains(ip) {
+			return nz.loc
+		}
+	}
+	return time.Local
 }
 
 // Pos names where a key path (checks[2].conditions) was given, as
@@ -99,6 +147,10 @@ type Storage struct {
 type Host struct {
 	Token  Secret   `yaml:"token"`
 	Tokens []string `yaml:"tokens"`
+	// Timezone is the zone the host writes zone-less times in (RFC 3164
+	// syslog, most file lines), where its collector cannot say or says
+	// wrong; a host sending only syslog needs no token.
+	Timezone string `yaml:"timezone"`
 }
 
 // AllTokens is every token that authenticates the host.
@@ -460,19 +512,44 @@ func Load(path string) (*Config, error) {
 // Parse reads a loghost configuration from data; file names it in errors
 // and anchors relative paths.
 func Parse(file string, data []byte) (*Config, error) {
-	c := defaults()
-	c.File = file
-	pos, err := decodeFile(file, data, c)
+	c, err := ParseAll(file, data)
 	if err != nil {
 		return nil, err
 	}
+	return c, nil
+}
+
+// ParseAll is Parse for `config check`: with errors it still returns what
+// it could read (nil only after a YAML syntax error), so that the checks
+// that need other packages (probe conditions, rule files) run too and a
+// file's every error is reported in one run.
+func ParseAll(file string, data []byte) (*Config, error) {
+	c := defaults()
+	c.File = file
+	pos, err := decodeFile(file, data, c)
+	var decodeErrs Errors
+	if err != nil {
+		var ok bool
+		if decodeErrs, ok = err.(Errors); !ok || len(pos.pos) == 0 {
+			return nil, err // YAML syntax: nothing was read
+		}
+	}
 	c.resolvePaths(filepath.Dir(file))
 	c.validate(pos)
-	if err := pos.err(); err != nil {
-		return nil, err
+	// A key that could not be read holds its zero value: what validation
+	// says about it again is noise.
+	bad := map[string]bool{}
+	for _, e := range decodeErrs {
+		bad[e.Key] = true
 	}
+	for _, e := range pos.errs {
+		if !bad[e.Key] {
+			decodeErrs = append(decodeErrs, e)
+		}
+	}
+	pos.errs = decodeErrs
 	c.pos = pos
-	return c, nil
+	return c, pos.err()
 }
 
 func (c *Config) resolvePaths(dir string) {

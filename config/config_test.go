@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +98,17 @@ func TestErrors(t *testing.T) {
 		{"webstats visit timeout", "webstats:\n  definitions: {visit_timeout: 2d}\n", []string{"x.yml:2:32: webstats.definitions.visit_timeout: want between 1s and 24h"}},
 		{"webstats hit code", "webstats:\n  sites:\n    - name: wiki\n      definitions:\n        hit_codes: [200, 2000]\n", []string{"x.yml:5:26: webstats.sites[0].definitions.hit_codes[1]: want an HTTP status"}},
 		{"webstats hit code type", "webstats:\n  definitions: {hit_codes: [ok]}\n", []string{"x.yml:2:29: webstats.definitions.hit_codes[0]: expected a whole number"}},
-		{"yaml syntax", "server:\n  listen: [\n", []string{"x.yml:"}},
+		{"host zone", "hosts:\n  router: {timezone: Mars/Olympus}\n", []string{"x.yml:2:22: hosts.router.timezone: unknown time zone"}},
+		{"host without token or zone", "hosts:\n  router: {}\n", []string{"hosts.router: give token"}},
+		{"sender network", "sender_timezones:\n  - {network: 10.0.0.0/33, timezone: UTC}\n", []string{"x.yml:2:15: sender_timezones[0].network"}},
+		{"sender zone", "sender_timezones:\n  - {network: 10.0.0.1, timezone: Nowhere}\n", []string{"sender_timezones[0].timezone: unknown time zone"}},
+		{"yaml syntax", "server:\n  listen: [\n", []string{"x.yml:2:3: YAML syntax"}},
+		// The parser names line 1 (or no line) for these; the line is where
+		// the error is, the column its first character or the colon.
+		{"yaml syntax on line 2", "timezone: UTC\n- x\n", []string{"x.yml:2:1: YAML syntax"}},
+		{"yaml bad indent", "timezone: UTC\n  bad: indent\nchecks: []\n", []string{"x.yml:2:6: YAML syntax: mapping values"}},
+		{"yaml unclosed bracket", "a: b\nc: [1, 2\nd: e\n", []string{"x.yml:2:1: YAML syntax"}},
+		{"yaml tab", "timezone: UTC\nserver:\n\tlisten: x\n", []string{"x.yml:3:1: YAML syntax"}},
 		{"several errors, line order", "storage:\n  retention: x\nserver:\n  lisen: a\n", []string{"x.yml:2:14: storage.retention", "x.yml:4:3: server.lisen"}},
 	}
 	for _, tt := range tests {
@@ -116,6 +127,28 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Zone-less times belong to their sender: by host name, then network,
+// else the loghost's own zone (not the display timezone).
+func TestSenderZones(t *testing.T) {
+	c, err := Parse("x.yml", []byte("timezone: Asia/Tokyo\nhosts:\n  router: {timezone: America/New_York}\nsender_timezones:\n  - {network: 192.0.2.0/24, timezone: Europe/Berlin}\n  - {network: 2001:db8::1, timezone: UTC}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host, ip, want string
+	}{
+		{"router", "192.0.2.7", "America/New_York"},
+		{"ROUTER", "", "America/New_York"},
+		{"other", "192.0.2.7", "Europe/Berlin"},
+		{"other", "2001:db8::1", "UTC"},
+		{"other", "198.51.100.1", time.Local.String()},
+	} {
+		if got := c.SenderZone(tc.host, net.ParseIP(tc.ip)).String(); got != tc.want {
+			t.Errorf("%s from %s: %s, want %s", tc.host, tc.ip, got, tc.want)
+		}
 	}
 }
 

@@ -452,7 +452,7 @@ func decodeFile(file string, data []byte, v any) (*positions, error) {
 	p := &positions{file: file, pos: d.pos, data: data}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return p, Errors{syntaxError(file, err)}
+		return p, Errors{syntaxError(file, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return p, nil // an empty file: all defaults
@@ -474,16 +474,49 @@ func sortErrors(es Errors) {
 	})
 }
 
-// syntaxError turns the YAML parser's "yaml: line N: msg" into file:line.
-func syntaxError(file string, err error) *Error {
+// syntaxError turns the YAML parser's error into file:line:column. The
+// parser's own message names a line only sometimes, and then the line
+// where the enclosing construct began (often 1, and never a column), so
+// the line is found by parsing ever longer beginnings of the file: the
+// first that fails ends on the line with the error, or where a construct
+// that is never closed (a quote, a bracket) begins. The column is that
+// line's first character, or a colon the parser objects to.
+func syntaxError(file string, data []byte, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &Error{File: file, Msg: "YAML syntax: " + msg}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if i := strings.Index(rest, ":"); i > 0 {
-			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				e.Line, e.Col, e.Msg = n, 1, "YAML syntax: "+strings.TrimSpace(rest[i+1:])
+			if _, err := strconv.Atoi(rest[:i]); err == nil {
+				msg = strings.TrimSpace(rest[i+1:])
 			}
 		}
+	}
+	e := &Error{File: file, Msg: "YAML syntax: " + msg}
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > 5000 {
+		lines = lines[:5000] // bounded work on a huge file; the line may then be missing
+	}
+	var prefix strings.Builder
+	for i, l := range lines {
+		prefix.WriteString(l)
+		var n yaml.Node
+		if yaml.Unmarshal([]byte(prefix.String()), &n) == nil {
+			continue
+		}
+		e.Line = i + 1
+		text := strings.TrimRight(l, "\r\n")
+		e.Col = len(text) - len(strings.TrimLeft(text, " ")) + 1
+		if strings.Contains(msg, "mapping values") {
+			if j := strings.Index(text, ": "); j >= 0 || strings.HasSuffix(text, ":") {
+				if j < 0 {
+					j = len(text) - 1
+				}
+				e.Col = j + 1
+			}
+		}
+		if e.Col > len(text) {
+			e.Col = 1
+		}
+		break
 	}
 	return e
 }

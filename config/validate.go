@@ -72,6 +72,30 @@ func (c *Config) validate(p *positions) {
 		}
 	}
 	c.validateHosts(p)
+	for i, st := range c.SenderTimezones {
+		key := fmt.Sprintf("sender_timezones[%d]", i)
+		nw := st.Network
+		if !strings.Contains(nw, "/") {
+			if ip := net.ParseIP(nw); ip != nil {
+				bits := 32
+				if ip.To4() == nil {
+					bits = 128
+				}
+				nw = fmt.Sprintf("%s/%d", nw, bits)
+			}
+		}
+		_, ipn, err := net.ParseCIDR(nw)
+		if err != nil {
+			p.add(key+".network", "want a network (192.0.2.0/24) or an address, got %q", st.Network)
+		}
+		loc, lerr := time.LoadLocation(st.Timezone)
+		if lerr != nil || st.Timezone == "" || st.Timezone == "Local" {
+			p.add(key+".timezone", "unknown time zone %q (want e.g. Europe/Berlin or UTC)", st.Timezone)
+		}
+		if err == nil && lerr == nil {
+			c.netZones = append(c.netZones, netZone{net: ipn, loc: loc})
+		}
+	}
 	c.validateChecks(p)
 	c.addDomainChecks(p)
 	c.validateAlerting(p)
@@ -184,8 +208,18 @@ func (c *Config) validateHosts(p *positions) {
 			p.add(key, "host names are letters, digits, '.', '_' and '-'")
 		}
 		toks := h.AllTokens()
-		if len(toks) == 0 {
-			p.add(key, "give token, token_file or tokens")
+		if len(toks) == 0 && h.Timezone == "" {
+			p.add(key, "give token, token_file or tokens (or only a timezone, for a host that sends syslog)")
+		}
+		if h.Timezone != "" {
+			if loc, err := time.LoadLocation(h.Timezone); err != nil || h.Timezone == "Local" {
+				p.add(key+".timezone", "unknown time zone %q (want e.g. Europe/Berlin or UTC)", h.Timezone)
+			} else {
+				if c.hostZones == nil {
+					c.hostZones = map[string]*time.Location{}
+				}
+				c.hostZones[name] = loc
+			}
 		}
 		for _, t := range toks {
 			if len(t) < 8 {

@@ -109,9 +109,11 @@ var overallText = map[string]string{
 }
 
 var statusTemplate = template.Must(template.New("status.html").Funcs(template.FuncMap{
-	"overall":    func(s string) string { return overallText[s] },
-	"pct":        pct,
-	"since":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"overall": func(s string) string { return overallText[s] },
+	"pct":     pct,
+	// Times come in the loghost's configured zone (StatusSource sets it)
+	// and are shown with that zone's name.
+	"since":      func(t time.Time) string { return t.Format("2006-01-02 15:04 MST") },
 	"dayFrom":    dayFrom,
 	"dayBars":    dayBars,
 	"dayStrip":   dayStrip,

@@ -259,7 +259,7 @@ func responseGraph(samples []StatusSample) *statusGraph {
 		path = path[:len(path)-1] // one point: nothing to draw from it
 	}
 	return &statusGraph{Path: string(path), Fails: template.HTML(fails), Max: strconv.FormatFloat(maxMS, 'f', 0, 64) + " ms",
-		From: t0.UTC().Format("Jan 2 15:04"), To: t1.UTC().Format("Jan 2 15:04 UTC")}
+		From: t0.Format("Jan 2 15:04"), To: t1.Format("Jan 2 15:04 MST")}
 }
 
 // gapBuckets: points further apart than this many typical intervals

@@ -106,8 +106,24 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /admin/hosts/{host}/{graph}", u.auth.UI(http.HandlerFunc(u.graph)))
 	mux.Handle("GET /admin/webstats", u.auth.UI(http.HandlerFunc(u.webstatsIndex)))
 	mux.Handle("GET /admin/webstats/{site}/{month}", u.auth.UI(http.HandlerFunc(u.webstatsMonth)))
+	mux.Handle("GET /favicon.ico", Favicon())
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
+}
+
+// Favicon serves the icon browsers ask every page for (a 404 in every
+// log otherwise), public like the status page.
+func Favicon() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := staticFS.ReadFile("static/favicon.ico")
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/x-icon")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Write(b)
 	})
 }
 

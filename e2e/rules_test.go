@@ -98,7 +98,7 @@ func TestRulesInTheLoghost(t *testing.T) {
 	// A broken rule file on SIGHUP keeps the running rules.
 	os.WriteFile(ruleFile, []byte("'unclosed - - - 0 ignore\n"), 0o600)
 	lh.cmd.Process.Signal(syscall.SIGHUP)
-	eventually("the bad rules refused", func() bool { return strings.Contains(lh.out.String(), "keeping the old ones") })
+	eventually("the bad rules refused", func() bool { return strings.Contains(lh.out.String(), "rule files have errors; keeping the old") })
 	send("Nov 25 10:01:00 web1 sshd[9]: Accepted publickey for bob from 192.0.2.1 port 2 ssh2")
 	eventually("the old rules still running", func() bool { b, _ := os.ReadFile(echoFile); return strings.Contains(string(b), "login by bob") })
 	// Hit counts are kept in the store, across the restart.

@@ -122,14 +122,22 @@ func TestGrepFollow(t *testing.T) {
 	tokFile := filepath.Join(dir, "admin.tok")
 	os.WriteFile(tokFile, []byte("e2e-admin-token-0123\n"), 0o600)
 	for _, mode := range [][]string{{"-server", base, "-token-file", tokFile}, {"-data", dir}} {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		cmd := exec.CommandContext(ctx, binary, append(append([]string{"grep"}, mode...), "-f", "follow-me")...)
 		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond) // let the follower connect before lines arrive
+		// The follower shows what arrives after it started: send probe
+		// lines until it shows one (a busy machine starts it slowly).
+		for i := 0; !strings.Contains(out.String(), "follow-me probe"); i++ {
+			if i == 300 {
+				t.Fatalf("grep -f %v never started following:\n%s", mode, out.String())
+			}
+			postIngest(t, base, "token-web1", "", fmt.Sprintf(`{"line":"follow-me probe %d"}`+"\n", i))
+			time.Sleep(100 * time.Millisecond)
+		}
 		body := ""
 		for i := 0; i < 5; i++ {
 			body += fmt.Sprintf(`{"line":"follow-me %s %d"}`+"\n", mode[0], i)
@@ -139,14 +147,15 @@ func TestGrepFollow(t *testing.T) {
 			t.Fatalf("ingest %d %v", code, ans)
 		}
 		deadline := time.Now().Add(15 * time.Second)
-		for time.Now().Before(deadline) && strings.Count(out.String(), "follow-me") < 5 {
+		want := "follow-me " + mode[0]
+		for time.Now().Before(deadline) && strings.Count(out.String(), want) < 5 {
 			time.Sleep(50 * time.Millisecond)
 		}
 		cmd.Process.Signal(syscall.SIGINT)
 		cmd.Wait()
 		cancel()
 		got := out.String()
-		if strings.Count(got, "follow-me") != 5 || strings.Contains(got, "not this one") {
+		if strings.Count(got, want) != 5 || strings.Contains(got, "not this one") {
 			t.Fatalf("grep -f %v printed:\n%s", mode, got)
 		}
 	}

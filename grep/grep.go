@@ -5,6 +5,7 @@ package grep
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -32,6 +33,9 @@ type Env struct {
 	Now      func() time.Time
 	Location *time.Location
 	HTTP     *http.Client
+	// PageSize is how many matches one API answer holds (tests make it
+	// small); 0: the API's maximum.
+	PageSize int
 }
 
 // Run runs `watchpost grep` and returns the exit status: 0 when something
@@ -48,13 +52,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 	n := fs.Int("n", 0, "only the newest N matches (printed oldest first); 0: all")
 	ctxN := fs.Int("C", 0, "N lines of context from the same source around each match")
 	follow := fs.Bool("f", false, "follow: print matching lines as they arrive")
-	output := fs.String("o", "text", "output: text (the raw lines) or json (one event object a line)")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: watchpost grep [-server URL -token-file F | -data DIR] [-since DUR|TIME] [-until ..] [-n N] [-C N] [-f] [-o text|json] QUERY...\n\n")
-		fmt.Fprintf(env.Stderr, "QUERY: bare words (case-insensitive substrings), \"phrases\", field=value, field!=value, field~regex, field>N, field<N\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	output := fs.String("o", "text", "output: text (each line as rsyslog writes it, or as its file has it) or json (one event object a line, every field)")
+	fs.Usage = func() { usage(env.Stderr, fs) }
+	words, err := parseInterleaved(fs, args)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(env.Stderr, "watchpost grep: %v\n", err)
+		}
 		return 2
 	}
 	if *output != "text" && *output != "json" {
@@ -65,7 +69,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "watchpost grep: -n must be ≥ 0 and -C from 0 to %d\n", logapi.MaxContext)
 		return 2
 	}
-	q, err := query.ParseArgs(fs.Args())
+	q, err := query.ParseArgs(words)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "watchpost grep: %v\n", err)
 		return 2
@@ -78,7 +82,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	_, pinned := q.FieldEquals("host")
-	p := &printer{w: bufio.NewWriterSize(env.Stdout, 64<<10), json: *output == "json", escape: env.Terminal, hostPrefix: !pinned}
+	p := &printer{w: bufio.NewWriterSize(env.Stdout, 64<<10), json: *output == "json", terminal: env.Terminal, hostPinned: pinned, loc: env.Location}
 	defer p.w.Flush()
 
 	var matched bool
@@ -97,7 +101,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 			return 2
 		}
 		c := &logapi.Client{Server: *server, Token: tok, HTTP: env.HTTP}
-		matched, err = remote(ctx, c, q, sinceT, untilT, *n, *ctxN, *follow, p)
+		matched, err = remote(ctx, c, q, sinceT, untilT, *n, *ctxN, *follow, p, env.Stderr, pageSize(env))
 	} else {
 		matched, err = local(ctx, filepath.Join(*data, "watchpost.db"), q, store.SearchOptions{Query: q, Since: sinceT, Until: untilT, Limit: *n, Context: *ctxN}, *follow, p)
 	}
@@ -112,7 +116,14 @@ func Run(ctx context.Context, args []string, env Env) int {
 	return 1
 }
 
-func remote(ctx context.Context, c *logapi.Client, q *query.Query, since, until time.Time, n, ctxN int, follow bool, p *printer) (bool, error) {
+func pageSize(env Env) int {
+	if env.PageSize > 0 {
+		return env.PageSize
+	}
+	return logapi.MaxLimit
+}
+
+func remote(ctx context.Context, c *logapi.Client, q *query.Query, since, until time.Time, n, ctxN int, follow bool, p *printer, stderr io.Writer, page int) (bool, error) {
 	params := url.Values{"q": {q.String()}}
 	if !since.IsZero() {
 		params.Set("since", since.Format(time.RFC3339Nano))
@@ -127,43 +138,69 @@ func remote(ctx context.Context, c *logapi.Client, q *query.Query, since, until 
 		}
 		err := c.Tail(ctx, params, func(e logapi.Event) error {
 			matched = matched || e.Missed == 0
-			return p.event(e)
+			if err := p.event(e); err != nil {
+				return err
+			}
+			// A follower shows each line as it comes, not once 64 KiB
+			// have gathered.
+			return p.w.Flush()
 		})
 		return matched, err
-	}
-	if n > 0 {
-		params.Set("limit", strconv.Itoa(n))
-	} else {
-		params.Set("limit", strconv.Itoa(logapi.MaxLimit))
 	}
 	if ctxN > 0 {
 		params.Set("context", strconv.Itoa(ctxN))
 	}
-	var events []logapi.Event
-	err := c.Search(ctx, params, func(e logapi.Event) error {
-		events = append(events, e)
-		return nil
-	})
-	if err != nil {
-		return false, err
+	if n > 0 {
+		params.Set("limit", strconv.Itoa(n))
+		err := c.Search(ctx, params, func(e logapi.Event) error {
+			matched = matched || !e.Context
+			return p.event(e)
+		})
+		return matched, err
 	}
-	p.hostPrefix = p.hostPrefix && manyHosts(events)
-	for _, e := range events {
-		matched = matched || !e.Context
-		if err := p.event(e); err != nil {
+	// All matches: one answer holds at most a page, so ask for the oldest
+	// page and then again from the time of its last match, skipping what
+	// the previous page already printed (records sharing that time).
+	params.Set("limit", strconv.Itoa(page))
+	params.Set("order", "oldest")
+	var prev map[int64]bool
+	groupBase := 0
+	for pages := 0; ; pages++ {
+		seen := map[int64]bool{}
+		var last time.Time
+		matches, fresh, maxGroup := 0, 0, 0
+		err := c.Search(ctx, params, func(e logapi.Event) error {
+			seen[e.Seq] = true
+			if !e.Context {
+				matches++
+				last = e.Time
+			}
+			if prev[e.Seq] {
+				return nil
+			}
+			fresh++
+			if e.Group != 0 {
+				maxGroup = max(maxGroup, e.Group)
+				e.Group += groupBase
+			}
+			matched = matched || !e.Context
+			return p.event(e)
+		})
+		if err != nil {
 			return matched, err
 		}
-	}
-	return matched, nil
-}
-
-func manyHosts(events []logapi.Event) bool {
-	for i := 1; i < len(events); i++ {
-		if events[i].Host != events[0].Host {
-			return true
+		if matches < page {
+			return matched, nil
 		}
+		if fresh == 0 {
+			p.w.Flush()
+			fmt.Fprintf(stderr, "watchpost grep: more than %d matches share the time %s; the output stops there: narrow the query or use -data on the loghost\n",
+				page, last.Format(time.RFC3339Nano))
+			return matched, nil
+		}
+		prev, groupBase = seen, groupBase+maxGroup
+		params.Set("since", last.Format(time.RFC3339Nano))
 	}
-	return false
 }
 
 func local(ctx context.Context, path string, q *query.Query, opts store.SearchOptions, follow bool, p *printer) (bool, error) {
@@ -215,15 +252,6 @@ func local(ctx context.Context, path string, q *query.Query, opts store.SearchOp
 	if err != nil {
 		return false, err
 	}
-	if p.hostPrefix {
-		p.hostPrefix = false
-		for i := 1; i < len(hits); i++ {
-			if hits[i].Host != hits[0].Host {
-				p.hostPrefix = true
-				break
-			}
-		}
-	}
 	for i := range hits {
 		matched = matched || hits[i].Match
 		e := logapi.FromRecord(&hits[i].Record)
@@ -240,8 +268,9 @@ func local(ctx context.Context, path string, q *query.Query, opts store.SearchOp
 type printer struct {
 	w          *bufio.Writer
 	json       bool
-	escape     bool
-	hostPrefix bool
+	terminal   bool
+	hostPinned bool // the query names one host: no line needs it said
+	loc        *time.Location
 	lastGroup  int
 	printed    bool
 }
@@ -266,20 +295,60 @@ func (p *printer) event(e logapi.Event) error {
 		p.lastGroup = e.Group
 	}
 	p.printed = true
-	line := e.Raw()
-	if p.escape {
-		line = query.EscapeControl(line)
-	}
-	if p.hostPrefix {
-		host := e.Host
-		if p.escape {
-			host = query.EscapeControl(host)
-		}
-		p.w.WriteString(host)
+	line, named := TextLine(e, p.loc)
+	// One rule, searching or following: a line that names its host
+	// (syslog and the journal, shown as rsyslog writes them) is printed
+	// as it is; any other (a file's line) is prefixed with "host:",
+	// unless the query names the one host they all come from.
+	if !named && !p.hostPinned {
+		p.w.WriteString(escapeText(e.Host, p.terminal))
 		p.w.WriteString(":")
 	}
-	p.w.WriteString(line)
+	p.w.WriteString(escapeText(line, p.terminal))
 	return p.w.WriteByte('\n')
+}
+
+// TextLine is how grep shows an event as text: a syslog message or a
+// journal entry as rsyslog writes it to /var/log/syslog
+// ("Dec  7 07:17:54 web1 sshd[23103]: Failed password ...", the time in
+// loc, the host the loghost filed it under), any other line as it was
+// written. named reports that the line names its host.
+func TextLine(e logapi.Event, loc *time.Location) (line string, named bool) {
+	if (e.Format != "syslog" && e.Format != "journal") || e.Message == "" {
+		return e.Raw(), false
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	var b strings.Builder
+	b.Grow(32 + len(e.Host) + len(e.Program) + len(e.Message))
+	b.WriteString(e.Time.In(loc).Format(time.Stamp))
+	b.WriteByte(' ')
+	b.WriteString(cmp.Or(e.Host, "-"))
+	b.WriteByte(' ')
+	if e.Program != "" {
+		b.WriteString(e.Program)
+		if e.PID != "" {
+			b.WriteString("[" + e.PID + "]")
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String(), true
+}
+
+// escapeText makes a line safe to print: CR and LF always (piped into a
+// file or another program, a line holding a newline would forge a second
+// line, "web2:..." for instance), every other control character and the
+// bidirectional overrides on a terminal.
+func escapeText(s string, terminal bool) string {
+	if terminal {
+		return query.EscapeControl(s)
+	}
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", `\x0d`, "\n", `\x0a`).Replace(s)
 }
 
 // Main is the entry point from the command line.

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -72,9 +73,11 @@ type Pauser interface {
 
 // Service answers pings and watches for missed ones.
 type Service struct {
-	db     *sql.DB
-	obs    Observer
-	beats  []Heartbeat
+	db  *sql.DB
+	obs Observer
+	// beats are the configured heartbeats; a configuration reload
+	// replaces the slice (SetBeats), never changes it.
+	beats  atomic.Pointer[[]Heartbeat]
 	now    func() time.Time
 	logger *slog.Logger
 
@@ -98,32 +101,64 @@ func New(db *sql.DB, obs Observer, beats []Heartbeat, now func() time.Time, set 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Service{db: db, obs: obs, beats: beats, now: now, logger: logger,
+	s := &Service{db: db, obs: obs, now: now, logger: logger,
 		lastOK: map[string]time.Time{}, started: map[string]time.Time{}, failed: map[string]bool{},
 		pings:   set.NewCounter("watchpost_heartbeat_pings_total"),
 		unknown: set.NewCounter("watchpost_heartbeat_unknown_ids_total"),
 	}
-	// Resume from what the store knows: a restart must not forget that
-	// last night's backup never came.
-	for _, b := range beats {
-		var t sql.NullInt64
-		if err := db.QueryRow(`SELECT max(time) FROM heartbeat_pings WHERE name = ? AND kind IN ('success', 'resume')`, b.Name).Scan(&t); err != nil {
-			return nil, fmt.Errorf("heartbeat %s: %w", b.Name, err)
-		}
-		if t.Valid {
-			s.lastOK[b.Name] = time.Unix(0, t.Int64)
-		}
-		var kind string
-		err := db.QueryRow(`SELECT kind FROM heartbeat_pings WHERE name = ? AND kind IN ('success','fail','resume') ORDER BY time DESC LIMIT 1`, b.Name).Scan(&kind)
-		if err == nil {
-			s.failed[b.Name] = kind == "fail"
-		}
+	if err := s.SetBeats(beats); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
+// SetBeats replaces the heartbeats served (a configuration reload). What
+// the service knows of each one it keeps; of a new one it reads from the
+// store, as at a start: a restart or reload must not forget that last
+// night's backup never came. Runs started with /start stay open.
+func (s *Service) SetBeats(beats []Heartbeat) error {
+	lastOK, failed := map[string]time.Time{}, map[string]bool{}
+	for _, b := range beats {
+		var t sql.NullInt64
+		if err := s.db.QueryRow(`SELECT max(time) FROM heartbeat_pings WHERE name = ? AND kind IN ('success', 'resume')`, b.Name).Scan(&t); err != nil {
+			return fmt.Errorf("heartbeat %s: %w", b.Name, err)
+		}
+		if t.Valid {
+			lastOK[b.Name] = time.Unix(0, t.Int64)
+		}
+		var kind string
+		err := s.db.QueryRow(`SELECT kind FROM heartbeat_pings WHERE name = ? AND kind IN ('success','fail','resume') ORDER BY time DESC LIMIT 1`, b.Name).Scan(&kind)
+		if err == nil {
+			failed[b.Name] = kind == "fail"
+		}
+	}
+	s.mu.Lock()
+	for name, t := range lastOK {
+		if t.After(s.lastOK[name]) {
+			s.lastOK[name] = t
+		}
+	}
+	for name, f := range failed {
+		if _, known := s.failed[name]; !known {
+			s.failed[name] = f
+		}
+	}
+	s.mu.Unlock()
+	list := append([]Heartbeat(nil), beats...)
+	s.beats.Store(&list)
+	return nil
+}
+
+// list is the heartbeats served now.
+func (s *Service) list() []Heartbeat {
+	if p := s.beats.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (s *Service) find(id string) (Heartbeat, bool) {
-	for _, b := range s.beats {
+	for _, b := range s.list() {
 		if len(b.ID) == len(id) && subtle.ConstantTimeCompare([]byte(b.ID), []byte(id)) == 1 {
 			return b, true
 		}
@@ -254,7 +289,7 @@ func (s *Service) Ping(ctx context.Context, b Heartbeat, kind string, code sql.N
 // check configured with `heartbeat: NAME`. from says which, for the ping
 // list. Unknown names are an error.
 func (s *Service) Feed(ctx context.Context, name string, ok bool, from, detail string) error {
-	for _, b := range s.beats {
+	for _, b := range s.list() {
 		if b.Name == name {
 			kind := "fail"
 			if ok {
@@ -269,7 +304,7 @@ func (s *Service) Feed(ctx context.Context, name string, ok bool, from, detail s
 // Check evaluates every heartbeat once: late ones go down.
 func (s *Service) Check(ctx context.Context) {
 	now := s.now()
-	for _, b := range s.beats {
+	for _, b := range s.list() {
 		s.mu.Lock()
 		last, seen := s.lastOK[b.Name]
 		failed := s.failed[b.Name]
@@ -388,7 +423,7 @@ func (s *Service) record(ctx context.Context, b Heartbeat, now time.Time, kind, 
 }
 
 func (s *Service) byName(name string) (Heartbeat, bool) {
-	for _, b := range s.beats {
+	for _, b := range s.list() {
 		if b.Name == name {
 			return b, true
 		}
@@ -398,8 +433,9 @@ func (s *Service) byName(name string) (Heartbeat, bool) {
 
 // Names lists the heartbeats served.
 func (s *Service) Names() []string {
-	out := make([]string, len(s.beats))
-	for i, b := range s.beats {
+	beats := s.list()
+	out := make([]string, len(beats))
+	for i, b := range beats {
 		out[i] = b.Name
 	}
 	return out

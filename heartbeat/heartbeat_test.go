@@ -96,7 +96,7 @@ func TestHeartbeatLifecycle(t *testing.T) {
 		t.Fatalf("after /1: %+v", cur)
 	}
 	// A restart remembers the failure.
-	svc2, err := New(s.DB(), uptime.New(s.DB(), uptime.Config{}), svc.beats, c.now, nil, nil)
+	svc2, err := New(s.DB(), uptime.New(s.DB(), uptime.Config{}), svc.list(), c.now, nil, nil)
 	if err != nil || !svc2.failed["nightly-backup"] {
 		t.Fatalf("restart forgot the failure: %v", err)
 	}
@@ -136,7 +136,9 @@ func TestScheduleAndRuntimeBounds(t *testing.T) {
 	svc, rd, c, _ := setup(t)
 	ctx := context.Background()
 	b := Heartbeat{Name: "nightly-backup", ID: "x", Schedule: daily{}, Grace: 30 * time.Minute, MinRuntime: 5 * time.Minute, MaxRuntime: 2 * time.Hour}
-	svc.beats = []Heartbeat{b}
+	if err := svc.SetBeats([]Heartbeat{b}); err != nil {
+		t.Fatal(err)
+	}
 	state := func() uptime.Current { cur, _ := rd.Current(ctx, "nightly-backup"); return cur }
 	// 02:00 start, 02:40 success: within bounds.
 	svc.Ping(ctx, b, "start", sql.NullInt64{}, "", "", "")
@@ -239,5 +241,42 @@ func TestPauseURL(t *testing.T) {
 	rows.Close()
 	if got := strings.Join(kinds, " "); got != "success pause pause resume success" {
 		t.Errorf("ping log %s", got)
+	}
+}
+
+// A configuration reload gives the service new heartbeats: a removed one
+// answers 404, an added one pings, a changed id follows, and a run that
+// /start opened before the reload still counts when it finishes.
+func TestSetBeats(t *testing.T) {
+	svc, rd, c, _ := setup(t)
+	ctx := context.Background()
+	const oldID, newID = "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42", "/ping/0b7a4c3e-aaaa-4c55-9a57-0d3e8b7f1c42"
+	if code := ping(t, svc, "GET", oldID+"/start", ""); code != 200 {
+		t.Fatalf("start: %d", code)
+	}
+	c.t = c.t.Add(10 * time.Minute)
+	err := svc.SetBeats([]Heartbeat{
+		{Name: "nightly-backup", ID: newID[len("/ping/"):], Period: 24 * time.Hour, Grace: 2 * time.Hour, MinRuntime: 15 * time.Minute},
+		{Name: "weekly", ID: "weekly-0123456789abcdef", Period: 7 * 24 * time.Hour},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := ping(t, svc, "POST", oldID, "done"); code != 404 {
+		t.Fatalf("the old id after the reload: %d", code)
+	}
+	// The run began 10 minutes ago, before the reload: shorter than the
+	// new min_runtime, so a failure — which only a kept /start can tell.
+	if code := ping(t, svc, "POST", newID, "done"); code != 200 {
+		t.Fatalf("the new id: %d", code)
+	}
+	if cur, _ := rd.Current(ctx, "nightly-backup"); cur.Status != uptime.Down {
+		t.Fatalf("the run begun before the reload was not measured from its /start: %+v", cur)
+	}
+	if code := ping(t, svc, "GET", "/ping/weekly-0123456789abcdef", ""); code != 200 {
+		t.Fatalf("an added heartbeat: %d", code)
+	}
+	if names := strings.Join(svc.Names(), ","); names != "nightly-backup,weekly" {
+		t.Fatalf("names %s", names)
 	}
 }

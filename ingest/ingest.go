@@ -18,6 +18,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,7 +48,16 @@ type Options struct {
 	MaxBatchBytes int64
 	// MaxLineBytes bounds one log line; longer lines are truncated and marked.
 	MaxLineBytes int
-	Location     *time.Location
+	// Location is where a day ends for the daily quota (the configured
+	// timezone).
+	Location *time.Location
+	// HostZone is the zone an admin configured for a host's zone-less
+	// times (hosts.NAME.timezone), or nil. Without one, zone-less times
+	// (RFC 3164 syslog lines, most file lines) are read in the zone the
+	// collector names in its requests (ZoneHeader), else in the
+	// loghost's own zone: a time belongs to the zone of the host that
+	// wrote it, not to the zone the loghost displays.
+	HostZone func(host string) *time.Location
 	// Redactor masks secrets in each line before it is parsed or stored
 	// (nil: none).
 	Redactor *logparse.Redactor
@@ -63,6 +74,8 @@ type Options struct {
 type Handler struct {
 	parsers fastjson.ParserPool
 	o       Options
+	zones   sync.Map // zone name → *time.Location, the collectors' zones
+	nzones  atomic.Int32
 	m       struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
 		tooLarge, busy, quota, badBatch, truncated             *metrics.Counter
@@ -145,6 +158,9 @@ type Response struct {
 	Replays  int        `json:"replays"`
 	Rejected []Rejected `json:"rejected,omitempty"`
 	Version  int        `json:"version"`
+	// Host is the name the batch was filed under (the token's host, or
+	// the name an enrolling collector gave), so a collector can say so.
+	Host string `json:"host"`
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -204,7 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.m.batches.Inc()
 	h.m.bytes.Add(len(batch))
-	res, rejected, err := h.store(r.Context(), batch, host, enroll)
+	res, rejected, err := h.store(r.Context(), batch, host, enroll, h.lineZone(host, r.Header.Get(ZoneHeader)))
 	h.m.rejected.Add(len(rejected))
 	switch {
 	case errors.Is(err, store.ErrBusy):
@@ -238,7 +254,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.m.lines.Add(res.Stored)
 	h.m.replays.Add(res.Replays)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version})
+	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version, Host: host})
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, err error, msg string) {
@@ -284,10 +300,10 @@ type AsyncAppender interface {
 // stored only if the parts before it were: the writer commits part k
 // while this goroutine parses part k+1, which is how one collector's one
 // request in flight keeps both cores busy. The answer waits for all parts.
-func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll bool) (store.AppendResult, []Rejected, error) {
+func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll bool, loc *time.Location) (store.AppendResult, []Rejected, error) {
 	as, ok := h.o.Store.(AsyncAppender)
 	if !ok || h.o.PartLines < 0 {
-		recs, rejected := h.decode(batch, host, enroll, 0, nil)
+		recs, rejected := h.decode(batch, host, enroll, loc, 0, nil)
 		res, err := h.o.Store.Append(ctx, host, recs)
 		return res, rejected, err
 	}
@@ -308,7 +324,7 @@ func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll b
 		}
 		parts = append(parts, p)
 	}
-	_, rejected := h.decode(batch, host, enroll, cmp.Or(h.o.PartLines, 1024), emit)
+	_, rejected := h.decode(batch, host, enroll, loc, cmp.Or(h.o.PartLines, 1024), emit)
 	var res store.AppendResult
 	var first error
 	for _, p := range parts {
@@ -330,7 +346,7 @@ func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll b
 // one so that a single bad line never poisons the batch. With emit, every
 // part records go to emit as they are ready (and the rest at the end);
 // without, all are returned.
-func (h *Handler) decode(batch []byte, host string, enroll bool, part int, emit func([]store.Record)) ([]store.Record, []Rejected) {
+func (h *Handler) decode(batch []byte, host string, enroll bool, loc *time.Location, part int, emit func([]store.Record)) ([]store.Record, []Rejected) {
 	now := h.o.Now()
 	size := bytes.Count(batch, []byte{'\n'}) + 1
 	if emit != nil {
@@ -350,7 +366,7 @@ func (h *Handler) decode(batch []byte, host string, enroll bool, part int, emit 
 		if len(line) == 0 {
 			continue
 		}
-		rec, err := h.decodeItem(p, &in, line, now)
+		rec, err := h.decodeItem(p, &in, line, now, loc)
 		if err != nil {
 			rejected = append(rejected, Rejected{Line: n, Error: err.Error()})
 			continue
@@ -369,7 +385,7 @@ func (h *Handler) decode(batch []byte, host string, enroll bool, part int, emit 
 	return recs, rejected
 }
 
-func (h *Handler) decodeItem(p *fastjson.Parser, in *interner, line []byte, now time.Time) (store.Record, error) {
+func (h *Handler) decodeItem(p *fastjson.Parser, in *interner, line []byte, now time.Time, loc *time.Location) (store.Record, error) {
 	it, err := parseItem(p, in, line)
 	if err != nil {
 		return store.Record{}, err
@@ -429,7 +445,7 @@ func (h *Handler) decodeItem(p *fastjson.Parser, in *interner, line []byte, now 
 		h.m.truncated.Inc()
 	}
 	raw = h.o.Redactor.Redact(raw)
-	rec.Event = logparse.Parse(it.Format, raw, now, h.o.Location)
+	rec.Event = logparse.Parse(it.Format, raw, now, loc)
 	if it.Time != "" {
 		t, err := time.Parse(time.RFC3339Nano, it.Time)
 		if err != nil {
@@ -559,4 +575,33 @@ func (in *interner) str(slot int, b []byte) string {
 	s := string(b)
 	in.last[slot] = s
 	return s
+}
+
+// ZoneHeader names the collector's time zone (IANA, "Europe/Berlin") in
+// an ingest request.
+const ZoneHeader = "X-Watchpost-Timezone"
+
+// lineZone is the zone of zone-less times in host's lines: the one
+// configured for the host, else the one its collector names, else the
+// loghost's own.
+func (h *Handler) lineZone(host, named string) *time.Location {
+	if h.o.HostZone != nil {
+		if loc := h.o.HostZone(host); loc != nil {
+			return loc
+		}
+	}
+	if named == "" || len(named) > 64 {
+		return time.Local
+	}
+	if loc, ok := h.zones.Load(named); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(named)
+	if err != nil || named == "Local" {
+		return time.Local
+	}
+	if h.nzones.Add(1) <= 1000 { // a bound on what clients can make it keep
+		h.zones.Store(named, loc)
+	}
+	return loc
 }

@@ -282,10 +282,10 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(`{"line":"x","time":"not a time","severity":99,"facility":-5}`))
 	h := New(Options{Tokens: NewTokens(nil, nil), Location: time.UTC})
 	f.Fuzz(func(t *testing.T, batch []byte) {
-		recs, rej := h.decode(batch, "h", false, 0, nil)
+		recs, rej := h.decode(batch, "h", false, time.UTC, 0, nil)
 		// In parts, the same records come out, in order, none empty.
 		var parted []store.Record
-		_, rej2 := h.decode(batch, "h", false, 2, func(p []store.Record) {
+		_, rej2 := h.decode(batch, "h", false, time.UTC, 2, func(p []store.Record) {
 			if len(p) == 0 || len(p) > 2 {
 				t.Fatalf("part of %d records", len(p))
 			}

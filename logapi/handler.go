@@ -79,6 +79,15 @@ func (h *Handler) ParseRequest(r *http.Request) (Request, error) {
 		}
 		req.Opts.Limit = n
 	}
+	switch v.Get("order") {
+	case "", "newest":
+	case "oldest":
+		// The oldest limit matches: clients page forward from the last
+		// time they got (grep -server without -n).
+		req.Opts.Oldest = true
+	default:
+		return req, errorf("order must be newest (the newest limit matches) or oldest")
+	}
 	if s := v.Get("context"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > MaxContext {

@@ -81,7 +81,7 @@ func (t Term) write(b *strings.Builder) {
 	default:
 		b.WriteString(t.Field)
 		b.WriteString(t.Kind.op())
-		if bareValue(t.Value) {
+		if _, isRange, _ := rangeTerms(t); bareValue(t.Value) && !isRange {
 			b.WriteString(t.Value)
 		} else {
 			writeQuoted(b, t.Value)

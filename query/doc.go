@@ -10,8 +10,8 @@
 //	connection refused          both words appear in the line
 //	"connection refused"        the phrase appears in the line
 //	host=web1 program=sshd      fields equal these values
-//	status>=500 path~^/api/     a numeric comparison and a regex
-//	severity<=err -cron         emerg, alert, crit or err, and no "cron"
+//	status=500.. path~^/api/    a numeric range (status>=500) and a regex
+//	severity=..err -cron        emerg, alert, crit or err, and no "cron"
 //
 // Terms:
 //
@@ -29,6 +29,14 @@
 //	field>N  field<N  field>=N  field<=N
 //	                numeric comparison; a field whose value is not a
 //	                number fails it
+//	field=N..  field=..M  field=N..M
+//	                the same as a range, with no character a shell
+//	                reads as a redirection: status=500.. is status>=500,
+//	                status=500..599 is both bounds (inclusive),
+//	                severity=..err is emerg through err (journalctl -p
+//	                emerg..err); a value is a range only when each side
+//	                is empty or a number (a severity keyword for
+//	                severity), so path=/a/../b stays a plain value
 //	-term           negation: the term must not hold, e.g. -"health
 //	                check" or -path~\.css$ ; a negated field term holds
 //	                when the field is missing

@@ -3,7 +3,9 @@ package query
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -196,6 +198,17 @@ func (b *builder) parse(s string, arg int) error {
 					end++
 				}
 				t.Value, pos = s[opEnd:end], end
+				if terms, ok, msg := rangeTerms(t); ok {
+					if msg != "" {
+						return fail(start, "%s", msg)
+					}
+					for _, rt := range terms {
+						if msg := b.add(rt); msg != "" {
+							return fail(start, "%s", msg)
+						}
+					}
+					continue
+				}
 			}
 		} else {
 			end := pos
@@ -323,4 +336,54 @@ func quoteForError(s string) string {
 		s = s[:max] + "..."
 	}
 	return `"` + EscapeControl(s) + `"`
+}
+
+// rangeTerms reads an unquoted `field=A..B` (or `field!=A..B`) as a range,
+// the form that needs no shell quoting: status=500.. is status>=500,
+// status=..499 is status<=499, status=500..599 both, severity=..err is
+// emerg through err (journalctl -p emerg..err). It is a range only when
+// each side is empty or a number (for severity a keyword or 0-7) and not
+// both are empty; anything else (path=/a/../b) stays a plain value. ok
+// reports a range; msg is an error message for a range that cannot hold.
+func rangeTerms(t Term) (terms []Term, ok bool, msg string) {
+	if t.Kind != FieldEq && t.Kind != FieldNe {
+		return nil, false, ""
+	}
+	lo, hi, found := strings.Cut(t.Value, "..")
+	if !found || lo == "" && hi == "" {
+		return nil, false, ""
+	}
+	side := func(v string) (float64, bool) {
+		if v == "" {
+			return 0, true
+		}
+		if t.Field == "severity" {
+			c, ok := codeOf("severity", v)
+			return float64(c), ok
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+	}
+	l, okL := side(lo)
+	h, okH := side(hi)
+	if !okL || !okH {
+		return nil, false, ""
+	}
+	if lo != "" && hi != "" && l > h {
+		if t.Field != "severity" {
+			return nil, true, fmt.Sprintf("empty range %s: the lower bound comes first", quoteForError(t.Field+"="+t.Value))
+		}
+		lo, hi = hi, lo // severities read either way: err..emerg is emerg..err
+	}
+	negate := t.Negate != (t.Kind == FieldNe)
+	if negate && lo != "" && hi != "" {
+		return nil, true, fmt.Sprintf("a range with two bounds cannot be negated (%s): write the two sides as separate terms", quoteForError(t.Field+"="+t.Value))
+	}
+	if lo != "" {
+		terms = append(terms, Term{Kind: FieldGe, Field: t.Field, Value: lo, Negate: negate})
+	}
+	if hi != "" {
+		terms = append(terms, Term{Kind: FieldLe, Field: t.Field, Value: hi, Negate: negate})
+	}
+	return terms, true, ""
 }

@@ -124,7 +124,7 @@ func (r *Report) Text() string {
 		b.WriteString("  No heartbeats are configured.\n")
 	}
 	for _, bk := range r.Backups {
-		fmt.Fprintf(&b, "  %s: %d runs, %d failed\n", clean(bk.Name), len(bk.Runs), len(bk.Failures))
+		fmt.Fprintf(&b, "  %s: %s\n", clean(bk.Name), runCount(bk))
 		if bk.Partial {
 			fmt.Fprintf(&b, "    (pings before %s were pruned; the store keeps the last %d)\n", r.at(bk.Since), keptPings)
 		}
@@ -158,6 +158,17 @@ type runRow struct {
 	failed bool
 }
 
+// runCount counts the runs the list below it shows, successes and
+// failures alike: "2 runs, 1 failed".
+func runCount(b Backup) string {
+	n := len(b.Runs) + len(b.Failures)
+	s := fmt.Sprintf("%d runs, %d failed", n, len(b.Failures))
+	if n == 1 {
+		s = fmt.Sprintf("1 run, %d failed", len(b.Failures))
+	}
+	return s
+}
+
 // merged lists a backup's runs and failures in time order.
 func merged(b Backup) []runRow {
 	out := make([]runRow, 0, len(b.Runs)+len(b.Failures))
@@ -175,7 +186,7 @@ func merged(b Backup) []runRow {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": pct, "dur": dur, "durOrDash": durOrDash, "size": size, "exit": exit, "merged": merged,
+	"pct": pct, "dur": dur, "durOrDash": durOrDash, "size": size, "exit": exit, "merged": merged, "runCount": runCount,
 }).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.R.Title}}</title></head>
 <body>
@@ -193,7 +204,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 {{range .R.Incidents}}<tr><td>{{.ID}}</td><td>{{.Check}}</td><td>{{$.R.At .Start}}</td><td>{{$.R.EndOf .}}</td><td>{{dur .Duration}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 <h2>Backups and jobs</h2>
-{{range .R.Backups}}<h3>{{.Name}}: {{len .Runs}} runs, {{len .Failures}} failed</h3>
+{{range .R.Backups}}<h3>{{.Name}}: {{runCount .}}</h3>
 {{if .Partial}}<p>(pings before {{$.R.At .Since}} were pruned; the store keeps the last {{$.Kept}})</p>{{end}}
 {{with merged .}}<table border="1" cellpadding="4" cellspacing="0">
 <tr><th>Time</th><th>Result</th><th>Duration</th><th>Size</th></tr>

@@ -182,7 +182,7 @@ func TestQueueDue(t *testing.T) {
 	}
 	m := rec.msgs[0]
 	if m.Subject != "[watchpost] Monthly report 2026-10: 3 incidents, 1 failed backup runs" ||
-		!strings.Contains(m.Text, "nightly-backup: 30 runs, 1 failed") || !strings.Contains(m.HTML, "&lt;script&gt;") ||
+		!strings.Contains(m.Text, "nightly-backup: 31 runs, 1 failed") || !strings.Contains(m.HTML, "&lt;script&gt;") ||
 		!strings.HasPrefix(m.MessageID, "watchpost.report.2026-10.") {
 		t.Errorf("message: %q %q\n%s", m.Subject, m.MessageID, m.Text)
 	}
@@ -339,5 +339,25 @@ func BenchmarkBuild(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = r.HTML()
+	}
+}
+
+// The count above a backup's list counts what the list shows: "1 runs,
+// 1 failed" above two rows read as a mistake.
+func TestRunCountMatchesTheList(t *testing.T) {
+	for _, tc := range []struct {
+		ok, failed int
+		want       string
+	}{{1, 1, "2 runs, 1 failed"}, {1, 0, "1 run, 0 failed"}, {0, 1, "1 run, 1 failed"}, {0, 0, "0 runs, 0 failed"}} {
+		var b Backup
+		for range tc.ok {
+			b.Runs = append(b.Runs, Run{})
+		}
+		for range tc.failed {
+			b.Failures = append(b.Failures, Run{})
+		}
+		if got := runCount(b); got != tc.want || len(merged(b)) != tc.ok+tc.failed {
+			t.Errorf("%d ok, %d failed: %q (%d rows), want %q", tc.ok, tc.failed, got, len(merged(b)), tc.want)
+		}
 	}
 }

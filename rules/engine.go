@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,7 +120,7 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Check parses one rule file and reports the first error.
+// Check parses one rule file and reports its every error.
 func Check(f File) error {
 	_, err := New(Config{Files: []File{f}, DryRun: true})
 	return err
@@ -250,14 +251,20 @@ func newSurfer(e *Engine, f File) (*surfer, error) {
 	s := &surfer{e: e, name: f.Name, opts: opts, byName: map[string]*lcontext{}, index: newCtxIndex(),
 		nextRuleT: never, nextCtxT: never}
 	now := e.cfg.Now().Unix()
+	// Every bad rule of the file is reported, not only the first.
+	var errs []error
 	for _, ll := range lines {
 		spec, err := parseRule(ll.text, nil, substNone, true)
 		if err != nil {
-			return nil, &ParseError{f.Name, ll.line, err.Error()}
+			errs = append(errs, &ParseError{f.Name, ll.line, err.Error()})
+			continue
 		}
 		r := s.newRule(spec, now, ll.line, false)
 		s.static = append(s.static, r)
 		s.linkBehind(r, s.tail)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return s, nil
 }

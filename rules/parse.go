@@ -299,6 +299,11 @@ func checkAction(kind actionKind, body string) error {
 		if err := checkCommand(kind, toks[0]); err != nil {
 			return err
 		}
+		if kind != actReport && len(toks) > 1 {
+			// logsurfer runs the first word and drops the rest unsaid.
+			return fmt.Errorf("%s: %q after the command would be ignored: put the whole command line in one pair of quotes (%s \"%s ...\")",
+				kind, strings.TrimSpace(toks[1].String()), kind, toks[0].String())
+		}
 	case actDelete:
 		if _, ok := collectTokens(body, nil, substNone); !ok {
 			return fmt.Errorf("delete: unterminated quote")

@@ -32,6 +32,9 @@ func TestParseErrors(t *testing.T) {
 		{"alert label", "'x' - - - 0 alert warning \"t\" nolabel\n", "label \"nolabel\""},
 		{"directive", "#!watchpost frob\n", "r.conf:1: unknown directive"},
 		{"clock", "clock sometimes\n", "unknown directive"},
+		// logsurfer ran /usr/bin/logger alone and dropped the rest unsaid.
+		{"exec extra tokens", "'x' - - - 0 exec \"/usr/bin/logger\" -t x \"y\"\n", "r.conf:1: exec: \"-t\" after the command would be ignored"},
+		{"pipe extra tokens", "'x' - - - 0 pipe \"/usr/bin/mail root\" extra\n", "r.conf:1: pipe: \"extra\" after the command"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,6 +50,23 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Every bad rule of a file is reported in one run, each at its line.
+func TestParseErrorsAll(t *testing.T) {
+	err := Check(File{Name: "r.conf", Data: []byte("'x' - - - 0 bogus\n'y' - - - 0 ignore\n'(' - - - 0 ignore\n'z' - - - 0 exec \"/bin/true\" x\n")})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	got := err.Error()
+	for _, want := range []string{"r.conf:1: unknown action", "r.conf:3: match regex", "r.conf:4: exec"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors %q lack %q", got, want)
+		}
+	}
+	if strings.Contains(got, "r.conf:2") {
+		t.Errorf("a good rule reported: %q", got)
 	}
 }
 

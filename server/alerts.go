@@ -9,10 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
-
 	"github.com/watchpost/watchpost/alerting"
-	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
 	"github.com/watchpost/watchpost/report"
 )
@@ -22,21 +19,22 @@ import (
 // escalation, flap detection and dependencies (package alerting).
 // Without a receiver, notifications are marked as not sent, so the outbox
 // stays small and nothing stale goes out the day a receiver is added.
-func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st settings, set *metrics.Set) (*alerting.Dispatcher, error) {
+func (l *loghost) startAlerting(ctx context.Context, h *hot) error {
+	cfg, st, set := h.cfg, l.st, h.set
 	receivers, err := alerting.BuildReceivers(&cfg.Alerting, st.hostname)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	router, err := alerting.NewRouter(&cfg.Alerting)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	checks := map[string]alerting.CheckInfo{}
 	for _, c := range cfg.Checks {
 		checks[c.Name] = alerting.CheckInfo{Labels: c.Labels, DependsOn: c.DependsOn}
 	}
-	for _, h := range cfg.Heartbeats {
-		checks[h.Name] = alerting.CheckInfo{Heartbeat: true}
+	for _, b := range cfg.Heartbeats {
+		checks[b.Name] = alerting.CheckInfo{Heartbeat: true}
 	}
 	d := alerting.New(l.store.DB(), alerting.Config{Receivers: receivers, Router: router, Checks: checks,
 		HostSilentAfter: time.Duration(cfg.Alerting.HostSilentAfter), Hostname: st.hostname, Now: l.o.Now,
@@ -47,11 +45,11 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 			MinFree: uint64(cfg.Alerting.DiskMinFree), MinFreePercent: cfg.Alerting.DiskMinFreePercent},
 		RuleResolveAfter: time.Duration(cfg.Alerting.RuleResolveAfter),
 		Metrics:          set, Logger: l.o.Logger.With("component", "alerting")})
-	l.wg.Add(1)
-	go func() { defer l.wg.Done(); d.Run(ctx) }()
-	l.wg.Add(1)
+	h.wg.Add(1)
+	go func() { defer h.wg.Done(); d.Run(ctx) }()
+	h.wg.Add(1)
 	go func() {
-		defer l.wg.Done()
+		defer h.wg.Done()
 		// Last month's report goes out once, on the 1st.
 		report.Loop(ctx, l.store.DB(), cfg, l.o.Now, time.Hour, l.o.Logger.With("component", "report"))
 	}()
@@ -59,18 +57,18 @@ func (l *loghost) startAlerting(ctx context.Context, cfg *config.Config, st sett
 		// Reactions and thread replies in the room acknowledge incidents.
 		mx, err := alerting.NewMatrix(alerting.MatrixConfig{Homeserver: m.Homeserver, AccessToken: string(m.AccessToken), Room: m.Room})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		acks := alerting.NewMatrixAcks(mx, l.store.DB(), l.o.Now, l.o.Logger.With("component", "matrix-acks"))
-		l.wg.Add(1)
-		go func() { defer l.wg.Done(); acks.Run(ctx) }()
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); acks.Run(ctx) }()
 	}
 	if u := cfg.Alerting.Watchdog; u != "" {
 		wd := alerting.NewWatchdog(string(u), time.Duration(cfg.Alerting.WatchdogEvery), set, l.o.Logger.With("component", "watchdog"))
-		l.wg.Add(1)
-		go func() { defer l.wg.Done(); wd.Run(ctx) }()
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); wd.Run(ctx) }()
 	}
-	return d, nil
+	return nil
 }
 
 // incidentID reads the {id} of an incident's path, or answers 400.

@@ -6,11 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/VictoriaMetrics/metrics"
 	"os"
 	"strings"
 	"time"
-
-	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/checker"
@@ -21,22 +20,32 @@ import (
 	"github.com/watchpost/watchpost/uptime"
 )
 
-// CompileChecks compiles the configuration's probes; an error names the
-// check's place in the file. `config check` runs it too.
+// CompileChecks compiles the configuration's probes; every error names
+// its own place in the file (a condition's line, the target's), all of
+// them at once. `config check` runs it too.
 func CompileChecks(cfg *config.Config) ([]*checker.Probe, error) {
 	var probes []*checker.Probe
 	var errs []error
 	registry := domainRegistry(cfg)
 	for i, c := range cfg.Checks {
+		at := func(key string, err error) {
+			path := fmt.Sprintf("checks[%d]", i)
+			if key != "" {
+				path += "." + key
+			}
+			errs = append(errs, fmt.Errorf("%s: %s (%s): %w", cfg.Pos(path), path, c.Name, err))
+		}
 		opts, err := probeOptions(c)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
+			at("", err)
 			continue
 		}
 		opts.Registry = registry
 		p, err := checker.Compile(c, opts)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: checks[%d] (%s): %w", cfg.Pos(fmt.Sprintf("checks[%d]", i)), i, c.Name, err))
+			for _, fe := range checker.FieldErrors(err) {
+				at(fe.Key, fe.Err)
+			}
 			continue
 		}
 		probes = append(probes, p)
@@ -191,28 +200,38 @@ func labelsMatch(have, want map[string]string) bool {
 // heartbeatEvery is how often heartbeats are checked for lateness.
 const heartbeatEvery = 30 * time.Second
 
-// startChecks runs the probes and feeds their results to the tracker.
-func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metrics.Set) (*uptime.Tracker, error) {
-	probes, err := CompileChecks(cfg)
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]*checker.Probe{}
+// checkIndex is what the tracker and the probes' sink need to know about
+// the configuration in force: it is replaced on reload, while the tracker
+// (and the pauses it keeps) lives as long as the loghost.
+type checkIndex struct {
+	probes     map[string]*checker.Probe
+	thresholds map[string][2]int // fail, success
+	feeds      map[string]string // check → the heartbeat its results ping
+	beats      map[string]config.Heartbeat
+}
+
+func newCheckIndex(cfg *config.Config, probes []*checker.Probe) *checkIndex {
+	x := &checkIndex{probes: map[string]*checker.Probe{}, thresholds: map[string][2]int{}, feeds: map[string]string{},
+		beats: map[string]config.Heartbeat{}}
 	for _, p := range probes {
-		byName[p.Name] = p
+		x.probes[p.Name] = p
 	}
-	thresholds := map[string][2]int{}
-	feeds := map[string]string{} // check → the heartbeat its results ping
 	for _, c := range cfg.Checks {
-		thresholds[c.Name] = [2]int{c.FailThreshold, c.SuccessThreshold}
+		x.thresholds[c.Name] = [2]int{c.FailThreshold, c.SuccessThreshold}
 		if c.Heartbeat != "" {
-			feeds[c.Name] = c.Heartbeat
+			x.feeds[c.Name] = c.Heartbeat
 		}
 	}
-	beats := map[string]config.Heartbeat{}
+	for _, b := range cfg.Heartbeats {
+		x.beats[b.Name] = b
+	}
+	return x
+}
+
+// heartbeats turns the configuration's heartbeats into the service's.
+func heartbeats(cfg *config.Config) ([]heartbeat.Heartbeat, error) {
 	var hbs []heartbeat.Heartbeat
 	for _, h := range cfg.Heartbeats {
-		beats[h.Name] = h
 		hb := heartbeat.Heartbeat{Name: h.Name, ID: string(h.ID), Period: time.Duration(h.Period), Grace: time.Duration(h.Grace),
 			MinRuntime: time.Duration(h.MinRuntime), MaxRuntime: time.Duration(h.MaxRuntime)}
 		if h.Schedule != "" {
@@ -224,6 +243,24 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		}
 		hbs = append(hbs, hb)
 	}
+	return hbs, nil
+}
+
+// startTracking makes what outlives a reload: the uptime tracker (states,
+// pauses, maintenance), the heartbeat service with its lateness checks,
+// the feed of heartbeat results from rules, and uptime pruning. A reload
+// gives them the new configuration (reloadTracking).
+func (l *loghost) startTracking(ctx context.Context, cfg *config.Config, set *metrics.Set) error {
+	probes, err := CompileChecks(cfg)
+	if err != nil {
+		return err
+	}
+	hbs, err := heartbeats(cfg)
+	if err != nil {
+		return err
+	}
+	l.index.Store(newCheckIndex(cfg, probes))
+	index := func() *checkIndex { return l.index.Load() }
 	tr := uptime.New(l.store.DB(), uptime.Config{
 		Location: cfg.Location(),
 		// One transaction (one fsync) for the results of 200 ms: with a
@@ -231,7 +268,7 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		// A heartbeat ping's answer waits for it too, at most that long.
 		BatchWindow: 200 * time.Millisecond,
 		MaxGap: func(check string) time.Duration {
-			if p := byName[check]; p != nil {
+			if p := index().probes[check]; p != nil {
 				// Two missed probes and their timeouts: the loghost was
 				// not watching.
 				return 2*p.Interval + 2*p.Timeout
@@ -241,59 +278,91 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		// A missed or failed backup is down at once; a probe after two
 		// failures in a row.
 		FailThresholdFor: func(check string) int {
-			if _, ok := beats[check]; ok {
+			x := index()
+			if _, ok := x.beats[check]; ok {
 				return 1
 			}
-			return thresholds[check][0]
+			return x.thresholds[check][0]
 		},
-		SuccessThresholdFor: func(check string) int { return thresholds[check][1] },
+		SuccessThresholdFor: func(check string) int { return index().thresholds[check][1] },
 		Public: func(check string) bool {
-			if p := byName[check]; p != nil {
+			x := index()
+			if p := x.probes[check]; p != nil {
 				return p.Public
 			}
-			return beats[check].Public
+			return x.beats[check].Public
 		},
 		Maintenance: maintenanceWindows(cfg),
 	})
 	// Paused checks stay paused across restarts; the console's windows
 	// join the configuration's.
 	if err := tr.LoadPauses(ctx); err != nil {
-		return nil, err
+		return err
 	}
+	l.tracker = tr
 	if l.console != nil {
 		l.console.maint.OnChange = tr.SetMaintenance
 		l.console.maint.SetConfig(cfg)
 		paused := func(check string) bool { _, p := tr.Paused(check, l.o.Now()); return p }
 		l.console.paused.Store(&paused)
 	}
-	if len(hbs) > 0 {
-		svc, err := heartbeat.New(l.store.DB(), changeNotifier{tr, l.statusChanged}, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))
-		if err != nil {
-			return nil, err
-		}
-		svc.Pauses = tr
-		l.pings, l.beats = svc, svc
-		l.wg.Add(1)
-		go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()
-		l.feeds = make(chan heartbeatFeed, 256)
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case f := <-l.feeds:
-					if err := svc.Feed(ctx, f.name, f.ok, f.from, f.detail); err != nil && ctx.Err() == nil {
-						l.o.Logger.Warn("heartbeat fed by a rule", "heartbeat", f.name, "err", err)
-					}
+	// The service runs with no heartbeat too: a reload may add some.
+	svc, err := heartbeat.New(l.store.DB(), changeNotifier{tr, l.statusChanged}, hbs, l.o.Now, set, l.o.Logger.With("component", "heartbeat"))
+	if err != nil {
+		return err
+	}
+	svc.Pauses = tr
+	l.beats = svc
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()
+	l.feeds = make(chan heartbeatFeed, 256)
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); l.forwardFeeds(ctx) }()
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := tr.Prune(ctx, l.o.Now()); err != nil {
+					l.o.Logger.Warn("prune uptime", "err", err)
 				}
 			}
-		}()
+		}
+	}()
+	return nil
+}
+
+// reloadTracking gives the tracker and the heartbeats a new
+// configuration; the probes restart with the new generation (startProbes).
+func (l *loghost) reloadTracking(cfg *config.Config, probes []*checker.Probe) error {
+	hbs, err := heartbeats(cfg)
+	if err != nil {
+		return err
+	}
+	if err := l.beats.SetBeats(hbs); err != nil {
+		return err
+	}
+	l.index.Store(newCheckIndex(cfg, probes))
+	return nil
+}
+
+// startProbes runs the probes of h's configuration and feeds their
+// results to the tracker.
+func (l *loghost) startProbes(ctx context.Context, h *hot) error {
+	probes, err := CompileChecks(h.cfg)
+	if err != nil {
+		return err
 	}
 	if len(probes) == 0 {
-		return tr, nil
+		return nil
 	}
+	tr := l.tracker
+	feeds := newCheckIndex(h.cfg, probes).feeds
 	sink := func(r checker.Result) {
 		if r.Inconclusive {
 			// The probe could not tell (a domain's registry did not
@@ -327,46 +396,34 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 				l.statusChanged()
 			}
 		}
-		if hb := feeds[r.Check]; hb != "" && l.beats != nil {
+		if hb := feeds[r.Check]; hb != "" {
 			if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
 				l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
 			}
 		}
 	}
-	s := checker.NewScheduler(probes, l.o.Now, sink, set, l.o.Logger.With("component", "checker"))
+	s := checker.NewScheduler(probes, l.o.Now, sink, h.set, l.o.Logger.With("component", "checker"))
 	// A paused check runs no probe.
 	s.Skip = func(check string) bool { _, paused := tr.Paused(check, l.o.Now()); return paused }
-	l.sched = s
-	l.wg.Add(1)
+	h.sched = s
+	h.wg.Add(1)
 	go func() {
-		defer l.wg.Done()
+		defer h.wg.Done()
 		if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 			l.o.Logger.Error("check scheduler stopped", "err", err)
 		}
 	}()
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := tr.Prune(ctx, l.o.Now()); err != nil {
-					l.o.Logger.Warn("prune uptime", "err", err)
-				}
-			}
-		}
-	}()
-	return tr, nil
+	return nil
 }
 
 // statusSource builds the public page from the public checks only.
-func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) dashboard.StatusSource {
+func statusSource(current func() *config.Config, rd *uptime.Reader, now func() time.Time) dashboard.StatusSource {
 	return func(ctx context.Context) (dashboard.StatusPage, error) {
-		t := now()
+		cfg := current()
+		// Every time on the page is in the configured zone, as the
+		// monthly report's are, and shown with its name.
+		loc := cfg.Location()
+		t := now().In(loc)
 		page := dashboard.StatusPage{Title: cfg.StatusPage.Title, Description: cfg.StatusPage.Description, Generated: t, Overall: "operational"}
 		if page.Title == "" {
 			page.Title = "Status"
@@ -395,6 +452,10 @@ func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) d
 			comp, err := component(ctx, rd, c.name, t)
 			if err != nil {
 				return page, err
+			}
+			comp.Since = comp.Since.In(loc)
+			for i := range comp.Samples {
+				comp.Samples[i].Time = comp.Samples[i].Time.In(loc)
 			}
 			total++
 			switch comp.Status {
@@ -438,13 +499,13 @@ func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) d
 			if !public[in.Check] && in.Source != "manual" {
 				continue // public once, private now: not shown
 			}
-			si := dashboard.StatusIncident{Title: in.Title, Started: in.Started, Components: in.Components}
+			si := dashboard.StatusIncident{Title: in.Title, Started: in.Started.In(loc), Components: in.Components}
 			if !in.Resolved.IsZero() {
-				r := in.Resolved
+				r := in.Resolved.In(loc)
 				si.Resolved = &r
 			}
 			for _, u := range in.Updates {
-				si.Updates = append(si.Updates, dashboard.StatusUpdate{Time: u.Time, Status: u.Status, Message: u.Message})
+				si.Updates = append(si.Updates, dashboard.StatusUpdate{Time: u.Time.In(loc), Status: u.Status, Message: u.Message})
 			}
 			page.Incidents = append(page.Incidents, si)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,13 +25,28 @@ type Env struct {
 	Stdout, Stderr io.Writer
 }
 
+// serveEnv names the environment variables `watchpost serve` reads when
+// the flag is not given (flags win, then these, then the file): a
+// container sets them once (Dockerfile) and `docker run -e` changes them.
+var serveEnv = map[string]string{
+	"config":        "WATCHPOST_CONFIG",
+	"data":          "WATCHPOST_DATA",
+	"listen":        "WATCHPOST_LISTEN",
+	"syslog-listen": "WATCHPOST_SYSLOG_LISTEN",
+}
+
 // ServeMain is `watchpost serve`.
 func ServeMain(ctx context.Context, args []string, env Env, hup <-chan os.Signal) int {
+	return serveMain(ctx, args, env, hup, os.LookupEnv)
+}
+
+func serveMain(ctx context.Context, args []string, env Env, hup <-chan os.Signal, getenv func(string) (string, bool)) int {
 	fs := flag.NewFlagSet("watchpost serve", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	cfgPath := fs.String("config", "", "configuration file (default: none, run on the embedded defaults)")
-	data := fs.String("data", "", "data folder (default ./watchpost-data; wins over the config file)")
-	listen := fs.String("listen", "", "HTTP listen address (default 127.0.0.1:8080; wins over the config file)")
+	cfgPath := fs.String("config", "", "configuration file (default: none, run on the embedded defaults; env WATCHPOST_CONFIG)")
+	data := fs.String("data", "", "data folder (default ./watchpost-data; wins over the config file; env WATCHPOST_DATA)")
+	listen := fs.String("listen", "", "HTTP listen address (default 127.0.0.1:8080; wins over the config file; env WATCHPOST_LISTEN)")
+	syslogListen := fs.String("syslog-listen", "", "syslog UDP and TCP listen address (default 127.0.0.1:5514; \"off\" turns it off; wins over the config file; env WATCHPOST_SYSLOG_LISTEN)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -38,6 +54,14 @@ func ServeMain(ctx context.Context, args []string, env Env, hup <-chan os.Signal
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.Stderr, "watchpost serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, v := range serveEnv {
+		if val, ok := getenv(v); ok && !given[name] && val != "" {
+			fs.Set(name, val)
+			given[name] = true
+		}
 	}
 	var h slog.Handler = slog.NewTextHandler(env.Stderr, nil)
 	if *logFormat == "json" {
@@ -49,8 +73,14 @@ func ServeMain(ctx context.Context, args []string, env Env, hup <-chan os.Signal
 		fmt.Fprintf(env.Stderr, "watchpost serve: %v\n", err)
 		return 2
 	}
-	err = Run(ctx, Options{ConfigPath: *cfgPath, DataDir: *data, Listen: *listen, Out: env.Stdout, Logger: logger, Reload: hup, Now: now})
-	if err != nil {
+	o := Options{ConfigPath: *cfgPath, DataDir: *data, Listen: *listen, Out: env.Stdout, Logger: logger, Reload: hup, Now: now, Argv0: os.Args[0]}
+	if given["syslog-listen"] {
+		o.SyslogListen = syslogListen
+		if *syslogListen == "off" {
+			o.SyslogListen = new(string)
+		}
+	}
+	if err := Run(ctx, o); err != nil {
 		fmt.Fprintf(env.Stderr, "watchpost serve: %v\n", err)
 		return 1
 	}
@@ -133,9 +163,12 @@ func UserMain(args []string, env Env) int {
 func HealthcheckMain(ctx context.Context, args []string, env Env) int {
 	fs := flag.NewFlagSet("watchpost healthcheck", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	u := fs.String("url", "http://127.0.0.1:8080/healthz", "the loghost's /healthz")
+	u := fs.String("url", "", "the loghost's /healthz (default: http://127.0.0.1:PORT/healthz, PORT from $WATCHPOST_LISTEN, else 8080)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *u == "" {
+		*u = healthURL(os.Getenv("WATCHPOST_LISTEN"))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -155,4 +188,15 @@ func HealthcheckMain(ctx context.Context, args []string, env Env) int {
 		return 1
 	}
 	return 0
+}
+
+// healthURL is /healthz on this machine at the port of a listen address
+// (the container's WATCHPOST_LISTEN, so the image's health check follows
+// a port changed with docker run -e).
+func healthURL(listen string) string {
+	port := "8080"
+	if _, p, err := net.SplitHostPort(listen); err == nil && p != "" {
+		port = p
+	}
+	return "http://127.0.0.1:" + port + "/healthz"
 }

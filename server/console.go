@@ -173,12 +173,10 @@ func (l *loghost) startConsole(ctx context.Context, mux *http.ServeMux, auth *da
 			}
 			return rows, nil
 		}}
-	if l.sched != nil {
-		d.Runner = l.sched
-	}
-	if l.beats != nil {
-		d.Beats = l.beats
-	}
+	// The probes restart with a reload; the console probes through the
+	// scheduler in force.
+	d.Runner = hotRunner{l}
+	d.Beats = l.beats
 	c := console.New(d)
 	c.Register(mux)
 	l.wg.Add(1)

@@ -71,12 +71,12 @@ func StatusExportMain(ctx context.Context, args []string, env Env) int {
 // relative, and the live-update script is left out: a static copy has no
 // websocket to listen to.
 func exportStatus(ctx context.Context, cfg *config.Config, rd *uptime.Reader, now func() time.Time, out string) error {
-	page, api := dashboard.PublicStatus(dashboard.NewStatusCache(statusSource(cfg, rd, now), time.Minute, nil))
+	page, api := dashboard.PublicStatus(dashboard.NewStatusCache(statusSource(func() *config.Config { return cfg }, rd, now), time.Minute, nil))
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /api/v1/status", api)
-	mux.Handle("GET /feed.atom", feedHandler(cfg, rd, nil))
-	mux.Handle("GET /badge/{file}", badgeHandler(cfg, rd, now))
+	mux.Handle("GET /feed.atom", feedHandler(func() *config.Config { return cfg }, rd, nil))
+	mux.Handle("GET /badge/{file}", badgeHandler(func() *config.Config { return cfg }, rd, now))
 	// file → the URL it is the copy of
 	files := map[string]string{"index.html": "/", "status.json": "/api/v1/status", "feed.atom": "/feed.atom"}
 	for _, c := range cfg.Checks {

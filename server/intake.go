@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"path/filepath"
 	"sync"
 	"time"
@@ -23,7 +24,7 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 		byHost := map[string][]store.Record{}
 		for _, m := range msgs {
 			m.Raw = st.redactor.Redact(m.Raw)
-			ev, err := logparse.ParseSyslog(m.Raw, m.Received, st.loc)
+			ev, err := logparse.ParseSyslog(m.Raw, m.Received, time.Local)
 			if err != nil {
 				// Keep the line as it came: a loghost never drops what it
 				// cannot parse.
@@ -32,6 +33,16 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 				ev.Message = string(m.Raw)
 			}
 			host := syslogd.HostOf(ev, m.Remote)
+			// A zone-less time (RFC 3164) is the sender's clock: read it
+			// in the zone configured for the sender, by name or network,
+			// else in the loghost's own zone (never the display zone).
+			if err == nil {
+				if loc := l.currentConfig().SenderZone(host, remoteIP(m.Remote)); loc != time.Local {
+					if ev2, err := logparse.ParseSyslog(m.Raw, m.Received, loc); err == nil {
+						ev = ev2
+					}
+				}
+			}
 			rec := store.Record{Kind: store.KindLog, Received: m.Received, Event: ev, Raw: string(m.Raw), Offset: -1, Format: "syslog"}
 			rec.Host = host
 			byHost[host] = append(byHost[host], rec)
@@ -129,11 +140,21 @@ func (l *loghost) startSelf(ctx context.Context, st settings, set *metrics.Set) 
 		Files:    files,
 		Journal:  st.selfJournal,
 		StateDir: filepath.Join(st.dataDir, "self"),
-	}, &selfSink{s: l.store, host: st.hostname, loc: st.loc, redact: st.redactor}, l.o.Now, set, l.o.Logger.With("component", "self"))
+	}, &selfSink{s: l.store, host: st.hostname, loc: time.Local, redact: st.redactor}, l.o.Now, set, l.o.Logger.With("component", "self"))
 	if err != nil {
 		return err
 	}
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); r.Run(ctx) }()
+	return nil
+}
+
+func remoteIP(a net.Addr) net.IP {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.IP
+	case *net.TCPAddr:
+		return a.IP
+	}
 	return nil
 }

@@ -32,6 +32,7 @@ func (l *loghost) startMetrics(ctx context.Context, cfg *config.Config, st setti
 	if err != nil {
 		return nil, err
 	}
+	l.thresholds = watch
 	opts := rrd.Options{Now: l.o.Now, Metrics: set, Logger: l.o.Logger.With("component", "rrd"), Observer: watch}
 	src := &metricsSource{now: l.o.Now, log: l.o.Logger.With("component", "metrics")}
 	if u := cfg.Storage.VictoriaMetrics; u != "" {
@@ -81,32 +82,6 @@ func (l *loghost) startMetrics(ctx context.Context, cfg *config.Config, st setti
 		}
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); loop.Run(ctx) }()
-	}
-	polls := set.NewCounter("watchpost_munin_polls_total")
-	pollErrors := set.NewCounter("watchpost_munin_poll_errors_total")
-	for _, n := range cfg.MuninNodes {
-		every := time.Duration(n.Interval)
-		if every == 0 {
-			every = muninPollDefault
-		}
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for {
-				now := l.o.Now()
-				next := now.Truncate(every).Add(every)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(next.Sub(now)):
-				}
-				polls.Inc()
-				if err := l.pollMunin(ctx, n); err != nil && ctx.Err() == nil {
-					pollErrors.Inc()
-					l.o.Logger.Warn("munin-node poll failed", "node", n.Name, "address", n.Address, "err", err)
-				}
-			}
-		}()
 	}
 	src.db = db
 	return src, nil

@@ -49,23 +49,22 @@ func setOf(xs []string) map[string]bool {
 // the configuration.
 func loadRuleSets(cfg *config.Config) ([]*ruleSet, error) {
 	var sets []*ruleSet
+	var errs []error
 	for i, r := range cfg.Rules {
 		b, err := os.ReadFile(r.File)
 		if err != nil {
-			return nil, fmt.Errorf("%s: rules[%d].file: %w", cfg.Pos(fmt.Sprintf("rules[%d].file", i)), i, err)
+			errs = append(errs, fmt.Errorf("%s: rules[%d].file: %w", cfg.Pos(fmt.Sprintf("rules[%d].file", i)), i, err))
+			continue
 		}
 		sets = append(sets, &ruleSet{file: rules.File{Name: r.File, Data: b}, hosts: setOf(r.Hosts), programs: setOf(r.Programs)})
 	}
-	return sets, nil
+	return sets, errors.Join(errs...)
 }
 
 // ValidateRules is for `config check`: every rule file must load.
 func ValidateRules(cfg *config.Config) error {
 	sets, err := loadRuleSets(cfg)
-	if err != nil {
-		return err
-	}
-	var errs []error
+	errs := []error{err}
 	for _, rs := range sets {
 		if err := rules.Check(rs.file); err != nil {
 			errs = append(errs, err)
@@ -276,10 +275,6 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 		// instead of notifying anyone. The ping is recorded after this
 		// transaction, by the heartbeat service's own writer.
 		if name, ok := cmp.Or(a.Labels["heartbeat"], a.Labels["heartbeat_fail"]), a.Labels["heartbeat"] != ""; name != "" {
-			if rr.l.feeds == nil {
-				rr.l.o.Logger.Warn("a rule feeds a heartbeat, but none is configured", "heartbeat", name)
-				continue
-			}
 			select {
 			case rr.l.feeds <- heartbeatFeed{name: name, ok: ok, from: "rule", detail: a.Line}:
 			default:

@@ -16,13 +16,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/heartbeat"
 	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/uptime"
 )
 
 // Options are the command line's part of `watchpost serve`.
@@ -30,9 +31,13 @@ type Options struct {
 	ConfigPath string // "" runs on the embedded defaults
 	DataDir    string // flag -data; wins over the config file
 	Listen     string // flag -listen; wins over the config file
-	Out        io.Writer
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Argv0      string // how the program was started (os.Args[0]), for the banner's hints
+	// SyslogListen, when set, is flag -syslog-listen ("" turns syslog
+	// off); it wins over the config file.
+	SyslogListen *string
+	Out          io.Writer
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// Reload receives a value for each SIGHUP.
 	Reload <-chan os.Signal
 	// Ready, when set, is called with the bound addresses once serving.
@@ -97,8 +102,14 @@ type loghost struct {
 	errc    chan error
 	cancel  context.CancelFunc
 	reload  func(*config.Config)
-	pings   http.Handler // /ping/{id}, when heartbeats are configured
-	beats   *heartbeat.Service
+	// hot is the generation of probes and alerting in force; a reload
+	// replaces it. tracker and beats live as long as the loghost and take
+	// the new configuration (index) on reload.
+	hot        atomic.Pointer[hot]
+	index      atomic.Pointer[checkIndex]
+	tracker    *uptime.Tracker
+	beats      *heartbeat.Service
+	thresholds *thresholdWatch
 	// statusChanged tells the public page's cache that a check changed
 	// state (nil in tools that run no page).
 	statusChanged func()
@@ -106,9 +117,8 @@ type loghost struct {
 	// records them outside the rules consumer's transaction.
 	feeds chan heartbeatFeed
 	// console is the admin console's state (maintenance windows,
-	// subscribers, the configuration in force); sched runs the probes.
+	// subscribers, the configuration in force).
 	console *consoleState
-	sched   *checker.Scheduler
 }
 
 func (l *loghost) wait(ctx context.Context) error {
@@ -126,6 +136,9 @@ func (l *loghost) wait(ctx context.Context) error {
 	}
 	l.cancel()
 	l.wg.Wait()
+	if h := l.hot.Load(); h != nil {
+		h.wg.Wait()
+	}
 	if err := l.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

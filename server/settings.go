@@ -5,6 +5,7 @@ import (
 	"github.com/watchpost/watchpost/logparse"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/watchpost/watchpost/config"
@@ -38,6 +39,7 @@ type settings struct {
 	title           string
 	hostname        string
 	redactor        *logparse.Redactor
+	self            string // how to call this program again, for the banner's hints
 }
 
 func resolve(cfg *config.Config, o Options) (settings, error) {
@@ -50,6 +52,7 @@ func resolve(cfg *config.Config, o Options) (settings, error) {
 		st.dataDir = "watchpost-data"
 	}
 	st.dataDir = absPath(st.dataDir)
+	st.self = selfCommand(o.Argv0)
 	if err := ensureDir(st.dataDir); err != nil {
 		return st, err
 	}
@@ -66,6 +69,9 @@ func resolve(cfg *config.Config, o Options) (settings, error) {
 		return st, errNoTLS
 	}
 	st.syslogListen = cfg.Server.SyslogListen
+	if o.SyslogListen != nil {
+		st.syslogListen = *o.SyslogListen
+	}
 	st.syslogTLS = cfg.Server.SyslogTLSListen
 	st.metricsPublic = cfg.Server.MetricsPublic
 	if cfg.Server.AdminToken != "" {
@@ -147,9 +153,9 @@ func (st settings) banner() string {
 		s += "  (created now and saved in the files above: keep them secret)\n"
 	}
 	s += "\nPoint a collector at it:\n"
-	s += fmt.Sprintf("  watchpost collect -server %s -token-file %s\n", base, st.collectorFile)
+	s += fmt.Sprintf("  %s collect -server %s -token-file %s\n", st.self, base, st.collectorFile)
 	s += "Search what arrived:\n"
-	s += fmt.Sprintf("  watchpost grep -data %s -since 1h sshd\n", st.dataDir)
+	s += fmt.Sprintf("  %s grep -data %s -since 1h sshd\n", st.self, st.dataDir)
 	if st.syslogListen != "" {
 		s += "Forward syslog from rsyslog (/etc/rsyslog.d/watchpost.conf):\n"
 		s += fmt.Sprintf("  *.* action(type=\"omfwd\" target=\"HOST\" port=\"%s\" protocol=\"tcp\" template=\"RSYSLOG_SyslogProtocol23Format\" TCP_Framing=\"octet-counted\")\n", portOf(st.syslogListen))
@@ -164,4 +170,20 @@ func portOf(addr string) string {
 		}
 	}
 	return addr
+}
+
+// selfCommand is how the banner tells the user to run this program again:
+// as they started it ("./watchpost", "/usr/local/bin/watchpost"), as `go
+// run ./cmd/watchpost` when it runs from go run's temporary build, or
+// "watchpost" when it was found on the PATH.
+func selfCommand(argv0 string) string {
+	switch {
+	case argv0 == "":
+		return "watchpost"
+	case strings.Contains(argv0, "/go-build"):
+		return "go run ./cmd/watchpost"
+	case strings.Contains(argv0, "/"):
+		return argv0
+	}
+	return "watchpost"
 }

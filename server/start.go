@@ -29,6 +29,9 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	fail := func(err error) (*loghost, error) {
 		cancel()
 		l.wg.Wait()
+		if h := l.hot.Load(); h != nil {
+			h.wg.Wait()
+		}
 		if l.store != nil {
 			l.store.Close()
 		}
@@ -72,7 +75,8 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
 	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
-		Metrics: newSet(), Logger: o.Logger.With("component", "ingest")})
+		HostZone: func(host string) *time.Location { return l.currentConfig().HostZone(host) },
+		Metrics:  newSet(), Logger: o.Logger.With("component", "ingest")})
 	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
 		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour}
 	auth, err := dashboard.NewAuth(authCfg, o.Now, newSet(), o.Logger.With("component", "auth"))
@@ -116,36 +120,35 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	}
 	// One build of the public page every 5 s serves every visitor, the
 	// JSON and the live websocket; a state change rebuilds it at once.
-	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(cfg, reader, o.Now), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
+	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(l.currentConfig, reader, o.Now), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
 	l.statusChanged = statusCache.Invalidate
-	tracker, err := l.startChecks(ctx, cfg, newSet())
+	if err := l.startTracking(ctx, cfg, newSet()); err != nil {
+		return fail(err)
+	}
+	h, err := l.startHot(ctx, cfg)
 	if err != nil {
 		return fail(err)
 	}
+	l.hot.Store(h)
 	rr, err := l.startRules(ctx, cfg, newSet())
 	if err != nil {
-		return fail(err)
-	}
-	if _, err := l.startAlerting(ctx, cfg, st, newSet()); err != nil {
 		return fail(err)
 	}
 	silences := auth.API(alerting.SilencesHandler(l.store.DB(), o.Now))
 	mux.Handle("/api/v1/silences", silences)
 	mux.Handle("/api/v1/silences/", silences)
-	if l.pings != nil {
-		mux.Handle("/ping/", l.pings)
-	}
+	mux.Handle("/ping/", l.beats)
 	statusPage, statusAPI := dashboard.PublicStatus(statusCache)
-	mux.Handle("GET /feed.atom", feedHandler(cfg, reader, l.console.feedMaintenance(o.Now)))
-	mux.Handle("GET /badge/{file}", badgeHandler(cfg, reader, o.Now))
+	mux.Handle("GET /feed.atom", feedHandler(l.currentConfig, reader, l.console.feedMaintenance(o.Now)))
+	mux.Handle("GET /badge/{file}", badgeHandler(l.currentConfig, reader, o.Now))
 	// Every kind of incident (checks, heartbeats, rules, metrics, hosts,
 	// the loghost's disk): the list, the admin page and its actions.
 	mux.Handle("GET /api/v1/incidents", auth.API(incidentsListHandler(l.store.DB(), l.console.listOptions)))
 	registerIncidents(mux, auth, l.store.DB(), o.Now, l.console.listOptions, o.Logger.With("component", "incidents"))
-	if err := l.startConsole(ctx, mux, auth, cfg, st, reader, tracker, uiDeps.Metrics, newSet()); err != nil {
+	if err := l.startConsole(ctx, mux, auth, cfg, st, reader, l.tracker, uiDeps.Metrics, newSet()); err != nil {
 		return fail(err)
 	}
-	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(incidentUpdateAPI(l.store.DB(), reader, tracker, o.Now, statusCache.Invalidate)))
+	mux.Handle("POST /api/v1/incidents/{id}/updates", auth.API(incidentUpdateAPI(l.store.DB(), reader, l.tracker, o.Now, statusCache.Invalidate)))
 	mux.Handle("POST /api/v1/incidents/{id}/ack", auth.API(ackHandler(l.store.DB(), o.Now)))
 	mux.Handle("GET /{$}", statusPage) // the server-wide SecurityHeaders wrap covers it
 	mux.Handle("GET /api/v1/status", statusAPI)
@@ -196,6 +199,17 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 			o.Logger.Error("reload: keeping the old configuration", "err", err)
 			return
 		}
+		// Everything that cannot take effect fails before anything
+		// changes: the old configuration then stays in force whole.
+		if _, err := CompileChecks(c); err != nil {
+			o.Logger.Error("reload: the new configuration has errors; keeping the old one", "err", err)
+			return
+		}
+		if err := ValidateRules(c); err != nil {
+			o.Logger.Error("reload: the new rule files have errors; keeping the old configuration", "err", err)
+			return
+		}
+		old := l.currentConfig()
 		l.console.cfg.Store(c)
 		l.console.maint.SetConfig(c)
 		tokens.Update(ns.hostTokens, ns.enrollTokens)
@@ -209,7 +223,19 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		} else {
 			ws.Store(w)
 		}
-		o.Logger.Info("configuration reloaded")
+		if l.thresholds != nil {
+			if err := l.thresholds.reload(c); err != nil {
+				o.Logger.Error("reload: keeping the old thresholds", "err", err)
+			}
+		}
+		if err := l.swapHot(ctx, c); err != nil {
+			o.Logger.Error("reload: checks, heartbeats and alerting could not restart", "err", err)
+			return
+		}
+		if keys := needRestart(old, c); len(keys) > 0 {
+			o.Logger.Warn("configuration reloaded, but these keys take effect only at the next restart", "keys", strings.Join(keys, ", "))
+		}
+		o.Logger.Info("configuration reloaded", "checks", len(c.Checks), "heartbeats", len(c.Heartbeats), "rule_files", len(c.Rules))
 	}
 	if o.Reload != nil && o.ConfigPath != "" {
 		l.wg.Add(1)
@@ -227,6 +253,9 @@ func (l *loghost) writeMetrics(w io.Writer) {
 	metrics.WriteProcessMetrics(w)
 	for _, s := range l.sets {
 		s.WritePrometheus(w)
+	}
+	if h := l.hot.Load(); h != nil {
+		h.set.WritePrometheus(w)
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"encoding/xml"
@@ -50,9 +51,10 @@ type atomEntry struct {
 
 // feedHandler is /feed.atom: the incidents of public checks, those
 // opened by hand, and (when maint is set) public maintenance windows.
-func feedHandler(cfg *config.Config, rd *uptime.Reader, maint func() []atomEntry) http.Handler {
-	public := publicNames(cfg)
+func feedHandler(current func() *config.Config, rd *uptime.Reader, maint func() []atomEntry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := current()
+		public := publicNames(cfg)
 		ins, err := rd.Incidents(r.Context(), true, 50)
 		if err != nil {
 			http.Error(w, "feed unavailable", http.StatusInternalServerError)
@@ -99,9 +101,9 @@ var badgeTemplate = template.Must(template.New("badge").Parse(`<svg xmlns="http:
 
 // badgeHandler is /badge/{check}.svg: the state, or with ?uptime=30d the
 // uptime, of a public check.
-func badgeHandler(cfg *config.Config, rd *uptime.Reader, now func() time.Time) http.Handler {
-	public := publicNames(cfg)
+func badgeHandler(current func() *config.Config, rd *uptime.Reader, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		public := publicNames(current())
 		name, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
 		if !ok || !public[name] {
 			http.NotFound(w, r)
@@ -150,7 +152,12 @@ func badgeHandler(cfg *config.Config, rd *uptime.Reader, now func() time.Time) h
 
 // incidentUpdateAPI is the admin side of the status page: post an update
 // (investigating, identified, monitoring, resolved) to an incident.
-func incidentUpdateAPI(db *sql.DB, rd *uptime.Reader, tr *uptime.Tracker, now func() time.Time, changed func()) (update http.Handler) {
+// statusUpdater posts an update to an incident (uptime.Tracker).
+type statusUpdater interface {
+	AddUpdate(ctx context.Context, id int64, status, message string, now time.Time) (bool, error)
+}
+
+func incidentUpdateAPI(db *sql.DB, rd *uptime.Reader, tr statusUpdater, now func() time.Time, changed func()) (update http.Handler) {
 	update = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := incidentID(w, r)
 		if !ok {

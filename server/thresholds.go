@@ -33,12 +33,37 @@ type thresholdWatch struct {
 	changes *metrics.Counter
 }
 
-func newThresholdWatch(ctx context.Context, db *sql.DB, cfg *config.Config, now func() time.Time, set *metrics.Set) (*thresholdWatch, error) {
+func thresholdEngine(cfg *config.Config) (*thresholds.Engine, error) {
 	var rules []thresholds.Rule
 	for _, t := range cfg.Thresholds {
 		rules = append(rules, thresholds.Rule{Host: t.Host, Graph: t.Graph, Field: t.Field, Warning: t.Warning, Critical: t.Critical})
 	}
-	eng, err := thresholds.New(thresholds.Options{Rules: rules})
+	return thresholds.New(thresholds.Options{Rules: rules})
+}
+
+// reload swaps in the configuration's thresholds (SIGHUP), keeping every
+// field's level and hysteresis: a level changes only when values cross
+// the new lines.
+func (w *thresholdWatch) reload(cfg *config.Config) error {
+	eng, err := thresholdEngine(cfg)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st, err := w.eng.MarshalState()
+	if err != nil {
+		return fmt.Errorf("threshold state: %w", err)
+	}
+	if err := eng.UnmarshalState(st); err != nil {
+		return fmt.Errorf("threshold state: %w", err)
+	}
+	w.eng = eng
+	return nil
+}
+
+func newThresholdWatch(ctx context.Context, db *sql.DB, cfg *config.Config, now func() time.Time, set *metrics.Set) (*thresholdWatch, error) {
+	eng, err := thresholdEngine(cfg)
 	if err != nil {
 		return nil, err
 	}

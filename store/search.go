@@ -18,8 +18,11 @@ type SearchOptions struct {
 	Query *query.Query // nil matches everything
 	Since time.Time    // event time, inclusive; zero: unbounded
 	Until time.Time    // event time, exclusive; zero: unbounded
-	// Limit keeps the newest Limit matches (0: all).
-	Limit int
+	// Limit keeps the newest Limit matches (0: all), or with Oldest the
+	// oldest: a client pages forward through more matches than one answer
+	// holds by asking again from the last time it got.
+	Limit  int
+	Oldest bool
 	// Context adds up to Context records before and after each match
 	// from the same host and source.
 	Context int
@@ -68,8 +71,12 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 			args = append(args, h)
 		}
 	}
+	order := "b.max_time DESC, b.id DESC"
+	if o.Oldest {
+		order = "b.min_time ASC, b.id ASC"
+	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time FROM blocks b JOIN hosts h ON h.id = b.host_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY b.max_time DESC, b.id DESC`, args...)
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order, args...)
 	if err != nil {
 		return nil, st, fmt.Errorf("search: %w", err)
 	}
@@ -146,9 +153,13 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 						if inRange(r) && (q == nil || q.Match(r)) {
 							res.hits = append(res.hits, Hit{Record: r.Clone(), Match: true})
 							if o.Limit > 0 && len(res.hits) >= 2*o.Limit {
-								// Only the newest Limit of a block can be kept.
+								// Only the newest (oldest) Limit of a block can be kept.
 								sortHits(res.hits)
-								res.hits = append(res.hits[:0], res.hits[o.Limit:]...)
+								if o.Oldest {
+									res.hits = res.hits[:o.Limit]
+								} else {
+									res.hits = append(res.hits[:0], res.hits[o.Limit:]...)
+								}
 							}
 							return true
 						}
@@ -163,8 +174,8 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		}
 	}()
 	for i, b := range refs {
-		if o.Limit > 0 && matches >= o.Limit && b.maxT < oldestKept {
-			break // every later block is older than what we keep
+		if o.Limit > 0 && matches >= o.Limit && (!o.Oldest && b.maxT < oldestKept || o.Oldest && b.minT > oldestKept) {
+			break // every later block is older (newer) than what we keep
 		}
 		var res blockResult
 		select {
@@ -188,12 +199,16 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		}
 		hits = append(hits, res.hits...)
 		if o.Limit > 0 && matches >= o.Limit {
-			oldestKept = kthNewestMatch(hits, o.Limit)
+			oldestKept = kthMatch(hits, o.Limit, !o.Oldest)
 		}
 	}
 	sortHits(hits)
 	if o.Limit > 0 && matches > o.Limit {
-		hits = keepNewest(hits, o.Limit)
+		if o.Oldest {
+			hits = keepOldest(hits, o.Limit)
+		} else {
+			hits = keepNewest(hits, o.Limit)
+		}
 	}
 	if o.Context > 0 {
 		hits = dedupHits(hits)
@@ -201,15 +216,40 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	return hits, st, nil
 }
 
-func kthNewestMatch(hits []Hit, k int) int64 {
+// kthMatch is the time of the k-th newest match (the k-th oldest when
+// newest is false).
+func kthMatch(hits []Hit, k int, newest bool) int64 {
 	ts := make([]int64, 0, len(hits))
 	for i := range hits {
 		if hits[i].Match {
 			ts = append(ts, hits[i].Time.UnixNano())
 		}
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i] > ts[j] })
+	sort.Slice(ts, func(i, j int) bool {
+		if newest {
+			return ts[i] > ts[j]
+		}
+		return ts[i] < ts[j]
+	})
 	return ts[k-1]
+}
+
+// keepOldest drops all but the oldest k matches (hits sorted oldest
+// first), keeping the context lines after the newest kept match.
+func keepOldest(hits []Hit, k int) []Hit {
+	n, cut := 0, len(hits)
+	for i := range hits {
+		if hits[i].Match {
+			if n++; n == k {
+				cut = i + 1
+				break
+			}
+		}
+	}
+	for cut < len(hits) && !hits[cut].Match && hits[cut].Group == hits[cut-1].Group && hits[cut].Group != 0 {
+		cut++
+	}
+	return hits[:cut]
 }
 
 // keepNewest drops all but the newest k matches (hits sorted oldest

@@ -190,26 +190,29 @@ func TestSearch(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name  string
-		q     string
-		since time.Time
-		until time.Time
-		limit int
-		want  int
-		first string
+		name   string
+		q      string
+		since  time.Time
+		until  time.Time
+		limit  int
+		want   int
+		first  string
+		oldest bool
 	}{
-		{"rare word any case", "rare-token", time.Time{}, time.Time{}, 0, 1, "Accepted publickey for alice RARE-TOKEN"},
-		{"host and program", "host=db1 program=sshd", time.Time{}, time.Time{}, 0, 51, ""},
-		{"host is case-insensitive", "host=WEB1", time.Time{}, time.Time{}, 0, 50, ""},
-		{"time range", "host=web1", t0.Add(10 * time.Minute), t0.Add(20 * time.Minute), 0, 10, "GET /page10 200"},
-		{"newest N oldest first", "host=web1", time.Time{}, time.Time{}, 3, 3, "GET /page47 200"},
-		{"no match", "nosuchword", time.Time{}, time.Time{}, 0, 0, ""},
-		{"unknown host", "host=nope", time.Time{}, time.Time{}, 0, 0, ""},
-		{"regex", "program=sshd message~\"10\\\\.0\\\\.0\\\\.4[0-9]$\"", time.Time{}, time.Time{}, 0, 10, ""},
+		{"rare word any case", "rare-token", time.Time{}, time.Time{}, 0, 1, "Accepted publickey for alice RARE-TOKEN", false},
+		{"host and program", "host=db1 program=sshd", time.Time{}, time.Time{}, 0, 51, "", false},
+		{"host is case-insensitive", "host=WEB1", time.Time{}, time.Time{}, 0, 50, "", false},
+		{"time range", "host=web1", t0.Add(10 * time.Minute), t0.Add(20 * time.Minute), 0, 10, "GET /page10 200", false},
+		{"newest N oldest first", "host=web1", time.Time{}, time.Time{}, 3, 3, "GET /page47 200", false},
+		{"oldest N", "host=web1", time.Time{}, time.Time{}, 3, 3, "GET /page0 200", true},
+		{"oldest N from a time", "host=web1", t0.Add(47 * time.Minute), time.Time{}, 10, 3, "GET /page47 200", true},
+		{"no match", "nosuchword", time.Time{}, time.Time{}, 0, 0, "", false},
+		{"unknown host", "host=nope", time.Time{}, time.Time{}, 0, 0, "", false},
+		{"regex", "program=sshd message~\"10\\\\.0\\\\.0\\\\.4[0-9]$\"", time.Time{}, time.Time{}, 0, 10, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			hits, _, err := s.Search(ctx, SearchOptions{Query: mustQuery(t, tc.q), Since: tc.since, Until: tc.until, Limit: tc.limit})
+			hits, _, err := s.Search(ctx, SearchOptions{Query: mustQuery(t, tc.q), Since: tc.since, Until: tc.until, Limit: tc.limit, Oldest: tc.oldest})
 			if err != nil {
 				t.Fatal(err)
 			}
