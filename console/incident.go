@@ -30,9 +30,9 @@ type event struct {
 
 // incidentView is an incident with everything its page shows.
 type incidentView struct {
-	Incident      alerting.IncidentInfo   `json:"incident"`
-	Updates       []uptime.Update         `json:"-"`
-	Timeline      []event                 `json:"timeline"`
+	Incident      alerting.IncidentInfo           `json:"incident"`
+	Updates       []uptime.Update                 `json:"-"`
+	Timeline      []event                         `json:"timeline"`
 	Notifications []alerting.IncidentNotification `json:"notifications"`
 	// Context: the host's log lines around the start, its metric graphs
 	// for the hour around it, the check's results then.
