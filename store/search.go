@@ -23,7 +23,21 @@ type SearchOptions struct {
 	// Context adds up to Context records before and after each match
 	// from the same host and source.
 	Context int
+	// Before, when set, keeps only matches older than it in (time, seq)
+	// order: the next page of a newest-first listing.
+	Before Cursor
 }
+
+// Cursor is a position in (event time, seq) order, which is total: lines
+// with the same time are ordered by seq, so paging never skips or
+// repeats one.
+type Cursor struct {
+	Time time.Time
+	Seq  int64
+}
+
+// IsZero reports whether the cursor is unset.
+func (c Cursor) IsZero() bool { return c.Time.IsZero() && c.Seq == 0 }
 
 // Hit is a search result: a match, or a context line around one.
 type Hit struct {
@@ -62,6 +76,10 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		where = append(where, "b.min_time < ?")
 		args = append(args, o.Until.UnixNano())
 	}
+	if !o.Before.IsZero() {
+		where = append(where, "b.min_time <= ?")
+		args = append(args, o.Before.Time.UnixNano())
+	}
 	if q != nil {
 		if h, ok := q.FieldEquals("host"); ok {
 			where = append(where, "h.name = ? COLLATE NOCASE")
@@ -99,8 +117,12 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	var hits []Hit
 	matches, group := 0, 0
 	since, until := o.Since.UnixNano(), o.Until.UnixNano()
+	before := o.Before.Time.UnixNano()
 	inRange := func(r *Record) bool {
 		t := r.Time.UnixNano()
+		if !o.Before.IsZero() && (t > before || t == before && r.Seq >= o.Before.Seq) {
+			return false
+		}
 		return (o.Since.IsZero() || t >= since) && (o.Until.IsZero() || t < until)
 	}
 	var oldestKept int64 // time of the Limit-th newest match so far

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// exploreStore holds 3 hosts × 600 lines, one every 10 s from t0 (100
+// minutes), with severities cycling and every 7th line "failed", in
+// blocks of 100 lines per host.
+func exploreStore(t *testing.T) *Store {
+	t.Helper()
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	for _, h := range []string{"web1", "web2", "db1"} {
+		for b := 0; b < 6; b++ {
+			var recs []Record
+			for i := b * 100; i < (b+1)*100; i++ {
+				msg := fmt.Sprintf("request %d ok", i)
+				if i%7 == 0 {
+					msg = fmt.Sprintf("request %d failed", i)
+				}
+				r := logRec(h, []string{"nginx", "sshd", "cron"}[i%3], msg, t0.Add(time.Duration(i)*10*time.Second))
+				r.Severity = i % 8
+				r.File = "/var/log/" + h
+				recs = append(recs, r)
+			}
+			if _, err := s.Append(ctx, h, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return s
+}
+
+// TestSummaryStatsAgreeWithScan: counts from block stats equal counts
+// from scanning the lines, for histograms and fields, and a range that
+// cuts blocks counts only what it holds.
+func TestSummaryStatsAgreeWithScan(t *testing.T) {
+	s := exploreStore(t)
+	ctx := context.Background()
+	cases := []struct {
+		q            string
+		since, until time.Time
+		step         time.Duration
+		fields       []string
+		want         int64
+		fromStats    bool
+	}{
+		{"", t0, t0.Add(100 * time.Minute), 5 * time.Minute, []string{"*"}, 1800, true},
+		{"host=web1", t0, t0.Add(100 * time.Minute), 10 * time.Minute, []string{"program", "host"}, 600, true},
+		{"severity<=err", t0, t0.Add(100 * time.Minute), time.Minute, nil, 4 * 1800 / 8, true},
+		{"", t0.Add(7 * time.Minute), t0.Add(53 * time.Minute), time.Minute, []string{"*"}, 3 * 46 * 6, true},
+		{"failed", t0, t0.Add(100 * time.Minute), 5 * time.Minute, []string{"*"}, 3 * 86, false},
+		{"host=db1 program=sshd", t0, t0.Add(100 * time.Minute), 30 * time.Second, []string{"severity"}, 200, false},
+	}
+	for _, c := range cases {
+		t.Run(c.q, func(t *testing.T) {
+			o := SummaryOptions{Query: mustQuery(t, c.q), Since: c.since, Until: c.until, Step: c.step, Fields: c.fields, Location: time.UTC}
+			got, err := s.Summarize(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Total != c.want {
+				t.Errorf("total %d, want %d", got.Total, c.want)
+			}
+			if c.fromStats != (got.FromStats > 0) {
+				t.Errorf("from stats: %d blocks (%+v)", got.FromStats, got)
+			}
+			// The same from a scan of every line: delete the stats.
+			ref := scanOnly(t, s, o)
+			if fmt.Sprint(ref.Buckets) != fmt.Sprint(got.Buckets) {
+				t.Errorf("histogram differs from a scan:\n%v\n%v", got.Buckets, ref.Buckets)
+			}
+			if fmt.Sprint(ref.Fields) != fmt.Sprint(got.Fields) {
+				t.Errorf("fields differ from a scan:\n%v\n%v", got.Fields, ref.Fields)
+			}
+			var sum int64
+			for _, b := range got.Buckets {
+				for _, n := range b {
+					sum += n
+				}
+			}
+			if c.step > 0 && sum != got.Total {
+				t.Errorf("buckets hold %d, total %d", sum, got.Total)
+			}
+		})
+	}
+}
+
+// scanOnly summarizes with the block stats hidden.
+func scanOnly(t *testing.T, s *Store, o SummaryOptions) Summary {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.wdb.Exec("ALTER TABLE block_stats RENAME TO block_stats_hidden"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wdb.Exec("CREATE TABLE block_stats (block_id INTEGER PRIMARY KEY, data BLOB NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		s.wdb.Exec("DROP TABLE block_stats")
+		s.wdb.Exec("ALTER TABLE block_stats_hidden RENAME TO block_stats")
+	}()
+	got, err := s.Summarize(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FromStats != 0 {
+		t.Fatal("stats used")
+	}
+	return got
+}
+
+// TestSummarySampled: beyond MaxBlocks the counts are estimates, said
+// to be, and close to the truth for evenly spread matches.
+func TestSummarySampled(t *testing.T) {
+	s := exploreStore(t)
+	o := SummaryOptions{Query: mustQuery(t, "failed"), Since: t0, Until: t0.Add(100 * time.Minute), Step: 10 * time.Minute, Location: time.UTC, MaxBlocks: 6, Fields: []string{"host"}}
+	got, err := s.Summarize(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Sampled || got.SampledBlocks != 6 || got.CandidateBlocks != 18 || got.Read != 6 {
+		t.Fatalf("sampling: %+v", got)
+	}
+	if got.Total < 200 || got.Total > 320 {
+		t.Errorf("estimate %d, truth 258", got.Total)
+	}
+}
+
+// TestBackfillStats: blocks stored without stats get them, and then
+// answer from them.
+func TestBackfillStats(t *testing.T) {
+	s := exploreStore(t)
+	ctx := context.Background()
+	if _, err := s.wdb.Exec("DELETE FROM block_stats"); err != nil {
+		t.Fatal(err)
+	}
+	o := SummaryOptions{Since: t0, Until: t0.Add(100 * time.Minute), Step: 5 * time.Minute, Location: time.UTC}
+	before, err := s.Summarize(ctx, o)
+	if err != nil || before.FromStats != 0 || before.Total != 1800 {
+		t.Fatalf("%+v %v", before, err)
+	}
+	n, err := s.BackfillStats(ctx, 100)
+	if err != nil || n != 18 {
+		t.Fatalf("backfilled %d: %v", n, err)
+	}
+	after, err := s.Summarize(ctx, o)
+	if err != nil || after.FromStats != 18 || fmt.Sprint(after.Buckets) != fmt.Sprint(before.Buckets) {
+		t.Fatalf("after backfill: %+v %v", after, err)
+	}
+	if n, _ := s.BackfillStats(ctx, 100); n != 0 {
+		t.Fatalf("backfilled %d again", n)
+	}
+}
+
+// TestSearchCursorPages: paging newest first with a (time, seq) cursor
+// returns every match once, even when many share a timestamp.
+func TestSearchCursorPages(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	var recs []Record
+	for i := 0; i < 95; i++ {
+		// runs of 10 lines with the same time
+		recs = append(recs, logRec("web1", "app", fmt.Sprintf("tick %03d", i), t0.Add(time.Duration(i/10)*time.Second)))
+	}
+	for i := 0; i < 95; i += 19 {
+		if _, err := s.Append(ctx, "web1", recs[i:min(i+19, 95)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	var cur Cursor
+	var order []string
+	for page := 0; page < 20; page++ {
+		hits, _, err := s.Search(ctx, SearchOptions{Query: mustQuery(t, "tick"), Limit: 7, Before: cur})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) == 0 {
+			break
+		}
+		for i := len(hits) - 1; i >= 0; i-- {
+			if seen[hits[i].Raw] {
+				t.Fatalf("%q twice", hits[i].Raw)
+			}
+			seen[hits[i].Raw] = true
+			order = append(order, hits[i].Raw)
+		}
+		cur = Cursor{Time: hits[0].Time, Seq: hits[0].Seq}
+	}
+	if len(seen) != 95 {
+		t.Fatalf("%d lines seen, want 95", len(seen))
+	}
+	for i := range order {
+		if want := fmt.Sprintf("tick %03d", 94-i); order[i] != want {
+			t.Fatalf("line %d is %q, want %q", i, order[i], want)
+		}
+	}
+}
+
+// TestAround: context comes from the same source only, in seq order,
+// across blocks, with equal timestamps no obstacle.
+func TestAround(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	var seqs []int64
+	for b := 0; b < 5; b++ {
+		var recs []Record
+		for i := 0; i < 10; i++ {
+			n := b*10 + i
+			r := logRec("web1", "app", fmt.Sprintf("a %02d", n), t0) // all the same time
+			r.Source = "file:a"
+			o := logRec("web1", "app", fmt.Sprintf("b %02d", n), t0)
+			o.Source = "file:b"
+			recs = append(recs, r, o)
+		}
+		res, err := s.Append(ctx, "web1", recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for q := res.FirstSeq; q <= res.LastSeq; q += 2 {
+			seqs = append(seqs, q)
+		}
+	}
+	lines := func(recs []Record) string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.Raw)
+		}
+		return fmt.Sprint(out)
+	}
+	recs, idx, err := s.Around(ctx, seqs[25], 12, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[idx].Raw != "a 25" || idx != 12 {
+		t.Fatalf("anchor %d %q", idx, recs[idx].Raw)
+	}
+	if got, want := lines(recs), "[a 13 a 14 a 15 a 16 a 17 a 18 a 19 a 20 a 21 a 22 a 23 a 24 a 25 a 26 a 27 a 28]"; got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+	recs, idx, err = s.Around(ctx, seqs[1], 5, 0)
+	if err != nil || idx != 1 || lines(recs) != "[a 00 a 01]" {
+		t.Fatalf("at the start: %d %s %v", idx, lines(recs), err)
+	}
+	if _, _, err := s.Around(ctx, 99999, 1, 1); err != ErrNotFound {
+		t.Fatalf("unknown seq: %v", err)
+	}
+}

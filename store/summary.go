@@ -1,0 +1,617 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/watchpost/watchpost/logparse"
+	"github.com/watchpost/watchpost/query"
+)
+
+// SummaryOptions asks for the count, histogram and field values of the
+// lines matching a query in a time range: what `grep -c`, `grep -by` and
+// the explorer's histogram and field panel show.
+type SummaryOptions struct {
+	Query *query.Query
+	Since time.Time // inclusive; zero: unbounded
+	Until time.Time // exclusive; zero: unbounded
+	// Step is the histogram's bucket width (0: no histogram). Buckets
+	// start at Since rounded down to Step in Location.
+	Step     time.Duration
+	Location *time.Location
+	// Fields are counted by value; "*" stands for the standard fields and
+	// every parsed field seen.
+	Fields []string
+	// MaxBlocks bounds how many blocks are decompressed: beyond it, an
+	// even sample of that many is read and the counts are estimated from
+	// it (0: always exact).
+	MaxBlocks int
+}
+
+// Summary is the answer to SummaryOptions.
+type Summary struct {
+	Total int64
+	Start time.Time // first bucket's start
+	Step  time.Duration
+	// Buckets count matches per bucket and severity (index 8: none).
+	Buckets [][9]int64
+	Fields  []FieldValues
+	// Sampled is set when the counts are estimated from SampledBlocks of
+	// CandidateBlocks blocks.
+	Sampled         bool
+	SampledBlocks   int
+	CandidateBlocks int
+	// How the answer was found.
+	BlocksInRange int // blocks overlapping the range (and host)
+	FromStats     int // blocks answered by their stats alone
+	Read          int // blocks decompressed
+	Scanned       int // records tested
+}
+
+// FieldValues are a field's most frequent values among the matches.
+type FieldValues struct {
+	Name   string       `json:"name"`
+	Values []ValueCount `json:"values"`
+	// Other counts matches with a value not listed; Missing, matches
+	// without the field.
+	Other   int64 `json:"other"`
+	Missing int64 `json:"missing"`
+	// Distinct is the number of distinct values seen, at least; More
+	// says there were more than the counter keeps.
+	Distinct int  `json:"distinct"`
+	More     bool `json:"more,omitempty"`
+}
+
+// maxDistinct bounds the values counted per field, and maxFieldNames the
+// parsed fields counted, so hostile or high-cardinality data cannot grow
+// a summary without bound.
+const (
+	maxDistinct   = 2000
+	maxFieldNames = 64
+	maxValueLen   = 256
+)
+
+// standardFields are counted for "*", in this order.
+var standardFields = []string{"host", "program", "severity", "facility", "file", "site", "format", "source"}
+
+type sumBlock struct {
+	blockRef
+	n     int
+	stats []byte // nil: none
+}
+
+// counter accumulates one worker's matches.
+type counter struct {
+	start, step int64 // ns
+	buckets     [][9]int64
+	total       int64
+	all         bool // count every field seen
+	fields      map[string]*valueCounter
+	order       []string
+	scanned     int
+}
+
+type valueCounter struct {
+	// vals maps a value to its count; the count is behind a pointer
+	// because assigning to a string key stores the key given, and the
+	// values looked up point into a block buffer that is reused.
+	vals    map[string]*int64
+	other   int64
+	missing int64
+	more    bool
+}
+
+func newCounter(o *SummaryOptions, start int64, nb int) *counter {
+	c := &counter{start: start, step: int64(o.Step), fields: map[string]*valueCounter{}}
+	if nb > 0 {
+		c.buckets = make([][9]int64, nb)
+	}
+	for _, f := range o.Fields {
+		if f == "*" {
+			c.all = true
+			for _, sf := range standardFields {
+				c.field(sf)
+			}
+			continue
+		}
+		c.field(f)
+	}
+	return c
+}
+
+func (c *counter) field(name string) *valueCounter {
+	if v, ok := c.fields[name]; ok {
+		return v
+	}
+	if len(c.fields) >= maxFieldNames+len(standardFields) {
+		return nil
+	}
+	v := &valueCounter{vals: map[string]*int64{}}
+	name = strings.Clone(name)
+	c.fields[name] = v
+	c.order = append(c.order, name)
+	return v
+}
+
+func (v *valueCounter) add(val string, n int64) {
+	if len(val) > maxValueLen {
+		val = val[:maxValueLen]
+	}
+	if p, ok := v.vals[val]; ok {
+		*p += n
+		return
+	}
+	if len(v.vals) < maxDistinct {
+		v.vals[strings.Clone(val)] = &n
+		return
+	}
+	v.other += n
+	v.more = true
+}
+
+func (c *counter) addRecord(r *Record) {
+	c.total++
+	if c.buckets != nil {
+		i := (r.Time.UnixNano() - c.start) / c.step
+		if i >= 0 && i < int64(len(c.buckets)) {
+			c.buckets[i][sevIndex(r.Severity)]++
+		}
+	}
+	for _, name := range c.order {
+		fc := c.fields[name]
+		if v, ok := r.Get(name); ok && v != "" {
+			fc.add(v, 1)
+		} else {
+			fc.missing++
+		}
+	}
+	if c.all {
+		for _, f := range r.Fields {
+			if _, ok := c.fields[f.Key]; ok {
+				continue
+			}
+			// A field first seen now was missing from the earlier matches.
+			if fc := c.field(f.Key); fc != nil {
+				fc.missing = c.total - 1
+				fc.add(f.Value, 1)
+			}
+		}
+	}
+}
+
+func (c *counter) merge(o *counter) {
+	c.total += o.total
+	c.scanned += o.scanned
+	for i := range o.buckets {
+		for s := range o.buckets[i] {
+			c.buckets[i][s] += o.buckets[i][s]
+		}
+	}
+	for _, name := range o.order {
+		src := o.fields[name]
+		dst, ok := c.fields[name]
+		if !ok {
+			if dst = c.field(name); dst == nil {
+				continue
+			}
+			// missing from everything c counted before
+			dst.missing = c.total - o.total
+		}
+		for v, n := range src.vals {
+			dst.add(v, *n)
+		}
+		dst.other += src.other
+		dst.missing += src.missing
+		dst.more = dst.more || src.more
+	}
+	// Fields o never saw are missing from all of o's matches.
+	for _, name := range c.order {
+		if _, ok := o.fields[name]; !ok {
+			c.fields[name].missing += o.total
+		}
+	}
+}
+
+// Summarize counts the matches of a query in a range, by time bucket and
+// severity and by field value. Blocks wholly inside the range whose
+// stats answer the query (no terms but host and severity) are counted
+// from their stats; the others are decompressed and scanned, or, beyond
+// MaxBlocks, sampled.
+func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error) {
+	var sum Summary
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Step > 0 && (o.Since.IsZero() || o.Until.IsZero() || !o.Until.After(o.Since)) {
+		return sum, fmt.Errorf("summary: a histogram needs a range")
+	}
+	var start int64
+	nb := 0
+	if o.Step > 0 {
+		st := alignDown(o.Since, o.Step, o.Location)
+		start = st.UnixNano()
+		nb = int((o.Until.UnixNano() - start + int64(o.Step) - 1) / int64(o.Step))
+		if nb > 10000 {
+			return sum, fmt.Errorf("summary: %d buckets is too many", nb)
+		}
+		sum.Start, sum.Step = st, o.Step
+	}
+	blocks, err := s.summaryBlocks(ctx, o)
+	if err != nil {
+		return sum, err
+	}
+	sum.BlocksInRange = len(blocks)
+	total := newCounter(&o, start, nb)
+	// Stats answer the histogram when minutes fall into whole buckets.
+	histByStats := o.Step == 0 || (o.Step%time.Minute == 0 && start%int64(time.Minute) == 0)
+	statsQuery := statsAnswerable(o.Query, len(o.Fields) > 0)
+	var scan []sumBlock
+	for _, b := range blocks {
+		inside := (o.Since.IsZero() || b.minT >= o.Since.UnixNano()) && (o.Until.IsZero() || b.maxT < o.Until.UnixNano())
+		if inside && statsQuery && histByStats && b.stats != nil {
+			if st, ok := decodeBlockStats(b.stats); ok {
+				total.addStats(&st, b.host, o.Query, len(o.Fields) > 0)
+				sum.FromStats++
+				continue
+			}
+		}
+		scan = append(scan, b)
+	}
+	refs := make([]blockRef, len(scan))
+	for i := range scan {
+		refs[i] = scan[i].blockRef
+	}
+	refs, err = s.filterBySignature(ctx, o.Query, refs)
+	if err != nil {
+		return sum, err
+	}
+	keep := make(map[int64]bool, len(refs))
+	for _, r := range refs {
+		keep[r.id] = true
+	}
+	cands := scan[:0]
+	for _, b := range scan {
+		if keep[b.id] {
+			cands = append(cands, b)
+		}
+	}
+	sum.CandidateBlocks = len(cands)
+	read := cands
+	if o.MaxBlocks > 0 && len(cands) > o.MaxBlocks {
+		// An even sample in time order: blocks of one host follow each
+		// other, so every part of the range keeps its share.
+		slices.SortFunc(read, func(a, b sumBlock) int { return cmp.Compare(a.minT, b.minT) })
+		read = make([]sumBlock, 0, o.MaxBlocks)
+		for i := 0; i < o.MaxBlocks; i++ {
+			read = append(read, cands[(2*i+1)*len(cands)/(2*o.MaxBlocks)])
+		}
+		sum.Sampled, sum.SampledBlocks = true, len(read)
+	}
+	scanned, err := s.scanSummary(ctx, o, start, nb, read)
+	if err != nil {
+		return sum, err
+	}
+	sum.Read = len(read)
+	if sum.Sampled {
+		scaleSample(scanned, cands, read, start, int64(o.Step), nb)
+	}
+	total.merge(scanned)
+	sum.Scanned = total.scanned
+	sum.Total = total.total
+	sum.Buckets = total.buckets
+	sum.Fields = total.result()
+	return sum, nil
+}
+
+// result returns the fields in their order, values most frequent first.
+func (c *counter) result() []FieldValues {
+	out := make([]FieldValues, 0, len(c.order))
+	for _, name := range c.order {
+		fc := c.fields[name]
+		fv := FieldValues{Name: name, Other: fc.other, Missing: fc.missing, Distinct: len(fc.vals), More: fc.more}
+		fv.Values = make([]ValueCount, 0, len(fc.vals))
+		for v, n := range fc.vals {
+			fv.Values = append(fv.Values, ValueCount{Value: v, Count: *n})
+		}
+		sortValues(fv.Values)
+		out = append(out, fv)
+	}
+	return out
+}
+
+// TopValues keeps a field's n most frequent values, adding the rest to
+// Other.
+func (f *FieldValues) TopValues(n int) {
+	if len(f.Values) <= n {
+		return
+	}
+	for _, v := range f.Values[n:] {
+		f.Other += v.Count
+	}
+	f.Values = f.Values[:n]
+}
+
+// statsAnswerable reports whether block stats can count a query's
+// matches: only host terms (a block is one host) and, without field
+// counts, severity terms (the minute counts are by severity).
+func statsAnswerable(q *query.Query, fields bool) bool {
+	if q == nil {
+		return true
+	}
+	for _, t := range q.Terms {
+		switch {
+		case t.Field == "host" && (t.Kind == query.FieldEq || t.Kind == query.FieldNe || t.Kind == query.FieldRe):
+		case t.Field == "severity" && !fields && t.Kind != query.FieldRe:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// statsDoc is what a query sees of a block's lines from their stats.
+type statsDoc struct {
+	host string
+	sev  uint8
+}
+
+func (d statsDoc) Line() string { return "" }
+func (d statsDoc) Get(f string) (string, bool) {
+	switch f {
+	case "host":
+		return d.host, true
+	case "severity":
+		if d.sev < 8 {
+			return logparse.SeverityNames[d.sev], true
+		}
+	}
+	return "", false
+}
+
+func (c *counter) addStats(st *blockStats, host string, q *query.Query, fields bool) {
+	var sevOK [9]bool
+	for i := range sevOK {
+		sevOK[i] = q.Match(statsDoc{host: host, sev: uint8(i)})
+	}
+	var n int64
+	for _, m := range st.Minutes {
+		if !sevOK[m.Sev] {
+			continue
+		}
+		n += int64(m.N)
+		if c.buckets != nil {
+			i := (m.Minute*int64(time.Minute) - c.start) / c.step
+			if i >= 0 && i < int64(len(c.buckets)) {
+				c.buckets[i][m.Sev] += int64(m.N)
+			}
+		}
+	}
+	c.total += n
+	if !fields || n == 0 {
+		return
+	}
+	// Here the query has host terms only: every line of the block
+	// matches or none does, and n is the block's line count.
+	for _, name := range c.order {
+		fc := c.fields[name]
+		switch name {
+		case "host":
+			fc.add(host, n)
+			continue
+		case "severity":
+			for _, m := range st.Minutes {
+				if m.Sev < 8 {
+					fc.add(logparse.SeverityNames[m.Sev], int64(m.N))
+				} else {
+					fc.missing += int64(m.N)
+				}
+			}
+			continue
+		}
+		var fs *fieldStats
+		for i := range st.Fields {
+			if st.Fields[i].Name == name {
+				fs = &st.Fields[i]
+			}
+		}
+		if fs == nil {
+			// A parsed field: the stats do not know; the lines count as
+			// missing, which the page says for estimated panels.
+			fc.missing += n
+			continue
+		}
+		for _, v := range fs.Values {
+			fc.add(v.Value, v.Count)
+		}
+		if fs.Other > 0 {
+			fc.other += fs.Other
+			fc.more = true
+		}
+		fc.missing += fs.Missing
+	}
+}
+
+// summaryBlocks lists the log blocks overlapping the range (and the
+// query's host), with their stats when they have them.
+func (s *Store) summaryBlocks(ctx context.Context, o SummaryOptions) ([]sumBlock, error) {
+	where := []string{"b.kind = 1"}
+	var args []any
+	if !o.Since.IsZero() {
+		where = append(where, "b.max_time >= ?")
+		args = append(args, o.Since.UnixNano())
+	}
+	if !o.Until.IsZero() {
+		where = append(where, "b.min_time < ?")
+		args = append(args, o.Until.UnixNano())
+	}
+	if h, ok := o.Query.FieldEquals("host"); ok {
+		where = append(where, "h.name = ? COLLATE NOCASE")
+		args = append(args, h)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n, bs.data FROM blocks b
+		JOIN hosts h ON h.id = b.host_id LEFT JOIN block_stats bs ON bs.block_id = b.id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY b.max_time DESC, b.id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	defer rows.Close()
+	var out []sumBlock
+	for rows.Next() {
+		var b sumBlock
+		if err := rows.Scan(&b.id, &b.host, &b.minT, &b.maxT, &b.n, &b.stats); err != nil {
+			return nil, fmt.Errorf("summary: %w", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	return out, nil
+}
+
+// scanSummary decompresses blocks with a worker per core and counts
+// their matches.
+func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, nb int, blocks []sumBlock) (*counter, error) {
+	c, err := s.readCodec()
+	if err != nil {
+		return nil, err
+	}
+	q := o.Query
+	prefilter := linePrefilter(q)
+	since, until := o.Since.UnixNano(), o.Until.UnixNano()
+	workers := min(runtime.GOMAXPROCS(0), 4, max(len(blocks), 1))
+	counters := make([]*counter, workers)
+	errs := make([]error, workers)
+	next := make(chan sumBlock)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		counters[w] = newCounter(&o, start, nb)
+		wg.Add(1)
+		go func(cn *counter) {
+			defer wg.Done()
+			for b := range next {
+				if errs[w] != nil || ctx.Err() != nil {
+					continue
+				}
+				var data []byte
+				if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
+					errs[w] = fmt.Errorf("summary: read block: %w", err)
+					continue
+				}
+				whole := (o.Since.IsZero() || b.minT >= since) && (o.Until.IsZero() || b.maxT < until)
+				_, n, err := scanBlock(c, data, b.host, prefilter, func(r *Record) bool {
+					if !whole {
+						t := r.Time.UnixNano()
+						if (!o.Since.IsZero() && t < since) || (!o.Until.IsZero() && t >= until) {
+							return false
+						}
+					}
+					if q.Match(r) {
+						cn.addRecord(r)
+						return true
+					}
+					return false
+				})
+				cn.scanned += n
+				if err != nil {
+					errs[w] = fmt.Errorf("summary: block %d: %w", b.id, err)
+				}
+			}
+		}(counters[w])
+	}
+feed:
+	for _, b := range blocks {
+		select {
+		case next <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, cn := range counters[1:] {
+		counters[0].merge(cn)
+	}
+	return counters[0], nil
+}
+
+// scaleSample turns the counts of a sample of blocks into estimates for
+// all candidates: each bucket by the ratio of the lines all candidates
+// and the sampled ones hold in it (a block's lines taken as spread
+// evenly over its time span), the total and field counts by the ratio
+// of all their lines.
+func scaleSample(c *counter, all, sample []sumBlock, start, step int64, nb int) {
+	var linesAll, linesSample float64
+	for _, b := range all {
+		linesAll += float64(b.n)
+	}
+	for _, b := range sample {
+		linesSample += float64(b.n)
+	}
+	if linesSample == 0 {
+		return
+	}
+	if nb > 0 {
+		spread := func(bs []sumBlock) []float64 {
+			out := make([]float64, nb)
+			for _, b := range bs {
+				span := float64(b.maxT-b.minT) + 1
+				for i := max(0, (b.minT-start)/step); i < int64(nb) && start+i*step <= b.maxT; i++ {
+					lo, hi := max(b.minT, start+i*step), min(b.maxT+1, start+(i+1)*step)
+					if hi > lo {
+						out[i] += float64(b.n) * float64(hi-lo) / span
+					}
+				}
+			}
+			return out
+		}
+		wa, ws := spread(all), spread(sample)
+		for i := range c.buckets {
+			f := linesAll / linesSample
+			if ws[i] > 0 {
+				f = wa[i] / ws[i]
+			}
+			for s := range c.buckets[i] {
+				c.buckets[i][s] = int64(math.Round(float64(c.buckets[i][s]) * f))
+			}
+		}
+	}
+	f := linesAll / linesSample
+	scale := func(n int64) int64 { return int64(math.Round(float64(n) * f)) }
+	c.total = scale(c.total)
+	for _, fc := range c.fields {
+		for _, n := range fc.vals {
+			*n = scale(*n)
+		}
+		fc.other, fc.missing = scale(fc.other), scale(fc.missing)
+	}
+}
+
+// alignDown rounds t down to a multiple of step counted from midnight in
+// loc (for steps of a day or less; longer ones from the Unix epoch).
+func alignDown(t time.Time, step time.Duration, loc *time.Location) time.Time {
+	if step <= 0 {
+		return t
+	}
+	t = t.In(loc)
+	if step <= 24*time.Hour {
+		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		return day.Add(t.Sub(day) / step * step)
+	}
+	return time.Unix(0, t.UnixNano()/int64(step)*int64(step)).In(loc)
+}
