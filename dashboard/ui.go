@@ -2,9 +2,7 @@ package dashboard
 
 import (
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -22,19 +20,11 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// LogRow is one search hit as the admin UI shows it.
-type LogRow struct {
-	Time    time.Time
-	Host    string
-	Program string
-	Line    string
-}
-
 // UIDeps are what the admin pages need from the rest of the loghost.
 type UIDeps struct {
-	// Search returns up to limit lines matching q (watchpost grep's
-	// language). Nil shows a placeholder instead of results.
-	Search func(ctx context.Context, q string, limit int) ([]LogRow, error)
+	// Logs serves /admin/logs (the logs explorer, its own package); nil
+	// shows a placeholder. It runs behind the sign-in.
+	Logs http.Handler
 	// Metrics backs the host and graph pages; nil shows a placeholder.
 	Metrics MetricsSource
 	// WebStats backs the web statistics pages; nil shows a placeholder.
@@ -48,10 +38,6 @@ type UI struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 }
-
-// searchLimit is the number of rows a search page shows; one more is
-// asked for to know whether there are others.
-const searchLimit = 200
 
 // NewUI builds the admin pages; the templates are embedded, so a broken
 // one is a programming error caught by the tests.
@@ -100,7 +86,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/login", u.login)
 	mux.Handle("POST /admin/logout", u.auth.UI(http.HandlerFunc(u.logout)))
 	mux.Handle("GET /admin/{$}", u.auth.UI(http.HandlerFunc(u.home)))
-	mux.Handle("GET /admin/logs", u.auth.UI(http.HandlerFunc(u.search)))
+	mux.Handle("GET /admin/logs", u.auth.UI(http.HandlerFunc(u.logs)))
 	mux.Handle("GET /admin/hosts", u.auth.UI(http.HandlerFunc(u.hosts)))
 	mux.Handle("GET /admin/hosts/{host}", u.auth.UI(http.HandlerFunc(u.host)))
 	mux.Handle("GET /admin/hosts/{host}/{graph}", u.auth.UI(http.HandlerFunc(u.graph)))
@@ -133,10 +119,6 @@ type pageData struct {
 	Next      string
 	Err       string
 	Available bool
-	Searched  bool
-	Rows      []LogRow
-	More      bool
-	Limit     int
 
 	Hosts      []MetricHost
 	Host       string
@@ -177,31 +159,40 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 	u.render(w, http.StatusOK, "home", u.signedIn(r, "Watchpost admin"))
 }
 
-func (u *UI) search(w http.ResponseWriter, r *http.Request) {
+func (u *UI) logs(w http.ResponseWriter, r *http.Request) {
+	if u.deps.Logs != nil {
+		u.deps.Logs.ServeHTTP(w, r)
+		return
+	}
 	d := u.signedIn(r, "Logs · Watchpost admin")
 	d.Query = r.URL.Query().Get("q")
-	d.Available = u.deps.Search != nil
-	d.Limit = searchLimit
-	status := http.StatusOK
-	if d.Available && strings.TrimSpace(d.Query) != "" {
-		d.Searched = true
-		rows, err := u.deps.Search(r.Context(), d.Query, searchLimit+1)
-		switch {
-		case err == nil:
-			if len(rows) > searchLimit {
-				// Newest last: the extra row is the oldest one.
-				rows, d.More = rows[len(rows)-searchLimit:], true
-			}
-			d.Rows = rows
-		case errors.Is(err, context.Canceled):
-			return
-		default:
-			u.log.Warn("admin log search", "user", d.User, "q", d.Query, "err", err)
-			d.Err = "Search failed: " + err.Error()
-			status = http.StatusBadRequest
-		}
+	u.render(w, http.StatusOK, "search", d)
+}
+
+// Shell is what the admin layout (templates/layout.html) shows of a
+// page: its title, who is signed in and the CSRF token of the sign-out
+// form. Pages of other packages embed it in their template data.
+type Shell struct {
+	Title string
+	User  string
+	CSRF  string
+}
+
+// NewShell returns the shell of a signed-in request.
+func NewShell(r *http.Request, title string) Shell {
+	name, _ := PrincipalFrom(r.Context())
+	return Shell{Title: title, User: name, CSRF: CSRFToken(r)}
+}
+
+// ParsePage parses a page template of another package (files matched
+// by patterns in fsys) together with the admin layout, so it can use
+// {{template "top" .}} and {{template "bottom" .}}.
+func ParsePage(name string, fsys fs.FS, patterns ...string) (*template.Template, error) {
+	t, err := template.New(name).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
 	}
-	u.render(w, status, "search", d)
+	return t.ParseFS(fsys, patterns...)
 }
 
 // visible makes control characters and invalid UTF-8 in a log line

@@ -32,6 +32,14 @@ type Handler struct {
 	Location *time.Location
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Principal names who a request runs as, for the per-user limits
+	// (nil: everyone is one user).
+	Principal func(*http.Request) string
+	// MaxTails bounds the live tails served at once (0: DefaultMaxTails).
+	MaxTails int
+
+	running running
+	tails   tails
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -142,6 +150,10 @@ var upgrader = websocket.Upgrader{
 // is committed, in ingest order, so a backlog a collector flushes after an
 // outage still shows.
 func (h *Handler) Tail(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("batch") == "1" {
+		h.Live(w, r)
+		return
+	}
 	req, err := h.ParseRequest(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -154,6 +166,17 @@ func (h *Handler) Tail(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	who := "?"
+	if h.Principal != nil {
+		who = h.Principal(r)
+	}
+	done, refusal := h.openTail(who)
+	if done == nil {
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, refusal)
+		return
+	}
+	defer done()
 	q := req.Query
 	// Subscribe before reading the backlog so nothing falls between them.
 	sub := h.Store.Subscribe(TailBuffer, func(rec *store.Record) bool { return rec.Kind == store.KindLog && q.Match(rec) })

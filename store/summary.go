@@ -48,6 +48,9 @@ type Summary struct {
 	Sampled         bool
 	SampledBlocks   int
 	CandidateBlocks int
+	// FieldsSampled says the parsed fields' counts are estimated from a
+	// sample of the blocks whose stats gave the rest.
+	FieldsSampled bool
 	// How the answer was found.
 	BlocksInRange int // blocks overlapping the range (and host)
 	FromStats     int // blocks answered by their stats alone
@@ -252,13 +255,29 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 	// Stats answer the histogram when minutes fall into whole buckets.
 	histByStats := o.Step == 0 || (o.Step%time.Minute == 0 && start%int64(time.Minute) == 0)
 	statsQuery := statsAnswerable(o.Query, len(o.Fields) > 0)
-	var scan []sumBlock
+	inside := func(b *sumBlock) bool {
+		return (o.Since.IsZero() || b.minT >= o.Since.UnixNano()) && (o.Until.IsZero() || b.maxT < o.Until.UnixNano())
+	}
+	// Stats know the standard fields only: with others asked for, they
+	// are used when there are more blocks than may be read, and the
+	// other fields are then estimated from a sample of those blocks.
+	useStats := statsQuery && histByStats
+	if useStats && !knownToStats(o.Fields) {
+		n := 0
+		for i := range blocks {
+			if inside(&blocks[i]) && blocks[i].stats != nil {
+				n++
+			}
+		}
+		useStats = o.MaxBlocks > 0 && n > o.MaxBlocks
+	}
+	var scan, byStats []sumBlock
 	for _, b := range blocks {
-		inside := (o.Since.IsZero() || b.minT >= o.Since.UnixNano()) && (o.Until.IsZero() || b.maxT < o.Until.UnixNano())
-		if inside && statsQuery && histByStats && b.stats != nil {
+		if useStats && inside(&b) && b.stats != nil {
 			if st, ok := decodeBlockStats(b.stats); ok {
 				total.addStats(&st, b.host, o.Query, len(o.Fields) > 0)
 				sum.FromStats++
+				byStats = append(byStats, b)
 				continue
 			}
 		}
@@ -303,6 +322,28 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 		scaleSample(scanned, cands, read, start, int64(o.Step), nb)
 	}
 	total.merge(scanned)
+	if len(byStats) > 0 && slices.Contains(o.Fields, "*") {
+		// The parsed fields of the blocks counted from stats, from a
+		// sample of them.
+		k := max(1, o.MaxBlocks/4)
+		sample := byStats
+		if len(byStats) > k {
+			sample = make([]sumBlock, 0, k)
+			for i := 0; i < k; i++ {
+				sample = append(sample, byStats[(2*i+1)*len(byStats)/(2*k)])
+			}
+		}
+		po := o
+		po.Step, po.Fields = 0, []string{"*"}
+		parsed, err := s.scanSummary(ctx, po, 0, 0, sample)
+		if err != nil {
+			return sum, err
+		}
+		sum.Read += len(sample)
+		scaleSample(parsed, byStats, sample, 0, 1, 0)
+		total.addParsed(parsed)
+		sum.FieldsSampled = true
+	}
 	sum.Scanned = total.scanned
 	sum.Total = total.total
 	sum.Buckets = total.buckets
@@ -594,6 +635,15 @@ func scaleSample(c *counter, all, sample []sumBlock, start, step int64, nb int) 
 	f := linesAll / linesSample
 	scale := func(n int64) int64 { return int64(math.Round(float64(n) * f)) }
 	c.total = scale(c.total)
+	if nb > 0 {
+		// the total the bars add up to
+		c.total = 0
+		for i := range c.buckets {
+			for _, n := range c.buckets[i] {
+				c.total += n
+			}
+		}
+	}
 	for _, fc := range c.fields {
 		for _, n := range fc.vals {
 			*n = scale(*n)
@@ -614,4 +664,46 @@ func alignDown(t time.Time, step time.Duration, loc *time.Location) time.Time {
 		return day.Add(t.Sub(day) / step * step)
 	}
 	return time.Unix(0, t.UnixNano()/int64(step)*int64(step)).In(loc)
+}
+
+// knownToStats reports whether block stats count every field asked for.
+func knownToStats(fields []string) bool {
+	for _, f := range fields {
+		if f != "host" && f != "severity" && !slices.Contains(statsFields[:], f) {
+			return false
+		}
+	}
+	return true
+}
+
+// addParsed adds the parsed (non-standard) fields counted by o, whose
+// lines c has already counted otherwise.
+func (c *counter) addParsed(o *counter) {
+	for _, name := range o.order {
+		if slices.Contains(standardFields, name) {
+			continue
+		}
+		src := o.fields[name]
+		dst := c.field(name)
+		if dst == nil {
+			continue
+		}
+		for v, n := range src.vals {
+			dst.add(v, *n)
+		}
+		dst.other += src.other
+		dst.more = dst.more || src.more
+	}
+	// missing: what the values do not account for
+	for _, name := range c.order {
+		if slices.Contains(standardFields, name) {
+			continue
+		}
+		fc := c.fields[name]
+		var n int64
+		for _, v := range fc.vals {
+			n += *v
+		}
+		fc.missing = max(0, c.total-n-fc.other)
+	}
 }
