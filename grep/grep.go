@@ -49,8 +49,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	ctxN := fs.Int("C", 0, "N lines of context from the same source around each match")
 	follow := fs.Bool("f", false, "follow: print matching lines as they arrive")
 	output := fs.String("o", "text", "output: text (the raw lines) or json (one event object a line)")
+	count := fs.Bool("c", false, "print only the number of matching lines")
+	by := fs.String("by", "", "print the values of `FIELD` among the matches with their counts, most frequent first (the newest -n of them; default 20)")
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "usage: watchpost grep [-server URL -token-file F | -data DIR] [-since DUR|TIME] [-until ..] [-n N] [-C N] [-f] [-o text|json] QUERY...\n\n")
+		fmt.Fprintf(env.Stderr, "usage: watchpost grep [-server URL -token-file F | -data DIR] [-since DUR|TIME] [-until ..] [-n N] [-C N] [-f] [-c | -by FIELD] [-o text|json] QUERY...\n\n")
 		fmt.Fprintf(env.Stderr, "QUERY: bare words (case-insensitive substrings), \"phrases\", field=value, field!=value, field~regex, field>N, field<N\n\n")
 		fs.PrintDefaults()
 	}
@@ -76,6 +78,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if err := errors.Join(err1, err2); err != nil {
 		fmt.Fprintf(env.Stderr, "watchpost grep: %v\n", err)
 		return 2
+	}
+	if *count || *by != "" {
+		return countMain(ctx, env, countOpts{query: q, since: sinceT, until: untilT, by: *by, top: *n, json: *output == "json",
+			server: *server, token: *token, tokenFile: *tokenFile, data: *data, follow: *follow, ctxN: *ctxN})
 	}
 	_, pinned := q.FieldEquals("host")
 	p := &printer{w: bufio.NewWriterSize(env.Stdout, 64<<10), json: *output == "json", escape: env.Terminal, hostPrefix: !pinned}

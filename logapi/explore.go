@@ -431,3 +431,12 @@ func (h *Handler) Context(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 }
+
+// FieldCounts is the JSON of `grep -by -o json`: the matches counted and
+// the field's values.
+func FieldCounts(total int64, fields []store.FieldValues) any {
+	return struct {
+		Count  int64               `json:"count"`
+		Fields []store.FieldValues `json:"fields"`
+	}{total, fields}
+}

@@ -1,0 +1,317 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/watchpost/watchpost/internal/peers"
+)
+
+// explorerWatch records, before the page's scripts run, CSP violations,
+// errors, console errors and every way a hostile line could run script
+// or escape: dialogs, navigation away, a changed title.
+const explorerWatch = chartWatch + `
+window.__alerts = [];
+["alert", "confirm", "prompt"].forEach(function (k) { window[k] = function (m) { window.__alerts.push(k + " " + m); }; });
+window.open = function (u) { window.__alerts.push("open " + u); };`
+
+// hostileLines are log lines that must stay inert text in every view:
+// markup, a javascript: link, an OSC 8 hyperlink, a terminal title,
+// bidi overrides, raw control characters, and ANSI colours (the only
+// escapes the page keeps, as colours).
+var hostileLines = []string{
+	`<img src=x onerror="alert('img')"> image`,
+	`<script>alert('script')</script> script`,
+	`<a href="javascript:alert('href')">click me</a> link`,
+	"\x1b]8;;javascript:alert('osc8')\x07osc8 link\x1b]8;;\x07 hyperlink",
+	"\x1b]0;pwned title\x07 title escape",
+	"bidi \u202eevil\u202c override \u2066isolate\u2069",
+	"\x1b[31mred\x1b[0m \x1b[1;32mbold green\x1b[0m colours \x1b[2J\x1b[H cleared",
+	"nul \x00 bell \x07 backspace \x08 del \x7f controls",
+	`{"msg":"json hostile","<img src=x onerror=alert('field')>":"<svg onload=alert('value')>","level":"error"}`,
+}
+
+// explorerLoghost starts a loghost with the admin user and a signed-in
+// browser, and returns them.
+func explorerLoghost(t *testing.T, extra string) (*loghost, loghostConfig, string, *peers.Browser) {
+	t.Helper()
+	peers.Require(t, "chromium")
+	dir := t.TempDir()
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t), adminUser: true, extra: "timezone: UTC\n" + extra}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("loghost output:\n%.4000s", lh.out.String())
+		}
+	})
+	b := peers.StartBrowser(t, 1400, 1000)
+	b.Call("Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": explorerWatch}, nil)
+	b.Navigate(base + "/admin/login")
+	submitLogin(b)
+	b.WaitFor(`location.pathname === "/admin/" && document.readyState === "complete"`, 20*time.Second)
+	return lh, lc, base, b
+}
+
+// ingestLines posts NDJSON items for the token's host.
+func ingestLines(t testing.TB, base, token string, items []map[string]any) {
+	t.Helper()
+	var sb strings.Builder
+	for _, it := range items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.Write(b)
+		sb.WriteByte('\n')
+	}
+	if code, ans := postIngest(t, base, token, "", sb.String()); code != 200 {
+		t.Fatalf("ingest: %d %v", code, ans)
+	}
+}
+
+func shotsDir(t *testing.T) string {
+	if d := os.Getenv("WATCHPOST_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return t.TempDir()
+}
+
+// inert checks that nothing hostile ran or rendered as markup.
+func inert(t *testing.T, b *peers.Browser, where string) {
+	t.Helper()
+	if p := string(b.Eval(`window.__problems`)); p != "[]" {
+		t.Errorf("%s: console errors or CSP violations: %s", where, p)
+	}
+	if a := string(b.Eval(`window.__alerts`)); a != "[]" {
+		t.Errorf("%s: hostile log data ran script: %s", where, a)
+	}
+	if n := string(b.Eval(`document.querySelectorAll("#list img, #list script, #list a, #list svg, #fields img, #fields a, #fields svg, #fields script, #ctxlines img, #ctxlines a, #ctxlines svg, #ctxlines script, [onerror], [onload]").length`)); n != "0" {
+		t.Errorf("%s: %s elements from log data", where, n)
+	}
+	if title := string(b.Eval(`document.title === "Logs \u00b7 Watchpost admin"`)); title != "true" {
+		t.Errorf("%s: title changed to %s", where, b.Eval(`document.title`))
+	}
+	if raw := string(b.Eval(`/[\u202a-\u202e\u2066-\u2069\u0000-\u0008\u001b]/.test(document.getElementById("explorer").textContent)`)); raw != "false" {
+		t.Errorf("%s: bidi or control characters shown raw", where)
+	}
+}
+
+// TestLogsExplorer: a search with a range, the histogram, a field
+// filter from the fields panel, narrowing by dragging across the
+// histogram, a line's fields and context, the keys, "copy link" with
+// absolute times, and a corpus of hostile lines inert in every view.
+func TestLogsExplorer(t *testing.T) {
+	_, _, base, b := explorerLoghost(t, "")
+	now := time.Now().UTC()
+	// 90 minutes of lines from two hosts: cron runs, sshd failures (one
+	// address most of all), a few errors, a few long lines.
+	for _, host := range []string{"web1", "db1"} {
+		var items []map[string]any
+		for i := 0; i < 540; i++ {
+			at := now.Add(-90 * time.Minute).Add(time.Duration(i) * 10 * time.Second)
+			it := map[string]any{"time": at.Format(time.RFC3339Nano), "source": "file:/var/log/syslog", "gen": "g1", "offset": i * 100, "file": "/var/log/syslog"}
+			// syslog lines, so the loghost parses program, pid, severity
+			// and sshd's fields from them
+			syslog := func(pri int, tag, msg string) string {
+				return fmt.Sprintf("<%d>%s %s %s: %s", pri, at.Format(time.Stamp), host, tag, msg)
+			}
+			switch {
+			case i%5 == 0:
+				client := []string{"203.0.113.5", "203.0.113.5", "203.0.113.5", "198.51.100.7", "192.0.2.99"}[i/5%5]
+				it["line"] = syslog(4*8+4, fmt.Sprintf("sshd[%d]", 2000+i), fmt.Sprintf("Failed password for root from %s port %d ssh2", client, 40000+i))
+			case i%37 == 0:
+				it["line"] = syslog(3, "kernel", fmt.Sprintf("EXT4-fs error (device sda1): disk trouble %d", i))
+			case i%101 == 0:
+				it["line"] = syslog(3*8+6, "app[7]", "long "+strings.Repeat("abcdefghij", 500)+" end")
+			default:
+				it["line"] = syslog(9*8+6, "CRON[99]", fmt.Sprintf("(root) CMD (run-parts /etc/cron.hourly) %s %d", host, i))
+			}
+			items = append(items, it)
+		}
+		if host == "web1" {
+			for i, l := range hostileLines {
+				items = append(items, map[string]any{"time": now.Add(-5 * time.Minute).Add(time.Duration(i) * time.Second).Format(time.RFC3339Nano),
+					"program": "evil<svg/onload=alert('program')>", "severity": 3, "line": l, "source": "file:/var/log/evil.log", "gen": "g1", "offset": i * 100, "file": "/var/log/evil.log"})
+			}
+		}
+		ingestLines(t, base, "token-"+host, items)
+	}
+
+	b.Navigate(base + "/admin/logs?since=2h")
+	b.WaitFor(`document.getElementById("explorer").dataset.searched`, 30*time.Second)
+	if e := string(b.Eval(`document.getElementById("xerror").hidden ? "" : document.getElementById("xerror").textContent`)); e != `""` {
+		t.Fatalf("search error: %s", e)
+	}
+	var n int
+	json.Unmarshal(b.Eval(`+document.getElementById("hist").dataset.buckets`), &n)
+	if n < 60 || n > 121 {
+		t.Errorf("%d histogram buckets, want 60 to 120", n)
+	}
+	// Every bucket is drawn, the empty ones too (the first 30 minutes
+	// of the range are empty), and the bars are stacked by severity.
+	if g := string(b.Eval(`document.querySelectorAll("#hist g").length`)); g != fmt.Sprint(n) {
+		t.Errorf("%s bucket groups for %d buckets", g, n)
+	}
+	for _, cls := range []string{"s3", "s4", "s6"} {
+		if string(b.Eval(`document.querySelectorAll("#hist rect.`+cls+`").length > 0`)) != "true" {
+			t.Errorf("no %s bars in the histogram", cls)
+		}
+	}
+	if !strings.Contains(string(b.Eval(`document.getElementById("histcap").textContent`)), "1,089 matching lines") {
+		t.Errorf("histogram caption: %s", b.Eval(`document.getElementById("histcap").textContent`))
+	}
+	// Newest first: the first row is the newest line.
+	first := string(b.Eval(`document.querySelector("#window .row .m").textContent`))
+	if !strings.Contains(first, "cron.hourly") && !strings.Contains(first, "Failed password") {
+		t.Errorf("first row: %s", first)
+	}
+	inert(t, b, "search")
+	shots := shotsDir(t)
+	b.Screenshot(filepath.Join(shots, "logs-explorer.png"))
+
+	// The fields panel: the client field lists the sshd addresses; a
+	// click filters for the most frequent one, a second filters it out.
+	b.WaitFor(`[...document.querySelectorAll("#fields h3")].some(h => h.textContent.startsWith("client"))`, 10*time.Second)
+	clientBtn := `[...document.querySelectorAll("#fields h3")].find(h => h.textContent.startsWith("client")).nextElementSibling.querySelector("button.v")`
+	if v := string(b.Eval(clientBtn + `.textContent`)); v != `"203.0.113.5"` {
+		t.Errorf("top client %s", v)
+	}
+	b.Eval(`window.__gen = document.getElementById("explorer").dataset.searched; ` + clientBtn + `.click(); true`)
+	b.WaitFor(`document.getElementById("explorer").dataset.searched !== window.__gen`, 20*time.Second)
+	if q := string(b.Eval(`new URLSearchParams(location.search).get("q")`)); q != `"client=203.0.113.5"` {
+		t.Errorf("query after the click: %s", q)
+	}
+	if c := string(b.Eval(`[...document.querySelectorAll("#window .row .m")].every(m => m.textContent.includes("from 203.0.113.5 "))`)); c != "true" {
+		t.Error("rows after filtering for the client hold other lines")
+	}
+	if !strings.Contains(string(b.Eval(`document.getElementById("histcap").textContent`)), "132 matching lines") {
+		t.Errorf("after the filter: %s", b.Eval(`document.getElementById("histcap").textContent`))
+	}
+	b.Eval(`window.__gen = document.getElementById("explorer").dataset.searched; ` + clientBtn + `.click(); true`)
+	b.WaitFor(`document.getElementById("explorer").dataset.searched !== window.__gen`, 20*time.Second)
+	if q := string(b.Eval(`new URLSearchParams(location.search).get("q")`)); q != `"-client=203.0.113.5"` {
+		t.Errorf("query after the second click: %s", q)
+	}
+
+	// Dragging across the histogram narrows the range to absolute times.
+	b.Navigate(base + "/admin/logs?since=2h&q=program%3Dsshd")
+	b.WaitFor(`document.getElementById("explorer").dataset.searched`, 30*time.Second)
+	var box struct{ X, Y, W, H float64 }
+	json.Unmarshal(b.Eval(`(function () { var r = document.getElementById("hist").getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`), &box)
+	b.Eval(`window.__gen = document.getElementById("explorer").dataset.searched; true`)
+	b.Call("Input.dispatchMouseEvent", map[string]any{"type": "mousePressed", "x": box.X + box.W*0.6, "y": box.Y + box.H/2, "button": "left", "clickCount": 1}, nil)
+	b.Call("Input.dispatchMouseEvent", map[string]any{"type": "mouseMoved", "x": box.X + box.W*0.7, "y": box.Y + box.H/2, "button": "left"}, nil)
+	b.Call("Input.dispatchMouseEvent", map[string]any{"type": "mouseMoved", "x": box.X + box.W*0.8, "y": box.Y + box.H/2, "button": "left"}, nil)
+	b.Call("Input.dispatchMouseEvent", map[string]any{"type": "mouseReleased", "x": box.X + box.W*0.8, "y": box.Y + box.H/2, "button": "left", "clickCount": 1}, nil)
+	b.WaitFor(`document.getElementById("explorer").dataset.searched !== window.__gen`, 20*time.Second)
+	var loc struct{ Since, Until string }
+	json.Unmarshal(b.Eval(`(function () { var p = new URLSearchParams(location.search); return {Since: p.get("since"), Until: p.get("until")}; })()`), &loc)
+	since, err1 := time.Parse(time.RFC3339Nano, loc.Since)
+	until, err2 := time.Parse(time.RFC3339Nano, loc.Until)
+	if err1 != nil || err2 != nil || until.Sub(since) < 20*time.Minute || until.Sub(since) > 28*time.Minute {
+		t.Fatalf("range after dragging: %+v", loc)
+	}
+	var times []string
+	json.Unmarshal(b.Eval(`[...document.querySelectorAll("#window .row .t")].map(x => x.textContent)`), &times)
+	for _, s := range times {
+		at, err := time.Parse("2006-01-02 15:04:05.000", s)
+		if err != nil || at.Before(since.Truncate(time.Millisecond)) || !at.Before(until) {
+			t.Fatalf("row at %s outside %s – %s", s, since, until)
+		}
+	}
+	// "Copy link" writes the absolute range.
+	b.Eval(`document.getElementById("copylink").click(); true`)
+	link := string(b.Eval(`document.getElementById("linkout").value`))
+	if !strings.Contains(link, "since="+url.QueryEscape(loc.Since)) || !strings.Contains(link, "q=program%3Dsshd") {
+		t.Errorf("copied link %s", link)
+	}
+
+	// The hostile lines: opened, folded, in context; keys.
+	b.Navigate(base + "/admin/logs?since=10m&q=" + url.QueryEscape("file=/var/log/evil.log"))
+	b.WaitFor(`document.getElementById("explorer").dataset.searched`, 30*time.Second)
+	if rows := string(b.Eval(`+document.getElementById("list").dataset.rows`)); rows != fmt.Sprint(len(hostileLines)) {
+		t.Fatalf("%s hostile rows, want %d", rows, len(hostileLines))
+	}
+	// Every row open: details show every field, names and values hostile.
+	b.Eval(`document.getElementById("list").focus(); true`)
+	for i := range hostileLines {
+		if i > 0 {
+			key(b, "j")
+		}
+		key(b, "Enter")
+	}
+	b.WaitFor(`document.querySelectorAll("#window .det").length === `+fmt.Sprint(len(hostileLines)), 10*time.Second)
+	det := string(b.Eval(`document.getElementById("window").textContent`))
+	for _, want := range []string{`<img src=x onerror=alert('field')>`, `<svg onload=alert('value')>`, `<script>alert('script')</script>`, "evil<svg/onload=alert('program')>", "osc8 link hyperlink", "U+202E"} {
+		if !strings.Contains(det, want) {
+			t.Errorf("details lack the text %q", want)
+		}
+	}
+	if c := string(b.Eval(`document.querySelectorAll("#window .ansi-31, #window .ansi-b.ansi-32").length >= 2`)); c != "true" {
+		t.Error("ANSI colours are not shown as colours")
+	}
+	inert(t, b, "details")
+	b.Screenshot(filepath.Join(shots, "logs-hostile.png"))
+	key(b, "g")
+	key(b, "c")
+	b.WaitFor(`document.getElementById("ctx").open && document.querySelectorAll("#ctxlines .row").length > 0`, 20*time.Second)
+	if a := string(b.Eval(`document.querySelectorAll("#ctxlines .row.anchor").length`)); a != "1" {
+		t.Errorf("%s highlighted lines in the context", a)
+	}
+	inert(t, b, "context of a hostile line")
+	b.Eval(`document.getElementById("ctx").close(); true`)
+	// y copies the line as text, escapes dropped.
+	key(b, "y")
+	b.WaitFor(`document.getElementById("list").dataset.copied !== undefined`, 5*time.Second)
+
+	// Context from the middle of a busy source: the line highlighted
+	// with the lines around it from the same host and file only, more
+	// above on request.
+	b.Navigate(base + "/admin/logs?since=2h&q=" + url.QueryEscape(`host=db1 "disk trouble 259"`))
+	b.WaitFor(`document.getElementById("explorer").dataset.searched`, 30*time.Second)
+	b.Eval(`document.getElementById("list").focus(); true`)
+	key(b, "c")
+	b.WaitFor(`document.getElementById("ctx").open && document.querySelector("#ctxlines .anchor")`, 20*time.Second)
+	var ctxRows []string
+	json.Unmarshal(b.Eval(`[...document.querySelectorAll("#ctxlines .row .m")].map(x => x.textContent)`), &ctxRows)
+	if len(ctxRows) != 41 || !strings.Contains(string(b.Eval(`document.querySelector("#ctxlines .anchor").textContent`)), "disk trouble 259") {
+		t.Fatalf("context: %d rows, anchor %s", len(ctxRows), b.Eval(`document.querySelector("#ctxlines .anchor").textContent`))
+	}
+	for i, r := range ctxRows {
+		if strings.Contains(r, "web1") || strings.Contains(r, "evil") {
+			t.Errorf("context row %d from another source: %s", i, r)
+		}
+	}
+	if !strings.Contains(ctxRows[19], "db1 258") || !strings.Contains(ctxRows[21], "port 40260") {
+		t.Errorf("context around the line: %q / %q", ctxRows[19], ctxRows[21])
+	}
+	b.Eval(`document.getElementById("ctxup").click(); true`)
+	b.WaitFor(`document.querySelectorAll("#ctxlines .row").length === 61`, 20*time.Second)
+	b.Screenshot(filepath.Join(shots, "logs-context.png"))
+	b.Eval(`document.getElementById("ctx").close(); true`)
+	// e jumps to the next error; ? opens the help.
+	key(b, "e")
+	key(b, "?")
+	b.WaitFor(`document.getElementById("help").open`, 5*time.Second)
+	inert(t, b, "end")
+}
+
+// key presses one key in the page.
+func key(b *peers.Browser, k string) {
+	code := map[string]string{"Enter": "\r", " ": " "}
+	text, ok := code[k]
+	if !ok {
+		text = k
+	}
+	b.Call("Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": k, "text": text}, nil)
+	b.Call("Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": k}, nil)
+}
