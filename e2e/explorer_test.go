@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -314,4 +317,171 @@ func key(b *peers.Browser, k string) {
 	}
 	b.Call("Input.dispatchKeyEvent", map[string]any{"type": "keyDown", "key": k, "text": text}, nil)
 	b.Call("Input.dispatchKeyEvent", map[string]any{"type": "keyUp", "key": k}, nil)
+}
+
+// TestLogsLiveTail: the live tail receives 5,000 lines/s
+// (WATCHPOST_TAIL_SECONDS, default 10; bench/explorer-tail.sh runs a
+// minute) while the reader scrolls up: the tail pauses, says how many
+// new lines wait, and the lines on screen do not move; the page's memory
+// and DOM stay bounded. Then the loghost restarts: the page reconnects
+// and resumes from the last line it saw, and a page over the per-user
+// limit of tails is told so.
+func TestLogsLiveTail(t *testing.T) {
+	lh, lc, base, b := explorerLoghost(t, "")
+	seconds := 10
+	if s := os.Getenv("WATCHPOST_TAIL_SECONDS"); s != "" {
+		fmt.Sscan(s, &seconds)
+	}
+	b.Navigate(base + "/admin/logs?live=1&q=" + url.QueryEscape("-nomatch"))
+	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "open"`, 30*time.Second)
+
+	// 5,000 lines/s in batches of 1,250 every 250 ms, as a busy
+	// collector ships them.
+	const rate, batch = 5000, 1250
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	var stopOnce sync.Once
+	halt := func() int {
+		stopOnce.Do(func() { close(stop) })
+		return <-sent
+	}
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			halt()
+		}
+	}()
+	go func() {
+		n := 0
+		tick := time.NewTicker(time.Second * batch / rate)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			case <-tick.C:
+			}
+			var sb strings.Builder
+			for i := 0; i < batch; i++ {
+				fmt.Fprintf(&sb, `{"line":"tail line %07d sshd[42]: Accepted publickey for deploy from 192.0.2.%d port %d ssh2"}`+"\n", n, n%250, 1024+n%60000)
+				n++
+			}
+			if code, ans := postIngestQuiet(base, "token-web1", sb.String()); code != 200 {
+				t.Errorf("ingest answered %d %s", code, ans)
+			}
+		}
+	}()
+	b.WaitFor(`+document.getElementById("list").dataset.rows > 2000`, 30*time.Second)
+	if p := string(b.Eval(`document.getElementById("explorer").dataset.paused`)); p != `"false"` {
+		t.Fatalf("paused before scrolling: %s", p)
+	}
+	// Following: the newest line is on screen.
+	// The reader scrolls up.
+	b.Eval(`(function () { var l = document.getElementById("list"); l.scrollTop = l.scrollTop - 600; return true; })()`)
+	b.WaitFor(`document.getElementById("explorer").dataset.paused === "true"`, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	anchor := func() string {
+		return string(b.Eval(`(function () { var l = document.getElementById("list"), r = l.getBoundingClientRect();
+  var el = document.elementFromPoint(r.left + 300, r.top + 40); var row = el && el.closest(".row"); return l.scrollTop + "|" + (row ? row.textContent : ""); })()`))
+	}
+	before := anchor()
+	var heap []float64
+	var nodes []int
+	measure := func() {
+		var h struct {
+			UsedSize float64 `json:"usedSize"`
+		}
+		b.Call("Runtime.getHeapUsage", nil, &h)
+		var n int
+		json.Unmarshal(b.Eval(`document.getElementsByTagName("*").length`), &n)
+		heap = append(heap, h.UsedSize)
+		nodes = append(nodes, n)
+	}
+	measure()
+	var pending []int
+	end := time.Now().Add(time.Duration(seconds) * time.Second)
+	for time.Now().Before(end) {
+		time.Sleep(time.Second)
+		var p int
+		json.Unmarshal(b.Eval(`+document.getElementById("explorer").dataset.pending`), &p)
+		pending = append(pending, p)
+		measure()
+		if a := anchor(); a != before {
+			t.Fatalf("the viewport moved while paused: %s, then %s", before, a)
+		}
+	}
+	total := halt()
+	bar := string(b.Eval(`document.getElementById("resume").textContent`))
+	if !strings.Contains(bar, "Paused") || !strings.Contains(bar, "new lines") {
+		t.Errorf("pause bar: %s", bar)
+	}
+	if len(pending) < 2 || pending[len(pending)-1] <= pending[0] {
+		t.Errorf("the count of waiting lines did not grow: %v", pending)
+	}
+	maxHeap, maxNodes := 0.0, 0
+	for i := range heap {
+		maxHeap = max(maxHeap, heap[i])
+		maxNodes = max(maxNodes, nodes[i])
+	}
+	t.Logf("%d lines sent in %d s; waiting while paused: %v; page JS heap %.1f–%.1f MB; DOM elements at most %d",
+		total, seconds, pending, heap[0]/1e6, maxHeap/1e6, maxNodes)
+	if maxHeap > 150e6 || maxNodes > 5000 {
+		t.Errorf("page not bounded: JS heap %.0f MB, %d elements", maxHeap/1e6, maxNodes)
+	}
+	// G resumes: the newest lines show, the rows kept stay bounded.
+	b.Eval(`document.getElementById("list").focus(); true`)
+	key(b, "G")
+	b.WaitFor(`document.getElementById("explorer").dataset.paused === "false"`, 10*time.Second)
+	var rows int
+	json.Unmarshal(b.Eval(`+document.getElementById("list").dataset.rows`), &rows)
+	if rows > 10000 {
+		t.Errorf("%d rows kept", rows)
+	}
+	b.WaitFor(`(function () { var l = document.getElementById("list"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 30; })()`, 10*time.Second)
+	if last := string(b.Eval(`[...document.querySelectorAll("#window .row .m")].pop().textContent`)); !strings.Contains(last, fmt.Sprintf("tail line %07d", total-1)) {
+		t.Errorf("after resuming, the last row is %s, want line %d", last, total-1)
+	}
+	shots := shotsDir(t)
+	b.Screenshot(filepath.Join(shots, "logs-live.png"))
+
+	// The loghost restarts; lines stored while the page is away come
+	// after the reconnect, none twice.
+	lh.stop()
+	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "reconnecting"`, 30*time.Second)
+	lh2 := startLoghost(t, "-config", filepath.Join(lc.dir, "watchpost.yml"))
+	lh2.waitReady(base)
+	ingestLines(t, base, "token-web1", []map[string]any{{"line": "after restart one"}, {"line": "after restart two"}})
+	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "open"`, 60*time.Second)
+	b.WaitFor(`document.getElementById("window").textContent.includes("after restart two")`, 30*time.Second)
+	if n := string(b.Eval(`[...document.querySelectorAll("#window .row .m")].filter(m => m.textContent === "after restart one").length`)); n != "1" {
+		t.Errorf("%s copies of a line sent while the page reconnected", n)
+	}
+	inert(t, b, "live")
+
+	// The per-user limit of tails: a page with 8 more tails open is told.
+	b.Eval(`document.getElementById("live").click(); true`)
+	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "off"`, 10*time.Second)
+	b.Eval(`window.__extra = []; for (var i = 0; i < 8; i++) window.__extra.push(new WebSocket("ws://" + location.host + "/api/v1/logs/tail?batch=1")); true`)
+	b.WaitFor(`window.__extra.every(w => w.readyState === 1)`, 20*time.Second)
+	b.Eval(`document.getElementById("live").click(); true`)
+	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "refused"`, 30*time.Second)
+	if s := string(b.Eval(`document.getElementById("status").textContent`)); !strings.Contains(s, "live tails open, the limit per user") {
+		t.Errorf("refused tail says %s", s)
+	}
+	b.Eval(`window.__extra.forEach(w => w.close()); true`)
+}
+
+// postIngestQuiet posts a batch from a goroutine (no t.Fatal there).
+func postIngestQuiet(base, token, body string) (int, string) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/ingest", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return resp.StatusCode, string(b)
 }

@@ -514,8 +514,10 @@
   }
   var queued = false;
   function schedule() { if (!queued) { queued = true; requestAnimationFrame(render); } }
-  var ownScroll = 0;
-  function setScroll(y) { ownScroll++; list.scrollTop = y; }
+  // expectTop is where the page last scrolled the list itself: a scroll
+  // event elsewhere is the reader's.
+  var expectTop = 0;
+  function setScroll(y) { list.scrollTop = y; expectTop = list.scrollTop; }
   function render() {
     queued = false;
     if (!offs) layout();
@@ -702,8 +704,7 @@
   var lastTop = 0;
   list.addEventListener("scroll", function () {
     var top = list.scrollTop;
-    if (ownScroll > 0) ownScroll--;
-    else if (state.live && !paused && top < lastTop - 2 && top + list.clientHeight < list.scrollHeight - 30) pause("scroll");
+    if (Math.abs(top - expectTop) > 2 && state.live && !paused && top < lastTop - 2 && top + list.clientHeight < list.scrollHeight - 30) pause("scroll");
     lastTop = top;
     schedule();
     if (!state.live && next && top + list.clientHeight > totalHeight() - 400) loadOlder();
@@ -859,7 +860,7 @@
   }
   function marker(text) { return { marker: text }; }
   function addLive(d) {
-    var add = d.lines.map(function (e) { return { e: e }; });
+    var add = (d.lines || []).map(function (e) { return { e: e }; });
     if (d.note) add.unshift(marker("— " + d.note + " —"));
     if (d.skipped) add.unshift(marker("— " + nf.format(d.skipped) + " lines skipped: the page could not keep up (narrow the query to see them all) —"));
     if (paused) {
