@@ -275,7 +275,20 @@
     if (push) pushURL(false);
     showError("");
     syncControls();
-    if (state.live) { startLive(true); return; }
+    if (state.live) {
+      startLive(true);
+      // The histogram and fields of the range, for orientation.
+      var my = ++gen;
+      api("histogram", Object.assign({ fields: "*", top: 10, buckets: 120 }, rangeParams())).then(function (h) {
+        if (my !== gen) return;
+        lastSummary = h;
+        drawHist(h);
+        drawFields(h);
+        showRange(h);
+        drawHistLiveNote();
+      }).catch(function (err) { showError(err.message); });
+      return;
+    }
     stopLive();
     search();
   }
@@ -536,7 +549,7 @@
       layout();
       spacer.style.height = offs[rows.length] + "px";
       win.style.transform = "translateY(" + offs[a] + "px)";
-      if (following()) setScroll(offs[rows.length]);
+      if (following()) follow();
     }
     list.dataset.rows = String(rows.length);
     list.dataset.rendered = String(b - a);
@@ -701,6 +714,7 @@
     select(i, false);
     toggleOpen(i);
   });
+  list.addEventListener("wheel", function (ev) { if (ev.deltaY < 0) pause("scroll"); }, { passive: true });
   var lastTop = 0;
   list.addEventListener("scroll", function () {
     var top = list.scrollTop;
@@ -799,6 +813,13 @@
   var ws = null, lastSeq = -1, retry = 0, retryTimer = 0, aliveTimer = 0;
   var paused = false, pending = [], pendingSkipped = 0, why = "";
   function following() { return state.live && !paused; }
+  // follow keeps the newest line in view, unless the reader has just
+  // scrolled up (before the scroll event ran): that pauses instead.
+  function follow() {
+    if (list.scrollTop < expectTop - 2) { pause("scroll"); return; }
+    if (!offs) layout();
+    setScroll(offs[rows.length]);
+  }
   function startLive(fresh) {
     stopLive();
     if (fresh) {
@@ -808,7 +829,6 @@
       pending = [];
       pendingSkipped = 0;
       showPaused();
-      drawHistLiveNote();
     }
     var u = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/logs/tail?batch=1&q=" + encodeURIComponent(state.q) +
       (lastSeq >= 0 ? "&since_seq=" + lastSeq : "&n=" + PAGE);
@@ -834,7 +854,7 @@
       // Find out why: a full loghost says so over plain HTTP.
       fetch("/api/v1/logs/tail?batch=1&q=" + encodeURIComponent(state.q), { credentials: "same-origin" }).then(function (r) {
         if (r.status === 429) return r.json().then(function (d) { throw new Error(d.error); });
-      }).then(function () {
+      }, function () { /* not reachable: try again */ }).then(function () {
         var wait = [500, 1000, 2000, 5000, 10000][Math.min(retry++, 4)];
         status([{ cls: "warn", text: "Disconnected from the loghost; reconnecting in " + wait / 1000 + " s…" }]);
         retryTimer = setTimeout(function () { if (state.live) startLive(false); }, wait);
@@ -860,6 +880,9 @@
   }
   function marker(text) { return { marker: text }; }
   function addLive(d) {
+    // The reader may have scrolled up since the last batch without the
+    // scroll event having run yet: following now would undo it.
+    if (!paused && list.scrollTop < expectTop - 2) pause("scroll");
     var add = (d.lines || []).map(function (e) { return { e: e }; });
     if (d.note) add.unshift(marker("— " + d.note + " —"));
     if (d.skipped) add.unshift(marker("— " + nf.format(d.skipped) + " lines skipped: the page could not keep up (narrow the query to see them all) —"));
@@ -876,8 +899,7 @@
     appendRows(add);
     var drop = rows.length - MAXROWS;
     if (drop > 0) dropTop(drop);
-    if (!offs) layout();
-    setScroll(totalHeight());
+    follow();
     schedule();
   }
   function pendingCount() {
@@ -907,6 +929,7 @@
     layout();
     setScroll(totalHeight());
     schedule();
+    liveStatus();
   }
   function showPaused() {
     var bar = $("paused");
@@ -923,7 +946,9 @@
     status("Live: new lines matching the query, in the order they arrive · " + nf.format(rows.filter(function (r) { return !r.marker; }).length) + " on the page");
   }
   function drawHistLiveNote() {
-    $("histcap").textContent = "The histogram and fields show the last search; the live tail follows new lines.";
+    var cap = $("histcap"), note = document.createElement("span");
+    note.textContent = (cap.textContent ? " · " : "") + "the live tail below follows new lines; the histogram and fields show the range";
+    cap.appendChild(note);
   }
   document.addEventListener("selectionchange", function () {
     if (!state.live || paused) return;
