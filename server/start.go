@@ -43,6 +43,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	l.store, err = store.Open(ctx, store.Options{
 		Path: st.dbPath, Retention: st.retention, MaxSize: st.maxSize, HostQuotaPerDay: st.hostQuota,
 		Location: st.loc, Now: o.Now, Metrics: newSet(), Logger: o.Logger.With("component", "store"),
+		BlockCache: 64 << 20,
 	})
 	if err != nil {
 		return fail(err)

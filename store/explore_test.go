@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -256,5 +257,107 @@ func TestAround(t *testing.T) {
 	}
 	if _, _, err := s.Around(ctx, 99999, 1, 1); err != ErrNotFound {
 		t.Fatalf("unknown seq: %v", err)
+	}
+}
+
+// TestBlockCache: searches and summaries through the block cache give
+// what they give without it, also when many run at once.
+func TestBlockCache(t *testing.T) {
+	plain := exploreStore(t)
+	cached := exploreStore(t)
+	cached.cache = newBlockCache(1 << 20) // room for a few blocks only
+	ctx := context.Background()
+	o := SummaryOptions{Query: mustQuery(t, "failed"), Since: t0.Add(5 * time.Minute), Until: t0.Add(95 * time.Minute), Step: time.Minute, Fields: []string{"*"}, Location: time.UTC}
+	want, err := plain.Summarize(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHits, _, _ := plain.Search(ctx, SearchOptions{Query: mustQuery(t, "request"), Since: o.Since, Until: o.Until, Limit: 50})
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		go func() {
+			got, err := cached.Summarize(ctx, o)
+			if err == nil && fmt.Sprint(got.Buckets, got.Fields, got.Total) != fmt.Sprint(want.Buckets, want.Fields, want.Total) {
+				err = fmt.Errorf("summary differs with the cache")
+			}
+			errs <- err
+		}()
+		go func() {
+			hits, _, err := cached.Search(ctx, SearchOptions{Query: mustQuery(t, "request"), Since: o.Since, Until: o.Until, Limit: 50})
+			if err == nil && len(hits) != len(wantHits) {
+				err = fmt.Errorf("%d hits with the cache, %d without", len(hits), len(wantHits))
+			}
+			for j := range hits {
+				if err == nil && hits[j].Raw != wantHits[j].Raw {
+					err = fmt.Errorf("hit %d differs", j)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cached.cache.size > cached.cache.max {
+		t.Fatalf("cache holds %d bytes, more than %d", cached.cache.size, cached.cache.max)
+	}
+}
+
+// TestWordNumSound: every word-number probe of a substring of a line is
+// among the line's keys, so the keys never exclude a block that holds a
+// match.
+func TestWordNumSound(t *testing.T) {
+	lines := []string{
+		"Out of memory: Killed process 42421 (php-fpm8.2) total-vm:123kB",
+		"Failed password for root from 10.0.0.7 port 22 ssh2",
+		"port 4711", "abc 1", "xyz 12345 and Port 7", "ab 12 cd 3 efg 45a", "a  1 bcd  2 Cde 9",
+	}
+	for _, l := range lines {
+		keys := map[uint64]bool{}
+		wordNumKeys(l, func(k uint64) { keys[k] = true })
+		low := strings.ToLower(l)
+		for i := 0; i < len(low); i++ {
+			for j := i + 1; j <= len(low); j++ {
+				for _, p := range wordNumProbes(low[i:j], nil) {
+					found := false
+					for k := range keys {
+						if mix(k) == p.h {
+							found = true
+						}
+					}
+					if !found {
+						t.Fatalf("probe of %q not among the keys of %q", low[i:j], l)
+					}
+				}
+			}
+		}
+	}
+	if n := len(wordNumProbes("killed process 4242", nil)); n != 1 {
+		t.Fatalf("%d probes for a regex's literal", n)
+	}
+}
+
+// TestWordNumExcludes: a number after a word finds its block among
+// blocks full of other numbers.
+func TestWordNumExcludes(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	for b := 0; b < 20; b++ {
+		var recs []Record
+		for i := 0; i < 200; i++ {
+			recs = append(recs, logRec("web1", "kernel", fmt.Sprintf("Out of memory: Killed process %d (php) port %d", 10000+b*200+i, 42420+i), t0))
+		}
+		if _, err := s.Append(ctx, "web1", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, st, err := s.Search(ctx, SearchOptions{Query: mustQuery(t, `message~"Killed process 1342[0-9] "`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 10 || st.Candidates > 2 {
+		t.Fatalf("%d hits from %d of %d blocks", len(hits), st.Candidates, st.Blocks)
 	}
 }

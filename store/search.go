@@ -60,6 +60,7 @@ type blockRef struct {
 	id         int64
 	host       string
 	minT, maxT int64
+	n          int
 }
 
 // Search returns the hits in event-time order (ties by seq).
@@ -86,7 +87,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 			args = append(args, h)
 		}
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time FROM blocks b JOIN hosts h ON h.id = b.host_id
+	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n FROM blocks b JOIN hosts h ON h.id = b.host_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY b.max_time DESC, b.id DESC`, args...)
 	if err != nil {
 		return nil, st, fmt.Errorf("search: %w", err)
@@ -94,7 +95,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	var refs []blockRef
 	for rows.Next() {
 		var b blockRef
-		if err := rows.Scan(&b.id, &b.host, &b.minT, &b.maxT); err != nil {
+		if err := rows.Scan(&b.id, &b.host, &b.minT, &b.maxT, &b.n); err != nil {
 			rows.Close()
 			return nil, st, fmt.Errorf("search: %w", err)
 		}
@@ -125,6 +126,18 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		}
 		return (o.Since.IsZero() || t >= since) && (o.Until.IsZero() || t < until)
 	}
+	// The range as a cheap test on a record's time before its fields
+	// are decoded (a cursor's time is a bound too).
+	var lo, hi int64
+	if !o.Since.IsZero() {
+		lo = since
+	}
+	if !o.Until.IsZero() {
+		hi = until
+	}
+	if !o.Before.IsZero() && (hi == 0 || before+1 < hi) {
+		hi = before + 1
+	}
 	var oldestKept int64 // time of the Limit-th newest match so far
 	prefilter := linePrefilter(q)
 	// Blocks are read and scanned by a few workers ahead of this loop,
@@ -153,18 +166,18 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 			go func() {
 				defer func() { <-sem }()
 				var res blockResult
-				var data []byte
-				if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
-					res.err = fmt.Errorf("search: read block: %w", err)
-					results[i] <- res
-					return
-				}
 				if o.Context > 0 {
+					var data []byte
+					if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
+						res.err = fmt.Errorf("search: read block: %w", err)
+						results[i] <- res
+						return
+					}
 					res.hits, res.matched, res.scanned, res.err = contextBlock(c, data, b.host, o.Context, func(r *Record) bool {
 						return inRange(r) && (q == nil || q.Match(r))
 					})
 				} else {
-					res.matched, res.scanned, res.err = scanBlock(c, data, b.host, prefilter, func(r *Record) bool {
+					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, func(r *Record) bool {
 						if inRange(r) && (q == nil || q.Match(r)) {
 							res.hits = append(res.hits, Hit{Record: r.Clone(), Match: true})
 							if o.Limit > 0 && len(res.hits) >= 2*o.Limit {
@@ -337,6 +350,7 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 	var probes []sigProbe
 	for _, lit := range q.Literals() {
 		probes = trigramProbes(lit, probes)
+		probes = wordNumProbes(lit, probes)
 	}
 	if v, ok := q.FieldEquals("program"); ok {
 		probes = append(probes, probeFor(fieldKey("program", lowerString(v))))
@@ -397,42 +411,6 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 		}
 	}
 	return out, nil
-}
-
-// scanBlock decompresses a block into a pooled buffer and calls fn for
-// each record whose line passes prefilter; fn must clone what it keeps.
-func scanBlock(c *codec, data []byte, host string, prefilter func(string) bool, fn func(*Record) bool) (matched, scanned int, err error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	raw, err := c.dec.DecodeAll(data, (*bp)[:0])
-	if err != nil {
-		return 0, 0, fmt.Errorf("decompress: %w", err)
-	}
-	*bp = raw
-	d, err := newDecoder(raw, host)
-	if err != nil {
-		return 0, 0, err
-	}
-	var r Record
-	for {
-		line, ok, err := d.nextRaw()
-		if err != nil {
-			return matched, scanned, err
-		}
-		if !ok {
-			return matched, scanned, nil
-		}
-		scanned++
-		if prefilter != nil && !prefilter(line) {
-			continue
-		}
-		if err := d.rest(&r, line); err != nil {
-			return matched, scanned, err
-		}
-		if fn(&r) {
-			matched++
-		}
-	}
 }
 
 // contextBlock decodes a whole block (its own buffer: the hits keep

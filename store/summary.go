@@ -86,7 +86,6 @@ var standardFields = []string{"host", "program", "severity", "facility", "file",
 
 type sumBlock struct {
 	blockRef
-	n     int
 	stats []byte // nil: none
 }
 
@@ -541,19 +540,14 @@ func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, 
 				if errs[w] != nil || ctx.Err() != nil {
 					continue
 				}
-				var data []byte
-				if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
-					errs[w] = fmt.Errorf("summary: read block: %w", err)
-					continue
+				var lo, hi int64
+				if !o.Since.IsZero() && b.minT < since {
+					lo = since
 				}
-				whole := (o.Since.IsZero() || b.minT >= since) && (o.Until.IsZero() || b.maxT < until)
-				_, n, err := scanBlock(c, data, b.host, prefilter, func(r *Record) bool {
-					if !whole {
-						t := r.Time.UnixNano()
-						if (!o.Since.IsZero() && t < since) || (!o.Until.IsZero() && t >= until) {
-							return false
-						}
-					}
+				if !o.Until.IsZero() && b.maxT >= until {
+					hi = until
+				}
+				_, n, err := s.scanRef(ctx, c, b.blockRef, lo, hi, prefilter, func(r *Record) bool {
 					if q.Match(r) {
 						cn.addRecord(r)
 						return true
