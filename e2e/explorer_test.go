@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"

@@ -2,13 +2,13 @@ package store
 
 import (
 	"context"
-	"runtime"
-	"syscall"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
