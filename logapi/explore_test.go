@@ -350,3 +350,19 @@ func TestLiveTailCap(t *testing.T) {
 }
 
 func fieldKV(k, v string) logparse.Field { return logparse.Field{Key: k, Value: v} }
+
+// FuzzCursor: a cursor from a URL never panics and round-trips.
+func FuzzCursor(f *testing.F) {
+	f.Add("1700000000123456789.42")
+	f.Add("-5.0")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCursor(s)
+		if err != nil {
+			return
+		}
+		if c2, err := ParseCursor(FormatCursor(c)); err != nil || c2 != c {
+			t.Fatalf("%q: %v then %v (%v)", s, c, c2, err)
+		}
+	})
+}

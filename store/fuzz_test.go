@@ -26,3 +26,32 @@ func FuzzDecodeBlock(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBlockStats: stats bytes from the database never panic the reader,
+// and what the builder writes reads back.
+func FuzzBlockStats(f *testing.F) {
+	b := newStatsBuilder()
+	for _, r := range genRecords(20, 2, time.Unix(1700000000, 0)) {
+		b.add(&r)
+	}
+	f.Add(b.build(nil))
+	f.Add([]byte{statsVersion, 1, 0})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, ok := decodeBlockStats(data)
+		if !ok {
+			return
+		}
+		c := newCounter(&SummaryOptions{Fields: []string{"*"}}, 0, 0)
+		c.addStats(&st, "h", nil, true)
+	})
+}
+
+// FuzzScanRaw: the range-skipping scan of a block never panics.
+func FuzzScanRaw(f *testing.F) {
+	recs := genRecords(5, 3, time.Unix(1700000000, 0))
+	f.Add(encodeRecords(nil, recs), int64(1700000001e9), int64(1700000003e9))
+	f.Fuzz(func(t *testing.T, data []byte, lo, hi int64) {
+		scanRaw(data, "h", lo, hi, func(string) bool { return true }, func(r *Record) bool { _ = r.Clone(); return true })
+	})
+}
