@@ -24,6 +24,6 @@ wp="/tmp/watchpost-bench-bin grep -data $dir"
 hyperfine --warmup 2 --runs 10 --output=pipe --export-markdown /tmp/watchpost-explorer-bench.md \
   "grep -c -E 'Killed process 4242[0-9] ' $dir/raw.log" \
   "$wp -c message~'Killed process 4242[0-9] '" \
-  "grep -c -i -E 'Failed password for .* from 10\.1\.' $dir/raw.log" \
+  "grep -c -E 'Failed password for .* from 10\.1\.' $dir/raw.log" \
   "$wp -c message~'Failed password for .* from 10\.1\.'"
 cat /tmp/watchpost-explorer-bench.md

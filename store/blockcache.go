@@ -81,7 +81,7 @@ func (c *blockCache) get(ctx context.Context, k cacheKey, load func() ([]byte, e
 // scanRef calls fn for the records of block b with event time in
 // [lo, hi) (0: unbounded) whose line passes prefilter; fn must clone
 // what it keeps. The block comes from the cache when the store has one.
-func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64, prefilter func(string) bool, fn func(*Record) bool) (matched, scanned int, err error) {
+func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64, prefilter func(string) bool, whole func([]byte) bool, fn func(*Record) bool) (matched, scanned int, err error) {
 	loadCtx := func(ctx context.Context, dst []byte) ([]byte, error) {
 		var data []byte
 		if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
@@ -101,6 +101,9 @@ func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64,
 		if err != nil {
 			return 0, 0, err
 		}
+		if whole != nil && !whole(raw) {
+			return 0, b.n, nil
+		}
 		return scanRaw(raw, b.host, lo, hi, prefilter, fn)
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -110,6 +113,9 @@ func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64,
 		return 0, 0, err
 	}
 	*bp = raw
+	if whole != nil && !whole(raw) {
+		return 0, b.n, nil
+	}
 	return scanRaw(raw, b.host, lo, hi, prefilter, fn)
 }
 

@@ -140,6 +140,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	}
 	var oldestKept int64 // time of the Limit-th newest match so far
 	prefilter := linePrefilter(q)
+	whole := blockPrefilter(q)
 	// Blocks are read and scanned by a few workers ahead of this loop,
 	// which takes their results in order so that a -n search still stops
 	// at the first block older than what it keeps.
@@ -177,7 +178,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 						return inRange(r) && (q == nil || q.Match(r))
 					})
 				} else {
-					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, func(r *Record) bool {
+					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, whole, func(r *Record) bool {
 						if inRange(r) && (q == nil || q.Match(r)) {
 							res.hits = append(res.hits, Hit{Record: r.Clone(), Match: true})
 							if o.Limit > 0 && len(res.hits) >= 2*o.Limit {

@@ -525,6 +525,7 @@ func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, 
 	}
 	q := o.Query
 	prefilter := linePrefilter(q)
+	whole := blockPrefilter(q)
 	since, until := o.Since.UnixNano(), o.Until.UnixNano()
 	workers := min(runtime.GOMAXPROCS(0), 4, max(len(blocks), 1))
 	counters := make([]*counter, workers)
@@ -547,7 +548,7 @@ func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, 
 				if !o.Until.IsZero() && b.maxT >= until {
 					hi = until
 				}
-				_, n, err := s.scanRef(ctx, c, b.blockRef, lo, hi, prefilter, func(r *Record) bool {
+				_, n, err := s.scanRef(ctx, c, b.blockRef, lo, hi, prefilter, whole, func(r *Record) bool {
 					if q.Match(r) {
 						cn.addRecord(r)
 						return true
