@@ -450,11 +450,22 @@ func TestLogsLiveTail(t *testing.T) {
 	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "reconnecting"`, 30*time.Second)
 	lh2 := startLoghost(t, "-config", filepath.Join(lc.dir, "watchpost.yml"))
 	lh2.waitReady(base)
-	ingestLines(t, base, "token-web1", []map[string]any{{"line": "after restart one"}, {"line": "after restart two"}})
+	after := []map[string]any{{"line": "after restart one"}}
+	for _, l := range hostileLines {
+		after = append(after, map[string]any{"line": l, "program": "evil<svg/onload=alert('program')>"})
+	}
+	after = append(after, map[string]any{"line": "after restart two"})
+	ingestLines(t, base, "token-web1", after)
 	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "open"`, 60*time.Second)
 	b.WaitFor(`document.getElementById("window").textContent.includes("after restart two")`, 30*time.Second)
 	if n := string(b.Eval(`[...document.querySelectorAll("#window .row .m")].filter(m => m.textContent === "after restart one").length`)); n != "1" {
 		t.Errorf("%s copies of a line sent while the page reconnected", n)
+	}
+	// The hostile lines arrived live: open them all.
+	b.Eval(`document.getElementById("list").focus(); true`)
+	for i := 0; i <= len(hostileLines); i++ {
+		key(b, "k")
+		key(b, "Enter")
 	}
 	inert(t, b, "live")
 
