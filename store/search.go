@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 	"slices"
@@ -373,41 +374,87 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 	for _, p := range probes {
 		byBand[p.band] = append(byBand[p.band], p)
 	}
+	// The most selective bands first (word-number keys, then the bands
+	// with the most probes); once few blocks are left, only their rows
+	// are read, not every block's in the range.
+	bands := make([]int, 0, len(byBand))
+	for b := range byBand {
+		bands = append(bands, b)
+	}
+	slices.SortFunc(bands, func(a, b int) int {
+		if wa, wb := a >= sigBands, b >= sigBands; wa != wb {
+			if wa {
+				return -1
+			}
+			return 1
+		}
+		return len(byBand[b]) - len(byBand[a])
+	})
+	alive := make(map[int64]bool, len(refs))
 	lo, hi := refs[0].id, refs[0].id
 	for _, r := range refs {
+		alive[r.id] = true
 		lo, hi = min(lo, r.id), max(hi, r.id)
 	}
-	excluded := map[int64]bool{}
-	for band, ps := range byBand {
-		rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
-		if err != nil {
-			return nil, fmt.Errorf("search: read signatures: %w", err)
-		}
+	test := func(rows *sql.Rows, ps []sigProbe) error {
+		defer rows.Close()
 		for rows.Next() {
 			var id int64
-			var bits []byte
+			var bits sql.RawBytes
 			if err := rows.Scan(&id, &bits); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("search: read signatures: %w", err)
+				return err
 			}
-			if excluded[id] {
+			if !alive[id] {
 				continue
 			}
 			for _, p := range ps {
 				if !p.in(bits) {
-					excluded[id] = true
+					delete(alive, id)
 					break
 				}
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("search: read signatures: %w", err)
+		return rows.Err()
+	}
+	for _, band := range bands {
+		if len(alive) == 0 {
+			break
+		}
+		ps := byBand[band]
+		if int64(len(alive))*8 > hi-lo+1 {
+			rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
+			if err == nil {
+				err = test(rows, ps)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("search: read signatures: %w", err)
+			}
+			continue
+		}
+		ids := make([]int64, 0, len(alive))
+		for id := range alive {
+			ids = append(ids, id)
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			args := make([]any, 0, n+1)
+			args = append(args, band)
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			ids = ids[n:]
+			rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id IN (?"+strings.Repeat(",?", n-1)+")", args...)
+			if err == nil {
+				err = test(rows, ps)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("search: read signatures: %w", err)
+			}
 		}
 	}
 	out := refs[:0]
 	for _, r := range refs {
-		if !excluded[r.id] {
+		if alive[r.id] {
 			out = append(out, r)
 		}
 	}
