@@ -364,8 +364,19 @@ func TestLogsLiveTail(t *testing.T) {
 			case <-tick.C:
 			}
 			var sb strings.Builder
+			stamp := time.Now().UTC().Format(time.Stamp)
 			for i := 0; i < batch; i++ {
-				fmt.Fprintf(&sb, `{"line":"tail line %07d sshd[42]: Accepted publickey for deploy from 192.0.2.%d port %d ssh2"}`+"\n", n, n%250, 1024+n%60000)
+				// syslog lines of a few programs and severities
+				pri, tag, msg := 4*8+6, "sshd[4242]", fmt.Sprintf("Accepted publickey for deploy from 192.0.2.%d port %d ssh2", n%250, 1024+n%60000)
+				switch {
+				case n%10 == 3:
+					pri, msg = 4*8+4, fmt.Sprintf("Failed password for root from 203.0.113.%d port %d ssh2", n%7, 1024+n%60000)
+				case n%97 == 5:
+					pri, tag, msg = 3, "kernel", fmt.Sprintf("nvme0n1: I/O error, dev nvme0n1, sector %d", n*8)
+				case n%3 == 0:
+					pri, tag, msg = 3*8+6, "nginx[812]", fmt.Sprintf("GET /api/items/%d 200", n%1000)
+				}
+				fmt.Fprintf(&sb, `{"line":"<%d>%s web1 %s: tail line %07d %s"}`+"\n", pri, stamp, tag, n, msg)
 				n++
 			}
 			if code, ans := postIngestQuiet(base, "token-web1", sb.String()); code != 200 {
@@ -412,6 +423,8 @@ func TestLogsLiveTail(t *testing.T) {
 			t.Fatalf("the viewport moved while paused: %s, then %s", before, a)
 		}
 	}
+	shots := shotsDir(t)
+	b.Screenshot(filepath.Join(shots, "logs-live.png"))
 	total := halt()
 	bar := string(b.Eval(`document.getElementById("resume").textContent`))
 	if !strings.Contains(bar, "Paused") || !strings.Contains(bar, "new lines") {
@@ -441,8 +454,6 @@ func TestLogsLiveTail(t *testing.T) {
 	}
 	b.WaitFor(`(function () { var l = document.getElementById("list"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 30; })()`, 10*time.Second)
 	b.WaitFor(fmt.Sprintf(`[...document.querySelectorAll("#window .row .m")].pop().textContent.startsWith("tail line %07d ")`, total-1), 20*time.Second)
-	shots := shotsDir(t)
-	b.Screenshot(filepath.Join(shots, "logs-live.png"))
 
 	// The loghost restarts; lines stored while the page is away come
 	// after the reconnect, none twice.

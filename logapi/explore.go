@@ -25,10 +25,11 @@ const (
 	// MinBuckets but for very short ranges).
 	MinBuckets = 60
 	MaxBuckets = 120
-	// SampleBlocks is how many blocks a histogram or field panel reads at
-	// most when its answer may be estimated (a month of a busy loghost
-	// has thousands); exact counts (count, by) read every block.
-	SampleBlocks = 32
+	// SampleLines is about how many stored lines a histogram or field
+	// panel reads at most when its answer may be estimated (a month of a
+	// busy loghost holds hundreds of millions); exact counts (count, by)
+	// read all of them.
+	SampleLines = 256 << 10
 	// QueryTimeout bounds every search and count.
 	QueryTimeout = 60 * time.Second
 	// MaxRunning is how many searches and counts one user runs at once.
@@ -283,7 +284,7 @@ func (h *Handler) summary(ctx context.Context, r *http.Request, histogram bool, 
 	}
 	o := store.SummaryOptions{Query: q, Since: since, Until: until, Location: h.Location, Fields: fields}
 	if !exact {
-		o.MaxBlocks = SampleBlocks
+		o.MaxLines = SampleLines
 	}
 	if histogram {
 		n, err := intParam(r.URL.Query().Get("buckets"), MaxBuckets, 1, 1000, "buckets")

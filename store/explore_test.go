@@ -64,7 +64,7 @@ func TestSummaryStatsAgreeWithScan(t *testing.T) {
 				// parsed fields are not in the stats: they are used only
 				// when there are more blocks than may be read (here up to
 				// 12 inside the range; the 6 cut by it are read)
-				o.MaxBlocks = 7
+				o.MaxLines = 700
 			}
 			got, err := s.Summarize(ctx, o)
 			if err != nil {
@@ -101,7 +101,7 @@ func TestSummaryStatsAgreeWithScan(t *testing.T) {
 func scanOnly(t *testing.T, s *Store, o SummaryOptions) Summary {
 	t.Helper()
 	ctx := context.Background()
-	o.MaxBlocks = 0
+	o.MaxLines = 0
 	if _, err := s.wdb.Exec("ALTER TABLE block_stats RENAME TO block_stats_hidden"); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func scanOnly(t *testing.T, s *Store, o SummaryOptions) Summary {
 // to be, and close to the truth for evenly spread matches.
 func TestSummarySampled(t *testing.T) {
 	s := exploreStore(t)
-	o := SummaryOptions{Query: mustQuery(t, "failed"), Since: t0, Until: t0.Add(100 * time.Minute), Step: 10 * time.Minute, Location: time.UTC, MaxBlocks: 6, Fields: []string{"host"}}
+	o := SummaryOptions{Query: mustQuery(t, "failed"), Since: t0, Until: t0.Add(100 * time.Minute), Step: 10 * time.Minute, Location: time.UTC, MaxLines: 600, Fields: []string{"host"}}
 	got, err := s.Summarize(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

@@ -29,10 +29,10 @@ type SummaryOptions struct {
 	// Fields are counted by value; "*" stands for the standard fields and
 	// every parsed field seen.
 	Fields []string
-	// MaxBlocks bounds how many blocks are decompressed: beyond it, an
-	// even sample of that many is read and the counts are estimated from
-	// it (0: always exact).
-	MaxBlocks int
+	// MaxLines bounds how many stored lines are decompressed: beyond it,
+	// an even sample of blocks holding about that many is read and the
+	// counts are estimated from it (0: always exact).
+	MaxLines int64
 }
 
 // Summary is the answer to SummaryOptions.
@@ -225,7 +225,7 @@ func (c *counter) merge(o *counter) {
 // severity and by field value. Blocks wholly inside the range whose
 // stats answer the query (no terms but host and severity) are counted
 // from their stats; the others are decompressed and scanned, or, beyond
-// MaxBlocks, sampled.
+// MaxLines, sampled.
 func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error) {
 	var sum Summary
 	if o.Location == nil {
@@ -262,13 +262,13 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 	// other fields are then estimated from a sample of those blocks.
 	useStats := statsQuery && histByStats
 	if useStats && !knownToStats(o.Fields) {
-		n := 0
+		var n int64
 		for i := range blocks {
 			if inside(&blocks[i]) && blocks[i].stats != nil {
-				n++
+				n += int64(blocks[i].n)
 			}
 		}
-		useStats = o.MaxBlocks > 0 && n > o.MaxBlocks
+		useStats = o.MaxLines > 0 && n > o.MaxLines
 	}
 	var scan, byStats []sumBlock
 	for _, b := range blocks {
@@ -302,15 +302,10 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 	}
 	sum.CandidateBlocks = len(cands)
 	read := cands
-	if o.MaxBlocks > 0 && len(cands) > o.MaxBlocks {
-		// An even sample in time order: blocks of one host follow each
-		// other, so every part of the range keeps its share.
-		slices.SortFunc(read, func(a, b sumBlock) int { return cmp.Compare(a.minT, b.minT) })
-		read = make([]sumBlock, 0, o.MaxBlocks)
-		for i := 0; i < o.MaxBlocks; i++ {
-			read = append(read, cands[(2*i+1)*len(cands)/(2*o.MaxBlocks)])
+	if o.MaxLines > 0 {
+		if read = evenSample(cands, o.MaxLines); len(read) < len(cands) {
+			sum.Sampled, sum.SampledBlocks = true, len(read)
 		}
-		sum.Sampled, sum.SampledBlocks = true, len(read)
 	}
 	scanned, err := s.scanSummary(ctx, o, start, nb, read)
 	if err != nil {
@@ -324,14 +319,7 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 	if len(byStats) > 0 && slices.Contains(o.Fields, "*") {
 		// The parsed fields of the blocks counted from stats, from a
 		// sample of them.
-		k := max(1, o.MaxBlocks/4)
-		sample := byStats
-		if len(byStats) > k {
-			sample = make([]sumBlock, 0, k)
-			for i := 0; i < k; i++ {
-				sample = append(sample, byStats[(2*i+1)*len(byStats)/(2*k)])
-			}
-		}
+		sample := evenSample(byStats, max(1, o.MaxLines/4))
 		po := o
 		po.Step, po.Fields = 0, []string{"*"}
 		parsed, err := s.scanSummary(ctx, po, 0, 0, sample)
@@ -701,4 +689,25 @@ func (c *counter) addParsed(o *counter) {
 		}
 		fc.missing = max(0, c.total-n-fc.other)
 	}
+}
+
+// evenSample returns blocks holding about maxLines lines, evenly spread
+// in time order (all of them when they hold no more): blocks of one host
+// follow each other, so every part of the range keeps its share.
+func evenSample(blocks []sumBlock, maxLines int64) []sumBlock {
+	var total int64
+	for _, b := range blocks {
+		total += int64(b.n)
+	}
+	if total <= maxLines || len(blocks) == 0 {
+		return blocks
+	}
+	sorted := slices.Clone(blocks)
+	slices.SortFunc(sorted, func(a, b sumBlock) int { return cmp.Compare(a.minT, b.minT) })
+	k := int(max(1, (int64(len(blocks))*maxLines+total-1)/total))
+	out := make([]sumBlock, 0, k)
+	for i := 0; i < k; i++ {
+		out = append(out, sorted[(2*i+1)*len(sorted)/(2*k)])
+	}
+	return out
 }

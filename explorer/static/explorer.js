@@ -270,23 +270,30 @@
 
   // ------------------------------------------------------------- search
 
-  var aborter = null;
+  var aborter = null, histTimer = 0;
   function go(push) {
     if (push) pushURL(false);
     showError("");
     syncControls();
+    clearInterval(histTimer);
     if (state.live) {
       startLive(true);
-      // The histogram and fields of the range, for orientation.
+      // The histogram and fields of the range, for orientation, redrawn
+      // now and then while the tail runs.
       var my = ++gen;
-      api("histogram", Object.assign({ fields: "*", top: 10, buckets: 120 }, rangeParams())).then(function (h) {
+      var refresh = function () {
         if (my !== gen) return;
-        lastSummary = h;
-        drawHist(h);
-        drawFields(h);
-        showRange(h);
-        drawHistLiveNote();
-      }).catch(function (err) { showError(err.message); });
+        api("histogram", Object.assign({ fields: "*", top: 10, buckets: 120 }, rangeParams())).then(function (h) {
+          if (my !== gen) return;
+          lastSummary = h;
+          drawHist(h);
+          drawFields(h);
+          showRange(h);
+          drawHistLiveNote();
+        }).catch(function (err) { showError(err.message); });
+      };
+      refresh();
+      histTimer = setInterval(refresh, 10000);
       return;
     }
     stopLive();
