@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -147,6 +148,19 @@ func TestLogsExplorer(t *testing.T) {
 			}
 		}
 		ingestLines(t, base, "token-"+host, items)
+	}
+
+	// The same counts from a terminal, through the API the page uses.
+	tok := filepath.Join(t.TempDir(), "admin.token")
+	os.WriteFile(tok, []byte("e2e-admin-token-0123\n"), 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, errOut, code := run(t, ctx, "", "grep", "-server", base, "-token-file", tok, "-since", "2h", "-c", "program=sshd"); code != 0 || out != "216\n" {
+		t.Errorf("grep -c: %d %q %s", code, out, errOut)
+	}
+	if out, errOut, code := run(t, ctx, "", "grep", "-server", base, "-token-file", tok, "-since", "2h", "-by", "client", "Failed password"); code != 0 ||
+		out != "    132 203.0.113.5\n     42 192.0.2.99\n     42 198.51.100.7\n" {
+		t.Errorf("grep -by: %d %q %s", code, out, errOut)
 	}
 
 	b.Navigate(base + "/admin/logs?since=2h")

@@ -55,3 +55,23 @@ func FuzzScanRaw(f *testing.F) {
 		scanRaw(data, "h", lo, hi, func(string) bool { return true }, func(r *Record) bool { _ = r.Clone(); return true })
 	})
 }
+
+// FuzzWordNum: a word-number probe of any part of a line is among the
+// line's keys (else a block holding a match could be passed over).
+func FuzzWordNum(f *testing.F) {
+	f.Add("Killed process 42421 (php)", 7, 19)
+	f.Add("port 22 ssh2 from 10.0.0.1", 0, 8)
+	f.Fuzz(func(t *testing.T, line string, i, j int) {
+		if i < 0 || j > len(line) || i > j {
+			return
+		}
+		keys := map[uint64]bool{}
+		wordNumKeys(line, func(k uint64) { keys[mix(k)] = true })
+		lit := lowerString(line[i:j])
+		for _, p := range wordNumProbes(lit, nil) {
+			if !keys[p.h] {
+				t.Fatalf("probe of %q not among the keys of %q", lit, line)
+			}
+		}
+	})
+}
