@@ -79,9 +79,11 @@ func (c *blockCache) get(ctx context.Context, k cacheKey, load func() ([]byte, e
 }
 
 // scanRef calls fn for the records of block b with event time in
-// [lo, hi) (0: unbounded) whose line passes prefilter; fn must clone
-// what it keeps. The block comes from the cache when the store has one.
-func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64, prefilter func(string) bool, whole func([]byte) bool, fn func(*Record) bool) (matched, scanned int, err error) {
+// [lo, hi) (0: unbounded) whose line passes prefilter. The block comes
+// from the cache when the store has one; then stable is true and the
+// record's strings stay valid (its Fields slice is reused), else fn
+// must clone what it keeps.
+func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64, prefilter func(string) bool, whole func([]byte) bool, fn func(r *Record, stable bool) bool) (matched, scanned int, err error) {
 	loadCtx := func(ctx context.Context, dst []byte) ([]byte, error) {
 		var data []byte
 		if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
@@ -104,7 +106,7 @@ func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64,
 		if whole != nil && !whole(raw) {
 			return 0, b.n, nil
 		}
-		return scanRaw(raw, b.host, lo, hi, prefilter, fn)
+		return scanRaw(raw, b.host, lo, hi, prefilter, func(r *Record) bool { return fn(r, true) })
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -116,7 +118,7 @@ func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64,
 	if whole != nil && !whole(raw) {
 		return 0, b.n, nil
 	}
-	return scanRaw(raw, b.host, lo, hi, prefilter, fn)
+	return scanRaw(raw, b.host, lo, hi, prefilter, func(r *Record) bool { return fn(r, false) })
 }
 
 // scanRaw walks a decompressed block; records outside [lo, hi) are

@@ -179,9 +179,16 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 						return inRange(r) && (q == nil || q.Match(r))
 					})
 				} else {
-					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, whole, func(r *Record) bool {
+					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, whole, func(r *Record, stable bool) bool {
 						if inRange(r) && (q == nil || q.Match(r)) {
-							res.hits = append(res.hits, Hit{Record: r.Clone(), Match: true})
+							kept := *r
+							if stable {
+								// a cached block outlives the hits: share its strings
+								kept.Fields = slices.Clone(r.Fields)
+							} else {
+								kept = r.Clone()
+							}
+							res.hits = append(res.hits, Hit{Record: kept, Match: true})
 							if o.Limit > 0 && len(res.hits) >= 2*o.Limit {
 								// Only the newest Limit of a block can be kept.
 								sortHits(res.hits)

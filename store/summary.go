@@ -536,7 +536,7 @@ func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, 
 				if !o.Until.IsZero() && b.maxT >= until {
 					hi = until
 				}
-				_, n, err := s.scanRef(ctx, c, b.blockRef, lo, hi, prefilter, whole, func(r *Record) bool {
+				_, n, err := s.scanRef(ctx, c, b.blockRef, lo, hi, prefilter, whole, func(r *Record, _ bool) bool {
 					if q.Match(r) {
 						cn.addRecord(r)
 						return true
