@@ -20,6 +20,15 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// LogRow is one log line as admin pages show it (the console's incident
+// page lists the lines around an incident).
+type LogRow struct {
+	Time    time.Time
+	Host    string
+	Program string
+	Line    string
+}
+
 // UIDeps are what the admin pages need from the rest of the loghost.
 type UIDeps struct {
 	// Logs serves /admin/logs (the logs explorer, its own package); nil
@@ -184,16 +193,6 @@ func NewShell(r *http.Request, title string) Shell {
 	return Shell{Title: title, User: name, CSRF: CSRFToken(r)}
 }
 
-// ParsePage parses a page template of another package (files matched
-// by patterns in fsys) together with the admin layout, so it can use
-// {{template "top" .}} and {{template "bottom" .}}.
-func ParsePage(name string, fsys fs.FS, patterns ...string) (*template.Template, error) {
-	t, err := template.New(name).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, err
-	}
-	return t.ParseFS(fsys, patterns...)
-}
 
 // visible makes control characters and invalid UTF-8 in a log line
 // visible as \xNN; html/template then escapes markup, so a hostile line

@@ -53,10 +53,7 @@ func New(loc *time.Location, logger *slog.Logger) (*Explorer, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	t, err := dashboard.ParsePage("logs", templateFS, "templates/logs.html")
-	if err != nil {
-		return nil, err
-	}
+	t := dashboard.ParsePage(templateFS, nil, "templates/logs.html")
 	return &Explorer{tmpl: t, loc: loc, tz: zoneName(loc), log: logger}, nil
 }
 
