@@ -37,6 +37,8 @@ type Handler struct {
 	Principal func(*http.Request) string
 	// MaxTails bounds the live tails served at once (0: DefaultMaxTails).
 	MaxTails int
+	// Ping is the live tail's keep-alive interval (0: LivePing).
+	Ping time.Duration
 
 	running running
 	tails   tails

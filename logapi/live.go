@@ -197,7 +197,11 @@ func (h *Handler) Live(w http.ResponseWriter, r *http.Request) {
 	settled := through
 	batch := time.NewTicker(LiveBatch)
 	defer batch.Stop()
-	ping := time.NewTicker(LivePing)
+	every := h.Ping
+	if every <= 0 {
+		every = LivePing
+	}
+	ping := time.NewTicker(every)
 	defer ping.Stop()
 	for {
 		select {
@@ -233,7 +237,7 @@ func (h *Handler) Live(w http.ResponseWriter, r *http.Request) {
 			if send(m) != nil {
 				return
 			}
-			ping.Reset(LivePing)
+			ping.Reset(every)
 		}
 	}
 }
