@@ -192,6 +192,15 @@ func TestLogsExplorer(t *testing.T) {
 		t.Errorf("first row: %s", first)
 	}
 	inert(t, b, "search")
+	// Text selected in a line stays selected while the list scrolls:
+	// rows on screen are kept, not redrawn.
+	b.Eval(`(function () { var m = document.querySelectorAll("#window .row .m")[3]; var r = document.createRange(); r.selectNodeContents(m);
+  var s = getSelection(); s.removeAllRanges(); s.addRange(r); window.__sel = s.toString(); document.getElementById("list").scrollTop += 40; return true; })()`)
+	time.Sleep(300 * time.Millisecond)
+	if kept := string(b.Eval(`getSelection().toString() === window.__sel && window.__sel.length > 0 && document.getElementById("window").contains(getSelection().anchorNode)`)); kept != "true" {
+		t.Error("scrolling lost the reader's selection")
+	}
+	b.Eval(`getSelection().removeAllRanges(); document.getElementById("list").scrollTop = 0; true`)
 	shots := shotsDir(t)
 	b.Screenshot(filepath.Join(shots, "logs-explorer.png"))
 

@@ -532,6 +532,9 @@
     while (lo < hi) { var m = (lo + hi) >> 1; if (offs[m + 1] <= y) lo = m + 1; else hi = m; }
     return lo;
   }
+  // drawnA..drawnB are the rows in the window; epoch changes when rows
+  // get other indices (a new search, rows let go at the top).
+  var drawnA = 0, drawnB = 0, epoch = 0, drawnEpoch = -1;
   var queued = false;
   function schedule() { if (!queued) { queued = true; requestAnimationFrame(render); } }
   // expectTop is where the page last scrolled the list itself: a scroll
@@ -545,8 +548,25 @@
     var top = list.scrollTop, h = list.clientHeight;
     var a = Math.max(0, indexAt(top) - OVERSCAN), b = Math.min(rows.length, indexAt(top + h) + OVERSCAN + 1);
     win.style.transform = "translateY(" + offs[a] + "px)";
-    win.textContent = "";
-    for (var i = a; i < b; i++) win.appendChild(rowEl(i));
+    // Keep the rows already drawn (a selection in them survives a
+    // scroll); draw only those coming into view.
+    if (drawnEpoch !== epoch || a >= drawnB || b <= drawnA) {
+      win.textContent = "";
+      drawnA = drawnB = a;
+      drawnEpoch = epoch;
+    }
+    while (drawnA < a) { win.firstChild.remove(); drawnA++; }
+    while (drawnB > b) { win.lastChild.remove(); drawnB--; }
+    for (var i = drawnA - 1; i >= a; i--) win.insertBefore(rowEl(i), win.firstChild);
+    for (var j = drawnB; j < b; j++) win.appendChild(rowEl(j));
+    drawnA = a;
+    drawnB = b;
+    for (var n = 0; n < win.children.length; n++) {
+      var el = win.children[n], ri = rows[a + n];
+      if (el.__v !== ri.v) { var fresh = rowEl(a + n); win.replaceChild(fresh, el); el = fresh; }
+      var line = el.classList.contains("row") ? el : el.firstChild;
+      line.classList.toggle("sel", a + n === sel);
+    }
     var changed = false;
     for (var k = 0; k < win.children.length; k++) {
       var r = rows[a + k], hh = win.children[k].offsetHeight;
@@ -562,6 +582,11 @@
     list.dataset.rendered = String(b - a);
   }
   function rowEl(i) {
+    var el = rowElem(i);
+    el.__v = rows[i].v;
+    return el;
+  }
+  function rowElem(i) {
     var r = rows[i], d = document.createElement("div");
     d.className = "row" + (i === sel ? " sel" : "") + (r.marker ? " marker" : "");
     d.dataset.i = String(i);
@@ -656,6 +681,7 @@
     return box;
   }
   function setRows(rs) {
+    epoch++;
     rows = rs;
     sel = rows.length ? 0 : -1;
     offs = null;
@@ -680,6 +706,7 @@
     if (!offs) layout();
     var gone = offs[n];
     rows.splice(0, n);
+    epoch++;
     sel = Math.max(-1, sel - n);
     offs = null;
     layout();
@@ -702,6 +729,7 @@
     var r = rows[i];
     if (!r || r.marker) return;
     r.open = !r.open;
+    r.v = (r.v || 0) + 1;
     r.h = 0;
     offs = null;
     schedule();
@@ -712,7 +740,7 @@
     var holder = t.closest("[data-i]");
     var i = holder ? +holder.dataset.i : -1;
     var act = t.dataset.act;
-    if (act === "full") { rows[i].full = true; rows[i].h = 0; offs = null; schedule(); return; }
+    if (act === "full") { rows[i].full = true; rows[i].v = (rows[i].v || 0) + 1; rows[i].h = 0; offs = null; schedule(); return; }
     if (act === "context") { openContext(rows[i]); return; }
     if (act === "copy") { copyLine(rows[i]); return; }
     if (act && act.indexOf("filter-") === 0) { toggleFilter(t.dataset.field, t.dataset.value, act.slice(7)); return; }
