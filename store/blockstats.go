@@ -261,7 +261,7 @@ func minuteOf(t time.Time) int64 {
 // (blocks stored before block stats existed) and returns how many it
 // wrote. Until a block has stats, the explorer scans it instead.
 func (s *Store) BackfillStats(ctx context.Context, max int) (int, error) {
-	if s.wdb == nil {
+	if s.wdb == nil || s.statsDone.Load() {
 		return 0, nil
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id FROM blocks b LEFT JOIN block_stats s ON s.block_id = b.id
@@ -281,6 +281,11 @@ func (s *Store) BackfillStats(ctx context.Context, max int) (int, error) {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("block stats: %w", err)
+	}
+	if len(ids) == 0 {
+		// Every block is written with its stats from now on.
+		s.statsDone.Store(true)
+		return 0, nil
 	}
 	c, err := s.readCodec()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -89,6 +90,8 @@ type Store struct {
 	live *hub
 	// cache holds recently decompressed blocks (nil: none).
 	cache *blockCache
+	// statsDone is set once no block lacks its stats.
+	statsDone atomic.Bool
 	// recent serves the stream consumers the newest commits from memory
 	// (nil when read-only).
 	recent *recent
