@@ -7,7 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/watchpost/watchpost/query"
 )
+
+// maxContextBlocks bounds the blocks read on each side of a line for its
+// context: a source silent for months ends its context there.
+const maxContextBlocks = 256
 
 // ErrNotFound means no stored log line has the seq asked for.
 var ErrNotFound = errors.New("no such line")
@@ -51,7 +57,7 @@ func (s *Store) Around(ctx context.Context, seq int64, before, after int) ([]Rec
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("context: %w", err)
 	}
-	read := func(id int64, host string) ([]Record, error) {
+	readBlock := func(id int64, host string) ([]Record, error) {
 		var data []byte
 		if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", id).Scan(&data); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -73,7 +79,7 @@ func (s *Store) Around(ctx context.Context, seq int64, before, after int) ([]Rec
 	found := false
 	var recs []Record
 	for _, b := range cands {
-		if recs, err = read(b.id, b.host); err != nil {
+		if recs, err = readBlock(b.id, b.host); err != nil {
 			return nil, 0, err
 		}
 		for i := range recs {
@@ -90,6 +96,12 @@ func (s *Store) Around(ctx context.Context, seq int64, before, after int) ([]Rec
 		return nil, 0, ErrNotFound
 	}
 	same := func(r *Record) bool { return r.Source == line.Source && r.File == line.File }
+	var fileQuery *query.Query
+	if line.File != "" {
+		if fileQuery, err = query.New(query.Term{Kind: query.FieldEq, Field: "file", Value: line.File}); err != nil {
+			return nil, 0, fmt.Errorf("context: %w", err)
+		}
+	}
 	var above, below []Record // above: newest first
 	seen := map[int64]bool{anchor.id: true}
 	take := func(recs []Record) {
@@ -142,7 +154,34 @@ func (s *Store) Around(ctx context.Context, seq int64, before, after int) ([]Rec
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("context: %w", err)
 		}
+		// A file's blocks are known by their signatures, so a file that
+		// writes seldom among a busy host's lines costs only its blocks.
+		if line.File != "" && len(next) > 0 {
+			refs := make([]blockRef, len(next))
+			for i, b := range next {
+				refs[i] = blockRef{id: b.id}
+			}
+			refs, err = s.filterBySignature(ctx, fileQuery, refs)
+			if err != nil {
+				return err
+			}
+			keep := make(map[int64]bool, len(refs))
+			for _, r := range refs {
+				keep[r.id] = true
+			}
+			kept := next[:0]
+			for _, b := range next {
+				if keep[b.id] {
+					kept = append(kept, b)
+				}
+			}
+			next = kept
+		}
+		read := 0
 		for _, b := range next {
+			if read >= maxContextBlocks {
+				return nil
+			}
 			if up && len(above) >= before && (before == 0 || b.maxSeq < above[len(above)-1].Seq) {
 				return nil
 			}
@@ -153,7 +192,8 @@ func (s *Store) Around(ctx context.Context, seq int64, before, after int) ([]Rec
 				continue
 			}
 			seen[b.id] = true
-			more, err := read(b.id, anchor.host)
+			read++
+			more, err := readBlock(b.id, anchor.host)
 			if err != nil {
 				return err
 			}

@@ -361,3 +361,43 @@ func TestWordNumExcludes(t *testing.T) {
 		t.Fatalf("%d hits from %d of %d blocks", len(hits), st.Candidates, st.Blocks)
 	}
 }
+
+// TestAroundRareFile: the context of a line from a file that writes
+// seldom comes from the blocks holding that file, across many blocks of
+// a busy one.
+func TestAroundRareFile(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	var anchor int64
+	for b := 0; b < 30; b++ {
+		var recs []Record
+		for i := 0; i < 50; i++ {
+			r := logRec("web1", "app", fmt.Sprintf("busy %d %d", b, i), t0)
+			r.Source, r.File = "file:/var/log/busy", "/var/log/busy"
+			recs = append(recs, r)
+		}
+		if b%10 == 0 {
+			r := logRec("web1", "cron", fmt.Sprintf("rare %d", b), t0)
+			r.Source, r.File = "file:/var/log/rare", "/var/log/rare"
+			recs = append(recs, r)
+		}
+		res, err := s.Append(ctx, "web1", recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == 20 {
+			anchor = res.LastSeq
+		}
+	}
+	recs, idx, err := s.Around(ctx, anchor, 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Raw)
+	}
+	if idx != 2 || fmt.Sprint(got) != "[rare 0 rare 10 rare 20]" {
+		t.Fatalf("context %d %q", idx, got)
+	}
+}
