@@ -193,7 +193,6 @@ func NewShell(r *http.Request, title string) Shell {
 	return Shell{Title: title, User: name, CSRF: CSRFToken(r)}
 }
 
-
 // visible makes control characters and invalid UTF-8 in a log line
 // visible as \xNN; html/template then escapes markup, so a hostile line
 // can neither run script nor confuse the page.
