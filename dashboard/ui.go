@@ -2,9 +2,7 @@ package dashboard
 
 import (
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -22,7 +20,8 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// LogRow is one search hit as the admin UI shows it.
+// LogRow is one log line as admin pages show it (the console's incident
+// page lists the lines around an incident).
 type LogRow struct {
 	Time    time.Time
 	Host    string
@@ -32,9 +31,9 @@ type LogRow struct {
 
 // UIDeps are what the admin pages need from the rest of the loghost.
 type UIDeps struct {
-	// Search returns up to limit lines matching q (watchpost grep's
-	// language). Nil shows a placeholder instead of results.
-	Search func(ctx context.Context, q string, limit int) ([]LogRow, error)
+	// Logs serves /admin/logs (the logs explorer, its own package); nil
+	// shows a placeholder. It runs behind the sign-in.
+	Logs http.Handler
 	// Metrics backs the host and graph pages; nil shows a placeholder.
 	Metrics MetricsSource
 	// WebStats backs the web statistics pages; nil shows a placeholder.
@@ -48,10 +47,6 @@ type UI struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 }
-
-// searchLimit is the number of rows a search page shows; one more is
-// asked for to know whether there are others.
-const searchLimit = 200
 
 // NewUI builds the admin pages; the templates are embedded, so a broken
 // one is a programming error caught by the tests.
@@ -100,7 +95,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/login", u.login)
 	mux.Handle("POST /admin/logout", u.auth.UI(http.HandlerFunc(u.logout)))
 	mux.Handle("GET /admin/{$}", u.auth.UI(http.HandlerFunc(u.home)))
-	mux.Handle("GET /admin/logs", u.auth.UI(http.HandlerFunc(u.search)))
+	mux.Handle("GET /admin/logs", u.auth.UI(http.HandlerFunc(u.logs)))
 	mux.Handle("GET /admin/hosts", u.auth.UI(http.HandlerFunc(u.hosts)))
 	mux.Handle("GET /admin/hosts/{host}", u.auth.UI(http.HandlerFunc(u.host)))
 	mux.Handle("GET /admin/hosts/{host}/{graph}", u.auth.UI(http.HandlerFunc(u.graph)))
@@ -149,10 +144,6 @@ type pageData struct {
 	Next      string
 	Err       string
 	Available bool
-	Searched  bool
-	Rows      []LogRow
-	More      bool
-	Limit     int
 
 	Hosts      []MetricHost
 	Host       string
@@ -193,31 +184,29 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 	u.render(w, http.StatusOK, "home", u.signedIn(r, "Watchpost admin"))
 }
 
-func (u *UI) search(w http.ResponseWriter, r *http.Request) {
+func (u *UI) logs(w http.ResponseWriter, r *http.Request) {
+	if u.deps.Logs != nil {
+		u.deps.Logs.ServeHTTP(w, r)
+		return
+	}
 	d := u.signedIn(r, "Logs · Watchpost admin")
 	d.Query = r.URL.Query().Get("q")
-	d.Available = u.deps.Search != nil
-	d.Limit = searchLimit
-	status := http.StatusOK
-	if d.Available && strings.TrimSpace(d.Query) != "" {
-		d.Searched = true
-		rows, err := u.deps.Search(r.Context(), d.Query, searchLimit+1)
-		switch {
-		case err == nil:
-			if len(rows) > searchLimit {
-				// Newest last: the extra row is the oldest one.
-				rows, d.More = rows[len(rows)-searchLimit:], true
-			}
-			d.Rows = rows
-		case errors.Is(err, context.Canceled):
-			return
-		default:
-			u.log.Warn("admin log search", "user", d.User, "q", d.Query, "err", err)
-			d.Err = "Search failed: " + err.Error()
-			status = http.StatusBadRequest
-		}
-	}
-	u.render(w, status, "search", d)
+	u.render(w, http.StatusOK, "search", d)
+}
+
+// Shell is what the admin layout (templates/layout.html) shows of a
+// page: its title, who is signed in and the CSRF token of the sign-out
+// form. Pages of other packages embed it in their template data.
+type Shell struct {
+	Title string
+	User  string
+	CSRF  string
+}
+
+// NewShell returns the shell of a signed-in request.
+func NewShell(r *http.Request, title string) Shell {
+	name, _ := PrincipalFrom(r.Context())
+	return Shell{Title: title, User: name, CSRF: CSRFToken(r)}
 }
 
 // visible makes control characters and invalid UTF-8 in a log line

@@ -30,7 +30,7 @@ A "-word" that is also a flag name (-f, -n, -data...) goes after "--".
 // same search as `watchpost grep -since 10m sshd`. "--" ends the flags.
 // An argument starting with "-" that names no flag is a negated query
 // term (-cron: the line must not contain "cron"), except where it most
-// likely is a mistaken flag: a single letter (grep's -v, -i, -c ...) or a
+// likely is a mistaken flag: a single letter (grep's -v, -i ...) or a
 // flag name misspelt by one letter. Those are errors that say how to
 // mean the word, since a search quietly run with a wrong term is a false
 // "no match".

@@ -53,6 +53,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	ctxN := fs.Int("C", 0, "N lines of context from the same source around each match")
 	follow := fs.Bool("f", false, "follow: print matching lines as they arrive")
 	output := fs.String("o", "text", "output: text (each line as rsyslog writes it, or as its file has it) or json (one event object a line, every field)")
+	count := fs.Bool("c", false, "print only the number of matching lines")
+	by := fs.String("by", "", "print the values of `FIELD` among the matches with their counts, most frequent first (the top -n of them; default 20)")
 	fs.Usage = func() { usage(env.Stderr, fs) }
 	words, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -80,6 +82,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if err := errors.Join(err1, err2); err != nil {
 		fmt.Fprintf(env.Stderr, "watchpost grep: %v\n", err)
 		return 2
+	}
+	if *count || *by != "" {
+		return countMain(ctx, env, countOpts{query: q, since: sinceT, until: untilT, by: *by, top: *n, json: *output == "json",
+			server: *server, token: *token, tokenFile: *tokenFile, data: *data, follow: *follow, ctxN: *ctxN})
 	}
 	_, pinned := q.FieldEquals("host")
 	p := &printer{w: bufio.NewWriterSize(env.Stdout, 64<<10), json: *output == "json", terminal: env.Terminal, hostPinned: pinned, loc: env.Location}

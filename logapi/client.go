@@ -120,3 +120,33 @@ func (c *Client) Tail(ctx context.Context, params url.Values, fn func(Event) err
 		}
 	}
 }
+
+// GetJSON calls a JSON endpoint of the log API (count, fields,
+// histogram, context) and decodes the answer into out.
+func (c *Client) GetJSON(ctx context.Context, path string, params url.Values, out any) error {
+	u, err := c.endpoint(path, params)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return apiFailure(resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
+		return fmt.Errorf("%s: bad answer: %w", path, err)
+	}
+	return nil
+}

@@ -32,6 +32,16 @@ type Handler struct {
 	Location *time.Location
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Principal names who a request runs as, for the per-user limits
+	// (nil: everyone is one user).
+	Principal func(*http.Request) string
+	// MaxTails bounds the live tails served at once (0: DefaultMaxTails).
+	MaxTails int
+	// Ping is the live tail's keep-alive interval (0: LivePing).
+	Ping time.Duration
+
+	running running
+	tails   tails
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -151,6 +161,10 @@ var upgrader = websocket.Upgrader{
 // is committed, in ingest order, so a backlog a collector flushes after an
 // outage still shows.
 func (h *Handler) Tail(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("batch") == "1" {
+		h.Live(w, r)
+		return
+	}
 	req, err := h.ParseRequest(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -163,6 +177,17 @@ func (h *Handler) Tail(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	who := "?"
+	if h.Principal != nil {
+		who = h.Principal(r)
+	}
+	done, refusal := h.openTail(who)
+	if done == nil {
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, refusal)
+		return
+	}
+	defer done()
 	q := req.Query
 	// Subscribe before reading the backlog so nothing falls between them.
 	sub := h.Store.Subscribe(TailBuffer, func(rec *store.Record) bool { return rec.Kind == store.KindLog && q.Match(rec) })

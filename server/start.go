@@ -15,6 +15,7 @@ import (
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/explorer"
 	"github.com/watchpost/watchpost/ingest"
 	"github.com/watchpost/watchpost/logapi"
 	"github.com/watchpost/watchpost/maintenance"
@@ -46,6 +47,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	l.store, err = store.Open(ctx, store.Options{
 		Path: st.dbPath, Retention: st.retention, MaxSize: st.maxSize, HostQuotaPerDay: st.hostQuota,
 		Location: st.loc, Now: o.Now, Metrics: newSet(), Logger: o.Logger.With("component", "store"),
+		BlockCache: 64 << 20,
 	})
 	if err != nil {
 		return fail(err)
@@ -83,12 +85,20 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if err != nil {
 		return fail(err)
 	}
-	logs := &logapi.Handler{Store: l.store, Location: st.loc, Now: o.Now, Logger: o.Logger.With("component", "logapi")}
+	logs := &logapi.Handler{Store: l.store, Location: st.loc, Now: o.Now, Logger: o.Logger.With("component", "logapi"),
+		Principal: func(r *http.Request) string { name, _ := dashboard.PrincipalFrom(r.Context()); return name }}
+	explore, err := explorer.New(st.loc, o.Logger.With("component", "explorer"))
+	if err != nil {
+		return fail(err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/ingest", ing)
 	mux.Handle("GET /api/v1/logs", auth.API(http.HandlerFunc(logs.Logs)))
 	mux.Handle("GET /api/v1/logs/tail", auth.API(http.HandlerFunc(logs.Tail)))
+	for path, h := range map[string]http.HandlerFunc{"page": logs.Page, "histogram": logs.Histogram, "fields": logs.Fields, "count": logs.Count, "context": logs.Context} {
+		mux.Handle("GET /api/v1/logs/"+path, auth.API(h))
+	}
 	metricsHandler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		l.writeMetrics(w)
@@ -102,7 +112,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if err != nil {
 		return fail(err)
 	}
-	uiDeps := dashboard.UIDeps{Search: searchForUI(l.store), WebStats: wsReader}
+	uiDeps := dashboard.UIDeps{Logs: explore, WebStats: wsReader}
 	if metricsSrc != nil {
 		uiDeps.Metrics = metricsSrc
 		(&dashboard.MetricsAPI{Source: metricsSrc, Now: o.Now}).Register(mux, auth.API)
@@ -110,6 +120,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	(&dashboard.WebStatsAPI{Source: wsReader}).Register(mux, auth.API)
 	ui := dashboard.NewUI(auth, uiDeps, o.Logger)
 	ui.Register(mux)
+	explore.RegisterStatic(mux)
 	reader := uptime.NewReader(l.store.ReadDB(), st.loc)
 	l.console = &consoleState{maint: maintenance.NewSet(l.store.DB(), cfg.Location()),
 		subs: &subscribe.Store{DB: l.store.DB(), Key: subscribeKey(st.sessionKey)}}
@@ -265,23 +276,4 @@ func users(cfg *config.Config) []dashboard.User {
 		us = append(us, dashboard.User{Name: u.Name, PasswordHash: string(u.PasswordHash)})
 	}
 	return us
-}
-
-func searchForUI(s *store.Store) func(ctx context.Context, q string, limit int) ([]dashboard.LogRow, error) {
-	return func(ctx context.Context, q string, limit int) ([]dashboard.LogRow, error) {
-		qq, err := parseQuery(q)
-		if err != nil {
-			return nil, err
-		}
-		hits, _, err := s.Search(ctx, store.SearchOptions{Query: qq, Limit: limit})
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]dashboard.LogRow, len(hits))
-		for i := range hits {
-			h := &hits[i]
-			rows[i] = dashboard.LogRow{Time: h.Time, Host: h.Host, Program: h.Program, Line: strings.ToValidUTF8(h.Raw, "\uFFFD")}
-		}
-		return rows, nil
-	}
 }

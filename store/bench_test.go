@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,4 +160,56 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkBlockIndex is what the writer spends per line on a block's
+// index: the trigram signature alone, with the word-number keys, and
+// the block stats, over collector-sized batches of generated lines.
+func BenchmarkBlockIndex(b *testing.B) {
+	recs := genRecords(2000, 1, t0)
+	// CPU time of this thread, not wall time: the figure holds on a
+	// machine others are using.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu := func() int64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_THREAD, &ru)
+		return ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	b.Run("wordnum", func(b *testing.B) {
+		runtime.LockOSThread()
+		c0 := cpu()
+		m := map[uint64]struct{}{}
+		for i := 0; i < b.N; i++ {
+			for j := range recs {
+				wordNumKeys(recs[j].Raw, func(k uint64) { m[k] = struct{}{} })
+			}
+			clear(m)
+		}
+		b.ReportMetric(float64(cpu()-c0)/float64(b.N*len(recs)), "cpu-ns/line")
+	})
+	b.Run("signature", func(b *testing.B) {
+		runtime.LockOSThread()
+		c0 := cpu()
+		sb := newSigBuilder()
+		for i := 0; i < b.N; i++ {
+			for j := range recs {
+				sb.add(&recs[j])
+			}
+			sb.build()
+		}
+		b.ReportMetric(float64(cpu()-c0)/float64(b.N*len(recs)), "cpu-ns/line")
+	})
+	b.Run("stats", func(b *testing.B) {
+		runtime.LockOSThread()
+		c0 := cpu()
+		st := newStatsBuilder()
+		for i := 0; i < b.N; i++ {
+			for j := range recs {
+				st.add(&recs[j])
+			}
+			st.build(nil)
+		}
+		b.ReportMetric(float64(cpu()-c0)/float64(b.N*len(recs)), "cpu-ns/line")
+	})
 }

@@ -178,6 +178,31 @@ func (d *decoder) nextRaw() (raw string, ok bool, err error) {
 	return raw, true, nil
 }
 
+// peekTime reads the event time (Unix ns) of the record nextRaw opened
+// without decoding the rest of it.
+func (d *decoder) peekTime() (int64, bool) {
+	b := d.rec
+	if len(b) < 1 {
+		return 0, false
+	}
+	b = b[1:] // kind
+	_, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, false
+	}
+	b = b[k:]
+	rd, k := binary.Varint(b)
+	if k <= 0 {
+		return 0, false
+	}
+	b = b[k:]
+	td, k := binary.Varint(b)
+	if k <= 0 {
+		return 0, false
+	}
+	return d.baseTime + rd + td, true
+}
+
 // rest decodes the remainder of the record nextRaw opened into r.
 func (d *decoder) rest(r *Record, raw string) error {
 	body := d.buf

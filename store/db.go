@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -45,6 +46,10 @@ type Options struct {
 	MaxBatchRecords int
 	// BlockLines is the number of lines compaction packs into one block.
 	BlockLines int
+	// BlockCache is how many bytes of decompressed blocks searches keep
+	// for the next (0: none). The loghost's explorer pages through the
+	// same blocks; a one-shot grep gains nothing from it.
+	BlockCache int64
 	// Location decides where quota days begin.
 	Location *time.Location
 	Now      func() time.Time
@@ -83,6 +88,10 @@ type Store struct {
 	rdb  *sql.DB // readers
 	w    *writer // nil when read-only
 	live *hub
+	// cache holds recently decompressed blocks (nil: none).
+	cache *blockCache
+	// statsDone is set once no block lacks its stats.
+	statsDone atomic.Bool
 	// recent serves the stream consumers the newest commits from memory
 	// (nil when read-only).
 	recent *recent
@@ -137,6 +146,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{opts: opts, notifyCh: make(chan struct{})}
 	s.m = newStoreMetrics(opts.Metrics, s)
 	s.live = newHub()
+	s.cache = newBlockCache(opts.BlockCache)
 	var err error
 	s.rdb, err = sql.Open("sqlite3", dsn(opts.Path, true))
 	if err != nil {

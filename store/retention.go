@@ -18,6 +18,9 @@ func (s *Store) Maintain(ctx context.Context, interval time.Duration) {
 		if _, err := s.Compact(ctx, time.Minute); err != nil && ctx.Err() == nil {
 			s.opts.Logger.Error("compaction", "err", err)
 		}
+		if _, err := s.BackfillStats(ctx, 500); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Error("block stats", "err", err)
+		}
 		if err := s.Vacuum(ctx); err != nil && ctx.Err() == nil {
 			s.opts.Logger.Error("vacuum", "err", err)
 		}
@@ -166,6 +169,9 @@ func (s *Store) deleteBlockIDs(ctx context.Context, ids []int64) (int, error) {
 func deleteBlockTx(ctx context.Context, tx *sql.Tx, id int64) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM block_sig WHERE block_id = ?", id); err != nil {
 		return fmt.Errorf("delete block signature: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM block_stats WHERE block_id = ?", id); err != nil {
+		return fmt.Errorf("delete block stats: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM blocks WHERE id = ?", id); err != nil {
 		return fmt.Errorf("delete block: %w", err)

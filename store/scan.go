@@ -3,6 +3,7 @@ package store
 import (
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/watchpost/watchpost/query"
 )
@@ -27,6 +28,34 @@ func linePrefilter(q *query.Query) func(string) bool {
 	return func(line string) bool {
 		for _, l := range lits {
 			if !containsFoldASCII(line, l) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// blockPrefilter returns a test a decompressed block must pass to hold
+// any match: each ASCII literal of the query appears somewhere in it.
+// One pass over the block costs less than a test per line, and most
+// blocks a signature lets through for a rare literal do not hold it.
+func blockPrefilter(q *query.Query) func(raw []byte) bool {
+	if q == nil {
+		return nil
+	}
+	var lits []string
+	for _, l := range q.Literals() {
+		if len(l) >= 3 && isASCII(l) {
+			lits = append(lits, l)
+		}
+	}
+	if len(lits) == 0 {
+		return nil
+	}
+	return func(raw []byte) bool {
+		s := unsafe.String(unsafe.SliceData(raw), len(raw))
+		for _, l := range lits {
+			if !containsFoldASCII(s, l) {
 				return false
 			}
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 	"slices"
@@ -26,7 +27,21 @@ type SearchOptions struct {
 	// Context adds up to Context records before and after each match
 	// from the same host and source.
 	Context int
+	// Before, when set, keeps only matches older than it in (time, seq)
+	// order: the next page of a newest-first listing.
+	Before Cursor
 }
+
+// Cursor is a position in (event time, seq) order, which is total: lines
+// with the same time are ordered by seq, so paging never skips or
+// repeats one.
+type Cursor struct {
+	Time time.Time
+	Seq  int64
+}
+
+// IsZero reports whether the cursor is unset.
+func (c Cursor) IsZero() bool { return c.Time.IsZero() && c.Seq == 0 }
 
 // Hit is a search result: a match, or a context line around one.
 type Hit struct {
@@ -49,6 +64,7 @@ type blockRef struct {
 	id         int64
 	host       string
 	minT, maxT int64
+	n          int
 }
 
 // Search returns the hits in event-time order (ties by seq).
@@ -65,6 +81,10 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		where = append(where, "b.min_time < ?")
 		args = append(args, o.Until.UnixNano())
 	}
+	if !o.Before.IsZero() {
+		where = append(where, "b.min_time <= ?")
+		args = append(args, o.Before.Time.UnixNano())
+	}
 	if q != nil {
 		if h, ok := q.FieldEquals("host"); ok {
 			where = append(where, "h.name = ? COLLATE NOCASE")
@@ -75,7 +95,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	if o.Oldest {
 		order = "b.min_time ASC, b.id ASC"
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time FROM blocks b JOIN hosts h ON h.id = b.host_id
+	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n FROM blocks b JOIN hosts h ON h.id = b.host_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order, args...)
 	if err != nil {
 		return nil, st, fmt.Errorf("search: %w", err)
@@ -83,7 +103,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	var refs []blockRef
 	for rows.Next() {
 		var b blockRef
-		if err := rows.Scan(&b.id, &b.host, &b.minT, &b.maxT); err != nil {
+		if err := rows.Scan(&b.id, &b.host, &b.minT, &b.maxT, &b.n); err != nil {
 			rows.Close()
 			return nil, st, fmt.Errorf("search: %w", err)
 		}
@@ -106,12 +126,29 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	var hits []Hit
 	matches, group := 0, 0
 	since, until := o.Since.UnixNano(), o.Until.UnixNano()
+	before := o.Before.Time.UnixNano()
 	inRange := func(r *Record) bool {
 		t := r.Time.UnixNano()
+		if !o.Before.IsZero() && (t > before || t == before && r.Seq >= o.Before.Seq) {
+			return false
+		}
 		return (o.Since.IsZero() || t >= since) && (o.Until.IsZero() || t < until)
+	}
+	// The range as a cheap test on a record's time before its fields
+	// are decoded (a cursor's time is a bound too).
+	var lo, hi int64
+	if !o.Since.IsZero() {
+		lo = since
+	}
+	if !o.Until.IsZero() {
+		hi = until
+	}
+	if !o.Before.IsZero() && (hi == 0 || before+1 < hi) {
+		hi = before + 1
 	}
 	var oldestKept int64 // time of the Limit-th newest match so far
 	prefilter := linePrefilter(q)
+	whole := blockPrefilter(q)
 	// Blocks are read and scanned by a few workers ahead of this loop,
 	// which takes their results in order so that a -n search still stops
 	// at the first block older than what it keeps.
@@ -138,20 +175,27 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 			go func() {
 				defer func() { <-sem }()
 				var res blockResult
-				var data []byte
-				if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
-					res.err = fmt.Errorf("search: read block: %w", err)
-					results[i] <- res
-					return
-				}
 				if o.Context > 0 {
+					var data []byte
+					if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
+						res.err = fmt.Errorf("search: read block: %w", err)
+						results[i] <- res
+						return
+					}
 					res.hits, res.matched, res.scanned, res.err = contextBlock(c, data, b.host, o.Context, func(r *Record) bool {
 						return inRange(r) && (q == nil || q.Match(r))
 					})
 				} else {
-					res.matched, res.scanned, res.err = scanBlock(c, data, b.host, prefilter, func(r *Record) bool {
+					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, whole, func(r *Record, stable bool) bool {
 						if inRange(r) && (q == nil || q.Match(r)) {
-							res.hits = append(res.hits, Hit{Record: r.Clone(), Match: true})
+							kept := *r
+							if stable {
+								// a cached block outlives the hits: share its strings
+								kept.Fields = slices.Clone(r.Fields)
+							} else {
+								kept = r.Clone()
+							}
+							res.hits = append(res.hits, Hit{Record: kept, Match: true})
 							if o.Limit > 0 && len(res.hits) >= 2*o.Limit {
 								// Only the newest (oldest) Limit of a block can be kept.
 								sortHits(res.hits)
@@ -355,6 +399,7 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 	var probes []sigProbe
 	for _, lit := range q.Literals() {
 		probes = trigramProbes(lit, probes)
+		probes = wordNumProbes(lit, probes)
 	}
 	if v, ok := q.FieldEquals("program"); ok {
 		probes = append(probes, probeFor(fieldKey("program", lowerString(v))))
@@ -376,81 +421,91 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 	for _, p := range probes {
 		byBand[p.band] = append(byBand[p.band], p)
 	}
+	// The most selective bands first (word-number keys, then the bands
+	// with the most probes); once few blocks are left, only their rows
+	// are read, not every block's in the range.
+	bands := make([]int, 0, len(byBand))
+	for b := range byBand {
+		bands = append(bands, b)
+	}
+	slices.SortFunc(bands, func(a, b int) int {
+		if wa, wb := a >= sigBands, b >= sigBands; wa != wb {
+			if wa {
+				return -1
+			}
+			return 1
+		}
+		return len(byBand[b]) - len(byBand[a])
+	})
+	alive := make(map[int64]bool, len(refs))
 	lo, hi := refs[0].id, refs[0].id
 	for _, r := range refs {
+		alive[r.id] = true
 		lo, hi = min(lo, r.id), max(hi, r.id)
 	}
-	excluded := map[int64]bool{}
-	for band, ps := range byBand {
-		rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
-		if err != nil {
-			return nil, fmt.Errorf("search: read signatures: %w", err)
-		}
+	test := func(rows *sql.Rows, ps []sigProbe) error {
+		defer rows.Close()
 		for rows.Next() {
 			var id int64
-			var bits []byte
+			var bits sql.RawBytes
 			if err := rows.Scan(&id, &bits); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("search: read signatures: %w", err)
+				return err
 			}
-			if excluded[id] {
+			if !alive[id] {
 				continue
 			}
 			for _, p := range ps {
 				if !p.in(bits) {
-					excluded[id] = true
+					delete(alive, id)
 					break
 				}
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("search: read signatures: %w", err)
+		return rows.Err()
+	}
+	for _, band := range bands {
+		if len(alive) == 0 {
+			break
+		}
+		ps := byBand[band]
+		if int64(len(alive))*8 > hi-lo+1 {
+			rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
+			if err == nil {
+				err = test(rows, ps)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("search: read signatures: %w", err)
+			}
+			continue
+		}
+		ids := make([]int64, 0, len(alive))
+		for id := range alive {
+			ids = append(ids, id)
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			args := make([]any, 0, n+1)
+			args = append(args, band)
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			ids = ids[n:]
+			rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id IN (?"+strings.Repeat(",?", n-1)+")", args...)
+			if err == nil {
+				err = test(rows, ps)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("search: read signatures: %w", err)
+			}
 		}
 	}
 	out := refs[:0]
 	for _, r := range refs {
-		if !excluded[r.id] {
+		if alive[r.id] {
 			out = append(out, r)
 		}
 	}
 	return out, nil
-}
-
-// scanBlock decompresses a block into a pooled buffer and calls fn for
-// each record whose line passes prefilter; fn must clone what it keeps.
-func scanBlock(c *codec, data []byte, host string, prefilter func(string) bool, fn func(*Record) bool) (matched, scanned int, err error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	raw, err := c.dec.DecodeAll(data, (*bp)[:0])
-	if err != nil {
-		return 0, 0, fmt.Errorf("decompress: %w", err)
-	}
-	*bp = raw
-	d, err := newDecoder(raw, host)
-	if err != nil {
-		return 0, 0, err
-	}
-	var r Record
-	for {
-		line, ok, err := d.nextRaw()
-		if err != nil {
-			return matched, scanned, err
-		}
-		if !ok {
-			return matched, scanned, nil
-		}
-		scanned++
-		if prefilter != nil && !prefilter(line) {
-			continue
-		}
-		if err := d.rest(&r, line); err != nil {
-			return matched, scanned, err
-		}
-		if fn(&r) {
-			matched++
-		}
-	}
 }
 
 // contextBlock decodes a whole block (its own buffer: the hits keep

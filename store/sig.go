@@ -10,19 +10,99 @@ const (
 	sigBands      = 16
 	sigBitsPerKey = 10
 	sigMinBits    = 64
+	// wordNumBands hold the word-number keys, after the trigram bands.
+	// Blocks written before them have no rows there and are never
+	// excluded by those keys.
+	wordNumBands = 2
 )
+
+// Word-number keys. Trigrams say little about numbers: every block of
+// logs holds every digit trigram, so "process 4242" or "port 4711"
+// excluded no block. A word-number key is the three letters before a
+// space and the number after it ("ess 4242", "ort 22$"): its first four
+// digits, or all of a shorter number with "$", so a query can require
+// one whatever digits follow.
+func wordNumKeys(s string, add func(k uint64)) {
+	for i := 3; i+1 < len(s); i++ {
+		if s[i] != ' ' || !isDigit(s[i+1]) || !isLetterASCII(s[i-1]) || !isLetterASCII(s[i-2]) || !isLetterASCII(s[i-3]) {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && j-i-1 < 4 && isDigit(s[j]) {
+			j++
+		}
+		full := j-i-1 < 4 || j == len(s) || !isDigit(s[j])
+		if j-i-1 == 4 {
+			full = false // four digits or more: the prefix key
+		}
+		add(wordNumKey(s[i-3:i], s[i+1:j], full))
+	}
+}
+
+// wordNumKey hashes letters (lowered), a space, the digits, and "$" when
+// the number ends there: FNV-1a as fieldKey, under a name no field has,
+// without building the string.
+func wordNumKey(letters, digits string, end bool) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range [...]byte{0, 'w', 'n', 0xFF} {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	for k := 0; k < 3; k++ {
+		h = (h ^ uint64(lowerASCII(letters[k]))) * 1099511628211
+	}
+	h = (h ^ ' ') * 1099511628211
+	for k := 0; k < len(digits); k++ {
+		h = (h ^ uint64(digits[k])) * 1099511628211
+	}
+	if end {
+		h = (h ^ '$') * 1099511628211
+	}
+	return h | 1<<63
+}
+
+// wordNumProbes returns the word-number keys every line holding the
+// lowered literal has.
+func wordNumProbes(lit string, dst []sigProbe) []sigProbe {
+	for i := 3; i+1 < len(lit); i++ {
+		if lit[i] != ' ' || !isDigit(lit[i+1]) || !isLetterASCII(lit[i-1]) || !isLetterASCII(lit[i-2]) || !isLetterASCII(lit[i-3]) {
+			continue
+		}
+		j := i + 1
+		for j < len(lit) && isDigit(lit[j]) {
+			j++
+		}
+		n := j - i - 1
+		switch {
+		case n >= 4:
+			dst = append(dst, wordNumProbe(wordNumKey(lit[i-3:i], lit[i+1:i+5], false)))
+		case j < len(lit):
+			// a whole short number: the literal goes on after it
+			dst = append(dst, wordNumProbe(wordNumKey(lit[i-3:i], lit[i+1:j], true)))
+		}
+	}
+	return dst
+}
+
+func wordNumProbe(k uint64) sigProbe {
+	h := mix(k)
+	return sigProbe{band: sigBands + int(h%wordNumBands), h: h}
+}
+
+func isDigit(c byte) bool       { return c >= '0' && c <= '9' }
+func isLetterASCII(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // sigBuilder collects the distinct keys of one block. It keeps a 2 MiB
 // bitmap of every possible trigram so that deduplication costs one bit
 // test per trigram, not a map insert; only the writer goroutine uses it.
 type sigBuilder struct {
-	seen  []uint64 // 1<<24 bits
-	keys  []uint32 // distinct trigrams in insertion order
-	extra map[uint64]struct{}
+	seen    []uint64 // 1<<24 bits
+	keys    []uint32 // distinct trigrams in insertion order
+	extra   map[uint64]struct{}
+	wordNum map[uint64]struct{}
 }
 
 func newSigBuilder() *sigBuilder {
-	return &sigBuilder{seen: make([]uint64, 1<<24/64), extra: map[uint64]struct{}{}}
+	return &sigBuilder{seen: make([]uint64, 1<<24/64), extra: map[uint64]struct{}{}, wordNum: map[uint64]struct{}{}}
 }
 
 func lowerASCII(c byte) byte {
@@ -32,11 +112,12 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// addLine adds the trigrams of s.
+// addLine adds the trigrams and word-number keys of s.
 func (b *sigBuilder) addLine(s string) {
 	if len(s) < 3 {
 		return
 	}
+	wordNumKeys(s, func(k uint64) { b.wordNum[k] = struct{}{} })
 	t := uint32(lowerASCII(s[0]))<<8 | uint32(lowerASCII(s[1]))
 	for i := 2; i < len(s); i++ {
 		t = (t<<8 | uint32(lowerASCII(s[i]))) & 0xFFFFFF
@@ -76,9 +157,14 @@ func mix(k uint64) uint64 {
 }
 
 // build returns the bands of the signature and resets the builder.
-func (b *sigBuilder) build() [sigBands][]byte {
-	var counts [sigBands]int
+func (b *sigBuilder) build() [sigBands + wordNumBands][]byte {
+	var counts [sigBands + wordNumBands]int
 	hashes := make([]uint64, 0, len(b.keys)+len(b.extra))
+	var wn []uint64
+	for k := range b.wordNum {
+		wn = append(wn, mix(k))
+		delete(b.wordNum, k)
+	}
 	for _, t := range b.keys {
 		hashes = append(hashes, mix(uint64(t)))
 		b.seen[t>>6] = 0 // reset by word: cheaper than a 2 MiB clear
@@ -91,7 +177,10 @@ func (b *sigBuilder) build() [sigBands][]byte {
 	for _, h := range hashes {
 		counts[h%sigBands]++
 	}
-	var out [sigBands][]byte
+	for _, h := range wn {
+		counts[sigBands+h%wordNumBands]++
+	}
+	var out [sigBands + wordNumBands][]byte
 	for i := range out {
 		nbits := sigMinBits
 		if want := counts[i] * sigBitsPerKey; want > nbits {
@@ -99,12 +188,17 @@ func (b *sigBuilder) build() [sigBands][]byte {
 		}
 		out[i] = make([]byte, nbits/8)
 	}
-	for _, h := range hashes {
-		band := out[h%sigBands]
+	set := func(band []byte, h uint64) {
 		mask := uint64(len(band)*8 - 1)
 		p1, p2 := (h>>8)&mask, (h>>36)&mask
 		band[p1>>3] |= 1 << (p1 & 7)
 		band[p2>>3] |= 1 << (p2 & 7)
+	}
+	for _, h := range hashes {
+		set(out[h%sigBands], h)
+	}
+	for _, h := range wn {
+		set(out[sigBands+h%wordNumBands], h)
 	}
 	return out
 }

@@ -42,6 +42,7 @@ type writer struct {
 	done  chan struct{}
 	codec *codec
 	sig   *sigBuilder
+	stats *statsBuilder
 
 	hosts   map[string]int64
 	sources map[srcKey]int64 // the highest offset stored per source generation
@@ -67,7 +68,7 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 	w := &writer{
 		s: s, queue: make(chan *appendReq, s.opts.QueueLen),
 		quit: make(chan struct{}), done: make(chan struct{}),
-		codec: c, sig: newSigBuilder(),
+		codec: c, sig: newSigBuilder(), stats: newStatsBuilder(),
 		hosts: map[string]int64{}, sources: map[srcKey]int64{}, quota: map[int64]quotaDay{},
 		nextSeq: s.lastSeq + 1,
 	}
@@ -470,7 +471,7 @@ func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Ki
 		t := recs[i].Time.UnixNano()
 		minT, maxT = min(minT, t), max(maxT, t)
 	}
-	var bands [sigBands][]byte
+	var bands [sigBands + wordNumBands][]byte
 	size := int64(len(data))
 	if kind == KindLog {
 		for i := range recs {
@@ -492,6 +493,12 @@ func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Ki
 			if _, err := tx.ExecContext(ctx, "INSERT INTO block_sig(band, block_id, bits) VALUES(?,?,?)", band, id, bits); err != nil {
 				return buf, fmt.Errorf("insert signature: %w", err)
 			}
+		}
+		for i := range recs {
+			w.stats.add(&recs[i])
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO block_stats(block_id, data) VALUES(?,?)", id, w.stats.build(nil)); err != nil {
+			return buf, fmt.Errorf("insert block stats: %w", err)
 		}
 	}
 	return buf, nil

@@ -23,7 +23,7 @@ import (
 
 	"github.com/mileusna/useragent"
 	"github.com/watchpost/watchpost/logparse"
-	"github.com/x-way/crawlerdetect"
+	"github.com/watchpost/watchpost/webstats/crawlers"
 )
 
 // Options configure an Aggregator.
@@ -427,7 +427,7 @@ func (a *Aggregator) classify(s string) *uaInfo {
 		u.robot = "no_user_agent" // AWStats's name: a robot or a broken client
 	default:
 		p := useragent.Parse(s)
-		if p.Bot || crawlerdetect.IsCrawler(s) {
+		if p.Bot || crawlers.IsCrawler(s) {
 			u.robot = robotLabel(p.Name, s)
 		} else {
 			u.browser, u.os = p.Name, p.OS

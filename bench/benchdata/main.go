@@ -22,7 +22,15 @@ import (
 func main() {
 	n := flag.Int("n", 10_000_000, "lines")
 	dir := flag.String("dir", "benchdata", "output folder: DIR/watchpost.db and DIR/raw.log")
+	upgrade := flag.Bool("upgrade", false, "only open an existing store (migrating it) and give every block its stats")
 	flag.Parse()
+	if *upgrade {
+		if err := upgradeStore(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, "benchdata:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*n, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdata:", err)
 		os.Exit(1)
@@ -105,5 +113,29 @@ func run(n int, dir string) error {
 	}
 	fmt.Printf("lines=%d raw_bytes=%d blocks=%d (merged %d) block_bytes=%d (signatures %d) file_bytes=%d bytes_per_line=%.1f file/raw=%.3f\n",
 		n, raw, blocks, merged, size, sig, fi.Size(), float64(fi.Size())/float64(n), float64(fi.Size())/float64(raw))
+	return nil
+}
+
+// upgradeStore migrates a store built by an older binary and backfills
+// its block stats, as a loghost's maintenance would over its first hours.
+func upgradeStore(dir string) error {
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Options{Path: filepath.Join(dir, "watchpost.db")})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	total := 0
+	for {
+		n, err := s.BackfillStats(ctx, 500)
+		total += n
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	fmt.Printf("block stats written for %d blocks\n", total)
 	return nil
 }
