@@ -36,16 +36,19 @@ type incidentView struct {
 	Notifications []alerting.IncidentNotification `json:"notifications"`
 	// Context: the host's log lines around the start, its metric graphs
 	// for the hour around it, the check's results then.
-	Host      string             `json:"host,omitempty"`
-	LogQuery  string             `json:"log_query,omitempty"`
-	Logs      []dashboard.LogRow `json:"-"`
-	LogsErr   string             `json:"-"`
-	Matches   []string           `json:"rule_matches,omitempty"`
-	Graphs    []munin.Graph      `json:"-"`
-	From, To  int64              `json:"-"`
-	Chart     *chartData         `json:"-"`
-	PingChart *pingData          `json:"-"`
-	Failures  []uptime.Result    `json:"check_results,omitempty"`
+	Host     string `json:"host,omitempty"`
+	LogQuery string `json:"log_query,omitempty"`
+	// LogSince and LogUntil bound the log lines shown (RFC 3339), so the
+	// search link opens the logs page on the same minutes.
+	LogSince, LogUntil string             `json:"-"`
+	Logs               []dashboard.LogRow `json:"-"`
+	LogsErr            string             `json:"-"`
+	Matches            []string           `json:"rule_matches,omitempty"`
+	Graphs             []munin.Graph      `json:"-"`
+	From, To           int64              `json:"-"`
+	Chart              *chartData         `json:"-"`
+	PingChart          *pingData          `json:"-"`
+	Failures           []uptime.Result    `json:"check_results,omitempty"`
 }
 
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -78,8 +81,10 @@ func (c *Console) incidentView(ctx context.Context, id int64) (incidentView, boo
 	if hostRE.MatchString(host) {
 		v.Host = host
 		if c.d.Logs != nil {
-			v.LogQuery = "host=" + host + " severity<=warning"
-			rows, err := c.d.Logs(ctx, v.LogQuery, start.Add(-10*time.Minute), start.Add(5*time.Minute), 60)
+			v.LogQuery = "host=" + host + " severity=..warning"
+			from, to := start.Add(-10*time.Minute), start.Add(5*time.Minute)
+			v.LogSince, v.LogUntil = from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)
+			rows, err := c.d.Logs(ctx, v.LogQuery, from, to, 60)
 			if err != nil {
 				v.LogsErr = err.Error()
 			}
