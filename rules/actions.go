@@ -49,7 +49,7 @@ func (s *surfer) fire(ctx context.Context, r *rule, m *match, at time.Time) {
 			names = s.contextNames(sp.body, m, true)
 			stdin = s.reportBody(names, nil)
 		}
-		s.runCommand(sp.kind, toks[0], m, stdin, names, line, r.src)
+		s.runCommand(ctx, sp.kind, toks[0], m, stdin, names, line, r.src)
 	case actOpen:
 		s.openContext(sp.body, m, at, r.src, line)
 	case actDelete:
@@ -153,7 +153,7 @@ func (s *surfer) reportBody(names []string, self *lcontext) []byte {
 	return []byte(b.String())
 }
 
-func (s *surfer) runCommand(kind actionKind, cmd word, m *match, stdin []byte, names []string, line int, src string) {
+func (s *surfer) runCommand(ctx context.Context, kind actionKind, cmd word, m *match, stdin []byte, names []string, line int, src string) {
 	argv, ok := splitCommand(cmd, m, s.opts.compat)
 	if !ok || len(argv) == 0 {
 		s.e.log.Warn("rules: can't parse cmd", "rule", src, "cmd", cmd.String())
@@ -175,7 +175,15 @@ func (s *surfer) runCommand(kind actionKind, cmd word, m *match, stdin []byte, n
 		s.e.metrics.execErrors.Inc()
 		return
 	}
-	s.e.run.start(argv, stdin, src)
+	c := Command{Kind: kind.String(), Argv: argv, Stdin: stdin, Src: src}
+	if s.e.out != nil {
+		s.e.out.flush()
+	}
+	if s.e.cfg.Commands != nil {
+		s.e.cfg.Commands(c)
+		return
+	}
+	s.e.run.start(ctx, c)
 }
 
 func (s *surfer) echo(toks []word, line int) {
@@ -382,14 +390,14 @@ func (s *surfer) contextAction(ctx context.Context, c *lcontext, at time.Time) {
 	switch c.kind {
 	case actExec:
 		if len(toks) > 0 {
-			s.runCommand(actExec, toks[0], m, nil, nil, 0, c.src)
+			s.runCommand(ctx, actExec, toks[0], m, nil, nil, 0, c.src)
 		}
 	case actPipe:
 		if len(toks) != 1 {
 			s.e.log.Warn("rules: pipe with multiple commands", "context", c.name)
 			return
 		}
-		s.runCommand(actPipe, toks[0], m, s.reportBody([]string{"-"}, c), nil, 0, c.src)
+		s.runCommand(ctx, actPipe, toks[0], m, s.reportBody([]string{"-"}, c), nil, 0, c.src)
 	case actReport:
 		if len(toks) == 0 {
 			return
@@ -404,7 +412,7 @@ func (s *surfer) contextAction(ctx context.Context, c *lcontext, at time.Time) {
 				shown = append(shown, t.String())
 			}
 		}
-		s.runCommand(actReport, toks[0], m, s.reportBody(names, c), shown, 0, c.src)
+		s.runCommand(ctx, actReport, toks[0], m, s.reportBody(names, c), shown, 0, c.src)
 	case actEcho:
 		s.echo(toks, 0)
 	case actSyslog:

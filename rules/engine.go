@@ -57,11 +57,22 @@ type Config struct {
 	// processes inherit it as their stdout.
 	Stdout io.Writer
 	Stderr io.Writer
+	// ChildStdout, when set, is what children inherit instead of Stdout:
+	// `rules test` buffers Stdout and gives children the file itself. A
+	// Stdout with a Flush method is flushed before each command starts,
+	// so what was echoed before it comes first, as in logsurfer.
+	ChildStdout io.Writer
 	// ExecTimeout bounds each child process (default 60s); MaxChildren
-	// bounds how many run at once (default 16): more are dropped and
-	// counted, never waited for.
+	// bounds how many run at once (default 32). Further commands wait
+	// their turn, in order; when MaxQueued (default 10,000) wait, Feed
+	// waits too, so reading input slows down and nothing is dropped.
 	ExecTimeout time.Duration
 	MaxChildren int
+	MaxQueued   int
+	// Commands, when set, receives every exec, pipe and report command
+	// instead of the engine running it (the loghost queues them durably
+	// and runs them itself). It is called with the engine's lock held.
+	Commands func(Command)
 	// SyslogTag is the tag of syslog actions (default "logsurfer", as
 	// logsurfer logs them).
 	SyslogTag string
@@ -80,7 +91,7 @@ type Engine struct {
 	log     *slog.Logger
 	surfers []*surfer
 	run     *runner
-	out     io.Writer
+	out     *lockedWriter
 	metrics *engineMetrics
 }
 
@@ -109,7 +120,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Stderr != nil {
 		stderr = childStdout(&lockedWriter{w: cfg.Stderr})
 	}
-	e.run = newRunner(cfg.ExecTimeout, cfg.MaxChildren, e.out, stderr, e.log, e.metrics)
+	var childOut io.Writer
+	if e.out != nil {
+		childOut = e.out
+	}
+	if cfg.ChildStdout != nil {
+		childOut = cfg.ChildStdout
+	}
+	e.run = newRunner(cfg.ExecTimeout, cfg.MaxChildren, cfg.MaxQueued, childOut, stderr, e.log, e.metrics)
 	for _, f := range cfg.Files {
 		s, err := newSurfer(e, f)
 		if err != nil {
@@ -179,6 +197,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// flush flushes a buffered writer.
+func (l *lockedWriter) flush() {
+	if f, ok := l.w.(interface{ Flush() error }); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		f.Flush()
+	}
 }
 
 // childStdout is what children inherit: the file itself when stdout is one,
