@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -27,12 +28,18 @@ import (
 //
 // scripts/rules-difftest.sh runs them longer.
 var (
-	diffCases = flag.Int("rules.diff", 240, "generated rule files compared with logsurfer 1.8")
-	diffREs   = flag.Int("rules.diffre", 400, "generated regex cases compared with logsurfer 1.8")
-	diffSeed  = flag.Uint64("rules.seed", 1, "seed of the differential tests' generators")
-	diffKeep  = flag.String("rules.keep", "", "folder to write shrunk differences to")
-	diffShow  = flag.Int("rules.show", 3, "differences shrunk and shown")
+	diffCases   = flag.Int("rules.diff", 240, "generated rule files compared with logsurfer 1.8")
+	diffREs     = flag.Int("rules.diffre", 400, "generated regex cases compared with logsurfer 1.8")
+	diffSeed    = flag.Uint64("rules.seed", 1, "seed of the differential tests' generators")
+	diffKeep    = flag.String("rules.keep", "", "folder to write shrunk differences to")
+	diffShow    = flag.Int("rules.show", 3, "differences shrunk and shown")
+	diffTimeout = flag.Duration("rules.timeout", 30*time.Second, "how long logsurfer may take for one case")
 )
+
+// errHang is logsurfer not finishing: GNU regex 0.12 backtracks without
+// end on some patterns (a known difference: our matchers take linear
+// time).
+var errHang = errors.New("logsurfer did not finish")
 
 const compatLine = "#!watchpost compat unsafe-substitution\n"
 
@@ -51,7 +58,7 @@ func runLogsurfer(bin string, c diffCase) (diffResult, error) {
 	defer os.RemoveAll(dir)
 	os.WriteFile(filepath.Join(dir, "c.conf"), []byte(c.Conf), 0o644)
 	os.WriteFile(filepath.Join(dir, "c.log"), []byte(c.Log), 0o644)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *diffTimeout)
 	defer cancel()
 	args := []string{"-c", "c.conf"}
 	if c.Fire {
@@ -66,7 +73,10 @@ func runLogsurfer(bin string, c diffCase) (diffResult, error) {
 	rc := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
-		if !ok || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return diffResult{}, errHang
+		}
+		if !ok {
 			return diffResult{}, fmt.Errorf("logsurfer: %v", err)
 		}
 		rc = ee.ExitCode()
@@ -241,7 +251,7 @@ func runDiff(t *testing.T, n int, mk func(g *gen, i int) (diffCase, bool), known
 		peers.Require(t, p)
 	}
 	var (
-		mu       sync.Mutex
+		mu         sync.Mutex
 		failures   int
 		wg         sync.WaitGroup
 		knownDiffs = map[string]int{}
@@ -262,6 +272,13 @@ func runDiff(t *testing.T, n int, mk func(g *gen, i int) (diffCase, bool), known
 				for _, compat := range modes {
 					d := differ{bin: bin, compat: compat}
 					bad, want, got, stderr, err := d.differs(c)
+					if errors.Is(err, errHang) {
+						t.Logf("case %d: logsurfer did not finish (GNU regex backtracking):\n%s", i, c.Conf)
+						mu.Lock()
+						knownDiffs["logsurfer did not finish"]++
+						mu.Unlock()
+						continue
+					}
 					if err != nil {
 						t.Errorf("case %d: %v", i, err)
 						continue

@@ -191,6 +191,12 @@ func (g *gen) command(kind string, vars int) string {
 	case "exec":
 		args := []string{}
 		for range 1 + g.n(3) {
+			if g.benign {
+				// Values with spaces would be one argument here, several
+				// in logsurfer: the safe default, not compared.
+				args = append(args, pick(g, "lit", "'two words'", "$lines"))
+				continue
+			}
 			args = append(args, pick(g, fmt.Sprintf("$%d", g.n(vars+2)), "lit", "'two words'", "$lines"))
 		}
 		return `"` + genPrintf + ` 'X:[%s]\\n' ` + strings.Join(args, " ") + `"`
