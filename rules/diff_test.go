@@ -257,7 +257,7 @@ func runDiff(t *testing.T, n int, mk func(g *gen, i int) (diffCase, bool), known
 		knownDiffs = map[string]int{}
 	)
 	next := make(chan int)
-	workers := 6
+	workers := 8
 	for range workers {
 		wg.Add(1)
 		go func() {

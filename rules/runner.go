@@ -33,15 +33,24 @@ type Command struct {
 type runner struct {
 	timeout time.Duration
 	max     int
-	jobs    chan Command
-	once    sync.Once
-	stdout  io.Writer
-	stderr  io.Writer
-	log     *slog.Logger
-	m       *engineMetrics
-	wg      sync.WaitGroup
-	mu      sync.RWMutex // closed; held shared while a command is queued
-	closed  bool
+	jobs    chan job
+	// onDone, when set, hears of every command with an ID that ran (or
+	// failed to); cancelled commands are not counted as dropped then
+	// (they stay in the durable queue).
+	onDone func(id int64)
+	once   sync.Once
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+	m      *engineMetrics
+	wg     sync.WaitGroup
+	mu     sync.RWMutex // closed; held shared while a command is queued
+	closed bool
+}
+
+type job struct {
+	Command
+	id int64
 }
 
 func newRunner(timeout time.Duration, max, maxQueue int, stdout, stderr io.Writer, log *slog.Logger, m *engineMetrics) *runner {
@@ -54,12 +63,16 @@ func newRunner(timeout time.Duration, max, maxQueue int, stdout, stderr io.Write
 	if maxQueue <= 0 {
 		maxQueue = 10_000
 	}
-	return &runner{timeout: timeout, max: max, jobs: make(chan Command, maxQueue), stdout: stdout, stderr: stderr, log: log, m: m}
+	return &runner{timeout: timeout, max: max, jobs: make(chan job, maxQueue), stdout: stdout, stderr: stderr, log: log, m: m}
 }
 
 // start queues c. It waits while the queue is full, and gives up (counting
 // the command as not run) only when ctx ends.
-func (r *runner) start(ctx context.Context, c Command) {
+func (r *runner) start(ctx context.Context, c Command) { r.startID(ctx, c, 0) }
+
+// startID is start for a command of a durable queue.
+func (r *runner) startID(ctx context.Context, c Command, id int64) {
+	j := job{Command: c, id: id}
 	r.once.Do(func() {
 		for range r.max {
 			r.wg.Add(1)
@@ -74,14 +87,17 @@ func (r *runner) start(ctx context.Context, c Command) {
 		return
 	}
 	select {
-	case r.jobs <- c:
+	case r.jobs <- j:
 		return
 	default:
 	}
 	r.m.execWaits.Inc()
 	select {
-	case r.jobs <- c:
+	case r.jobs <- j:
 	case <-ctx.Done():
+		if r.onDone != nil {
+			return // still queued durably: it runs after the restart
+		}
 		r.m.execDropped.Inc()
 		r.log.Warn("rules: input ended while the command waited its turn; not run", "rule", c.Src, "cmd", c.Argv[0])
 	}
@@ -89,8 +105,11 @@ func (r *runner) start(ctx context.Context, c Command) {
 
 func (r *runner) work() {
 	defer r.wg.Done()
-	for c := range r.jobs {
-		r.run(c)
+	for j := range r.jobs {
+		r.run(j.Command)
+		if r.onDone != nil && j.id != 0 {
+			r.onDone(j.id)
+		}
 	}
 }
 

@@ -79,6 +79,13 @@ type batchEffects struct {
 	mu     sync.Mutex
 	alerts []rules.Alert
 	hits   map[hitKey]int
+	cmds   []queuedCommand
+}
+
+func (b *batchEffects) command(file string, c rules.Command) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cmds = append(b.cmds, queuedCommand{file: file, Command: c})
 }
 
 type hitKey struct {
@@ -105,12 +112,12 @@ func (b *batchEffects) trace(a rules.Action) {
 	b.hits[hitKey{a.File, a.Line}]++
 }
 
-func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int) {
+func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int, []queuedCommand) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, h := b.alerts, b.hits
-	b.alerts, b.hits = nil, nil
-	return a, h
+	a, h, c := b.alerts, b.hits, b.cmds
+	b.alerts, b.hits, b.cmds = nil, nil, nil
+	return a, h, c
 }
 
 // ruleRunner feeds the event stream to the rule engines.
@@ -121,6 +128,11 @@ type ruleRunner struct {
 	fx      *batchEffects
 	set     *metrics.Set
 	l       *loghost
+	exec    *rules.Executor
+	// lostOpen: a queue-full incident may be open (checked at start).
+	lostOpen  bool
+	lost      *metrics.Counter
+	gateWaits *metrics.Counter
 }
 
 func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metrics.Set) (*ruleRunner, error) {
@@ -128,7 +140,11 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 	if err != nil || len(sets) == 0 {
 		return nil, err
 	}
-	rr := &ruleRunner{fx: &batchEffects{}, set: set, l: l}
+	rr := &ruleRunner{fx: &batchEffects{}, set: set, l: l, lostOpen: true,
+		lost:      set.GetOrCreateCounter(`watchpost_rules_commands_lost_total`),
+		gateWaits: set.GetOrCreateCounter(`watchpost_rules_commands_waits_total`)}
+	rr.exec = rules.NewExecutor(sqlCommandQueue{rdb: l.store.ReadDB(), wdb: l.store.DB()},
+		rules.ExecutorConfig{Logger: l.o.Logger.With("component", "rules"), Metrics: set})
 	if err := rr.build(sets); err != nil {
 		return nil, err
 	}
@@ -136,7 +152,12 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 		l.o.Logger.Warn("rule state could not be restored; starting with empty contexts", "err", err)
 	}
 	rr.sets = sets
-	l.startConsumer(ctx, rulesConsumer, rr.consume)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		rr.exec.Run(ctx)
+	}()
+	l.startConsumerGated(ctx, rulesConsumer, rr.gate, rr.consume)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -158,8 +179,10 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 
 func (rr *ruleRunner) build(sets []*ruleSet) error {
 	for _, rs := range sets {
+		name := rs.file.Name
 		eng, err := rules.New(rules.Config{Files: []rules.File{rs.file}, Alerter: rr.fx, Trace: rr.fx.trace, Now: rr.l.o.Now,
-			Metrics: rr.set, Logger: rr.l.o.Logger.With("component", "rules", "file", rs.file.Name)})
+			Metrics: rr.set, Logger: rr.l.o.Logger.With("component", "rules", "file", rs.file.Name),
+			Commands: func(c rules.Command) { rr.fx.command(name, c) }})
 		if err != nil {
 			return err
 		}
@@ -268,7 +291,10 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 		rr.lastSeq = recs[len(recs)-1].Seq
 	}
 	now := rr.l.o.Now().UnixNano()
-	alerts, hits := rr.fx.take()
+	alerts, hits, cmds := rr.fx.take()
+	if err := rr.queueCommands(ctx, tx, cmds, time.Unix(0, now)); err != nil {
+		return err
+	}
 	for _, a := range alerts {
 		// An alert labelled heartbeat=NAME (or heartbeat_fail=NAME) is a
 		// backup job reporting through its log: it pings the heartbeat
