@@ -56,7 +56,7 @@ func (s *surfer) fire(ctx context.Context, r *rule, m *match, at time.Time) {
 		names := s.contextNames(sp.body, m, false)
 		s.trace("delete", strings.Join(names, " "), line)
 		for _, n := range names {
-			if c := s.byName[n]; c != nil {
+			if c := s.context(n); c != nil {
 				s.deleteContext(c)
 			}
 		}
@@ -107,6 +107,31 @@ func (r *rule) tokens(m *match) ([]word, bool) {
 	return collectTokens(r.spec.body, m, substPlain)
 }
 
+// context finds a context by its name, or by the name logsurfer would
+// have given it (see setCompatName).
+func (s *surfer) context(name string) *lcontext {
+	if c := s.byName[name]; c != nil {
+		return c
+	}
+	return s.byCompat[name]
+}
+
+// setCompatName records the name a context has in logsurfer when safe
+// substitution escaped log data in it: `open "from $2\\["` names the
+// context "from gw\.example\.org\[" here and "from gw.example.org\[" in
+// logsurfer, and a hand-written `report CMD "from gw.example.org\\["`
+// must reach it in both.
+func (s *surfer) setCompatName(c *lcontext, name string) {
+	if s.byCompat[name] != nil {
+		return
+	}
+	if s.byCompat == nil {
+		s.byCompat = map[string]*lcontext{}
+	}
+	c.compatName = name
+	s.byCompat[name] = c
+}
+
 // contextNames reads the context names of delete and report (report's
 // first token, the command, is skipped): regex-escaped as open made them.
 func (s *surfer) contextNames(body string, m *match, skipCommand bool) []string {
@@ -133,7 +158,7 @@ func (s *surfer) reportBody(names []string, self *lcontext) []byte {
 		if n == "-" && self != nil {
 			c = self
 		} else {
-			c = s.byName[n]
+			c = s.context(n)
 		}
 		if c != nil {
 			all = append(all, c.lines...)
@@ -340,6 +365,13 @@ func (s *surfer) openContext(def string, m *match, at time.Time, src string, lin
 	if err != nil {
 		s.e.log.Warn("rules: cannot open context", "rule", src, "err", err)
 		return
+	}
+	if !s.opts.compat {
+		// The name logsurfer would have given it (the data not escaped):
+		// a name written by hand in report or delete finds it by that too.
+		if cw, _, ok := getWord(def, m, substPlain); ok && cw.String() != c.name {
+			s.setCompatName(c, cw.String())
+		}
 	}
 	s.trace("open", spec.name, line)
 	s.addLine(c, m.line, at.Unix(), s.serial)

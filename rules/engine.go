@@ -232,6 +232,7 @@ type surfer struct {
 	ctxs      []*lcontext // creation order, dead ones compacted away
 	deadCtxs  int
 	byName    map[string]*lcontext
+	byCompat  map[string]*lcontext // see setCompatName
 	index     *ctxIndex
 	ctxSeq    uint64
 	lineNum   int64
@@ -545,6 +546,9 @@ func (s *surfer) deleteContext(c *lcontext) {
 	c.dead = true
 	c.lines = nil
 	delete(s.byName, c.name)
+	if c.compatName != "" && s.byCompat[c.compatName] == c {
+		delete(s.byCompat, c.compatName)
+	}
 	s.index.remove(c)
 	s.deadCtxs++
 	s.e.metrics.contexts.Dec()
