@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -142,26 +143,41 @@ func mainTest(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // feedReader feeds the lines of r as logsurfer reads its input: a last line
 // without a newline is never processed (logsurfer waits for the rest).
+// What one read returns becomes one string (one copy, one allocation and
+// one clock read for all its lines); lines are fed as soon as they are
+// read, so a pipe is followed line by line.
 func feedReader(ctx context.Context, e *Engine, r io.Reader, clockLog bool) error {
-	br := bufio.NewReaderSize(r, 64*1024)
+	buf := make([]byte, 256*1024)
+	n := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, err := br.ReadString('\n')
+		m, err := r.Read(buf[n:])
+		n += m
+		if last := bytes.LastIndexByte(buf[:n], '\n'); last >= 0 {
+			chunk := string(buf[:last+1])
+			n = copy(buf, buf[last+1:n])
+			wall := e.cfg.Now()
+			for len(chunk) > 0 {
+				i := strings.IndexByte(chunk, '\n')
+				line := chunk[:i]
+				chunk = chunk[i+1:]
+				var t time.Time
+				if clockLog {
+					t = logparse.Parse("", []byte(line), wall, time.Local).Time
+				}
+				e.FeedAt(ctx, line, t, wall)
+			}
+		} else if n == len(buf) {
+			buf = append(buf, make([]byte, len(buf))...) // a line longer than the buffer
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return fmt.Errorf("read log: %w", err)
 		}
-		line = line[:len(line)-1]
-		var t time.Time
-		if clockLog {
-			ev := logparse.Parse("", []byte(line), time.Now(), time.Local)
-			t = ev.Time
-		}
-		e.Feed(ctx, line, t)
 	}
 }
 

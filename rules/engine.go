@@ -464,7 +464,9 @@ func (s *surfer) processLine(ctx context.Context, line string, at time.Time) {
 func (s *surfer) addLine(c *lcontext, line string, now int64, serial uint64) {
 	c.touched = serial
 	if c.stores() {
-		c.lines = append(c.lines, ctxLine{num: s.lineNum, text: line})
+		// A copy: the line may be a slice of a larger chunk (rules test
+		// reads its input so), which a stored line must not keep alive.
+		c.lines = append(c.lines, ctxLine{num: s.lineNum, text: strings.Clone(line)})
 	}
 	c.count++
 	if c.relOff != 0 {
