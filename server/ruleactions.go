@@ -110,7 +110,7 @@ func (rr *ruleRunner) gate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if n < commandsWait && bytes < commandsMaxBytes/2 {
+		if n < int64(rr.cmdWait) && bytes < rr.cmdMaxBytes/2 {
 			return nil
 		}
 		if !waited {
@@ -138,7 +138,7 @@ func (rr *ruleRunner) queueCommands(ctx context.Context, tx *sql.Tx, cmds []queu
 	}
 	lost := 0
 	for _, c := range cmds {
-		if n >= commandsMax || bytes+int64(len(c.Stdin)) > commandsMaxBytes {
+		if n >= int64(rr.cmdMax) || bytes+int64(len(c.Stdin)) > rr.cmdMaxBytes {
 			lost++
 			continue
 		}
@@ -159,13 +159,13 @@ func (rr *ruleRunner) queueCommands(ctx context.Context, tx *sql.Tx, cmds []queu
 		text := fmt.Sprintf("%d exec, pipe or report commands of the rules could not be queued: %d wait to run already "+
 			"(at most %d, %d MiB of input). One batch of lines made more than the queue holds. They were not run; "+
 			"watchpost_rules_commands_lost_total counts them. Look for a rule that starts a command for every line.",
-			lost, n, commandsMax, commandsMaxBytes>>20)
+			lost, n, rr.cmdMax, rr.cmdMaxBytes>>20)
 		if _, _, err := alerting.FireLoghost(ctx, tx, commandsIncident, "error", "rule commands were not run: queue full", text, now); err != nil {
 			return err
 		}
 		return nil
 	}
-	if rr.lostOpen && n < commandsWait {
+	if rr.lostOpen && n < int64(rr.cmdWait) {
 		if _, err := alerting.ResolveLoghost(ctx, tx, commandsIncident, "The rules' command queue has room again.", now); err != nil {
 			return err
 		}

@@ -133,6 +133,9 @@ type ruleRunner struct {
 	lostOpen  bool
 	lost      *metrics.Counter
 	gateWaits *metrics.Counter
+	// the command queue's bounds (commandsWait, commandsMax, commandsMaxBytes)
+	cmdWait, cmdMax int
+	cmdMaxBytes     int64
 }
 
 func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metrics.Set) (*ruleRunner, error) {
@@ -141,6 +144,7 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 		return nil, err
 	}
 	rr := &ruleRunner{fx: &batchEffects{}, set: set, l: l, lostOpen: true,
+		cmdWait: commandsWait, cmdMax: commandsMax, cmdMaxBytes: commandsMaxBytes,
 		lost:      set.GetOrCreateCounter(`watchpost_rules_commands_lost_total`),
 		gateWaits: set.GetOrCreateCounter(`watchpost_rules_commands_waits_total`)}
 	rr.exec = rules.NewExecutor(sqlCommandQueue{rdb: l.store.ReadDB(), wdb: l.store.DB()},
