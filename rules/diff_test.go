@@ -362,7 +362,7 @@ func knownGNUDifference(src string) string {
 	t, err := (&ereParser{src: src, goOK: true}).parse()
 	if err != nil {
 		if strings.Contains(err.Error(), "too large") {
-			return "repetitions expanding to over 200,000 steps are refused"
+			return "repetitions expanding to over 50,000 steps are refused"
 		}
 		return ""
 	}

@@ -194,7 +194,7 @@ func (ps *ereParser) parse() (*syntax.Regexp, error) {
 
 // maxTreeSize bounds what repetitions may expand to (a{30000}{30000} in
 // log data substituted into a regex must not take the loghost's memory).
-const maxTreeSize = 200_000
+const maxTreeSize = 50_000
 
 func treeSize(t *syntax.Regexp, acc int) int {
 	n := 1
