@@ -129,6 +129,7 @@ type ruleRunner struct {
 	set     *metrics.Set
 	l       *loghost
 	exec    *rules.Executor
+	tickMu  sync.Mutex // a tick and a batch never interleave their effects
 	// lostOpen: a queue-full incident may be open (checked at start).
 	lostOpen  bool
 	lost      *metrics.Counter
@@ -172,9 +173,7 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				for _, rs := range rr.current() {
-					rs.engine.Tick(now)
-				}
+				rr.tick(ctx, now)
 			}
 		}
 	}()
@@ -259,7 +258,41 @@ func (rr *ruleRunner) reload(cfg *config.Config) {
 // consume feeds one batch of the stream through the rules; the rule
 // state, the alerts and hit counts they produced, and the cursor commit
 // together.
+// tick runs the timeouts due without input; the commands of contexts
+// that time out are queued in their own transaction.
+func (rr *ruleRunner) tick(ctx context.Context, now time.Time) {
+	rr.tickMu.Lock()
+	defer rr.tickMu.Unlock()
+	for _, rs := range rr.current() {
+		rs.engine.Tick(now)
+	}
+	_, _, cmds := rr.fx.take()
+	if len(cmds) == 0 {
+		return
+	}
+	err := func() error {
+		tx, err := rr.l.store.DB().BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := rr.queueCommands(ctx, tx, cmds, now); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		rr.l.o.Logger.Error("rules: the commands of timed-out contexts could not be queued", "commands", len(cmds), "err", err)
+		rr.lost.Add(len(cmds))
+		return
+	}
+	rr.exec.Wake()
+}
+
 func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
+	// A tick's commands are queued by the tick itself, never taken here.
+	rr.tickMu.Lock()
+	defer rr.tickMu.Unlock()
 	sets := rr.current()
 	rr.fx.take() // leftovers of a batch whose transaction failed
 	if len(recs) > 0 && recs[0].Seq <= rr.lastSeq {
