@@ -262,11 +262,13 @@ func (rr *ruleRunner) reload(cfg *config.Config) {
 // that time out are queued in their own transaction.
 func (rr *ruleRunner) tick(ctx context.Context, now time.Time) {
 	rr.tickMu.Lock()
-	defer rr.tickMu.Unlock()
 	for _, rs := range rr.current() {
 		rs.engine.Tick(now)
 	}
 	_, _, cmds := rr.fx.take()
+	// Unlocked before the transaction: a batch holds the store's write
+	// lock while it waits for tickMu.
+	rr.tickMu.Unlock()
 	if len(cmds) == 0 {
 		return
 	}
