@@ -84,3 +84,29 @@ func TestRuleCommandsBurst(t *testing.T) {
 		t.Errorf("%d loghost incidents: nothing was lost", incidents)
 	}
 }
+
+// TestRuleCommandsOfTimedOutContexts: a context that times out while no
+// line comes fires its report from the loghost's clock tick: the command
+// is queued and runs.
+func TestRuleCommandsOfTimedOutContexts(t *testing.T) {
+	dir := t.TempDir()
+	fired := filepath.Join(dir, "fired")
+	ruleFile := filepath.Join(dir, "ctx.conf")
+	os.WriteFile(ruleFile, []byte(fmt.Sprintf(`'session ([0-9]+) start' - - - 0 open "session $2 " - 0 0 1 report "/usr/bin/touch %s" -`+"\n", fired)), 0o600)
+	lc := loghostConfig{dir: dir, httpPort: freePort(t), syslogPort: freePort(t),
+		extra: "rules:\n  - file: " + ruleFile + "\n"}
+	cfg := lc.write(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
+	lh := startLoghost(t, "-config", cfg)
+	lh.waitReady(base)
+	body := `{"source":"file:/var/log/app.log","gen":"g","offset":0,"line":"session 7 start"}` + "\n"
+	if code, m := postIngest(t, base, "token-web1", "", body); code != 200 {
+		t.Fatalf("ingest %d %v", code, m)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(fired); err == nil {
+			return
+		}
+	}
+	t.Fatalf("the timed-out context's report never ran\n%s", lh.out.String())
+}
