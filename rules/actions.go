@@ -366,7 +366,7 @@ func (s *surfer) openContext(def string, m *match, at time.Time, src string, lin
 		s.e.log.Warn("rules: cannot open context", "rule", src, "err", err)
 		return
 	}
-	if !s.opts.compat {
+	if !s.opts.compat && s.handNames {
 		// The name logsurfer would have given it (the data not escaped):
 		// a name written by hand in report or delete finds it by that too.
 		if cw, _, ok := getWord(def, m, substPlain); ok && cw.String() != c.name {

@@ -233,6 +233,9 @@ type surfer struct {
 	deadCtxs  int
 	byName    map[string]*lcontext
 	byCompat  map[string]*lcontext // see setCompatName
+	// handNames: the file's delete and report actions may name contexts
+	// by hand, so contexts keep logsurfer's name for them too.
+	handNames bool
 	index     *ctxIndex
 	ctxSeq    uint64
 	lineNum   int64
@@ -289,6 +292,13 @@ func newSurfer(e *Engine, f File) (*surfer, error) {
 		}
 		r := s.newRule(spec, now, ll.line, false)
 		s.static = append(s.static, r)
+		switch spec.kind {
+		case actDelete, actReport:
+			s.handNames = true
+		case actOpen, actRule:
+			b := strings.ToLower(spec.body)
+			s.handNames = s.handNames || strings.Contains(b, "report") || strings.Contains(b, "delete")
+		}
 		s.linkBehind(r, s.tail)
 	}
 	if len(errs) > 0 {
