@@ -343,12 +343,13 @@ func parseFacLevel(s string) (syslog.Priority, syslog.Priority, error) {
 
 // openContext is the run-time half of logsurfer's open_context.
 func (s *surfer) openContext(def string, m *match, at time.Time, src string, line int) {
-	w, _, ok := getWord(def, m, s.regexMode())
+	w, rest, ok := getWord(def, m, s.regexMode())
 	if !ok {
 		s.e.log.Warn("rules: can't get match_regex", "rule", src)
 		return
 	}
-	if s.byName[w.String()] != nil {
+	name := w.String()
+	if s.byName[name] != nil {
 		return // exists: opening it again does nothing
 	}
 	if len(s.byName) >= s.e.cfg.MaxContexts {
@@ -356,7 +357,7 @@ func (s *surfer) openContext(def string, m *match, at time.Time, src string, lin
 		s.e.log.Warn("rules: too many contexts, open dropped", "rule", src)
 		return
 	}
-	spec, err := parseContextDef(def, m, s.regexMode(), false)
+	spec, err := parseContextRest(name, rest, m, s.regexMode(), false)
 	if err != nil {
 		s.e.log.Warn("rules: cannot open context", "rule", src, "err", err)
 		return

@@ -58,12 +58,16 @@ type ctxSpec struct {
 // fields take data in regexMode; the default action's tokens are collected
 // (and substituted) now, as logsurfer does.
 func parseContextDef(def string, m *match, regexMode substMode, check bool) (*ctxSpec, error) {
-	c := &ctxSpec{}
 	w, rest, ok := getWord(def, m, regexMode)
 	if !ok {
 		return nil, fmt.Errorf("can't get match_regex")
 	}
-	c.name = w.String()
+	return parseContextRest(w.String(), rest, m, regexMode, check)
+}
+
+// parseContextRest is parseContextDef after the name.
+func parseContextRest(name, rest string, m *match, regexMode substMode, check bool) (*ctxSpec, error) {
+	c := &ctxSpec{name: name}
 	rest = skipSpaces(rest)
 	if strings.HasPrefix(rest, "-") {
 		rest = rest[1:]
