@@ -229,10 +229,10 @@ type surfer struct {
 	tail   *rule
 	nextID uint64
 
-	ctxs      []*lcontext // creation order, dead ones compacted away
-	deadCtxs  int
-	byName    map[string]*lcontext
-	byCompat  map[string]*lcontext // see setCompatName
+	ctxs     []*lcontext // creation order, dead ones compacted away
+	deadCtxs int
+	byName   map[string]*lcontext
+	byCompat map[string]*lcontext // see setCompatName
 	// handNames: the file's delete and report actions may name contexts
 	// by hand, so contexts keep logsurfer's name for them too.
 	handNames bool
