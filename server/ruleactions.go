@@ -31,6 +31,13 @@ type queuedCommand struct {
 	rules.Command
 }
 
+// commandBatch is what one batch (or one tick) made: the commands, and
+// how many more there were than it could hold.
+type commandBatch struct {
+	cmds []queuedCommand
+	over int
+}
+
 // sqlCommandQueue is the rules.CommandQueue in the store.
 type sqlCommandQueue struct {
 	rdb, wdb *sql.DB
@@ -128,16 +135,16 @@ func (rr *ruleRunner) gate(ctx context.Context) error {
 
 // queueCommands writes the batch's commands in tx; those that do not fit
 // are counted and raise (or count again) the incident.
-func (rr *ruleRunner) queueCommands(ctx context.Context, tx *sql.Tx, cmds []queuedCommand, now time.Time) error {
-	if len(cmds) == 0 && !rr.lostOpen {
+func (rr *ruleRunner) queueCommands(ctx context.Context, tx *sql.Tx, cb commandBatch, now time.Time) error {
+	if len(cb.cmds) == 0 && cb.over == 0 && !rr.lostOpen {
 		return nil
 	}
 	n, bytes, err := pendingCommands(ctx, tx)
 	if err != nil {
 		return err
 	}
-	lost := 0
-	for _, c := range cmds {
+	lost := cb.over
+	for _, c := range cb.cmds {
 		if n >= int64(rr.cmdMax) || bytes+int64(len(c.Stdin)) > rr.cmdMaxBytes {
 			lost++
 			continue

@@ -41,7 +41,7 @@ func TestRuleCommandsOverflow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := rr.queueCommands(ctx, tx, cmds, now); err != nil {
+		if err := rr.queueCommands(ctx, tx, commandBatch{cmds: cmds}, now); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {
@@ -87,5 +87,14 @@ func TestRuleCommandsOverflow(t *testing.T) {
 	s.DB().QueryRow(`SELECT count(*) FROM incidents WHERE source = 'loghost' AND resolved IS NULL`).Scan(&open)
 	if open != 0 {
 		t.Errorf("the incident is still open with room in the queue")
+	}
+	// A batch holds no more commands than the queue could take: the rest
+	// are counted as they come.
+	fx := &batchEffects{maxCmds: 2, maxBytes: 1 << 20}
+	for range 5 {
+		fx.command("f.conf", rules.Command{Kind: "exec", Argv: []string{"/bin/true"}})
+	}
+	if _, _, cb := fx.take(); len(cb.cmds) != 2 || cb.over != 3 {
+		t.Errorf("held %d, over %d; want 2 and 3", len(cb.cmds), cb.over)
 	}
 }

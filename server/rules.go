@@ -80,11 +80,23 @@ type batchEffects struct {
 	alerts []rules.Alert
 	hits   map[hitKey]int
 	cmds   []queuedCommand
+	// The commands held for one batch are bounded as the queue is
+	// (maxCmds, maxBytes of input): past that they are only counted
+	// (over), and queueCommands reports them as lost.
+	maxCmds  int
+	maxBytes int64
+	bytes    int64
+	over     int
 }
 
 func (b *batchEffects) command(file string, c rules.Command) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.cmds) >= b.maxCmds || b.bytes+int64(len(c.Stdin)) > b.maxBytes {
+		b.over++
+		return
+	}
+	b.bytes += int64(len(c.Stdin))
 	b.cmds = append(b.cmds, queuedCommand{file: file, Command: c})
 }
 
@@ -112,11 +124,11 @@ func (b *batchEffects) trace(a rules.Action) {
 	b.hits[hitKey{a.File, a.Line}]++
 }
 
-func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int, []queuedCommand) {
+func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int, commandBatch) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, h, c := b.alerts, b.hits, b.cmds
-	b.alerts, b.hits, b.cmds = nil, nil, nil
+	a, h, c := b.alerts, b.hits, commandBatch{cmds: b.cmds, over: b.over}
+	b.alerts, b.hits, b.cmds, b.over, b.bytes = nil, nil, nil, 0, 0
 	return a, h, c
 }
 
@@ -144,7 +156,7 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 	if err != nil || len(sets) == 0 {
 		return nil, err
 	}
-	rr := &ruleRunner{fx: &batchEffects{}, set: set, l: l, lostOpen: true,
+	rr := &ruleRunner{fx: &batchEffects{maxCmds: commandsMax, maxBytes: commandsMaxBytes}, set: set, l: l, lostOpen: true,
 		cmdWait: commandsWait, cmdMax: commandsMax, cmdMaxBytes: commandsMaxBytes,
 		lost:      set.GetOrCreateCounter(`watchpost_rules_commands_lost_total`),
 		gateWaits: set.GetOrCreateCounter(`watchpost_rules_commands_waits_total`)}
@@ -265,11 +277,11 @@ func (rr *ruleRunner) tick(ctx context.Context, now time.Time) {
 	for _, rs := range rr.current() {
 		rs.engine.Tick(now)
 	}
-	_, _, cmds := rr.fx.take()
+	_, _, cb := rr.fx.take()
 	// Unlocked before the transaction: a batch holds the store's write
 	// lock while it waits for tickMu.
 	rr.tickMu.Unlock()
-	if len(cmds) == 0 {
+	if len(cb.cmds) == 0 && cb.over == 0 {
 		return
 	}
 	err := func() error {
@@ -278,14 +290,14 @@ func (rr *ruleRunner) tick(ctx context.Context, now time.Time) {
 			return err
 		}
 		defer tx.Rollback()
-		if err := rr.queueCommands(ctx, tx, cmds, now); err != nil {
+		if err := rr.queueCommands(ctx, tx, cb, now); err != nil {
 			return err
 		}
 		return tx.Commit()
 	}()
 	if err != nil {
-		rr.l.o.Logger.Error("rules: the commands of timed-out contexts could not be queued", "commands", len(cmds), "err", err)
-		rr.lost.Add(len(cmds))
+		rr.l.o.Logger.Error("rules: the commands of timed-out contexts could not be queued", "commands", len(cb.cmds)+cb.over, "err", err)
+		rr.lost.Add(len(cb.cmds) + cb.over)
 		return
 	}
 	rr.exec.Wake()
