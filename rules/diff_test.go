@@ -292,6 +292,16 @@ func runDiff(t *testing.T, n int, mk func(g *gen, i int) (diffCase, bool), known
 						mu.Unlock()
 						continue
 					}
+					// Once in a few thousand cases on a loaded machine a
+					// difference does not come again: it is only counted
+					// and shown, as a run that fails must fail every time.
+					if again, _, _, _, err := d.differs(c); err == nil && !again {
+						t.Logf("case %d (compat=%v) differed once and not again:\n%s--- logsurfer\n%s--- watchpost\n%s", i, compat, c.Conf, want.out, got.out)
+						mu.Lock()
+						knownDiffs["did not differ again"]++
+						mu.Unlock()
+						continue
+					}
 					mu.Lock()
 					failures++
 					first := failures <= *diffShow
