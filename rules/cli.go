@@ -147,6 +147,9 @@ func mainTest(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // one clock read for all its lines); lines are fed as soon as they are
 // read, so a pipe is followed line by line.
 func feedReader(ctx context.Context, e *Engine, r io.Reader, clockLog bool) error {
+	// What the lines of one read printed is written out before the next
+	// read, which may wait (tail -f | watchpost rules test ... -).
+	defer e.flushOutput()
 	buf := make([]byte, 256*1024)
 	n := 0
 	for {
@@ -169,6 +172,7 @@ func feedReader(ctx context.Context, e *Engine, r io.Reader, clockLog bool) erro
 				}
 				e.FeedAt(ctx, line, t, wall)
 			}
+			e.flushOutput()
 		} else if n == len(buf) {
 			buf = append(buf, make([]byte, len(buf))...) // a line longer than the buffer
 		}

@@ -187,6 +187,13 @@ func (e *Engine) Close(ctx context.Context, fireTimeouts bool) {
 	e.run.wait(ctx)
 }
 
+// flushOutput writes out what a buffered Stdout holds.
+func (e *Engine) flushOutput() {
+	if e.out != nil {
+		e.out.flush()
+	}
+}
+
 // lockedWriter serialises echo output and child output on one writer.
 type lockedWriter struct {
 	mu sync.Mutex

@@ -1,13 +1,16 @@
 package rules
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/watchpost/watchpost/internal/peers"
 )
@@ -56,5 +59,40 @@ func TestBurstEveryActionRuns(t *testing.T) {
 		if counts[k] != v {
 			t.Errorf("%s: %d lines, want %d (stderr: %.500s)", k, counts[k], v, stderr.String())
 		}
+	}
+}
+
+// chanWriter hands each write to a channel.
+type chanWriter chan string
+
+func (c chanWriter) Write(p []byte) (int, error) { c <- string(p); return len(p), nil }
+
+// TestFollowedInputIsNotHeldBack: rules test buffers its output, but what a
+// line printed is written before the next line is waited for (tail -f |
+// watchpost rules test -rules x.conf -).
+func TestFollowedInputIsNotHeldBack(t *testing.T) {
+	out := make(chanWriter, 10)
+	bw := bufio.NewWriterSize(out, 64*1024)
+	e, err := New(Config{Files: []File{{Name: "s.conf", Data: []byte(`'.' - - - 0 echo "got $0"` + "\n")}}, Stdout: bw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- feedReader(context.Background(), e, pr, false) }()
+	for _, l := range []string{"one", "two"} {
+		pw.Write([]byte(l + "\n"))
+		select {
+		case got := <-out:
+			if got != "got "+l+"\n" {
+				t.Fatalf("printed %q", got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%q was not printed while the input waited", l)
+		}
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
