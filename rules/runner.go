@@ -31,14 +31,14 @@ type Command struct {
 // queue holds maxQueue commands, start waits (the caller is reading input:
 // reading slows down instead of anything being dropped).
 type runner struct {
-	timeout time.Duration
-	max     int
-	jobs    chan job
+	timeout  time.Duration
+	max      int
+	maxQueue int
+	jobs     chan job // made on the first command: most engines start none
 	// onDone, when set, hears of every command with an ID that ran (or
 	// failed to); cancelled commands are not counted as dropped then
 	// (they stay in the durable queue).
 	onDone func(id int64)
-	once   sync.Once
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
@@ -63,7 +63,7 @@ func newRunner(timeout time.Duration, max, maxQueue int, stdout, stderr io.Write
 	if maxQueue <= 0 {
 		maxQueue = 10_000
 	}
-	return &runner{timeout: timeout, max: max, jobs: make(chan job, maxQueue), stdout: stdout, stderr: stderr, log: log, m: m}
+	return &runner{timeout: timeout, max: max, maxQueue: maxQueue, stdout: stdout, stderr: stderr, log: log, m: m}
 }
 
 // start queues c. It waits while the queue is full, and gives up (counting
@@ -73,12 +73,15 @@ func (r *runner) start(ctx context.Context, c Command) { r.startID(ctx, c, 0) }
 // startID is start for a command of a durable queue.
 func (r *runner) startID(ctx context.Context, c Command, id int64) {
 	j := job{Command: c, id: id}
-	r.once.Do(func() {
+	r.mu.Lock()
+	if r.jobs == nil && !r.closed {
+		r.jobs = make(chan job, r.maxQueue)
 		for range r.max {
 			r.wg.Add(1)
-			go r.work()
+			go r.work(r.jobs)
 		}
-	})
+	}
+	r.mu.Unlock()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
@@ -103,9 +106,9 @@ func (r *runner) startID(ctx context.Context, c Command, id int64) {
 	}
 }
 
-func (r *runner) work() {
+func (r *runner) work(jobs <-chan job) {
 	defer r.wg.Done()
-	for j := range r.jobs {
+	for j := range jobs {
 		r.run(j.Command)
 		if r.onDone != nil && j.id != 0 {
 			r.onDone(j.id)
@@ -158,7 +161,9 @@ func (r *runner) wait(ctx context.Context) {
 	r.mu.Lock()
 	if !r.closed {
 		r.closed = true
-		close(r.jobs)
+		if r.jobs != nil {
+			close(r.jobs)
+		}
 	}
 	r.mu.Unlock()
 	done := make(chan struct{})
