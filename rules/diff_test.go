@@ -28,7 +28,7 @@ import (
 //
 // scripts/rules-difftest.sh runs them longer.
 var (
-	diffCases   = flag.Int("rules.diff", 240, "generated rule files compared with logsurfer 1.8")
+	diffCases   = flag.Int("rules.diff", 150, "generated rule files compared with logsurfer 1.8")
 	diffREs     = flag.Int("rules.diffre", 400, "generated regex cases compared with logsurfer 1.8")
 	diffSeed    = flag.Uint64("rules.seed", 1, "seed of the differential tests' generators")
 	diffKeep    = flag.String("rules.keep", "", "folder to write shrunk differences to")
