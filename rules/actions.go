@@ -49,14 +49,14 @@ func (s *surfer) fire(ctx context.Context, r *rule, m *match, at time.Time) {
 			names = s.contextNames(sp.body, m, true)
 			stdin = s.reportBody(names, nil)
 		}
-		s.runCommand(sp.kind, toks[0], m, stdin, names, line, r.src)
+		s.runCommand(ctx, sp.kind, toks[0], m, stdin, names, line, r.src)
 	case actOpen:
 		s.openContext(sp.body, m, at, r.src, line)
 	case actDelete:
 		names := s.contextNames(sp.body, m, false)
 		s.trace("delete", strings.Join(names, " "), line)
 		for _, n := range names {
-			if c := s.byName[n]; c != nil {
+			if c := s.context(n); c != nil {
 				s.deleteContext(c)
 			}
 		}
@@ -107,6 +107,31 @@ func (r *rule) tokens(m *match) ([]word, bool) {
 	return collectTokens(r.spec.body, m, substPlain)
 }
 
+// context finds a context by its name, or by the name logsurfer would
+// have given it (see setCompatName).
+func (s *surfer) context(name string) *lcontext {
+	if c := s.byName[name]; c != nil {
+		return c
+	}
+	return s.byCompat[name]
+}
+
+// setCompatName records the name a context has in logsurfer when safe
+// substitution escaped log data in it: `open "from $2\\["` names the
+// context "from gw\.example\.org\[" here and "from gw.example.org\[" in
+// logsurfer, and a hand-written `report CMD "from gw.example.org\\["`
+// must reach it in both.
+func (s *surfer) setCompatName(c *lcontext, name string) {
+	if s.byCompat[name] != nil {
+		return
+	}
+	if s.byCompat == nil {
+		s.byCompat = map[string]*lcontext{}
+	}
+	c.compatName = name
+	s.byCompat[name] = c
+}
+
 // contextNames reads the context names of delete and report (report's
 // first token, the command, is skipped): regex-escaped as open made them.
 func (s *surfer) contextNames(body string, m *match, skipCommand bool) []string {
@@ -133,7 +158,7 @@ func (s *surfer) reportBody(names []string, self *lcontext) []byte {
 		if n == "-" && self != nil {
 			c = self
 		} else {
-			c = s.byName[n]
+			c = s.context(n)
 		}
 		if c != nil {
 			all = append(all, c.lines...)
@@ -153,7 +178,7 @@ func (s *surfer) reportBody(names []string, self *lcontext) []byte {
 	return []byte(b.String())
 }
 
-func (s *surfer) runCommand(kind actionKind, cmd word, m *match, stdin []byte, names []string, line int, src string) {
+func (s *surfer) runCommand(ctx context.Context, kind actionKind, cmd word, m *match, stdin []byte, names []string, line int, src string) {
 	argv, ok := splitCommand(cmd, m, s.opts.compat)
 	if !ok || len(argv) == 0 {
 		s.e.log.Warn("rules: can't parse cmd", "rule", src, "cmd", cmd.String())
@@ -175,7 +200,15 @@ func (s *surfer) runCommand(kind actionKind, cmd word, m *match, stdin []byte, n
 		s.e.metrics.execErrors.Inc()
 		return
 	}
-	s.e.run.start(argv, stdin, src)
+	c := Command{Kind: kind.String(), Argv: argv, Stdin: stdin, Src: src}
+	if s.e.out != nil {
+		s.e.out.flush()
+	}
+	if s.e.cfg.Commands != nil {
+		s.e.cfg.Commands(c)
+		return
+	}
+	s.e.run.start(ctx, c)
 }
 
 func (s *surfer) echo(toks []word, line int) {
@@ -310,12 +343,13 @@ func parseFacLevel(s string) (syslog.Priority, syslog.Priority, error) {
 
 // openContext is the run-time half of logsurfer's open_context.
 func (s *surfer) openContext(def string, m *match, at time.Time, src string, line int) {
-	w, _, ok := getWord(def, m, s.regexMode())
+	w, rest, ok := getWord(def, m, s.regexMode())
 	if !ok {
 		s.e.log.Warn("rules: can't get match_regex", "rule", src)
 		return
 	}
-	if s.byName[w.String()] != nil {
+	name := w.String()
+	if s.byName[name] != nil {
 		return // exists: opening it again does nothing
 	}
 	if len(s.byName) >= s.e.cfg.MaxContexts {
@@ -323,7 +357,7 @@ func (s *surfer) openContext(def string, m *match, at time.Time, src string, lin
 		s.e.log.Warn("rules: too many contexts, open dropped", "rule", src)
 		return
 	}
-	spec, err := parseContextDef(def, m, s.regexMode(), false)
+	spec, err := parseContextRest(name, rest, m, s.regexMode(), false)
 	if err != nil {
 		s.e.log.Warn("rules: cannot open context", "rule", src, "err", err)
 		return
@@ -332,6 +366,13 @@ func (s *surfer) openContext(def string, m *match, at time.Time, src string, lin
 	if err != nil {
 		s.e.log.Warn("rules: cannot open context", "rule", src, "err", err)
 		return
+	}
+	if !s.opts.compat && s.handNames {
+		// The name logsurfer would have given it (the data not escaped):
+		// a name written by hand in report or delete finds it by that too.
+		if cw, _, ok := getWord(def, m, substPlain); ok && cw.String() != c.name {
+			s.setCompatName(c, cw.String())
+		}
 	}
 	s.trace("open", spec.name, line)
 	s.addLine(c, m.line, at.Unix(), s.serial)
@@ -382,14 +423,14 @@ func (s *surfer) contextAction(ctx context.Context, c *lcontext, at time.Time) {
 	switch c.kind {
 	case actExec:
 		if len(toks) > 0 {
-			s.runCommand(actExec, toks[0], m, nil, nil, 0, c.src)
+			s.runCommand(ctx, actExec, toks[0], m, nil, nil, 0, c.src)
 		}
 	case actPipe:
 		if len(toks) != 1 {
 			s.e.log.Warn("rules: pipe with multiple commands", "context", c.name)
 			return
 		}
-		s.runCommand(actPipe, toks[0], m, s.reportBody([]string{"-"}, c), nil, 0, c.src)
+		s.runCommand(ctx, actPipe, toks[0], m, s.reportBody([]string{"-"}, c), nil, 0, c.src)
 	case actReport:
 		if len(toks) == 0 {
 			return
@@ -404,7 +445,7 @@ func (s *surfer) contextAction(ctx context.Context, c *lcontext, at time.Time) {
 				shown = append(shown, t.String())
 			}
 		}
-		s.runCommand(actReport, toks[0], m, s.reportBody(names, c), shown, 0, c.src)
+		s.runCommand(ctx, actReport, toks[0], m, s.reportBody(names, c), shown, 0, c.src)
 	case actEcho:
 		s.echo(toks, 0)
 	case actSyslog:

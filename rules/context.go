@@ -14,25 +14,28 @@ type ctxLine struct {
 // lcontext is a logsurfer context: lines collected under a regex until a
 // line limit or a timeout fires its default action.
 type lcontext struct {
-	seq      uint64
-	name     string // the substituted match regex: the context's identity
-	re       *regex
-	notStr   string
-	hasNot   bool
-	not      *regex
-	maxLines int64 // 0: unlimited
-	minLines int64
-	absAt    int64 // unix seconds; 0: none
-	relOff   int64
-	relAt    int64
-	kind     actionKind
-	tokens   []word
-	lines    []ctxLine // only for pipe and report
-	count    int64
-	src      string // file:line of the rule that opened it
-	dead     bool
-	touched  uint64 // line serial it was last added to
-	slot     indexSlot
+	seq  uint64
+	name string // the substituted match regex: the context's identity
+	// compatName is the name logsurfer would have given it, when safe
+	// substitution made name differ ("" otherwise).
+	compatName string
+	re         *regex
+	notStr     string
+	hasNot     bool
+	not        *regex
+	maxLines   int64 // 0: unlimited
+	minLines   int64
+	absAt      int64 // unix seconds; 0: none
+	relOff     int64
+	relAt      int64
+	kind       actionKind
+	tokens     []word
+	lines      []ctxLine // only for pipe and report
+	count      int64
+	src        string // file:line of the rule that opened it
+	dead       bool
+	touched    uint64 // line serial it was last added to
+	slot       indexSlot
 }
 
 func (c *lcontext) stores() bool { return c.kind == actPipe || c.kind == actReport }
@@ -55,12 +58,16 @@ type ctxSpec struct {
 // fields take data in regexMode; the default action's tokens are collected
 // (and substituted) now, as logsurfer does.
 func parseContextDef(def string, m *match, regexMode substMode, check bool) (*ctxSpec, error) {
-	c := &ctxSpec{}
 	w, rest, ok := getWord(def, m, regexMode)
 	if !ok {
 		return nil, fmt.Errorf("can't get match_regex")
 	}
-	c.name = w.String()
+	return parseContextRest(w.String(), rest, m, regexMode, check)
+}
+
+// parseContextRest is parseContextDef after the name.
+func parseContextRest(name, rest string, m *match, regexMode substMode, check bool) (*ctxSpec, error) {
+	c := &ctxSpec{name: name}
 	rest = skipSpaces(rest)
 	if strings.HasPrefix(rest, "-") {
 		rest = rest[1:]

@@ -6,12 +6,17 @@ import (
 	"unsafe"
 )
 
-// dfa answers "does this regex match anywhere in the line" for ASCII lines
-// with a lazily built deterministic automaton: Go's regexp has none, and its
+// dfa answers "does this regex match anywhere in the line" with a lazily
+// built deterministic automaton over the line's bytes (read as Latin-1
+// runes, as the trees of ere.go are built): Go's regexp has none, and its
 // backtracker costs about a microsecond per matching log line, which caps a
 // rule set near a million lines a second. States are built on first use
-// and capped; past the cap, or for a line with a non-ASCII byte, or for a
-// regex with word-boundary assertions, the caller falls back to regexp.
+// and capped; past the cap the caller falls back to a matcher.
+//
+// Word operators (\<, \>, \b, \B) depend on the bytes around a position:
+// a state then also knows whether the byte before it was a word byte, and a
+// step that reaches Match before taking its byte goes to the accepting
+// state (only match uses that; the span scans refuse such regexes).
 type dfa struct {
 	prog   *syntax.Prog
 	prefix string // every match starts with it: scanning starts at it
@@ -19,6 +24,8 @@ type dfa struct {
 	begin  *dstate // at position 0
 	mid    *dstate // the start set at a later position
 	failed bool    // over the state cap: always fall back
+	word   bool    // the regex has word operators
+	accept *dstate // word regexes: a match was seen
 	// anchored: no thread starts after position 0 of the scan (the
 	// span's forward scan); otherwise one starts at every byte.
 	anchored bool
@@ -29,48 +36,80 @@ type dfa struct {
 type dstate struct {
 	pcs      []uint32 // unclosed thread set; the start pc is always in it
 	begin    bool     // closure with begin-of-text context
-	match    bool     // a match ends here (mid/begin context)
+	prevWord bool     // word regexes: the byte before was a word byte
+	match    bool     // a match ends here, whatever the next byte
 	dead     bool     // no thread left
 	endMatch int8     // 0 unknown, 1 a match ends at end of text, -1 none
-	next     [128]*dstate
+	next     [256]*dstate
 }
 
 const maxDFAStates = 512
 
-// newDFA returns nil when the regex needs a context the DFA does not track.
+// newDFA returns nil when the tree does not compile.
 func newDFA(tree *syntax.Regexp) *dfa {
 	prog, err := syntax.Compile(tree)
 	if err != nil {
 		return nil
 	}
-	for _, in := range prog.Inst {
-		if in.Op == syntax.InstEmptyWidth &&
-			syntax.EmptyOp(in.Arg)&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary|syntax.EmptyBeginLine|syntax.EmptyEndLine) != 0 {
-			return nil
-		}
-	}
-	d := &dfa{prog: prog, states: map[string]*dstate{}, seen: make([]bool, len(prog.Inst))}
+	d := &dfa{prog: prog, states: map[string]*dstate{}, seen: make([]bool, len(prog.Inst)), word: hasWordOps(prog)}
 	if tree.Op == syntax.OpConcat && len(tree.Sub) > 0 && tree.Sub[0].Op == syntax.OpLiteral &&
 		tree.Sub[0].Flags&syntax.FoldCase == 0 {
-		d.prefix = string(tree.Sub[0].Rune)
+		d.prefix = latin1(tree.Sub[0].Rune)
 	} else if tree.Op == syntax.OpLiteral && tree.Flags&syntax.FoldCase == 0 {
-		d.prefix = string(tree.Rune)
+		d.prefix = latin1(tree.Rune)
 	}
-	d.begin = d.state([]uint32{uint32(prog.Start)}, true)
-	d.mid = d.state([]uint32{uint32(prog.Start)}, false)
+	if d.word {
+		d.accept = &dstate{match: true, endMatch: 1}
+		for i := range d.accept.next {
+			d.accept.next[i] = d.accept
+		}
+	}
+	d.begin = d.state([]uint32{uint32(prog.Start)}, true, false)
+	d.mid = d.state([]uint32{uint32(prog.Start)}, false, false)
 	return d
 }
 
-func pcsKey(pcs []uint32, begin bool) string {
+func pcsKey(pcs []uint32, begin, prevWord bool) string {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(pcs))), len(pcs)*4)
-	if begin {
+	switch {
+	case begin:
 		return "B" + string(b)
+	case prevWord:
+		return "W" + string(b)
 	}
 	return "M" + string(b)
 }
 
-func (d *dfa) state(pcs []uint32, begin bool) *dstate {
-	k := pcsKey(pcs, begin)
+// emptyCtx is the set of empty-width operators true at a position (GNU's
+// meanings, see gnuEmpty): at the text's start when begin, before byte
+// next (-1 at the end), after a word byte when prevWord.
+func emptyCtx(begin, prevWord bool, next int) syntax.EmptyOp {
+	var op syntax.EmptyOp
+	if begin {
+		op |= syntax.EmptyBeginText
+		prevWord = false
+	}
+	if next < 0 {
+		op |= syntax.EmptyEndText
+	}
+	nw := next >= 0 && isWordByte(byte(next))
+	if nw && !prevWord {
+		op |= syntax.EmptyBeginLine
+	}
+	if prevWord && !nw {
+		op |= syntax.EmptyEndLine
+	}
+	if prevWord != nw {
+		op |= syntax.EmptyWordBoundary
+	}
+	if !begin && next >= 0 && prevWord == nw {
+		op |= syntax.EmptyNoWordBoundary
+	}
+	return op
+}
+
+func (d *dfa) state(pcs []uint32, begin, prevWord bool) *dstate {
+	k := pcsKey(pcs, begin, prevWord)
 	if s, ok := d.states[k]; ok {
 		return s
 	}
@@ -78,11 +117,13 @@ func (d *dfa) state(pcs []uint32, begin bool) *dstate {
 		d.failed = true
 		return nil
 	}
-	s := &dstate{pcs: append([]uint32(nil), pcs...), begin: begin}
+	s := &dstate{pcs: append([]uint32(nil), pcs...), begin: begin, prevWord: prevWord}
 	var ctx syntax.EmptyOp
 	if begin {
-		ctx = syntax.EmptyBeginText | syntax.EmptyBeginLine
+		ctx = syntax.EmptyBeginText
 	}
+	// Without the next byte, word operators stay closed: a match found
+	// so is one whatever the next byte is.
 	consuming, match := d.closure(s.pcs, ctx)
 	s.match = match
 	s.dead = len(consuming) == 0 && !match
@@ -126,10 +167,16 @@ func (d *dfa) closure(pcs []uint32, ctx syntax.EmptyOp) ([]uint32, bool) {
 
 func (d *dfa) step(s *dstate, c byte) *dstate {
 	var ctx syntax.EmptyOp
-	if s.begin {
-		ctx = syntax.EmptyBeginText | syntax.EmptyBeginLine
+	if d.word {
+		ctx = emptyCtx(s.begin, s.prevWord, int(c))
+	} else if s.begin {
+		ctx = syntax.EmptyBeginText
 	}
-	consuming, _ := d.closure(s.pcs, ctx)
+	consuming, matched := d.closure(s.pcs, ctx)
+	if matched && d.word {
+		s.next[c] = d.accept
+		return d.accept
+	}
 	r := rune(c)
 	next := make([]uint32, 0, len(consuming)+1)
 	if !d.anchored {
@@ -164,7 +211,7 @@ func (d *dfa) step(s *dstate, c byte) *dstate {
 			uniq = append(uniq, pc)
 		}
 	}
-	ns := d.state(uniq, false)
+	ns := d.state(uniq, false, d.word && isWordByte(c))
 	if ns != nil {
 		s.next[c] = ns
 	}
@@ -173,9 +220,11 @@ func (d *dfa) step(s *dstate, c byte) *dstate {
 
 func (d *dfa) matchesAtEnd(s *dstate) bool {
 	if s.endMatch == 0 {
-		ctx := syntax.EmptyEndText | syntax.EmptyEndLine
-		if s.begin {
-			ctx |= syntax.EmptyBeginText | syntax.EmptyBeginLine
+		ctx := syntax.EmptyEndText
+		if d.word {
+			ctx = emptyCtx(s.begin, s.prevWord, -1)
+		} else if s.begin {
+			ctx |= syntax.EmptyBeginText
 		}
 		_, m := d.closure(s.pcs, ctx)
 		s.endMatch = -1
@@ -208,9 +257,6 @@ func (d *dfa) match(line string) (bool, bool) {
 	}
 	for ; i < len(line); i++ {
 		c := line[i]
-		if c >= 0x80 {
-			return false, false
-		}
 		ns := s.next[c]
 		if ns == nil {
 			if ns = d.step(s, c); ns == nil {

@@ -1,11 +1,15 @@
 package rules
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // FuzzRegex compiles arbitrary GNU EREs: never a panic, the DFA agrees
-// with Go's regexp on whether a line matches, the span DFAs on where the
-// leftmost-longest match is, and the fast submatch path (span, capture
-// walker, unreferenced groups dropped) gives the slow path's groups.
+// with the VM on whether a line matches, the VM with Go's regexp on ASCII
+// lines (match and groups), the span DFAs on where the leftmost-longest
+// match is, and the fast submatch path (span, capture walker, unreferenced
+// groups dropped) gives the slow path's groups.
 func FuzzRegex(f *testing.F) {
 	for _, s := range [][2]string{
 		{`x(a|ab)`, "xab"}, {`^a.*b$`, "a--b"}, {`[[:digit:]]{2,3}`, "1"}, {`(a|b)*c+`, "ababcc"},
@@ -25,11 +29,21 @@ func FuzzRegex(f *testing.F) {
 			return
 		}
 		got := re.matchString(line)
-		if re.re == nil {
+		if re.isLit {
 			return
 		}
-		if want := re.re.MatchString(line); got != want {
-			t.Fatalf("%q on %q: engine says %v, regexp %v", pattern, line, got, want)
+		v := newVM(re.prog, re.nsub)
+		vcaps := make([]int, v.ncap)
+		if want := v.find(line, vcaps); got != want {
+			t.Fatalf("%q on %q: engine says %v, VM %v", pattern, line, got, want)
+		}
+		if !got {
+			vcaps = nil
+		}
+		if re.re != nil && isASCII(line) {
+			if want := re.re.FindStringSubmatchIndex(line); !slices.Equal(want, vcaps) {
+				t.Fatalf("%q on %q: regexp %v, VM %v", pattern, line, want, vcaps)
+			}
 		}
 		if idx := re.submatch(line); (idx != nil) != got {
 			t.Fatalf("%q on %q: submatch %v, match %v", pattern, line, idx, got)
@@ -37,7 +51,10 @@ func FuzzRegex(f *testing.F) {
 		fresh, _ := compileERE(pattern) // matchString dropped re's tree
 		if sd := newSpanDFAs(fresh.tree); sd != nil {
 			s, e, ok := sd.span(line)
-			loc := re.re.FindStringIndex(line)
+			var loc []int
+			if vcaps != nil {
+				loc = vcaps[:2]
+			}
 			if ok && (loc == nil) != (s < 0) || ok && loc != nil && (s != loc[0] || e != loc[1]) {
 				t.Fatalf("%q on %q: span [%d,%d), regexp %v", pattern, line, s, e, loc)
 			}

@@ -26,16 +26,27 @@
 // contexts out as living through it did; "clock wall" (the default) is
 // logsurfer's wall clock. logsurfer reads "#!" lines as comments.
 //
+// A context opened with escaped data is also found by the name logsurfer
+// would have given it, so a name written by hand in report or delete
+// reaches it in both modes.
+//
 // A file is checked as a whole when loaded, and any error rejects it with
 // FILE:LINE and the reason: regexes that do not compile, timeouts and
 // context numbers that are not numbers, commands that are not absolute
 // paths (exec runs no shell and does no PATH lookup), unknown actions,
 // syslog facilities and levels, unterminated quotes. GNU back-references
-// (\1) are refused: Go's regexp has none.
+// (\1) are refused: neither matcher has them.
 //
-// Children run with a time limit (Config.ExecTimeout) and at most
-// Config.MaxChildren at once; one more is dropped and counted
-// (watchpost_rules_exec_dropped_total), never waited for.
+// Regexes are read as GNU regex 0.12 reads them for logsurfer, on bytes
+// (ere.go); DFAs decide most lines, Go's regexp or the VM (vm.go) the rest.
+// Where GNU regex 0.12 has plain bugs (the README lists them), the regex
+// means what it says.
+//
+// Every exec, pipe and report command runs: at most Config.MaxChildren at
+// once, each with a time limit (Config.ExecTimeout); the others wait in
+// order, and Feed waits when Config.MaxQueued do. The loghost takes the
+// commands instead (Config.Commands), queues them durably with its batch
+// and runs them with an Executor.
 //
 // # New keywords
 //

@@ -57,11 +57,22 @@ type Config struct {
 	// processes inherit it as their stdout.
 	Stdout io.Writer
 	Stderr io.Writer
+	// ChildStdout, when set, is what children inherit instead of Stdout:
+	// `rules test` buffers Stdout and gives children the file itself. A
+	// Stdout with a Flush method is flushed before each command starts,
+	// so what was echoed before it comes first, as in logsurfer.
+	ChildStdout io.Writer
 	// ExecTimeout bounds each child process (default 60s); MaxChildren
-	// bounds how many run at once (default 16): more are dropped and
-	// counted, never waited for.
+	// bounds how many run at once (default 32). Further commands wait
+	// their turn, in order; when MaxQueued (default 10,000) wait, Feed
+	// waits too, so reading input slows down and nothing is dropped.
 	ExecTimeout time.Duration
 	MaxChildren int
+	MaxQueued   int
+	// Commands, when set, receives every exec, pipe and report command
+	// instead of the engine running it (the loghost queues them durably
+	// and runs them itself). It is called with the engine's lock held.
+	Commands func(Command)
 	// SyslogTag is the tag of syslog actions (default "logsurfer", as
 	// logsurfer logs them).
 	SyslogTag string
@@ -80,7 +91,7 @@ type Engine struct {
 	log     *slog.Logger
 	surfers []*surfer
 	run     *runner
-	out     io.Writer
+	out     *lockedWriter
 	metrics *engineMetrics
 }
 
@@ -109,7 +120,14 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Stderr != nil {
 		stderr = childStdout(&lockedWriter{w: cfg.Stderr})
 	}
-	e.run = newRunner(cfg.ExecTimeout, cfg.MaxChildren, e.out, stderr, e.log, e.metrics)
+	var childOut io.Writer
+	if e.out != nil {
+		childOut = e.out
+	}
+	if cfg.ChildStdout != nil {
+		childOut = cfg.ChildStdout
+	}
+	e.run = newRunner(cfg.ExecTimeout, cfg.MaxChildren, cfg.MaxQueued, childOut, stderr, e.log, e.metrics)
 	for _, f := range cfg.Files {
 		s, err := newSurfer(e, f)
 		if err != nil {
@@ -169,6 +187,13 @@ func (e *Engine) Close(ctx context.Context, fireTimeouts bool) {
 	e.run.wait(ctx)
 }
 
+// flushOutput writes out what a buffered Stdout holds.
+func (e *Engine) flushOutput() {
+	if e.out != nil {
+		e.out.flush()
+	}
+}
+
 // lockedWriter serialises echo output and child output on one writer.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -179,6 +204,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// flush flushes a buffered writer.
+func (l *lockedWriter) flush() {
+	if f, ok := l.w.(interface{ Flush() error }); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		f.Flush()
+	}
 }
 
 // childStdout is what children inherit: the file itself when stdout is one,
@@ -202,9 +236,13 @@ type surfer struct {
 	tail   *rule
 	nextID uint64
 
-	ctxs      []*lcontext // creation order, dead ones compacted away
-	deadCtxs  int
-	byName    map[string]*lcontext
+	ctxs     []*lcontext // creation order, dead ones compacted away
+	deadCtxs int
+	byName   map[string]*lcontext
+	byCompat map[string]*lcontext // see setCompatName
+	// handNames: the file's delete and report actions may name contexts
+	// by hand, so contexts keep logsurfer's name for them too.
+	handNames bool
 	index     *ctxIndex
 	ctxSeq    uint64
 	lineNum   int64
@@ -261,6 +299,13 @@ func newSurfer(e *Engine, f File) (*surfer, error) {
 		}
 		r := s.newRule(spec, now, ll.line, false)
 		s.static = append(s.static, r)
+		switch spec.kind {
+		case actDelete, actReport:
+			s.handNames = true
+		case actOpen, actRule:
+			b := strings.ToLower(spec.body)
+			s.handNames = s.handNames || strings.Contains(b, "report") || strings.Contains(b, "delete")
+		}
 		s.linkBehind(r, s.tail)
 	}
 	if len(errs) > 0 {
@@ -436,7 +481,9 @@ func (s *surfer) processLine(ctx context.Context, line string, at time.Time) {
 func (s *surfer) addLine(c *lcontext, line string, now int64, serial uint64) {
 	c.touched = serial
 	if c.stores() {
-		c.lines = append(c.lines, ctxLine{num: s.lineNum, text: line})
+		// A copy: the line may be a slice of a larger chunk (rules test
+		// reads its input so), which a stored line must not keep alive.
+		c.lines = append(c.lines, ctxLine{num: s.lineNum, text: strings.Clone(line)})
 	}
 	c.count++
 	if c.relOff != 0 {
@@ -518,6 +565,9 @@ func (s *surfer) deleteContext(c *lcontext) {
 	c.dead = true
 	c.lines = nil
 	delete(s.byName, c.name)
+	if c.compatName != "" && s.byCompat[c.compatName] == c {
+		delete(s.byCompat, c.compatName)
+	}
 	s.index.remove(c)
 	s.deadCtxs++
 	s.e.metrics.contexts.Dec()

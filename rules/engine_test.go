@@ -401,3 +401,42 @@ func TestLimits(t *testing.T) {
 		t.Errorf("%d dynamic rules, want 1", n)
 	}
 }
+
+// TestHandWrittenContextName: a context opened from log data is named with
+// the data escaped (safe mode), and a name written by hand as logsurfer
+// would have it still reaches it — in both modes, and after a restart.
+func TestHandWrittenContextName(t *testing.T) {
+	rules := `'connect from ([^ ]+)\[' - - - 0 open "from $2\\[" - 0 0 0 ignore
+'kill one' - - - 0 delete "from gw.example.org\\["
+`
+	for _, compat := range []bool{false, true} {
+		text := rules
+		if compat {
+			text = "#!watchpost compat unsafe-substitution\n" + rules
+		}
+		e, _ := traceEngine(t, text, Config{})
+		e.Feed(context.Background(), "smtpd: connect from gw.example.org[192.0.2.1]", time.Time{})
+		e.Feed(context.Background(), "smtpd: connect from other.example.org[192.0.2.2]", time.Time{})
+		s := e.surfers[0]
+		want := `from gw\.example\.org\[`
+		if compat {
+			want = `from gw.example.org\[`
+		}
+		if s.byName[want] == nil {
+			t.Fatalf("compat=%v: no context %q: %v", compat, want, s.byName)
+		}
+		// A restart keeps the name it is known by.
+		st, err := e.MarshalState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, _ := traceEngine(t, text, Config{})
+		if err := e2.UnmarshalState(st); err != nil {
+			t.Fatal(err)
+		}
+		e2.Feed(context.Background(), "kill one", time.Time{})
+		if n := len(e2.surfers[0].byName); n != 1 {
+			t.Errorf("compat=%v: %d contexts after the hand-written delete, want 1", compat, n)
+		}
+	}
+}

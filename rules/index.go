@@ -69,7 +69,7 @@ func (x *ctxIndex) add(c *lcontext) {
 		x.rebuildBloom()
 	}
 	lit := ""
-	if c.re.re == nil {
+	if c.re.isLit {
 		lit = c.re.lit
 	} else if len(c.re.need) > 0 {
 		lit = c.re.need[0]

@@ -5,9 +5,9 @@ import (
 	"slices"
 )
 
-// capWalker extracts submatches from a known match span [s,e) of an ASCII
-// line, for the common log regex where the next byte always decides the
-// path: sshd\[[0-9]+\]: Accepted (password|publickey) for ([^ ]+) — each
+// capWalker extracts submatches from a known match span [s,e) of a line
+// (its bytes read as Latin-1 runes), for the common log regex where the
+// next byte always decides the path: sshd\[[0-9]+\]: Accepted (password|publickey) for ([^ ]+) — each
 // repetition ends at a byte it cannot take. Go's onepass and backtracking
 // matchers cost 20-35 ns a byte here; this costs a table lookup.
 //
@@ -31,7 +31,7 @@ type capWalker struct {
 type cwState struct {
 	pc   uint32
 	at0  bool
-	next [128]cwEdge // inline: one dependent load a byte
+	next [256]cwEdge // inline: one dependent load a byte
 	end  [2]*cwTrans // at e < len(line), at e == len(line)
 }
 
@@ -93,10 +93,10 @@ func (w *capWalker) state(pc uint32, at0 bool) *cwState {
 func (w *capWalker) trans(st *cwState, c int, atEnd bool) *cwTrans {
 	var ctx syntax.EmptyOp
 	if st.at0 {
-		ctx |= syntax.EmptyBeginText | syntax.EmptyBeginLine
+		ctx |= syntax.EmptyBeginText
 	}
 	if c < 0 && atEnd {
-		ctx |= syntax.EmptyEndText | syntax.EmptyEndLine
+		ctx |= syntax.EmptyEndText
 	}
 	clear(w.memo)
 	clear(w.onStk)
@@ -183,7 +183,7 @@ func consumes(in *syntax.Inst, c byte) bool {
 }
 
 // walk fills cap (len ncap, the whole match in cap[0:2]) for the match
-// line[s:e], or reports false when the path is not unique (or not ASCII).
+// line[s:e], or reports false when the path is not unique.
 func (w *capWalker) walk(line string, s, e int, cap []int) bool {
 	for i := range cap {
 		cap[i] = -1
@@ -191,9 +191,6 @@ func (w *capWalker) walk(line string, s, e int, cap []int) bool {
 	st := w.state(uint32(w.prog.Start), s == 0)
 	for i := s; i < e; i++ {
 		c := line[i]
-		if c >= 0x80 {
-			return false
-		}
 		ed := &st.next[c]
 		if ed.next == nil {
 			w.fillEdge(st, ed, c)

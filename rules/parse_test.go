@@ -165,14 +165,42 @@ func TestRegexTranslation(t *testing.T) {
 		{`[\]]`, `a\]`, []string{`\]`}},
 		{`[]a]+`, "]a]", []string{"]a]"}},
 		{`[^]a]`, "]b", []string{"b"}},
-		{`a{,2}b`, "aab", []string{"aab"}},
+		{`a{,2}b`, "aab", nil}, // GNU: {,2} is not an interval but text
+		{`a{,2}b`, "a{,2}b", []string{"a{,2}b"}},
 		{`a{x`, "a{x", []string{"a{x"}},
 		{`*a`, "a", []string{"a"}},
 		{`a+?`, "aaa", []string{"aaa"}},
 		{`a**`, "aa", []string{"aa"}},
 		{`sshd\[[0-9]+\]: Failed`, "sshd[1]: Failed", []string{"sshd[1]: Failed"}},
 		{`[a-c-]+`, "ab-c", []string{"ab-c"}},
-		{`x.y`, "x\ny", []string{"x\ny"}},
+		{`x.y`, "x\ny", nil}, // GNU's POSIX_EGREP syntax: . never takes a newline
+		// Bytes, as logsurfer matches them (each case checked against
+		// logsurfer 1.8).
+		{`user (.)`, "user élise", []string{"user \xc3", "\xc3"}},
+		{`subject=(.{0,6})`, "subject=ééééé", []string{"subject=ééé", "ééé"}},
+		{`x[^a]y`, "xéy", nil},
+		{`\W(.)`, "é", []string{"é", "\xa9"}},
+		{`[é]`, "é", []string{"\xc3"}},
+		// \< and \> are a word's start and end, not any boundary.
+		{`\<(on)`, "cron on", []string{"on", "on"}},
+		{`\<on`, "cron", nil},
+		{`on\>`, "onto", nil},
+		{`(on)\>`, "onto on", []string{"on", "on"}},
+		// \b holds at the line's edges, even beside a non-word byte; \B
+		// never does.
+		{`\b\[error\]`, "[error] disk full", []string{"[error]"}},
+		{`x\B`, "x", nil},
+		{`x\B`, "xy", []string{"x"}},
+		// Accepted as GNU accepts them: an empty range, a count over 1000.
+		{`x[c-a]?y`, "xy", []string{"xy"}},
+		{`a{1001}`, strings.Repeat("a", 1002), []string{strings.Repeat("a", 1001)}},
+		{`a{1001}`, strings.Repeat("a", 1000), nil},
+		// [. and [= are plain characters in GNU regex 0.12.
+		{`x[[.a.]]`, "x.]", []string{"x.]"}},
+		{`x[[.a.]]`, "xa", nil},
+		// An operator's operand is GNU's "last start": ab$* repeats ab$.
+		{`^xab$*`, "x", []string{""}},
+		{`^xab$*`, "xab", []string{"xab"}},
 	}
 	for _, tc := range tests {
 		re, err := compileERE(tc.re)

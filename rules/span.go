@@ -21,10 +21,10 @@ import (
 //     those bytes, so the one chosen (the highest-priority one) is the same.
 //     ^ and $ (\A, \z) read the position, not the bytes around it: they are
 //     only trusted when the span starts at 0 (^) and ends at the line's end
-//     ($). Word boundaries never reach this path (the DFA refuses them).
+//     ($). Word operators never reach this path (newSpanDFAs refuses them).
 //
-// Anything undecided (non-ASCII byte, DFA over its state cap, a regex the
-// DFA does not take) takes the whole-line path, as before.
+// Anything undecided (DFA over its state cap, a regex with word operators)
+// takes the whole-line path.
 
 // groupSet says which groups $k needs: bit g for group g (1..8, as $2..$9),
 // or all of them.
@@ -55,11 +55,28 @@ func groupsUsed(texts ...string) groupSet {
 // subRE is the capture form of a regex for one groupSet.
 type subRE struct {
 	keep groupSet
-	re   *regexp.Regexp // nil: no group kept, the span is all there is
-	gmap []int          // kept group j+1 is group gmap[j] of the original
-	idx  []int          // the result handed out; valid until the next call
-	walk *capWalker     // nil when re is nil
-	caps []int          // walk's scratch, 2*(len(gmap)+1)
+	prog *syntax.Prog   // nil: no group kept, the span is all there is
+	re   *regexp.Regexp // Go's regexp for ASCII text; nil: the VM only
+	v    *vm
+	gmap []int      // kept group j+1 is group gmap[j] of the original
+	idx  []int      // the result handed out; valid until the next call
+	walk *capWalker // nil when prog is nil
+	caps []int      // walk's and find's scratch, 2*(len(gmap)+1)
+}
+
+// find runs the capture form on s: offsets of the kept groups, or nil.
+// The slice is reused by the next call.
+func (sr *subRE) find(s string) []int {
+	if sr.re != nil && isASCII(s) {
+		return sr.re.FindStringSubmatchIndex(s)
+	}
+	if sr.v == nil {
+		sr.v = newVM(sr.prog, len(sr.gmap))
+	}
+	if !sr.v.find(s, sr.caps) {
+		return nil
+	}
+	return sr.caps
 }
 
 // spanDFAs finds the leftmost-longest match span.
@@ -106,7 +123,9 @@ func reverseTree(t *syntax.Regexp) *syntax.Regexp {
 // newSpanDFAs returns nil when a DFA cannot be built for tree.
 func newSpanDFAs(tree *syntax.Regexp) *spanDFAs {
 	fwd := newDFA(tree)
-	if fwd == nil {
+	if fwd == nil || fwd.word {
+		// Word operators read the bytes around the span: the whole line
+		// is matched instead.
 		return nil
 	}
 	// The start states are the same sets either way; only the steps
@@ -187,9 +206,6 @@ func (d *dfa) leftmostStart(line string) (int, bool) {
 	}
 	for i := len(line) - 1; i >= 0; i-- {
 		c := line[i]
-		if c >= 0x80 {
-			return -1, false
-		}
 		ns := st.next[c]
 		if ns == nil {
 			if ns = d.step(st, c); ns == nil {
@@ -230,9 +246,6 @@ func (d *dfa) longestEnd(line string, s int) (int, bool) {
 	}
 	for i := s; i < len(line); i++ {
 		c := line[i]
-		if c >= 0x80 {
-			return -1, false
-		}
 		ns := st.next[c]
 		if ns == nil {
 			if ns = d.step(st, c); ns == nil {
@@ -257,54 +270,73 @@ func (d *dfa) longestEnd(line string, s int) (int, bool) {
 // compileSub builds the capture form of r for keep.
 func (r *regex) compileSub(keep groupSet) *subRE {
 	sr := &subRE{keep: keep, idx: make([]int, 2*(r.nsub+1))}
-	if keep.all {
-		for g := 1; g <= r.nsub; g++ {
-			sr.gmap = append(sr.gmap, g)
-		}
-		sr.re = r.re
-		if goSrc, err := translateERE(r.src); err == nil {
-			sr.addWalker(goSrc)
-		}
-		return sr
-	}
-	for g := 1; g <= r.nsub && g <= 8; g++ {
-		if keep.bits&(1<<g) != 0 {
+	for g := 1; g <= r.nsub; g++ {
+		if keep.all || (g <= 8 && keep.bits&(1<<g) != 0) {
 			sr.gmap = append(sr.gmap, g)
 		}
 	}
 	if len(sr.gmap) == 0 {
 		return sr
 	}
-	var keepFn func(int) bool
-	if len(sr.gmap) < r.nsub {
-		keepFn = func(g int) bool { return g <= 8 && keep.bits&(1<<g) != 0 }
+	tree, _, goOK, err := parseERE(r.src)
+	if err != nil {
+		return &subRE{keep: keep, idx: sr.idx} // cannot happen: it compiled before
 	}
-	goSrc, err := translateEREGroups(r.src, keepFn)
-	if err == nil {
-		sr.re, err = regexp.Compile(goSrc)
+	renum := map[int]int{}
+	for j, g := range sr.gmap {
+		renum[g] = j + 1
 	}
-	if err != nil || sr.re.NumSubexp() != len(sr.gmap) {
-		// Cannot happen (the source compiled before); keep every group.
-		return r.compileSub(groupSet{all: true})
+	tree = keepGroups(tree, renum).Simplify()
+	prog, err := syntax.Compile(tree)
+	if err != nil {
+		return &subRE{keep: keep, idx: sr.idx}
 	}
-	sr.re.Longest()
-	sr.addWalker(goSrc)
+	sr.prog = prog
+	sr.caps = make([]int, 2*(len(sr.gmap)+1))
+	if goOK {
+		if re, err := regexp.Compile(tree.String()); err == nil && re.NumSubexp() == len(sr.gmap) {
+			re.Longest()
+			sr.re = re
+		}
+	}
+	if !hasWordOps(prog) {
+		sr.walk = newCapWalker(prog, len(sr.caps))
+	}
 	return sr
 }
 
-// addWalker builds the capWalker from the program regexp compiles goSrc to.
-func (sr *subRE) addWalker(goSrc string) {
-	tree, err := syntax.Parse(goSrc, syntax.Perl)
-	if err != nil {
-		return
+// keepGroups copies t with the groups in renum renumbered and the others
+// made non-capturing: the same matches and the same priority of paths.
+func keepGroups(t *syntax.Regexp, renum map[int]int) *syntax.Regexp {
+	if t.Op == syntax.OpCapture {
+		if n, ok := renum[t.Cap]; ok {
+			c := *t
+			c.Cap = n
+			c.Sub = []*syntax.Regexp{keepGroups(t.Sub[0], renum)}
+			return &c
+		}
+		return keepGroups(t.Sub[0], renum)
 	}
-	prog, err := syntax.Compile(tree.Simplify())
-	if err != nil {
-		return
+	c := *t
+	c.Sub = nil
+	for _, s := range t.Sub {
+		c.Sub = append(c.Sub, keepGroups(s, renum))
 	}
-	sr.caps = make([]int, 2*(len(sr.gmap)+1))
-	sr.walk = newCapWalker(prog, len(sr.caps))
+	return &c
 }
+
+// hasWordOps reports whether prog uses an empty-width operator that looks
+// at the bytes around it (\<, \>, \b, \B).
+func hasWordOps(prog *syntax.Prog) bool {
+	for _, in := range prog.Inst {
+		if in.Op == syntax.InstEmptyWidth && syntax.EmptyOp(in.Arg)&wordOps != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+const wordOps = syntax.EmptyBeginLine | syntax.EmptyEndLine | syntax.EmptyWordBoundary | syntax.EmptyNoWordBoundary
 
 // spread maps the capture form's offsets (relative to off) onto the
 // original group numbers; sub == nil with a span means no group was kept.

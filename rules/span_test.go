@@ -33,7 +33,7 @@ func checkFastSub(t *testing.T, pattern, line string, keep groupSet) {
 	if want == nil {
 		return
 	}
-	if re.re == nil { // a plain literal: no groups
+	if re.isLit { // a plain literal: no groups
 		if !slices.Equal(want, got) {
 			t.Fatalf("%q on %q: want %v, got %v", pattern, line, want, got)
 		}
@@ -232,16 +232,12 @@ func checkPlainERE(t *testing.T, pattern string) {
 	if !ok {
 		return
 	}
-	goSrc, err := translateERE(pattern)
-	if err != nil {
-		t.Fatalf("%q: plain %q, but translate: %v", pattern, lit, err)
-	}
-	tree, err := syntax.Parse(goSrc, syntax.Perl)
+	tree, _, _, err := parseERE(pattern)
 	if err != nil {
 		t.Fatalf("%q: plain %q, but parse: %v", pattern, lit, err)
 	}
 	tree = tree.Simplify()
-	if tree.Op != syntax.OpLiteral || tree.Flags&syntax.FoldCase != 0 || string(tree.Rune) != lit {
+	if tree.Op != syntax.OpLiteral || tree.Flags&syntax.FoldCase != 0 || latin1(tree.Rune) != lit {
 		t.Fatalf("%q: plain %q, but the long way gives %v", pattern, lit, tree)
 	}
 }

@@ -39,6 +39,7 @@ type ruleState struct {
 type contextState struct {
 	Seq      uint64      `json:"seq"`
 	Name     string      `json:"name"`
+	Compat   string      `json:"compat_name,omitempty"`
 	Not      *string     `json:"not,omitempty"`
 	MaxLines int64       `json:"max_lines,omitempty"`
 	MinLines int64       `json:"min_lines,omitempty"`
@@ -91,7 +92,8 @@ func (e *Engine) MarshalState() ([]byte, error) {
 				continue
 			}
 			cs := contextState{Seq: c.seq, Name: c.name, MaxLines: c.maxLines, MinLines: c.minLines,
-				AbsAt: c.absAt, RelOff: c.relOff, RelAt: c.relAt, Kind: c.kind.String(), Count: c.count, Src: c.src}
+				AbsAt: c.absAt, RelOff: c.relOff, RelAt: c.relAt, Kind: c.kind.String(), Count: c.count, Src: c.src,
+				Compat: c.compatName}
 			if c.hasNot {
 				n := c.notStr
 				cs.Not = &n
@@ -237,6 +239,9 @@ func (s *surfer) restore(fs fileState) error {
 			return fmt.Errorf("context %q: %w", cs.Name, err)
 		}
 		c.absAt, c.relAt, c.count = cs.AbsAt, cs.RelAt, cs.Count
+		if cs.Compat != "" {
+			s.setCompatName(c, cs.Compat)
+		}
 		for _, l := range cs.Lines {
 			c.lines = append(c.lines, ctxLine{num: l.N, text: l.T})
 		}

@@ -9,8 +9,9 @@ set -euo pipefail
 packages=(
 	# syslog senders and the journal
 	rsyslog bsdutils systemd systemd-journal-remote
-	# cgo for go-sqlite3, and an independent reader of our database
-	gcc libc6-dev sqlite3
+	# cgo for go-sqlite3, and an independent reader of our database; make
+	# builds logsurfer 1.8 (internal/peers/logsurfer), the rule engine's oracle
+	gcc libc6-dev make sqlite3
 	# DNS probes: authoritative, resolver, client
 	nsd unbound ldnsutils
 	# SMTP probes and mail alerts

@@ -79,6 +79,25 @@ type batchEffects struct {
 	mu     sync.Mutex
 	alerts []rules.Alert
 	hits   map[hitKey]int
+	cmds   []queuedCommand
+	// The commands held for one batch are bounded as the queue is
+	// (maxCmds, maxBytes of input): past that they are only counted
+	// (over), and queueCommands reports them as lost.
+	maxCmds  int
+	maxBytes int64
+	bytes    int64
+	over     int
+}
+
+func (b *batchEffects) command(file string, c rules.Command) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.cmds) >= b.maxCmds || b.bytes+int64(len(c.Stdin)) > b.maxBytes {
+		b.over++
+		return
+	}
+	b.bytes += int64(len(c.Stdin))
+	b.cmds = append(b.cmds, queuedCommand{file: file, Command: c})
 }
 
 type hitKey struct {
@@ -105,12 +124,12 @@ func (b *batchEffects) trace(a rules.Action) {
 	b.hits[hitKey{a.File, a.Line}]++
 }
 
-func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int) {
+func (b *batchEffects) take() ([]rules.Alert, map[hitKey]int, commandBatch) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, h := b.alerts, b.hits
-	b.alerts, b.hits = nil, nil
-	return a, h
+	a, h, c := b.alerts, b.hits, commandBatch{cmds: b.cmds, over: b.over}
+	b.alerts, b.hits, b.cmds, b.over, b.bytes = nil, nil, nil, 0, 0
+	return a, h, c
 }
 
 // ruleRunner feeds the event stream to the rule engines.
@@ -121,6 +140,15 @@ type ruleRunner struct {
 	fx      *batchEffects
 	set     *metrics.Set
 	l       *loghost
+	exec    *rules.Executor
+	tickMu  sync.Mutex // a tick and a batch never interleave their effects
+	// lostOpen: a queue-full incident may be open (checked at start).
+	lostOpen  bool
+	lost      *metrics.Counter
+	gateWaits *metrics.Counter
+	// the command queue's bounds (commandsWait, commandsMax, commandsMaxBytes)
+	cmdWait, cmdMax int
+	cmdMaxBytes     int64
 }
 
 func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metrics.Set) (*ruleRunner, error) {
@@ -128,7 +156,12 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 	if err != nil || len(sets) == 0 {
 		return nil, err
 	}
-	rr := &ruleRunner{fx: &batchEffects{}, set: set, l: l}
+	rr := &ruleRunner{fx: &batchEffects{maxCmds: commandsMax, maxBytes: commandsMaxBytes}, set: set, l: l, lostOpen: true,
+		cmdWait: commandsWait, cmdMax: commandsMax, cmdMaxBytes: commandsMaxBytes,
+		lost:      set.GetOrCreateCounter(`watchpost_rules_commands_lost_total`),
+		gateWaits: set.GetOrCreateCounter(`watchpost_rules_commands_waits_total`)}
+	rr.exec = rules.NewExecutor(sqlCommandQueue{rdb: l.store.ReadDB(), wdb: l.store.DB()},
+		rules.ExecutorConfig{Logger: l.o.Logger.With("component", "rules"), Metrics: set})
 	if err := rr.build(sets); err != nil {
 		return nil, err
 	}
@@ -136,7 +169,12 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 		l.o.Logger.Warn("rule state could not be restored; starting with empty contexts", "err", err)
 	}
 	rr.sets = sets
-	l.startConsumer(ctx, rulesConsumer, rr.consume)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		rr.exec.Run(ctx)
+	}()
+	l.startConsumerGated(ctx, rulesConsumer, rr.gate, rr.consume)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -147,9 +185,7 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				for _, rs := range rr.current() {
-					rs.engine.Tick(now)
-				}
+				rr.tick(ctx, now)
 			}
 		}
 	}()
@@ -158,8 +194,10 @@ func (l *loghost) startRules(ctx context.Context, cfg *config.Config, set *metri
 
 func (rr *ruleRunner) build(sets []*ruleSet) error {
 	for _, rs := range sets {
+		name := rs.file.Name
 		eng, err := rules.New(rules.Config{Files: []rules.File{rs.file}, Alerter: rr.fx, Trace: rr.fx.trace, Now: rr.l.o.Now,
-			Metrics: rr.set, Logger: rr.l.o.Logger.With("component", "rules", "file", rs.file.Name)})
+			Metrics: rr.set, Logger: rr.l.o.Logger.With("component", "rules", "file", rs.file.Name),
+			Commands: func(c rules.Command) { rr.fx.command(name, c) }})
 		if err != nil {
 			return err
 		}
@@ -232,7 +270,43 @@ func (rr *ruleRunner) reload(cfg *config.Config) {
 // consume feeds one batch of the stream through the rules; the rule
 // state, the alerts and hit counts they produced, and the cursor commit
 // together.
+// tick runs the timeouts due without input; the commands of contexts
+// that time out are queued in their own transaction.
+func (rr *ruleRunner) tick(ctx context.Context, now time.Time) {
+	rr.tickMu.Lock()
+	for _, rs := range rr.current() {
+		rs.engine.Tick(now)
+	}
+	_, _, cb := rr.fx.take()
+	// Unlocked before the transaction: a batch holds the store's write
+	// lock while it waits for tickMu.
+	rr.tickMu.Unlock()
+	if len(cb.cmds) == 0 && cb.over == 0 {
+		return
+	}
+	err := func() error {
+		tx, err := rr.l.store.DB().BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := rr.queueCommands(ctx, tx, cb, now); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		rr.l.o.Logger.Error("rules: the commands of timed-out contexts could not be queued", "commands", len(cb.cmds)+cb.over, "err", err)
+		rr.lost.Add(len(cb.cmds) + cb.over)
+		return
+	}
+	rr.exec.Wake()
+}
+
 func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Record) error {
+	// A tick's commands are queued by the tick itself, never taken here.
+	rr.tickMu.Lock()
+	defer rr.tickMu.Unlock()
 	sets := rr.current()
 	rr.fx.take() // leftovers of a batch whose transaction failed
 	if len(recs) > 0 && recs[0].Seq <= rr.lastSeq {
@@ -268,7 +342,10 @@ func (rr *ruleRunner) consume(ctx context.Context, tx *sql.Tx, recs []store.Reco
 		rr.lastSeq = recs[len(recs)-1].Seq
 	}
 	now := rr.l.o.Now().UnixNano()
-	alerts, hits := rr.fx.take()
+	alerts, hits, cmds := rr.fx.take()
+	if err := rr.queueCommands(ctx, tx, cmds, time.Unix(0, now)); err != nil {
+		return err
+	}
 	for _, a := range alerts {
 		// An alert labelled heartbeat=NAME (or heartbeat_fail=NAME) is a
 		// backup job reporting through its log: it pings the heartbeat

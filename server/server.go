@@ -148,11 +148,17 @@ func (l *loghost) wait(ctx context.Context) error {
 
 // startConsumer runs a stream consumer, restarting it after errors.
 func (l *loghost) startConsumer(ctx context.Context, name string, fn func(context.Context, *sql.Tx, []store.Record) error) {
+	l.startConsumerGated(ctx, name, nil, fn)
+}
+
+// startConsumerGated is startConsumer with a gate before each batch (see
+// store.ConsumeGated).
+func (l *loghost) startConsumerGated(ctx context.Context, name string, gate func(context.Context) error, fn func(context.Context, *sql.Tx, []store.Record) error) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
 		for {
-			err := l.store.Consume(ctx, name, 0, fn)
+			err := l.store.ConsumeGated(ctx, name, 0, gate, fn)
 			if ctx.Err() != nil {
 				return
 			}

@@ -384,6 +384,15 @@ var migrations = []string{
 		block_id INTEGER PRIMARY KEY REFERENCES blocks(id) ON DELETE CASCADE,
 		data BLOB NOT NULL
 	);`,
+	// next: the rules' exec, pipe and report commands waiting to run, committed
+	// with the batch that made them: a restart loses none.
+	`CREATE TABLE rule_actions (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		file TEXT NOT NULL,
+		command TEXT NOT NULL,
+		stdin BLOB,
+		queued INTEGER NOT NULL
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -138,6 +138,13 @@ func SetCursorTx(ctx context.Context, tx *sql.Tx, name string, seq int64, now ti
 // store's choice: two blocks long, since reading decompresses every block
 // a batch overlaps and shorter batches would decompress one many times.
 func (s *Store) Consume(ctx context.Context, name string, batch int, fn func(ctx context.Context, tx *sql.Tx, recs []Record) error) error {
+	return s.ConsumeGated(ctx, name, batch, nil, fn)
+}
+
+// ConsumeGated is Consume with a gate that runs before each batch is read,
+// outside any transaction: a consumer whose effects queue up (the rules'
+// commands) waits there for room, so it slows down instead of losing any.
+func (s *Store) ConsumeGated(ctx context.Context, name string, batch int, gate func(ctx context.Context) error, fn func(ctx context.Context, tx *sql.Tx, recs []Record) error) error {
 	if s.wdb == nil {
 		return errors.New("consume: store is read-only")
 	}
@@ -153,6 +160,11 @@ func (s *Store) Consume(ctx context.Context, name string, batch int, fn func(ctx
 		lag.Set(float64(s.LastSeq() - cur))
 		if err := s.Wait(ctx, cur); err != nil {
 			return err
+		}
+		if gate != nil {
+			if err := gate(ctx); err != nil {
+				return err
+			}
 		}
 		recs, err := s.ReadAfter(ctx, cur, batch)
 		if err != nil {

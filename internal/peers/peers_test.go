@@ -291,3 +291,10 @@ func TestEventually(t *testing.T) {
 		t.Error("Eventually on a false condition did not fail")
 	}
 }
+
+func TestLogsurferBuilds(t *testing.T) {
+	p := Logsurfer(t, true)
+	if !isExecutable(p) {
+		t.Fatalf("%s is not executable", p)
+	}
+}
