@@ -376,7 +376,7 @@ var migrations = []string{
 		conditions TEXT NOT NULL DEFAULT '',
 		PRIMARY KEY (check_name, time)
 	) WITHOUT ROWID;`,
-	// next: per-block stats of log blocks (lines per minute and severity,
+	// 12: per-block stats of log blocks (lines per minute and severity,
 	// the standard fields' top values), so the logs explorer's histogram
 	// and field counts over a long range need not decompress every block.
 	// Blocks written before it get theirs from maintenance.
@@ -384,7 +384,7 @@ var migrations = []string{
 		block_id INTEGER PRIMARY KEY REFERENCES blocks(id) ON DELETE CASCADE,
 		data BLOB NOT NULL
 	);`,
-	// next: the rules' exec, pipe and report commands waiting to run, committed
+	// 13: the rules' exec, pipe and report commands waiting to run, committed
 	// with the batch that made them: a restart loses none.
 	`CREATE TABLE rule_actions (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
