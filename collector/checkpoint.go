@@ -12,15 +12,26 @@ import (
 // checkpoint is how far a source was acknowledged, and what identifies
 // the file generation the offset belongs to.
 type checkpoint struct {
+	// Source is the file source the generation belongs to (version 2;
+	// the key is source|gen), Path where it was last read.
+	Source string `json:"source,omitempty"`
+	Path   string `json:"path,omitempty"`
 	Gen    string `json:"gen"`
 	Offset int64  `json:"offset"` // next byte to read
 	Dev    uint64 `json:"dev,omitempty"`
 	Ino    uint64 `json:"ino,omitempty"`
 	FPLen  int    `json:"fp_len,omitempty"` // bytes the fingerprint covers
 	FP     string `json:"fp,omitempty"`     // hash of the generation's first FPLen bytes
+	FPAt   int64  `json:"fp_at,omitempty"`  // where its data starts (after a hole)
+	Seen   int64  `json:"seen,omitempty"`   // the largest size it was seen to have
 	Epoch  int    `json:"epoch,omitempty"`  // truncations seen of this file
 	Cursor string `json:"cursor,omitempty"` // journal cursor of the last acknowledged entry
 }
+
+// checkpointVersion 2 keys file checkpoints by source and generation, so
+// a rotated generation still being read keeps its own beside the new
+// one; version 1 keyed them by source alone and is read as well.
+const checkpointVersion = 2
 
 type checkpointFile struct {
 	Version int                   `json:"version"`
@@ -46,13 +57,27 @@ func parseCheckpoints(b []byte) (map[string]checkpoint, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return map[string]checkpoint{}, fmt.Errorf("corrupt checkpoint file: %w", err)
 	}
-	if f.Version != 1 {
-		return map[string]checkpoint{}, fmt.Errorf("checkpoint file version %d is not 1", f.Version)
+	if f.Version != 1 && f.Version != checkpointVersion {
+		return map[string]checkpoint{}, fmt.Errorf("checkpoint file version %d is not 1 or 2", f.Version)
 	}
 	out := map[string]checkpoint{}
 	for k, c := range f.Sources {
-		if c.Offset < 0 || c.FPLen < 0 || c.FPLen > fingerprintLen || c.Epoch < 0 {
+		if c.Offset < 0 || c.FPLen < 0 || c.FPLen > fingerprintLen || c.Epoch < 0 || c.FPAt < 0 || c.FPAt > c.Offset || c.Seen < 0 {
 			return map[string]checkpoint{}, fmt.Errorf("corrupt checkpoint for %s", k)
+		}
+		if p, ok := cutSource(k); ok && f.Version == 1 {
+			// Version 1: one checkpoint per path, of the generation
+			// then at it; it goes on as that generation of the source.
+			c.Source, c.Path = k, p
+		}
+		if c.Source != "" {
+			if _, ok := cutSource(c.Source); !ok || c.Gen == "" {
+				return map[string]checkpoint{}, fmt.Errorf("corrupt checkpoint for %s", k)
+			}
+			if c.Path == "" {
+				c.Path, _ = cutSource(c.Source)
+			}
+			k = c.Source + "|" + c.Gen
 		}
 		out[k] = c
 	}
@@ -62,7 +87,7 @@ func parseCheckpoints(b []byte) (map[string]checkpoint, error) {
 // writeCheckpoints replaces the file atomically: temp file, fsync,
 // rename, fsync of the folder.
 func writeCheckpoints(path string, cps map[string]checkpoint) error {
-	b, err := json.Marshal(checkpointFile{Version: 1, Sources: cps})
+	b, err := json.Marshal(checkpointFile{Version: checkpointVersion, Sources: cps})
 	if err != nil {
 		return fmt.Errorf("encode checkpoints: %w", err)
 	}

@@ -35,6 +35,16 @@ type Line struct {
 
 	end  int64      // offset after the line, for the checkpoint
 	mark checkpoint // the source's identity to save with it
+	key  string     // the checkpoint's name; "" : Source
+}
+
+// cpKey names the line's checkpoint: a file's generations each have
+// their own, the journal one.
+func (l *Line) cpKey() string {
+	if l.key != "" {
+		return l.key
+	}
+	return l.Source
 }
 
 // Sink takes lines and returns nil only once they are durable.

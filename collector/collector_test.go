@@ -341,7 +341,7 @@ func BenchmarkFileToSink(b *testing.B) {
 	go func() { r.Run(ctx); close(done) }()
 	for {
 		r.mu.Lock()
-		cp := r.cps["file:"+log]
+		cp := pathCheckpoint(r.cps, log)
 		r.mu.Unlock()
 		if cp.Offset >= int64(b.N*len(line)) {
 			break
@@ -456,4 +456,15 @@ func TestInodeReuse(t *testing.T) {
 	if got[2] != "NEW content, first line, long enough to pass the old offset" || got[3] != "new 2" {
 		t.Fatalf("got %q", got)
 	}
+}
+
+// pathCheckpoint is the checkpoint of the generation last read at path.
+func pathCheckpoint(cps map[string]checkpoint, path string) checkpoint {
+	var best checkpoint
+	for _, cp := range cps {
+		if cp.Path == path && cp.Offset >= best.Offset {
+			best = cp
+		}
+	}
+	return best
 }

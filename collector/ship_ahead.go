@@ -37,7 +37,7 @@ func (s *Shipper) prepare(p *prepared, lines []Line) error {
 	p.n, p.size, p.marks = len(lines), 0, p.marks[:0]
 	for i := range lines {
 		p.size += len(lines[i].Text)
-		p.marks = setMark(p.marks, lines[i].Source, lines[i].mark)
+		p.marks = setMark(p.marks, lines[i].cpKey(), lines[i].mark)
 	}
 	s.encMu.Lock()
 	defer s.encMu.Unlock()

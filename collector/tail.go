@@ -1,0 +1,331 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+)
+
+// The collector reads files itself rather than through a tail library:
+// the checkpoint needs each line's exact start offset, a file must be
+// identified by its content rather than its name, a replaced file must be
+// read to its end while the new one is already read, and a truncated
+// file's lost end must be measured.
+//
+// Two goroutines share the work. The watcher (watch.go) opens every new
+// file the moment inotify reports it, or a rescan finds it, so that a file
+// renamed or deleted a moment later is still read through its descriptor;
+// it never waits for shipping. The tailer, below, owns every open file
+// and reads those that changed, and all of them on a sweep.
+
+// tailFile is one open file (an inode).
+type tailFile struct {
+	f       *os.File
+	id      fileID
+	path    string      // where it was last seen
+	src     *fileSource // the configured pattern it matched (nil: a possible copy)
+	matched bool        // still at a path a pattern matches
+	opened  time.Time
+	g       *generation // the generation read from it; nil while undecided or a copy
+	copyOf  *generation // it holds the same first bytes as this generation
+	source  string      // the source a new generation takes ("": file: and path)
+}
+
+// tailer reads the followed files; see above.
+type tailer struct {
+	sources []*fileSource
+	out     chan<- Line
+	now     func() time.Time
+	// poll: the sweep of every file where inotify is missing; with
+	// inotify, sweeps are four times rarer (a file system whose writes
+	// inotify does not see, NFS say, is still read).
+	poll        time.Duration
+	rotateQuiet time.Duration // a deleted file is closed after this quiet at its end
+	rotateWait  time.Duration // a file renamed out of every pattern, after this quiet
+	maxLine     int
+	once        bool
+	logf        func(msg string, args ...any)
+
+	onTruncatedLine func()
+	// onLost counts bytes that existed but cannot be read (lines is an
+	// estimate); generation is set when a whole generation went unread.
+	onLost func(source, path string, bytes, lines int64, generation bool)
+	// onFinish: a generation ended; its checkpoint can go once it is
+	// acknowledged up to offset.
+	onFinish func(key string, offset int64)
+
+	reg      *registry
+	files    map[fileID]*tailFile
+	savedIDs map[fileID]checkpoint // checkpoints not yet resumed, by inode
+	saved    []checkpoint
+	chunk    []byte
+}
+
+// maxChunks bounds how much of one file a round reads, so that one busy
+// file does not delay the others.
+const maxChunks = 16
+
+func (t *tailer) run(ctx context.Context, w *watcher) {
+	t.files = map[fileID]*tailFile{}
+	t.chunk = make([]byte, 64<<10)
+	defer t.closeAll()
+	t.reattach(ctx)
+	if t.once {
+		w.scanAll()
+		t.takeQueue(ctx)
+		for ctx.Err() == nil {
+			more := false
+			for _, tf := range t.sorted() {
+				more = t.service(ctx, tf, true) || more
+			}
+			if !more {
+				break
+			}
+		}
+		for _, tf := range t.sorted() {
+			if tf.g != nil {
+				t.flushJoin(ctx, tf.g) // a last line without newline waits for the next run
+			}
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.run(ctx) }()
+	defer wg.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	lastSweep := time.Time{}
+	pending := map[fileID]bool{}
+	for ctx.Err() == nil {
+		dirty, all := t.takeQueue(ctx)
+		every := t.poll
+		if !t.reg.isPolling() {
+			every = 4 * t.poll
+		}
+		if time.Since(lastSweep) >= every {
+			all, lastSweep = true, time.Now()
+		}
+		for id := range pending {
+			dirty[id] = true
+		}
+		clear(pending)
+		for _, tf := range t.sorted() {
+			if (all || dirty[tf.id]) && t.service(ctx, tf, all) {
+				pending[tf.id] = true
+			}
+		}
+		if len(pending) > 0 {
+			continue
+		}
+		timer.Reset(max(time.Millisecond, every-time.Since(lastSweep)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.reg.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// sorted lists the open files in a stable order: the generations of one
+// source then ship in the order they were written.
+func (t *tailer) sorted() []*tailFile {
+	out := make([]*tailFile, 0, len(t.files))
+	for _, tf := range t.files {
+		out = append(out, tf)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.g != nil && b.g != nil && a.g.source == b.g.source && a.g.cp.Epoch == b.g.cp.Epoch && a.matched != b.matched {
+			return !a.matched // a rotated generation before the one that replaced it
+		}
+		return a.opened.Before(b.opened) || a.opened.Equal(b.opened) && a.path < b.path
+	})
+	return out
+}
+
+// takeQueue admits what the watcher opened and applies the moves it saw;
+// it returns the files written to since the last call.
+func (t *tailer) takeQueue(ctx context.Context) (map[fileID]bool, bool) {
+	q, moves, dirty, all := t.reg.take()
+	for _, o := range q {
+		t.admit(ctx, o)
+	}
+	for _, m := range moves {
+		if tf := t.files[m.id]; tf != nil {
+			if m.path != "" {
+				tf.path = m.path
+			}
+			tf.matched = m.matched
+			dirty[m.id] = true
+		}
+	}
+	return dirty, all
+}
+
+// service reads what is new in one file; true when more is waiting.
+// sweep adds the checks that need a system call for each file.
+func (t *tailer) service(ctx context.Context, tf *tailFile, sweep bool) bool {
+	st, err := statFile(tf.f)
+	if err != nil {
+		t.logf("cannot read log file; leaving it", "file", tf.path, "err", err)
+		t.closeFile(ctx, tf, true)
+		return false
+	}
+	if sweep && tf.matched && !t.once {
+		if ps, err := statPath(tf.path); err != nil || ps.id != tf.id {
+			tf.matched = false
+		}
+	}
+	if tf.g == nil {
+		t.serviceUndecided(ctx, tf, st)
+		return false
+	}
+	g := tf.g
+	if st.size < g.readPos || st.size > g.readPos && t.rewritten(tf) {
+		t.truncated(ctx, tf, st)
+		return true
+	}
+	g.known = max(g.known, st.size)
+	if st.size > g.readPos {
+		if g.readPos == g.cp.FPAt && len(g.head) == 0 && !t.skipHole(tf, st) {
+			return false
+		}
+		for i := 0; i < maxChunks; i++ {
+			n, err := tf.f.ReadAt(t.chunk, g.readPos)
+			if n > 0 {
+				g.lastData = t.now()
+				if !t.consume(ctx, g, t.chunk[:n]) {
+					return false
+				}
+			}
+			if n < len(t.chunk) || err != nil {
+				if err != nil && !errors.Is(err, io.EOF) {
+					t.logf("read error", "file", tf.path, "err", err)
+				}
+				return false
+			}
+		}
+		return true
+	}
+	if g.join != nil && g.join.due(t.now()) {
+		if ev, ok := g.join.flush(); ok && !t.send(ctx, g, ev.text, ev.from, ev.end) {
+			return false
+		}
+	}
+	if t.once {
+		return false
+	}
+	quiet := t.now().Sub(g.lastData)
+	switch {
+	case g.fromCopy && !tf.matched,
+		st.nlink == 0 && quiet >= t.rotateQuiet,
+		!tf.matched && quiet >= t.rotateWait:
+		t.closeFile(ctx, tf, true)
+	}
+	return false
+}
+
+// skipHole steps over NUL bytes at the start of a generation: the hole a
+// writer without O_APPEND leaves after a copytruncate. When the
+// generation follows a truncation, the hole's length is how long the old
+// one was, and what of it was neither read nor found in the copy is lost.
+// false: only NULs so far, wait for the data.
+func (t *tailer) skipHole(tf *tailFile, st fileStat) bool {
+	g := tf.g
+	b, err := readAt(tf.f, g.readPos, 1)
+	if err != nil || len(b) == 0 || b[0] != 0 {
+		g.holeCredit = -1
+		return true
+	}
+	start := dataStart(tf.f, g.readPos, st.size)
+	if start >= st.size {
+		return false
+	}
+	if g.holeCredit >= 0 {
+		if lost := start - g.holeCredit; lost > 0 {
+			t.logf("bytes written before a copytruncate were not in the copy; counted lost", "file", tf.path, "bytes", lost)
+			t.onLost(g.source, tf.path, lost, linesIn(g, lost), false)
+		}
+	}
+	g.holeCredit = -1
+	g.readPos, g.bufAt, g.cp.FPAt, g.cp.Offset = start, start, start, start
+	return true
+}
+
+// rewritten reports whether the generation's first bytes changed: the
+// file was truncated and written past the old size between two looks.
+func (t *tailer) rewritten(tf *tailFile) bool {
+	g := tf.g
+	if len(g.head) == 0 {
+		return false
+	}
+	b, err := readAt(tf.f, g.cp.FPAt, len(g.head))
+	return err == nil && string(b) != string(g.head)
+}
+
+// truncated ends the generation tf carried: what the copy logrotate made
+// (copytruncate) holds beyond what was read is read from it, under the
+// same generation; what neither holds is counted lost. The file goes on
+// as a new generation.
+func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
+	g := tf.g
+	before := max(g.known, g.readPos)
+	accounted := before
+	if c, cst := t.findCopy(tf, g); c != nil {
+		t.logf("file truncated in place (copytruncate); reading its end from the copy", "file", tf.path, "copy", c.path)
+		c.g, c.copyOf, g.fromCopy = g, nil, true
+		g.cp.Dev, g.cp.Ino, g.cp.Path = c.id.dev, c.id.ino, c.path
+		g.known = max(before, cst.size)
+		accounted = g.known
+	} else {
+		t.endGeneration(ctx, g, tf.path)
+	}
+	ng := newGeneration(tf.src, g.source, tf.id, tf.path, g.cp.Epoch+1, 0, t.now())
+	ng.holeCredit, ng.lines, ng.lineBytes = accounted, g.lines, g.lineBytes
+	tf.g = ng
+}
+
+// endGeneration: nothing more of g will be read. What it was seen to hold
+// beyond what was read is lost; otherwise a last line without newline is
+// complete.
+func (t *tailer) endGeneration(ctx context.Context, g *generation, path string) {
+	if g.readPos < g.known {
+		lost := g.known - g.bufAt
+		g.buf, g.skipToNewline = g.buf[:0], false
+		t.flushJoin(ctx, g)
+		t.logf("a file's end could not be read before it was truncated or removed; counted lost", "file", path, "bytes", lost)
+		t.onLost(g.source, path, lost, linesIn(g, lost), false)
+	} else {
+		t.flushPartial(ctx, g)
+	}
+	t.onFinish(g.key(), g.cp.Offset)
+}
+
+func (t *tailer) closeFile(ctx context.Context, tf *tailFile, end bool) {
+	if end && tf.g != nil {
+		t.endGeneration(ctx, tf.g, tf.path)
+	}
+	tf.f.Close()
+	delete(t.files, tf.id)
+	t.reg.forget(tf.id, tf.path)
+}
+
+func (t *tailer) closeAll() {
+	for _, tf := range t.files {
+		tf.f.Close()
+		t.reg.forget(tf.id, tf.path)
+	}
+	t.files = nil
+}

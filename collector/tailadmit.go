@@ -1,0 +1,338 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// opened is a file the watcher opened for the tailer.
+type opened struct {
+	f       *os.File
+	st      fileStat
+	path    string
+	src     *fileSource // nil: not matched, maybe a rotation's copy
+	source  string      // the source a new generation takes ("": from path)
+	matched bool
+}
+
+// admit takes a file the watcher opened: a generation saved at this
+// inode goes on from its checkpoint; the same first bytes as a
+// generation being read make it a copy of that one (logrotate's
+// copytruncate, or the glob app.log* matching a rotated name), never
+// read twice; anything else is a new generation read from its start.
+func (t *tailer) admit(ctx context.Context, o opened) {
+	if tf := t.files[o.st.id]; tf != nil {
+		o.f.Close()
+		tf.path, tf.matched = o.path, o.matched || tf.matched
+		return
+	}
+	tf := &tailFile{f: o.f, id: o.st.id, path: o.path, src: o.src, matched: o.matched, opened: t.now(), source: o.source}
+	t.files[tf.id] = tf
+	if cp, ok := t.savedIDs[tf.id]; ok {
+		delete(t.savedIDs, tf.id)
+		if tf.src == nil {
+			tf.src = t.sourceFor(cp.Source)
+		}
+		t.resume(ctx, tf, cp, o.st)
+		return
+	}
+	t.decideNew(ctx, tf)
+}
+
+// decideNew settles what a file with no checkpoint is.
+func (t *tailer) decideNew(ctx context.Context, tf *tailFile) {
+	head, err := readAt(tf.f, 0, fingerprintLen)
+	if err != nil {
+		t.logf("cannot read log file; leaving it", "file", tf.path, "err", err)
+		t.closeFile(ctx, tf, false)
+		return
+	}
+	if len(head) == 0 {
+		return // empty: a new file, or a copy being made; decided once it has bytes
+	}
+	if g := t.copySource(tf, head); g != nil {
+		tf.copyOf = g
+		return
+	}
+	if tf.src == nil {
+		t.closeFile(ctx, tf, false) // a rotation of a followed file, but not a copy of what was read
+		return
+	}
+	source := tf.source
+	if source == "" {
+		source = "file:" + tf.path
+	}
+	tf.g = newGeneration(tf.src, source, tf.id, tf.path, 0, 0, t.now())
+	tf.g.lastData = t.now()
+}
+
+// copySource finds the generation whose first bytes this file begins
+// with (as far as either goes).
+func (t *tailer) copySource(tf *tailFile, head []byte) *generation {
+	var best *generation
+	for _, o := range t.files {
+		g := o.g
+		if o == tf || g == nil || len(g.head) == 0 {
+			continue
+		}
+		n := min(len(head), len(g.head))
+		if !bytes.Equal(head[:n], g.head[:n]) {
+			continue
+		}
+		if best == nil || filepath.Dir(g.cp.Path) == filepath.Dir(tf.path) {
+			best = g
+		}
+	}
+	return best
+}
+
+// serviceUndecided looks again at a file that is empty or a possible copy.
+func (t *tailer) serviceUndecided(ctx context.Context, tf *tailFile, st fileStat) {
+	age := t.now().Sub(tf.opened)
+	if tf.copyOf != nil {
+		head, _ := readAt(tf.f, 0, fingerprintLen)
+		n := min(len(head), len(tf.copyOf.head))
+		if n > 0 && !bytes.Equal(head[:n], tf.copyOf.head[:n]) {
+			tf.copyOf = nil // it went its own way: a file of its own
+			t.decideNew(ctx, tf)
+			return
+		}
+	} else if st.size > 0 {
+		t.decideNew(ctx, tf)
+		return
+	}
+	// A copy nobody needed, or an empty file gone: close it. A copy at a
+	// path a pattern matches stays open while it exists, so that it is
+	// known and never read as new.
+	if t.once || st.nlink == 0 && age >= t.rotateQuiet || !tf.matched && tf.src == nil && age >= time.Minute {
+		t.closeFile(ctx, tf, false)
+	}
+}
+
+// findCopy looks for logrotate's copy of g: among the open possible
+// copies, then in the folder. A copy begins with g's first bytes, holds
+// at g.readPos the bytes read last, and goes beyond them.
+func (t *tailer) findCopy(tf *tailFile, g *generation) (*tailFile, fileStat) {
+	var best *tailFile
+	var bestSt fileStat
+	try := func(c *tailFile) {
+		st, err := statFile(c.f)
+		if err != nil || st.size <= g.readPos || best != nil && st.size <= bestSt.size || !t.holdsGeneration(c.f, g, st) {
+			return
+		}
+		best, bestSt = c, st
+	}
+	for _, c := range t.files {
+		if c.copyOf == g || c != tf && c.g == nil && c.copyOf == nil {
+			try(c)
+		}
+	}
+	if best != nil {
+		return best, bestSt
+	}
+	dir, base := filepath.Dir(tf.path), filepath.Base(g.source)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		name := e.Name()
+		if isCompressed(name) || !rotationOf(name, base) && !rotationOf(name, filepath.Base(tf.path)) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		st, err := statPath(p)
+		if err != nil || !st.reg || t.files[st.id] != nil || st.size <= g.readPos {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if fst, err := statFile(f); err == nil && t.files[fst.id] == nil && t.holdsGeneration(f, g, fst) && (best == nil || fst.size > bestSt.size) {
+			if best != nil {
+				t.closeFile(context.Background(), best, false)
+			}
+			best = &tailFile{f: f, id: fst.id, path: p, src: nil, opened: t.now()}
+			bestSt = fst
+			t.files[fst.id] = best
+			t.reg.remember(fst.id, p)
+			continue
+		}
+		f.Close()
+	}
+	return best, bestSt
+}
+
+// holdsGeneration: f begins with g's first bytes and has, before
+// g.readPos, the bytes g read last.
+func (t *tailer) holdsGeneration(f *os.File, g *generation, st fileStat) bool {
+	if len(g.head) == 0 || st.size <= g.readPos {
+		return false
+	}
+	head, err := readAt(f, g.cp.FPAt, len(g.head))
+	if err != nil || !bytes.Equal(head, g.head) {
+		return false
+	}
+	if len(g.tail) > 0 {
+		tail, err := readAt(f, g.readPos-int64(len(g.tail)), len(g.tail))
+		if err != nil || !bytes.Equal(tail, g.tail) {
+			return false
+		}
+	}
+	return true
+}
+
+// resume goes on with a saved generation found at tf's inode.
+func (t *tailer) resume(ctx context.Context, tf *tailFile, cp checkpoint, st fileStat) {
+	if tf.src == nil {
+		tf.src = &fileSource{FileConfig: FileConfig{Path: cp.Path}}
+	}
+	head, err := readAt(tf.f, cp.FPAt, cp.FPLen)
+	same := err == nil && len(head) == cp.FPLen && (cp.FPLen == 0 || fpHash(head) == cp.FP)
+	if same && st.size >= cp.Offset {
+		tf.g = resumedGeneration(tf.src, cp, head, t.now())
+		tf.source = cp.Source
+		return
+	}
+	// Truncated, or other content on the inode, while the collector was
+	// stopped: the rest of the saved generation may be in a copy.
+	t.recoverSaved(ctx, cp, filepath.Dir(tf.path))
+	if same {
+		tf.g = newGeneration(tf.src, cp.Source, tf.id, tf.path, cp.Epoch+1, 0, t.now())
+		return
+	}
+	tf.source = cp.Source
+	t.decideNew(ctx, tf)
+}
+
+// reattach finds, before anything else is read, the files of the saved
+// generations wherever they are now: a generation rotated while the
+// collector was stopped is read to its end before its successor.
+func (t *tailer) reattach(ctx context.Context) {
+	t.savedIDs = map[fileID]checkpoint{}
+	sort.Slice(t.saved, func(i, j int) bool { return t.saved[i].Offset < t.saved[j].Offset })
+	for _, cp := range t.saved {
+		if t.sourceFor(cp.Source) == nil {
+			continue // no longer configured
+		}
+		t.savedIDs[fileID{cp.Dev, cp.Ino}] = cp
+	}
+	for _, cp := range t.saved {
+		id := fileID{cp.Dev, cp.Ino}
+		if _, ok := t.savedIDs[id]; !ok {
+			continue
+		}
+		src := t.sourceFor(cp.Source)
+		if f, st, p := findInode(cp.Path, id); f != nil {
+			t.reg.remember(id, p)
+			t.admit(ctx, opened{f: f, st: st, path: p, src: src, matched: t.matches(p)})
+			continue
+		}
+		delete(t.savedIDs, id)
+		t.recoverSaved(ctx, cp, filepath.Dir(cp.Path))
+	}
+}
+
+// recoverSaved reads a saved generation whose inode is gone (or holds
+// other bytes) from a copy, or counts it lost.
+func (t *tailer) recoverSaved(ctx context.Context, cp checkpoint, dir string) {
+	src := t.sourceFor(cp.Source)
+	if src == nil {
+		src = &fileSource{FileConfig: FileConfig{Path: cp.Path}}
+	}
+	if cp.FPLen > 0 {
+		base, _ := cutSource(cp.Source)
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			name := e.Name()
+			if isCompressed(name) || name != filepath.Base(base) && !rotationOf(name, filepath.Base(base)) && !rotationOf(name, filepath.Base(cp.Path)) {
+				continue
+			}
+			p := filepath.Join(dir, name)
+			f, err := os.Open(p)
+			if err != nil {
+				continue
+			}
+			st, err := statFile(f)
+			head, _ := readAt(f, cp.FPAt, cp.FPLen)
+			if err == nil && t.files[st.id] == nil && st.size >= cp.Offset && len(head) == cp.FPLen && fpHash(head) == cp.FP {
+				t.logf("reading the rest of a file rotated while the collector was stopped", "file", p)
+				tf := &tailFile{f: f, id: st.id, path: p, src: src, matched: t.matches(p), opened: t.now(), source: cp.Source}
+				tf.g = resumedGeneration(src, cp, head, t.now())
+				tf.g.fromCopy = st.id != fileID{cp.Dev, cp.Ino}
+				t.files[st.id] = tf
+				t.reg.remember(st.id, p)
+				return
+			}
+			f.Close()
+		}
+	}
+	lost := max(0, cp.Seen-cp.Offset)
+	t.logf("a file was rotated away or truncated while the collector was stopped, before it was read to its end; counted lost",
+		"file", cp.Path, "bytes_known", lost)
+	g := resumedGeneration(src, cp, nil, t.now())
+	t.onLost(cp.Source, cp.Path, lost, linesIn(g, lost), true)
+	t.onFinish(cp.Source+"|"+cp.Gen, cp.Offset)
+}
+
+// findInode opens the file with id at path, or elsewhere in its folder
+// (renamed while the collector was stopped).
+func findInode(path string, id fileID) (*os.File, fileStat, string) {
+	try := func(p string) (*os.File, fileStat) {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fileStat{}
+		}
+		if st, err := statFile(f); err == nil && st.id == id && st.reg {
+			return f, st
+		}
+		f.Close()
+		return nil, fileStat{}
+	}
+	if f, st := try(path); f != nil {
+		return f, st, path
+	}
+	dir := filepath.Dir(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fileStat{}, ""
+	}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if st, err := statOf(info); err == nil && st.id == id {
+			p := filepath.Join(dir, e.Name())
+			if f, st := try(p); f != nil {
+				return f, st, p
+			}
+		}
+	}
+	return nil, fileStat{}, ""
+}
+
+// sourceFor finds the configured pattern a source's path matches.
+func (t *tailer) sourceFor(source string) *fileSource {
+	p, ok := cutSource(source)
+	if !ok {
+		return nil
+	}
+	for _, s := range t.sources {
+		if m, _ := filepath.Match(s.Path, p); m || s.Path == p {
+			return s
+		}
+	}
+	return nil
+}
+
+func (t *tailer) matches(p string) bool {
+	for _, s := range t.sources {
+		if m, _ := filepath.Match(s.Path, p); m && !isCompressed(p) {
+			return true
+		}
+	}
+	return false
+}
