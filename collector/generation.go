@@ -34,6 +34,7 @@ type generation struct {
 	// up to it existed, so what of them cannot be read is a counted loss.
 	known    int64
 	fromCopy bool // carried by logrotate's copy: nobody writes to it
+	settled  bool // read to its end and its loss counted
 	lastData time.Time
 	// lines and lineBytes measure the lines sent, to estimate how many
 	// lines a lost stretch held.
@@ -183,12 +184,9 @@ func (t *tailer) send(ctx context.Context, g *generation, text []byte, start, en
 	}
 	l := Line{Source: g.source, Gen: g.cp.Gen, Offset: start, Text: append([]byte(nil), text...), File: f,
 		Format: g.src.Format, Site: g.src.Site, Priority: -1, Facility: -1, end: end, mark: mark, key: g.key()}
-	select {
-	case t.out <- l:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	t.queue = append(t.queue, l)
+	t.queueBytes += len(l.Text)
+	return ctx.Err() == nil
 }
 
 func cutSource(s string) (string, bool) {

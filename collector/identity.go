@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -21,10 +22,11 @@ const fingerprintLen = 64
 type fileID struct{ dev, ino uint64 }
 
 type fileStat struct {
-	id    fileID
-	size  int64
-	nlink uint64
-	reg   bool // a regular file
+	id     fileID
+	size   int64
+	blocks int64 // 512-byte blocks allocated: a hole has none
+	nlink  uint64
+	reg    bool // a regular file
 }
 
 func statOf(fi os.FileInfo) (fileStat, error) {
@@ -32,7 +34,7 @@ func statOf(fi os.FileInfo) (fileStat, error) {
 	if !ok {
 		return fileStat{}, errors.New("no device and inode for this file system")
 	}
-	return fileStat{id: fileID{uint64(st.Dev), st.Ino}, size: fi.Size(), nlink: uint64(st.Nlink), reg: fi.Mode().IsRegular()}, nil
+	return fileStat{id: fileID{uint64(st.Dev), st.Ino}, size: fi.Size(), blocks: st.Blocks, nlink: uint64(st.Nlink), reg: fi.Mode().IsRegular()}, nil
 }
 
 func statFile(f *os.File) (fileStat, error) {
@@ -50,6 +52,19 @@ func statPath(p string) (fileStat, error) {
 		return fileStat{}, err
 	}
 	return statOf(fi)
+}
+
+// currentPath is where an open file is now (Linux's /proc/self/fd):
+// the watcher's events may come later than the tailer looks.
+func currentPath(f *os.File) (string, bool) {
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	if err != nil || !filepath.IsAbs(p) {
+		return "", false
+	}
+	if rest, ok := strings.CutSuffix(p, " (deleted)"); ok {
+		return rest, false
+	}
+	return p, true
 }
 
 // readAt reads up to n bytes at off; fewer at the end of the file.

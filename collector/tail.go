@@ -33,6 +33,9 @@ type tailFile struct {
 	g       *generation // the generation read from it; nil while undecided or a copy
 	copyOf  *generation // it holds the same first bytes as this generation
 	source  string      // the source a new generation takes ("": file: and path)
+	// bornEmpty: it was empty when opened, so written since: a new file
+	// or a copy being made, not an old one renamed.
+	bornEmpty bool
 }
 
 // tailer reads the followed files; see above.
@@ -63,6 +66,11 @@ type tailer struct {
 	savedIDs map[fileID]checkpoint // checkpoints not yet resumed, by inode
 	saved    []checkpoint
 	chunk    []byte
+
+	queue      []Line // read, not yet taken by the runner
+	qHead      int
+	queueBytes int
+	starved    bool // a file was not read for a full queue
 }
 
 // maxChunks bounds how much of one file a round reads, so that one busy
@@ -82,15 +90,20 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 			for _, tf := range t.sorted() {
 				more = t.service(ctx, tf, true) || more
 			}
-			if !more {
+			if !t.flush(ctx) {
+				return
+			}
+			if !more && !t.starved {
 				break
 			}
+			t.starved = false
 		}
 		for _, tf := range t.sorted() {
 			if tf.g != nil {
 				t.flushJoin(ctx, tf.g) // a last line without newline waits for the next run
 			}
 		}
+		t.flush(ctx)
 		return
 	}
 	var wg sync.WaitGroup
@@ -102,6 +115,7 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 	lastSweep := time.Time{}
 	pending := map[fileID]bool{}
 	for ctx.Err() == nil {
+		t.push()
 		dirty, all := t.takeQueue(ctx)
 		every := t.poll
 		if !t.reg.isPolling() {
@@ -109,6 +123,9 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 		}
 		if time.Since(lastSweep) >= every {
 			all, lastSweep = true, time.Now()
+		}
+		if t.starved && len(t.queue)-t.qHead < queueLines/2 && t.queueBytes < queueBytes/2 {
+			all, t.starved = true, false
 		}
 		for id := range pending {
 			dirty[id] = true
@@ -119,15 +136,23 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 				pending[tf.id] = true
 			}
 		}
+		t.push()
 		if len(pending) > 0 {
 			continue
 		}
 		timer.Reset(max(time.Millisecond, every-time.Since(lastSweep)))
+		var out chan<- Line
+		var next Line
+		if t.qHead < len(t.queue) {
+			out, next = t.out, t.queue[t.qHead]
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.reg.wake:
 		case <-timer.C:
+		case out <- next:
+			t.pop()
 		}
 		if !timer.Stop() {
 			select {
@@ -136,6 +161,56 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 			}
 		}
 	}
+}
+
+// The lines read wait in a short queue for the runner, so that while it
+// ships, the tailer goes on watching every file (a truncation, a new
+// copy, how far a file grew) and only stops reading.
+const (
+	queueLines = 1024
+	queueBytes = 1 << 20
+)
+
+func (t *tailer) full() bool {
+	return len(t.queue)-t.qHead >= queueLines || t.queueBytes >= queueBytes
+}
+
+// push hands queued lines to the runner as far as it takes them now.
+func (t *tailer) push() {
+	for t.qHead < len(t.queue) {
+		select {
+		case t.out <- t.queue[t.qHead]:
+			t.pop()
+		default:
+			return
+		}
+	}
+}
+
+func (t *tailer) pop() {
+	t.queueBytes -= len(t.queue[t.qHead].Text)
+	t.queue[t.qHead] = Line{}
+	t.qHead++
+	if t.qHead == len(t.queue) {
+		t.queue, t.qHead = t.queue[:0], 0
+	} else if t.qHead > 256 && t.qHead > len(t.queue)/2 {
+		n := copy(t.queue, t.queue[t.qHead:])
+		clear(t.queue[n:])
+		t.queue, t.qHead = t.queue[:n], 0
+	}
+}
+
+// flush hands every queued line to the runner, waiting for it.
+func (t *tailer) flush(ctx context.Context) bool {
+	for t.qHead < len(t.queue) {
+		select {
+		case t.out <- t.queue[t.qHead]:
+			t.pop()
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // sorted lists the open files in a stable order: the generations of one
@@ -184,9 +259,7 @@ func (t *tailer) service(ctx context.Context, tf *tailFile, sweep bool) bool {
 		return false
 	}
 	if sweep && tf.matched && !t.once {
-		if ps, err := statPath(tf.path); err != nil || ps.id != tf.id {
-			tf.matched = false
-		}
+		t.locate(tf)
 	}
 	if tf.g == nil {
 		t.serviceUndecided(ctx, tf, st)
@@ -197,13 +270,27 @@ func (t *tailer) service(ctx context.Context, tf *tailFile, sweep bool) bool {
 		t.truncated(ctx, tf, st)
 		return true
 	}
+	if !t.startOf(tf, st) {
+		return false
+	}
+	if !t.fillHead(tf, st) {
+		t.truncated(ctx, tf, st)
+		return true
+	}
 	g.known = max(g.known, st.size)
 	if st.size > g.readPos {
-		if g.readPos == g.cp.FPAt && len(g.head) == 0 && !t.skipHole(tf, st) {
+		if t.full() {
+			t.starved = true
 			return false
 		}
-		for i := 0; i < maxChunks; i++ {
+		for i := 0; i < maxChunks && !t.full(); i++ {
 			n, err := tf.f.ReadAt(t.chunk, g.readPos)
+			if n > 0 && t.rewritten(tf) {
+				// Truncated while reading: what was read may be the
+				// next generation's bytes (or a hole's zeros).
+				t.truncated(ctx, tf, st)
+				return true
+			}
 			if n > 0 {
 				g.lastData = t.now()
 				if !t.consume(ctx, g, t.chunk[:n]) {
@@ -227,14 +314,42 @@ func (t *tailer) service(ctx context.Context, tf *tailFile, sweep bool) bool {
 	if t.once {
 		return false
 	}
+	if g.fromCopy && !g.settled {
+		// Nobody writes to a copy: at its end the generation is complete,
+		// and what was seen beyond it is lost now, not when it is closed.
+		t.settle(ctx, g, tf.path)
+	}
 	quiet := t.now().Sub(g.lastData)
 	switch {
-	case g.fromCopy && !tf.matched,
-		st.nlink == 0 && quiet >= t.rotateQuiet,
-		!tf.matched && quiet >= t.rotateWait:
+	case st.nlink == 0 && quiet >= t.rotateQuiet:
 		t.closeFile(ctx, tf, true)
+	case g.fromCopy && !tf.matched, !tf.matched && quiet >= t.rotateWait:
+		// Closed only when no pattern matches where it is now: reopened
+		// by a rescan, it would look new.
+		if t.locate(tf); !tf.matched {
+			t.closeFile(ctx, tf, true)
+		}
 	}
 	return false
+}
+
+// locate learns where tf is now and whether a pattern matches it there.
+func (t *tailer) locate(tf *tailFile) {
+	if p, ok := currentPath(tf.f); ok {
+		tf.path, tf.matched = p, t.matches(p)
+	} else if ps, err := statPath(tf.path); err != nil || ps.id != tf.id {
+		tf.matched = false
+	}
+}
+
+// startOf settles where a generation not yet read starts (after a
+// hole); false while it holds only NULs.
+func (t *tailer) startOf(tf *tailFile, st fileStat) bool {
+	g := tf.g
+	if g.readPos == g.cp.FPAt && len(g.head) == 0 && st.size > g.readPos {
+		return t.skipHole(tf, st)
+	}
+	return true
 }
 
 // skipHole steps over NUL bytes at the start of a generation: the hole a
@@ -264,6 +379,26 @@ func (t *tailer) skipHole(tf *tailFile, st fileStat) bool {
 	return true
 }
 
+// fillHead reads a generation's first bytes as soon as they are written,
+// whether or not the lines are read yet: a copy of it, or its truncation,
+// is recognised by them. false: the bytes there are not those seen before.
+func (t *tailer) fillHead(tf *tailFile, st fileStat) bool {
+	g := tf.g
+	if len(g.head) >= fingerprintLen || st.size <= g.cp.FPAt+int64(len(g.head)) {
+		return true
+	}
+	b, err := readAt(tf.f, g.cp.FPAt, fingerprintLen)
+	if err != nil || len(b) < len(g.head) {
+		return true
+	}
+	if string(b[:len(g.head)]) != string(g.head) {
+		return false
+	}
+	g.head = append(g.head[:0], b...)
+	g.cp.FPLen, g.cp.FP = len(g.head), fpHash(g.head)
+	return true
+}
+
 // rewritten reports whether the generation's first bytes changed: the
 // file was truncated and written past the old size between two looks.
 func (t *tailer) rewritten(tf *tailFile) bool {
@@ -281,7 +416,8 @@ func (t *tailer) rewritten(tf *tailFile) bool {
 // as a new generation.
 func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
 	g := tf.g
-	before := max(g.known, g.readPos)
+	before := max(g.known, g.readPos, t.reg.takeEnded(tf.id))
+	g.known = before
 	accounted := before
 	if c, cst := t.findCopy(tf, g); c != nil {
 		t.logf("file truncated in place (copytruncate); reading its end from the copy", "file", tf.path, "copy", c.path)
@@ -301,16 +437,24 @@ func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
 // beyond what was read is lost; otherwise a last line without newline is
 // complete.
 func (t *tailer) endGeneration(ctx context.Context, g *generation, path string) {
+	t.settle(ctx, g, path)
+	t.onFinish(g.key(), g.cp.Offset)
+}
+
+// settle counts what g was seen to hold beyond what was read as lost, or
+// ships its last line without newline.
+func (t *tailer) settle(ctx context.Context, g *generation, path string) {
+	g.settled = true
 	if g.readPos < g.known {
 		lost := g.known - g.bufAt
 		g.buf, g.skipToNewline = g.buf[:0], false
 		t.flushJoin(ctx, g)
 		t.logf("a file's end could not be read before it was truncated or removed; counted lost", "file", path, "bytes", lost)
 		t.onLost(g.source, path, lost, linesIn(g, lost), false)
+		g.known, g.bufAt = g.readPos, g.readPos
 	} else {
 		t.flushPartial(ctx, g)
 	}
-	t.onFinish(g.key(), g.cp.Offset)
 }
 
 func (t *tailer) closeFile(ctx context.Context, tf *tailFile, end bool) {

@@ -30,7 +30,8 @@ func (t *tailer) admit(ctx context.Context, o opened) {
 		tf.path, tf.matched = o.path, o.matched || tf.matched
 		return
 	}
-	tf := &tailFile{f: o.f, id: o.st.id, path: o.path, src: o.src, matched: o.matched, opened: t.now(), source: o.source}
+	tf := &tailFile{f: o.f, id: o.st.id, path: o.path, src: o.src, matched: o.matched, opened: t.now(), source: o.source,
+		bornEmpty: o.st.size == 0}
 	t.files[tf.id] = tf
 	if cp, ok := t.savedIDs[tf.id]; ok {
 		delete(t.savedIDs, tf.id)
@@ -45,7 +46,7 @@ func (t *tailer) admit(ctx context.Context, o opened) {
 
 // decideNew settles what a file with no checkpoint is.
 func (t *tailer) decideNew(ctx context.Context, tf *tailFile) {
-	head, err := readAt(tf.f, 0, fingerprintLen)
+	head, err := headOf(tf.f)
 	if err != nil {
 		t.logf("cannot read log file; leaving it", "file", tf.path, "err", err)
 		t.closeFile(ctx, tf, false)
@@ -59,8 +60,17 @@ func (t *tailer) decideNew(ctx context.Context, tf *tailFile) {
 		return
 	}
 	if tf.src == nil {
-		t.closeFile(ctx, tf, false) // a rotation of a followed file, but not a copy of what was read
-		return
+		// A rotation of a followed file that is not a copy of anything
+		// read: when it was created empty and written since, it is a
+		// copy of a generation that came and went unread between two
+		// looks (copytruncate twice); read it. Otherwise it is an old
+		// rotation renamed again.
+		parent := t.rotationParent(tf)
+		if !tf.bornEmpty || parent == nil {
+			t.closeFile(ctx, tf, false)
+			return
+		}
+		tf.src, tf.source = parent.src, parent.g.source
 	}
 	source := tf.source
 	if source == "" {
@@ -70,9 +80,34 @@ func (t *tailer) decideNew(ctx context.Context, tf *tailFile) {
 	tf.g.lastData = t.now()
 }
 
+// headOf reads a file's first bytes after any hole of NULs.
+func headOf(f *os.File) ([]byte, error) {
+	b, err := readAt(f, 0, fingerprintLen)
+	if err != nil || len(b) == 0 || b[0] != 0 {
+		return b, err
+	}
+	st, err := statFile(f)
+	if err != nil {
+		return nil, err
+	}
+	b, err = readAt(f, dataStart(f, 0, st.size), fingerprintLen)
+	if len(b) > 0 && b[0] == 0 {
+		return nil, err // still a hole there (a copy being made): later
+	}
+	return b, err
+}
+
 // copySource finds the generation whose first bytes this file begins
 // with (as far as either goes).
 func (t *tailer) copySource(tf *tailFile, head []byte) *generation {
+	for _, o := range t.files {
+		// The first bytes of every generation as written so far.
+		if o.g != nil && len(o.g.head) < fingerprintLen && o != tf {
+			if st, err := statFile(o.f); err == nil && st.size >= o.g.readPos && t.startOf(o, st) {
+				t.fillHead(o, st)
+			}
+		}
+	}
 	var best *generation
 	for _, o := range t.files {
 		g := o.g
@@ -90,11 +125,21 @@ func (t *tailer) copySource(tf *tailFile, head []byte) *generation {
 	return best
 }
 
+// rotationParent is the open file whose rotation tf's name is.
+func (t *tailer) rotationParent(tf *tailFile) *tailFile {
+	for _, o := range t.files {
+		if o.g != nil && o.src != nil && o.matched && filepath.Dir(o.path) == filepath.Dir(tf.path) && rotationOf(tf.path, filepath.Base(o.path)) {
+			return o
+		}
+	}
+	return nil
+}
+
 // serviceUndecided looks again at a file that is empty or a possible copy.
 func (t *tailer) serviceUndecided(ctx context.Context, tf *tailFile, st fileStat) {
 	age := t.now().Sub(tf.opened)
 	if tf.copyOf != nil {
-		head, _ := readAt(tf.f, 0, fingerprintLen)
+		head, _ := headOf(tf.f)
 		n := min(len(head), len(tf.copyOf.head))
 		if n > 0 && !bytes.Equal(head[:n], tf.copyOf.head[:n]) {
 			tf.copyOf = nil // it went its own way: a file of its own

@@ -25,6 +25,18 @@ type registry struct {
 	all     bool
 	polling bool
 	wake    chan struct{}
+	// sizes: how large the watcher saw each open file on its writes.
+	// It looks the moment inotify reports a write, also while the
+	// tailer waits for the runner, so it sees bytes that a copytruncate
+	// removes before the tailer could read them: those are counted lost.
+	sizes map[fileID]*sizeSeen
+}
+
+// sizeSeen is the largest size seen of a file since it was last seen
+// truncated, and the largest sizes before the truncations seen.
+type sizeSeen struct {
+	max, blocks int64
+	ended       []int64
 }
 
 type moved struct {
@@ -34,7 +46,8 @@ type moved struct {
 }
 
 func newRegistry() *registry {
-	return &registry{known: map[fileID]bool{}, byPath: map[string]fileID{}, dirty: map[fileID]bool{}, wake: make(chan struct{}, 1)}
+	return &registry{known: map[fileID]bool{}, byPath: map[string]fileID{}, dirty: map[fileID]bool{}, wake: make(chan struct{}, 1),
+		sizes: map[fileID]*sizeSeen{}}
 }
 
 func (r *registry) signal() {
@@ -58,9 +71,54 @@ func (r *registry) remember(id fileID, path string) {
 	r.mu.Unlock()
 }
 
+// sawSize records a size the watcher saw of an open file.
+func (r *registry) sawSize(id fileID, size, blocks int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.known[id] {
+		return
+	}
+	s := r.sizes[id]
+	if s == nil {
+		s = &sizeSeen{}
+		r.sizes[id] = s
+	}
+	// Truncated: smaller, or (a writer without O_APPEND goes on past a
+	// hole) far fewer blocks for its size.
+	if size < s.max || s.blocks > 64 && 2*blocks < s.blocks {
+		if len(s.ended) < 4 {
+			s.ended = append(s.ended, s.max)
+		}
+		s.max, s.blocks = size, blocks
+	}
+	s.max, s.blocks = max(s.max, size), max(s.blocks, blocks)
+}
+
+// takeEnded: the tailer found the file truncated; the largest size the
+// watcher saw it have before.
+func (r *registry) takeEnded(id fileID) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.sizes[id]
+	if s == nil {
+		return 0
+	}
+	if len(s.ended) > 0 {
+		v := s.ended[0]
+		s.ended = s.ended[1:]
+		return v
+	}
+	// The tailer saw the truncation first: the stretch ends here, and
+	// the watcher starts the next one from its next look.
+	v := s.max
+	s.max, s.blocks = 0, 0
+	return v
+}
+
 func (r *registry) forget(id fileID, path string) {
 	r.mu.Lock()
 	delete(r.known, id)
+	delete(r.sizes, id)
 	if r.byPath[path] == id {
 		delete(r.byPath, path)
 	}
@@ -263,7 +321,11 @@ func (w *watcher) event(ev fsnotify.Event) {
 			w.reg.dirty[id] = true
 		}
 		w.reg.mu.Unlock()
-		if !ok {
+		if ok {
+			if st, err := statPath(p); err == nil && st.id == id {
+				w.reg.sawSize(id, st.size, st.blocks)
+			}
+		} else {
 			if src := w.match(p); src != nil {
 				w.consider(p, src, "")
 			}
