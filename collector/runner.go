@@ -8,7 +8,6 @@ import (
 	"iter"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -120,8 +119,8 @@ func NewRunner(cfg Config, sink Sink, now func() time.Time, set *metrics.Set, lo
 	if cfg.StateDir == "" {
 		return nil, errors.New("collector: no state folder for checkpoints")
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create state folder: %w", err)
+	if err := probeWritable(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("state folder %s cannot be written (the checkpoints live there): %w", cfg.StateDir, err)
 	}
 	if set == nil {
 		set = metrics.NewSet()
