@@ -1,12 +1,14 @@
 package collector
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // checkpoint is how far a source was acknowledged, and what identifies
@@ -91,13 +93,29 @@ func writeCheckpoints(path string, cps map[string]checkpoint) error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoints: %w", err)
 	}
+	return writeCheckpointBytes(path, b)
+}
+
+func writeCheckpointBytes(path string, b []byte) error {
+	return writeCheckpointFunc(path, func(w *bufio.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeCheckpointFunc replaces the file with what write writes.
+func writeCheckpointFunc(path string, write func(*bufio.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".checkpoints-*")
 	if err != nil {
 		return fmt.Errorf("write checkpoints: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	w := bufio.NewWriterSize(tmp, 8<<10)
+	if err := write(w); err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
 		tmp.Close()
 		return fmt.Errorf("write checkpoints: %w", err)
 	}
@@ -120,4 +138,55 @@ func writeCheckpoints(path string, cps map[string]checkpoint) error {
 		return fmt.Errorf("write checkpoints: %w", err)
 	}
 	return nil
+}
+
+// appendCheckpointFile writes the checkpoint file as writeCheckpoints
+// does (parseCheckpoints reads either), without reflection and one
+// checkpoint at a time through b: the long-running collector writes it
+// every second.
+func appendCheckpointFile(w *bufio.Writer, b []byte, cps map[string]checkpoint) error {
+	b = append(b[:0], `{"version":`...)
+	b = strconv.AppendInt(b, checkpointVersion, 10)
+	b = append(b, `,"sources":{`...)
+	first := true
+	for k, c := range cps {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, k)
+		b = append(b, ':', '{')
+		for _, f := range [...]struct{ k, v string }{{"source", c.Source}, {"path", c.Path}, {"fp", c.FP}, {"cursor", c.Cursor}} {
+			if f.v != "" {
+				b = append(b, '"')
+				b = append(b, f.k...)
+				b = append(b, '"', ':')
+				b = appendJSONString(b, f.v)
+				b = append(b, ',')
+			}
+		}
+		b = append(b, `"gen":`...)
+		b = appendJSONString(b, c.Gen)
+		for _, f := range [...]struct {
+			k string
+			v int64
+		}{{"offset", c.Offset}, {"fp_len", int64(c.FPLen)}, {"fp_at", c.FPAt}, {"seen", c.Seen}, {"epoch", int64(c.Epoch)}} {
+			b = append(b, ',', '"')
+			b = append(b, f.k...)
+			b = append(b, '"', ':')
+			b = strconv.AppendInt(b, f.v, 10)
+		}
+		b = append(b, `,"dev":`...)
+		b = strconv.AppendUint(b, c.Dev, 10)
+		b = append(b, `,"ino":`...)
+		b = strconv.AppendUint(b, c.Ino, 10)
+		b = append(b, '}')
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		b = b[:0]
+	}
+	b = append(b, "}}\n"...)
+	_, err := w.Write(b)
+	return err
 }

@@ -290,7 +290,7 @@ func tuneMemory(once bool) {
 		// 16 MiB, not 12: the one binary's package-level data (the web
 		// statistics' crawler patterns alone keep 1 MB) left 12 MiB so
 		// little room that the collector spent 60 % more CPU in the GC.
-		debug.SetMemoryLimit(16 << 20)
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	if os.Getenv("GOGC") == "" && !once {
 		// The same trade for the long-running agent: half the heap

@@ -36,6 +36,8 @@ type generation struct {
 	fromCopy bool // carried by logrotate's copy: nobody writes to it
 	settled  bool // read to its end and its loss counted
 	lastData time.Time
+	ident    *checkpoint // the identity the last line sent carried
+	keyStr   string
 	// lines and lineBytes measure the lines sent, to estimate how many
 	// lines a lost stretch held.
 	lines, lineBytes int64
@@ -173,9 +175,16 @@ func (t *tailer) emit(ctx context.Context, g *generation, text []byte, start, en
 // send hands one event to the runner. Its checkpoint mark is the offset
 // after it, in the generation it came from.
 func (t *tailer) send(ctx context.Context, g *generation, text []byte, start, end int64) bool {
-	mark := g.cp
-	mark.Offset, mark.Seen = end, g.known
 	g.cp.Offset = end
+	if id := g.ident; id == nil || id.FPLen != g.cp.FPLen || id.FPAt != g.cp.FPAt || id.Dev != g.cp.Dev || id.Ino != g.cp.Ino || id.Path != g.cp.Path {
+		// A line carries a pointer to its generation's identity, shared
+		// until it changes (its first bytes read, a copy carrying it).
+		cp := g.cp
+		g.ident = &cp
+	}
+	if g.keyStr == "" {
+		g.keyStr = g.key()
+	}
 	g.lines++
 	g.lineBytes += end - start
 	f := g.src.Path
@@ -183,7 +192,7 @@ func (t *tailer) send(ctx context.Context, g *generation, text []byte, start, en
 		f = p
 	}
 	l := Line{Source: g.source, Gen: g.cp.Gen, Offset: start, Text: append([]byte(nil), text...), File: f,
-		Format: g.src.Format, Site: g.src.Site, Priority: -1, Facility: -1, end: end, mark: mark, key: g.key()}
+		Format: g.src.Format, Site: g.src.Site, Priority: -1, Facility: -1, end: end, seen: g.known, mark: g.ident, key: g.keyStr}
 	t.queue = append(t.queue, l)
 	t.queueBytes += len(l.Text)
 	return ctx.Err() == nil

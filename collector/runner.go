@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -108,6 +109,10 @@ type Runner struct {
 
 	started time.Time
 	set     *metrics.Set
+	// The checkpoint file: when it was last written, whether the
+	// checkpoints changed since.
+	cpSaved time.Time
+	cpDirty bool
 	losses  lossBook
 
 	shipped, shippedBytes, shipErrors, cpErrors, truncated, readErrors, lostFiles *metrics.Counter
@@ -165,7 +170,7 @@ func (r *Runner) saved(source string) (checkpoint, bool) {
 // are read again on the next start, from the checkpoints.
 func (r *Runner) Run(ctx context.Context) error {
 	// A short queue: the batch being built is the buffer, not the channel.
-	lines := make(chan Line, min(r.cfg.BatchLines, 1024))
+	lines := make(chan Line, min(r.cfg.BatchLines, 64))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -181,7 +186,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		// last one, and ship returns once that is acknowledged.
 		go func() { wg.Wait(); close(lines) }()
 	}
-	return r.ship(ctx, lines)
+	err := r.ship(ctx, lines)
+	if r.cpDirty {
+		r.saveCheckpoints(true)
+	}
+	return err
 }
 
 func (r *Runner) watchFiles(ctx context.Context, out chan<- Line) {
@@ -251,9 +260,11 @@ func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
 	if pr, ok := r.sink.(preparer); ok {
 		return r.shipAhead(ctx, lines, pr)
 	}
-	batch := make([]Line, 0, r.cfg.BatchLines)
+	batch := make([]Line, 0, 64)
 	for {
-		batch, size, more := r.fill(ctx, lines, batch[:0])
+		var size int
+		var more bool
+		batch, size, more = r.fill(ctx, lines, batch[:0])
 		if len(batch) > 0 && !r.shipBatch(ctx, batch, size) {
 			return ctx.Err()
 		}
@@ -304,7 +315,7 @@ func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 	}
 	r.advance(len(batch), size, func(yield func(string, checkpoint) bool) {
 		for i := range batch {
-			if !yield(batch[i].cpKey(), batch[i].mark) {
+			if !yield(batch[i].cpKey(), batch[i].checkpoint()) {
 				return
 			}
 		}
@@ -361,17 +372,39 @@ func (r *Runner) advance(n, size int, marks iter.Seq2[string, checkpoint]) {
 		}
 		r.cps[key] = cp
 	}
-	snapshot := make(map[string]checkpoint, len(r.cps))
-	for k, v := range r.cps {
-		snapshot[k] = v
-	}
 	r.mu.Unlock()
-	if err := writeCheckpoints(r.cpPath, snapshot); err != nil {
+	r.saveCheckpoints(false)
+}
+
+// checkpointEvery bounds how often the checkpoint file is rewritten: with
+// a thousand files it is a quarter megabyte, and a checkpoint a moment
+// stale only means lines sent again, which the loghost drops as replays.
+const checkpointEvery = time.Second
+
+// saveCheckpoints writes the checkpoints when a second has passed since
+// the last write, or now (force) when they changed. Called by the one
+// goroutine that ships, so its buffer needs no lock.
+func (r *Runner) saveCheckpoints(force bool) {
+	r.cpDirty = true
+	if !force && time.Since(r.cpSaved) < checkpointEvery {
+		return
+	}
+	// Encoded straight into the new file, a few kilobytes at a time: a
+	// thousand files' checkpoints need no buffer of their own.
+	err := writeCheckpointFunc(r.cpPath, func(w *bufio.Writer) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		var b [512]byte
+		return appendCheckpointFile(w, b[:0], r.cps)
+	})
+	if err != nil {
 		// The lines are safe at the loghost; a stale checkpoint only
 		// means replays it will drop.
 		r.cpErrors.Inc()
 		r.logger.Error("save checkpoints", "err", err)
+		return
 	}
+	r.cpDirty, r.cpSaved = false, time.Now()
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

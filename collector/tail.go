@@ -71,6 +71,9 @@ type tailer struct {
 	qHead      int
 	queueBytes int
 	starved    bool // a file was not read for a full queue
+	order      []*tailFile
+	sweeps     int
+	scratch    []byte // fingerprintLen bytes for comparing first bytes
 }
 
 // maxChunks bounds how much of one file a round reads, so that one busy
@@ -123,6 +126,7 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 		}
 		if time.Since(lastSweep) >= every {
 			all, lastSweep = true, time.Now()
+			t.sweeps++
 		}
 		if t.starved && len(t.queue)-t.qHead < queueLines/2 && t.queueBytes < queueBytes/2 {
 			all, t.starved = true, false
@@ -131,11 +135,25 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 			dirty[id] = true
 		}
 		clear(pending)
-		for _, tf := range t.sorted() {
-			if (all || dirty[tf.id]) && t.service(ctx, tf, all) {
+		todo := t.order[:0]
+		if all {
+			todo = t.sorted()
+		} else {
+			// Only what changed: with a thousand files, a write to one
+			// costs one look, not a thousand.
+			for id := range dirty {
+				if tf := t.files[id]; tf != nil {
+					todo = append(todo, tf)
+				}
+			}
+			sortFiles(todo)
+		}
+		for _, tf := range todo {
+			if t.files[tf.id] == tf && t.service(ctx, tf, all) {
 				pending[tf.id] = true
 			}
 		}
+		t.order = todo[:0]
 		t.push()
 		if len(pending) > 0 {
 			continue
@@ -167,8 +185,8 @@ func (t *tailer) run(ctx context.Context, w *watcher) {
 // ships, the tailer goes on watching every file (a truncation, a new
 // copy, how far a file grew) and only stops reading.
 const (
-	queueLines = 1024
-	queueBytes = 1 << 20
+	queueLines = 512
+	queueBytes = 512 << 10
 )
 
 func (t *tailer) full() bool {
@@ -216,10 +234,16 @@ func (t *tailer) flush(ctx context.Context) bool {
 // sorted lists the open files in a stable order: the generations of one
 // source then ship in the order they were written.
 func (t *tailer) sorted() []*tailFile {
-	out := make([]*tailFile, 0, len(t.files))
+	out := t.order[:0]
 	for _, tf := range t.files {
 		out = append(out, tf)
 	}
+	sortFiles(out)
+	t.order = out
+	return out
+}
+
+func sortFiles(out []*tailFile) {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.g != nil && b.g != nil && a.g.source == b.g.source && a.g.cp.Epoch == b.g.cp.Epoch && a.matched != b.matched {
@@ -227,7 +251,6 @@ func (t *tailer) sorted() []*tailFile {
 		}
 		return a.opened.Before(b.opened) || a.opened.Equal(b.opened) && a.path < b.path
 	})
-	return out
 }
 
 // takeQueue admits what the watcher opened and applies the moves it saw;
@@ -258,8 +281,12 @@ func (t *tailer) service(ctx context.Context, tf *tailFile, sweep bool) bool {
 		t.closeFile(ctx, tf, true)
 		return false
 	}
-	if sweep && tf.matched && !t.once {
-		t.locate(tf)
+	if sweep && tf.matched && !t.once && t.sweeps%8 == 0 {
+		// Still where it was? (The watcher's events say so sooner; this
+		// is the safety net, every few sweeps.)
+		if ps, err := statPath(tf.path); err != nil || ps.id != tf.id {
+			t.locate(tf)
+		}
 	}
 	if tf.g == nil {
 		t.serviceUndecided(ctx, tf, st)
@@ -406,8 +433,15 @@ func (t *tailer) rewritten(tf *tailFile) bool {
 	if len(g.head) == 0 {
 		return false
 	}
-	b, err := readAt(tf.f, g.cp.FPAt, len(g.head))
-	return err == nil && string(b) != string(g.head)
+	if cap(t.scratch) < fingerprintLen {
+		t.scratch = make([]byte, fingerprintLen)
+	}
+	b := t.scratch[:len(g.head)]
+	n, err := tf.f.ReadAt(b, g.cp.FPAt)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	return string(b[:n]) != string(g.head)
 }
 
 // truncated ends the generation tf carried: what the copy logrotate made

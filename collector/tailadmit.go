@@ -100,9 +100,11 @@ func headOf(f *os.File) ([]byte, error) {
 // copySource finds the generation whose first bytes this file begins
 // with (as far as either goes).
 func (t *tailer) copySource(tf *tailFile, head []byte) *generation {
+	dir := filepath.Dir(tf.path)
 	for _, o := range t.files {
-		// The first bytes of every generation as written so far.
-		if o.g != nil && len(o.g.head) < fingerprintLen && o != tf {
+		// The first bytes of every generation beside it (a copy is made
+		// in the same folder) as written so far.
+		if o.g != nil && len(o.g.head) < min(len(head), fingerprintLen) && o != tf && filepath.Dir(o.path) == dir {
 			if st, err := statFile(o.f); err == nil && st.size >= o.g.readPos && t.startOf(o, st) {
 				t.fillHead(o, st)
 			}
