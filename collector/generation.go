@@ -35,6 +35,7 @@ type generation struct {
 	known    int64
 	fromCopy bool // carried by logrotate's copy: nobody writes to it
 	settled  bool // read to its end and its loss counted
+	ended    bool // nothing more is read of it
 	lastData time.Time
 	ident    *checkpoint // the identity the last line sent carried
 	keyStr   string

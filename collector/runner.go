@@ -187,9 +187,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		go func() { wg.Wait(); close(lines) }()
 	}
 	err := r.ship(ctx, lines)
-	if r.cpDirty {
-		r.saveCheckpoints(true)
-	}
+	r.saveCheckpoints(true)
 	return err
 }
 
@@ -209,7 +207,7 @@ func (r *Runner) watchFiles(ctx context.Context, out chan<- Line) {
 	reg := newRegistry()
 	t := &tailer{sources: sources, out: out, now: r.now, poll: r.cfg.Poll, rotateQuiet: r.cfg.RotateQuiet,
 		rotateWait: r.cfg.RotateWait, maxLine: r.cfg.MaxLine, once: r.cfg.Once, logf: logf, reg: reg,
-		onTruncatedLine: func() { r.truncated.Inc() }, onLost: r.lost, onFinish: r.finish}
+		onTruncatedLine: func() { r.truncated.Inc() }, onLost: r.lost, onFinish: r.finish, onBirth: r.born}
 	r.mu.Lock()
 	for _, cp := range r.cps {
 		if cp.Source != "" {
@@ -219,6 +217,15 @@ func (r *Runner) watchFiles(ctx context.Context, out chan<- Line) {
 	r.mu.Unlock()
 	w := newWatcher(sources, reg, r.cfg.Rescan, r.cfg.Poll, r.cfg.Once, logf)
 	t.run(ctx, w)
+}
+
+// born records a generation's first checkpoint, at its start.
+func (r *Runner) born(key string, cp checkpoint) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cps[key]; !ok {
+		r.cps[key] = cp
+	}
 }
 
 // finish notes a generation read to its end; its checkpoint is dropped

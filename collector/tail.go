@@ -60,6 +60,10 @@ type tailer struct {
 	// onFinish: a generation ended; its checkpoint can go once it is
 	// acknowledged up to offset.
 	onFinish func(key string, offset int64)
+	// onBirth: a generation is being read; its checkpoint exists from
+	// now on, so that after a restart it is found wherever it went, even
+	// before any of its lines was acknowledged.
+	onBirth func(key string, cp checkpoint)
 
 	reg      *registry
 	files    map[fileID]*tailFile
@@ -72,6 +76,7 @@ type tailer struct {
 	queueBytes int
 	starved    bool // a file was not read for a full queue
 	order      []*tailFile
+	done       []*generation // ended lately, to know their copies
 	sweeps     int
 	scratch    []byte // fingerprintLen bytes for comparing first bytes
 }
@@ -465,6 +470,13 @@ func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
 	ng := newGeneration(tf.src, g.source, tf.id, tf.path, g.cp.Epoch+1, 0, t.now())
 	ng.holeCredit, ng.lines, ng.lineBytes = accounted, g.lines, g.lineBytes
 	tf.g = ng
+	t.born(ng)
+}
+
+func (t *tailer) born(g *generation) {
+	if t.onBirth != nil {
+		t.onBirth(g.key(), g.cp)
+	}
 }
 
 // endGeneration: nothing more of g will be read. What it was seen to hold
@@ -472,6 +484,25 @@ func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
 // complete.
 func (t *tailer) endGeneration(ctx context.Context, g *generation, path string) {
 	t.settle(ctx, g, path)
+	g.ended = true
+	// Remembered a while: a copy of it appearing later (logrotate's,
+	// matched by app.log*) is known and not read again.
+	if len(t.done) >= 64 {
+		t.done = append(t.done[:0], t.done[1:]...)
+	}
+	t.done = append(t.done, g)
+	t.finishIfUnused(g)
+}
+
+// finishIfUnused lets an ended generation's checkpoint go, unless an open
+// copy of it still needs it: after a restart, the checkpoint is how the
+// copy is known.
+func (t *tailer) finishIfUnused(g *generation) {
+	for _, o := range t.files {
+		if o.copyOf == g || o.g == g {
+			return
+		}
+	}
 	t.onFinish(g.key(), g.cp.Offset)
 }
 
@@ -492,12 +523,15 @@ func (t *tailer) settle(ctx context.Context, g *generation, path string) {
 }
 
 func (t *tailer) closeFile(ctx context.Context, tf *tailFile, end bool) {
-	if end && tf.g != nil {
-		t.endGeneration(ctx, tf.g, tf.path)
-	}
 	tf.f.Close()
 	delete(t.files, tf.id)
 	t.reg.forget(tf.id, tf.path)
+	if end && tf.g != nil {
+		t.endGeneration(ctx, tf.g, tf.path)
+	}
+	if g := tf.copyOf; g != nil && g.ended {
+		t.finishIfUnused(g)
+	}
 }
 
 func (t *tailer) closeAll() {

@@ -78,6 +78,7 @@ func (t *tailer) decideNew(ctx context.Context, tf *tailFile) {
 	}
 	tf.g = newGeneration(tf.src, source, tf.id, tf.path, 0, 0, t.now())
 	tf.g.lastData = t.now()
+	t.born(tf.g)
 }
 
 // headOf reads a file's first bytes after any hole of NULs.
@@ -124,7 +125,16 @@ func (t *tailer) copySource(tf *tailFile, head []byte) *generation {
 			best = g
 		}
 	}
-	return best
+	if best != nil {
+		return best
+	}
+	for i := len(t.done) - 1; i >= 0; i-- {
+		g := t.done[i]
+		if n := min(len(head), len(g.head)); n > 0 && bytes.Equal(head[:n], g.head[:n]) {
+			return g
+		}
+	}
+	return nil
 }
 
 // rotationParent is the open file whose rotation tf's name is.
@@ -248,6 +258,7 @@ func (t *tailer) resume(ctx context.Context, tf *tailFile, cp checkpoint, st fil
 	t.recoverSaved(ctx, cp, filepath.Dir(tf.path))
 	if same {
 		tf.g = newGeneration(tf.src, cp.Source, tf.id, tf.path, cp.Epoch+1, 0, t.now())
+		t.born(tf.g)
 		return
 	}
 	tf.source = cp.Source
