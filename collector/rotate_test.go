@@ -146,10 +146,12 @@ func TestRestartAcrossRotations(t *testing.T) {
 			w := startWriter(t, path, 20000, true, false)
 			time.Sleep(300 * time.Millisecond)
 			logrotate(t, bin, dir, path, rotCreate)
+			rotated := w.n.Load()
 			time.Sleep(300 * time.Millisecond)
-			// Stopped once it caught up: what it had not read of a file
-			// compressed while it is stopped would be lost (and counted).
-			for deadline := time.Now().Add(30 * time.Second); int64(p.shipped()) < w.n.Load()-4000 && time.Now().Before(deadline); {
+			// Stopped once the rotated file was read: rotated again while
+			// the collector is stopped, it is compressed, and what was not
+			// read of it would be lost (and counted).
+			for deadline := time.Now().Add(30 * time.Second); int64(p.shipped()) < rotated+400 && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
 			}
 			p.stop()
