@@ -7,8 +7,8 @@
 set -euo pipefail
 
 packages=(
-	# syslog senders and the journal
-	rsyslog bsdutils systemd systemd-journal-remote
+	# syslog senders and the journal; log rotation for the collector's tests
+	rsyslog bsdutils systemd systemd-journal-remote logrotate
 	# cgo for go-sqlite3, and an independent reader of our database
 	gcc libc6-dev sqlite3
 	# DNS probes: authoritative, resolver, client
