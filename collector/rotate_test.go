@@ -212,3 +212,50 @@ func TestCheckpointVersion1Resumes(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartAfterCopytruncate: one inode, two generations (before and
+// after a copytruncate) with checkpoints; after a restart the one whose
+// first bytes are in the file goes on, the other is found in the copy,
+// and nothing is read twice.
+func TestRestartAfterCopytruncate(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.MkdirAll(logs, 0o755)
+	path := filepath.Join(logs, "app.log")
+	cfg := Config{Files: []FileConfig{{Path: path}}}
+	line := func(f *os.File, n int) {
+		fmt.Fprintf(f, "rotatetest n=%08d the quick brown fox jumps over the dog\n", n)
+	}
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	defer f.Close()
+	n := 0
+	for ; n < 1000; n++ {
+		line(f, n)
+	}
+	p := startFastPipeline(t, dir, cfg)
+	waitShipped := func(p *pipeline, want int) {
+		for deadline := time.Now().Add(30 * time.Second); int(p.shipped()) < want && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitShipped(p, n)
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path+".1", b, 0o644)
+	os.Truncate(path, 0)
+	for ; n < 1500; n++ {
+		line(f, n)
+	}
+	waitShipped(p, n)
+	time.Sleep(1200 * time.Millisecond) // the checkpoints are saved
+	p.stop()
+	for ; n < 2000; n++ {
+		line(f, n)
+	}
+	p2 := startFastPipelineTo(t, dir, cfg, p.sink)
+	o := outcome{written: int64(n), logs: p2.logs, sink: p.sink}
+	o.lost, o.missing = waitAccounted(t, p2, o.written)
+	o.check(t, true)
+	if len(o.missing) > 0 {
+		t.Errorf("%d lines lost", len(o.missing))
+	}
+}

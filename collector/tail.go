@@ -67,7 +67,7 @@ type tailer struct {
 
 	reg      *registry
 	files    map[fileID]*tailFile
-	savedIDs map[fileID]checkpoint // checkpoints not yet resumed, by inode
+	savedIDs map[fileID][]checkpoint // checkpoints not yet resumed, by inode
 	saved    []checkpoint
 	chunk    []byte
 

@@ -33,15 +33,43 @@ func (t *tailer) admit(ctx context.Context, o opened) {
 	tf := &tailFile{f: o.f, id: o.st.id, path: o.path, src: o.src, matched: o.matched, opened: t.now(), source: o.source,
 		bornEmpty: o.st.size == 0}
 	t.files[tf.id] = tf
-	if cp, ok := t.savedIDs[tf.id]; ok {
+	if cps := t.savedIDs[tf.id]; len(cps) > 0 {
 		delete(t.savedIDs, tf.id)
 		if tf.src == nil {
-			tf.src = t.sourceFor(cp.Source)
+			tf.src = t.sourceFor(cps[0].Source)
 		}
-		t.resume(ctx, tf, cp, o.st)
+		t.resumeAny(ctx, tf, cps, o.st)
 		return
 	}
 	t.decideNew(ctx, tf)
+}
+
+// resumeAny: an inode can have had several generations (truncated in
+// place); the one whose first bytes are there now goes on, the others
+// are looked for in copies or counted lost.
+func (t *tailer) resumeAny(ctx context.Context, tf *tailFile, cps []checkpoint, st fileStat) {
+	best := -1
+	for i, cp := range cps {
+		head, err := readAt(tf.f, cp.FPAt, cp.FPLen)
+		if err == nil && len(head) == cp.FPLen && cp.FPLen > 0 && fpHash(head) == cp.FP && st.size >= cp.Offset {
+			best = i
+		}
+	}
+	if best < 0 {
+		// None is there as it was: the latest decides (truncated while
+		// stopped, or other content).
+		for i, cp := range cps {
+			if best < 0 || cp.Epoch > cps[best].Epoch {
+				best = i
+			}
+		}
+	}
+	for i, cp := range cps {
+		if i != best {
+			t.recoverSaved(ctx, cp, filepath.Dir(tf.path))
+		}
+	}
+	t.resume(ctx, tf, cps[best], st)
 }
 
 // decideNew settles what a file with no checkpoint is.
@@ -269,27 +297,31 @@ func (t *tailer) resume(ctx context.Context, tf *tailFile, cp checkpoint, st fil
 // generations wherever they are now: a generation rotated while the
 // collector was stopped is read to its end before its successor.
 func (t *tailer) reattach(ctx context.Context) {
-	t.savedIDs = map[fileID]checkpoint{}
+	t.savedIDs = map[fileID][]checkpoint{}
 	sort.Slice(t.saved, func(i, j int) bool { return t.saved[i].Offset < t.saved[j].Offset })
 	for _, cp := range t.saved {
 		if t.sourceFor(cp.Source) == nil {
 			continue // no longer configured
 		}
-		t.savedIDs[fileID{cp.Dev, cp.Ino}] = cp
+		id := fileID{cp.Dev, cp.Ino}
+		t.savedIDs[id] = append(t.savedIDs[id], cp)
 	}
 	for _, cp := range t.saved {
 		id := fileID{cp.Dev, cp.Ino}
-		if _, ok := t.savedIDs[id]; !ok {
+		cps := t.savedIDs[id]
+		if len(cps) == 0 {
 			continue
 		}
 		src := t.sourceFor(cp.Source)
-		if f, st, p := findInode(cp.Path, id); f != nil {
+		if f, st, p := findInode(cps[len(cps)-1].Path, id); f != nil {
 			t.reg.remember(id, p)
 			t.admit(ctx, opened{f: f, st: st, path: p, src: src, matched: t.matches(p)})
 			continue
 		}
 		delete(t.savedIDs, id)
-		t.recoverSaved(ctx, cp, filepath.Dir(cp.Path))
+		for _, cp := range cps {
+			t.recoverSaved(ctx, cp, filepath.Dir(cp.Path))
+		}
 	}
 }
 
