@@ -73,7 +73,7 @@ rotation() {
     sleep "$every"
     local d=${@:$((i % $# + 1)):1}
     printf '%s {\n rotate 4\n missingok\n%b\n}\n' "$logs/app.log" "$d" >"$dir/lr.conf"
-    logrotate -f -s "$dir/lr.state" "$dir/lr.conf"
+    logrotate -f -s "$dir/lr.state" "$dir/lr.conf" 2>>"$dir/logrotate.err" || true
     i=$((i + 1))
   done
   wait $wpid
@@ -90,7 +90,13 @@ rotation() {
   local lostc
   lostc=$(curl -s "http://127.0.0.1:$((port + run))/metrics" | awk '/^watchpost_collector_lost_lines_total/{s+=$2} END{print s+0}')
   kill $cpid; wait $cpid 2>/dev/null || true
-  "$dir/watchpost" grep -data "$dir/data" "$tag" | grep -o "$tag [0-9]*" | sort >"$dir/got$run"
+  # grep reads the live store; a block being compacted can make one
+  # search fail: try again.
+  for _ in 1 2 3 4 5; do
+    "$dir/watchpost" grep -data "$dir/data" "$tag" >"$dir/raw$run" 2>"$dir/grep$run.err" && break
+    sleep 1
+  done
+  grep -o "$tag [0-9]*" "$dir/raw$run" | sort >"$dir/got$run" || true
   local stored dups missing
   stored=$(uniq "$dir/got$run" | wc -l)
   dups=$(($(wc -l <"$dir/got$run") - stored))

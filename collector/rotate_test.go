@@ -267,3 +267,36 @@ func TestRestartAfterCopytruncate(t *testing.T) {
 		t.Errorf("%d lines lost", len(o.missing))
 	}
 }
+
+// TestPollingWithoutInotify: where inotify is missing, the collector polls:
+// new files are found by the rescans, and rotations lose nothing.
+func TestPollingWithoutInotify(t *testing.T) {
+	rot := rotation{name: "create", directives: []string{rotCreate, rotDelay}, reopen: true, every: 350 * time.Millisecond}
+	bin := needLogrotate(t)
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.MkdirAll(logs, 0o755)
+	path := filepath.Join(logs, "app.log")
+	p := startFastPipeline(t, dir, Config{Files: []FileConfig{{Path: filepath.Join(logs, "*.log*")}}, NoInotify: true})
+	w := startWriter(t, path, 20000, rot.reopen, false)
+	for i := 0; i < 3; i++ {
+		time.Sleep(rot.every)
+		logrotate(t, bin, dir, path, rot.directives[i%2])
+	}
+	// A file that appears later is found by a rescan.
+	other := filepath.Join(logs, "other.log")
+	os.WriteFile(other, []byte("rotatetest n=99999999 the quick brown fox jumps over the dog\n"), 0o644)
+	time.Sleep(rot.every)
+	w.finish()
+	o := outcome{written: w.n.Load(), logs: p.logs, sink: p.sink}
+	o.lost, o.missing = waitAccounted(t, p, o.written)
+	o.check(t, true)
+	if len(o.missing) > 0 {
+		t.Errorf("%d lines lost", len(o.missing))
+	}
+	for deadline := time.Now().Add(10 * time.Second); p.stored(t)[99999999] == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a file created later was not found without inotify")
+		}
+	}
+}

@@ -50,6 +50,7 @@ type Config struct {
 	RotateQuiet time.Duration // a deleted file is read until quiet this long (1 s)
 	RotateWait  time.Duration // a file renamed out of every pattern, until quiet this long (5 min)
 	Rescan      time.Duration // globs are expanded again this often with inotify (10 s)
+	NoInotify   bool          // poll only, as where inotify is missing (tests)
 	BatchLines  int           // lines per batch (4,096)
 	BatchBytes  int           // bytes per batch (2 MiB)
 	BatchDelay  time.Duration // the longest a line waits for its batch to fill (200 ms)
@@ -215,7 +216,7 @@ func (r *Runner) watchFiles(ctx context.Context, out chan<- Line) {
 		}
 	}
 	r.mu.Unlock()
-	w := newWatcher(sources, reg, r.cfg.Rescan, r.cfg.Poll, r.cfg.Once, logf)
+	w := newWatcher(sources, reg, r.cfg.Rescan, r.cfg.Poll, r.cfg.Once || r.cfg.NoInotify, logf)
 	t.run(ctx, w)
 }
 

@@ -374,6 +374,12 @@ func (t *tailer) locate(tf *tailFile) {
 	}
 }
 
+func (t *tailer) startsWithHole(tf *tailFile) bool {
+	var b [1]byte
+	n, _ := tf.f.ReadAt(b[:], 0)
+	return n == 1 && b[0] == 0
+}
+
 // startOf settles where a generation not yet read starts (after a
 // hole); false while it holds only NULs.
 func (t *tailer) startOf(tf *tailFile, st fileStat) bool {
@@ -455,7 +461,13 @@ func (t *tailer) rewritten(tf *tailFile) bool {
 // as a new generation.
 func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
 	g := tf.g
-	before := max(g.known, g.readPos, t.reg.takeEnded(tf.id))
+	before := max(g.known, g.readPos)
+	if seen := t.reg.takeEnded(tf.id); !t.startsWithHole(tf) {
+		// What the watcher saw it grow to before the truncation. With a
+		// hole the hole itself says it exactly (skipHole), and the
+		// watcher may have seen the next generation's growth.
+		before = max(before, seen)
+	}
 	g.known = before
 	accounted := before
 	if c, cst := t.findCopy(tf, g); c != nil {

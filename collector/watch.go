@@ -84,8 +84,10 @@ func (r *registry) sawSize(id fileID, size, blocks int64) {
 		r.sizes[id] = s
 	}
 	// Truncated: smaller, or (a writer without O_APPEND goes on past a
-	// hole) far fewer blocks for its size.
-	if size < s.max || s.blocks > 64 && 2*blocks < s.blocks {
+	// hole) a file that was dense is now mostly hole. Blocks alone can
+	// fall without a truncation (ext4 trims its preallocation).
+	sparse := func(size, blocks int64) bool { return 2*blocks*512 < size }
+	if size < s.max || size >= s.max && s.max > 64<<10 && sparse(size, blocks) && !sparse(s.max, s.blocks) {
 		if len(s.ended) < 4 {
 			s.ended = append(s.ended, s.max)
 		}
@@ -160,10 +162,11 @@ type renamed struct {
 	at   time.Time
 }
 
-func newWatcher(sources []*fileSource, reg *registry, rescan, poll time.Duration, once bool, logf func(string, ...any)) *watcher {
+// newWatcher: noInotify polls only (collect -once needs no watch).
+func newWatcher(sources []*fileSource, reg *registry, rescan, poll time.Duration, noInotify bool, logf func(string, ...any)) *watcher {
 	w := &watcher{sources: sources, reg: reg, rescan: rescan, poll: poll, logf: logf,
 		watched: map[string]bool{}, polled: map[string]bool{}, warned: map[string]bool{}, lostName: map[string]renamed{}, moved: map[string]fileID{}}
-	if !once && len(sources) > 0 {
+	if !noInotify && len(sources) > 0 {
 		fsw, err := fsnotify.NewWatcher()
 		if err != nil {
 			logf("inotify unavailable; polling the log files instead", "err", err)
