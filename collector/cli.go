@@ -56,7 +56,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tokenFile := fs.String("token-file", "", "file holding this host's ingest token (overrides the file)")
 	caFile := fs.String("ca-file", "", "PEM CA for the loghost's certificate (default: system roots)")
 	host := fs.String("host", "", "host name to file lines under (enrollment tokens only; default: hostname)")
-	state := fs.String("state", "/var/lib/watchpost", "folder for checkpoints and the spool")
+	state := fs.String("state", "", "folder for checkpoints and the spool (default: state_dir, $STATE_DIRECTORY, the spool's folder, "+DefaultStateDir+")")
 	journal := fs.Bool("journal", true, "follow the systemd journal (flag-only runs)")
 	journalFile := fs.String("journal-file", "", "read this journal file (journalctl --file) from its start instead of the system journal")
 	once := fs.Bool("once", false, "ship what is there now and exit (tests, cron)")
@@ -79,7 +79,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sc := ShipperConfig{}
 	var mc metricsConfig
 	rc := Config{Files: files, Journal: *journal, Once: *once}
-	spoolDir, spoolMax := filepath.Join(*state, "spool"), int64(512<<20)
+	var stateKey, spoolDir string
+	spoolMax := int64(512 << 20)
 	if *cfgPath != "" {
 		c, err := config.LoadCollector(*cfgPath)
 		if err != nil {
@@ -94,9 +95,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			rc.Files = append(rc.Files, FileConfig{Path: f.Path, Format: f.Format, Site: f.Site, Multiline: f.Multiline,
 				MultilineMax: int(f.MultilineMax), MultilineTimeout: time.Duration(f.MultilineTimeout)})
 		}
-		if c.Spool != "" {
-			spoolDir = c.Spool
-		}
+		stateKey, spoolDir = c.StateDir, c.Spool
 		spoolMax = int64(c.SpoolMax)
 		if !flagGiven(fs, "interval") && c.Interval != 0 {
 			*interval = time.Duration(c.Interval)
@@ -163,8 +162,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rc.JournalCommand = []string{"journalctl", "--file=" + *journalFile}
 	}
 	rc.JournalNoFollow = *once
+	rc.StateDir = StateDir(*state, stateKey, spoolDir, os.Getenv("STATE_DIRECTORY"))
+	if spoolDir == "" {
+		spoolDir = filepath.Join(rc.StateDir, "spool")
+	}
 	sc.SpoolDir, sc.SpoolMax = spoolDir, spoolMax
-	rc.StateDir = *state
+	// Refuse to start without somewhere to keep the checkpoints: every
+	// restart would read every file again from its start.
+	for _, d := range []string{rc.StateDir, spoolDir} {
+		if err := probeWritable(d); err != nil {
+			fmt.Fprintf(stderr, "watchpost collect: the state folder %s cannot be written: %v\n"+
+				"It keeps the checkpoints and the spool: give -state or state_dir (or spool) a folder this user may write.\n", d, err)
+			return 1
+		}
+	}
 	mc.host = sc.Host
 	if err := run(ctx, rc, sc, mc, *once, *reportEvery, *metricsAddr, logger); err != nil {
 		fmt.Fprintf(stderr, "watchpost collect: %v\n", err)
@@ -212,7 +223,7 @@ func run(ctx context.Context, rc Config, sc ShipperConfig, mc metricsConfig, onc
 	// The loghost decides the name with a host token; it is logged from
 	// its first answer. This host's own name is only what an enrolment
 	// token asks for.
-	logger.Info("collector started", "server", sc.Server, "hostname", sc.Host, "files", len(rc.Files), "journal", rc.Journal, "spool", sc.SpoolDir)
+	logger.Info("collector started", "server", sc.Server, "hostname", sc.Host, "files", len(rc.Files), "journal", rc.Journal, "state", rc.StateDir, "spool", sc.SpoolDir)
 	if once {
 		// Spooled batches of an earlier run go first; then this run's.
 		for {
@@ -279,7 +290,7 @@ func tuneMemory(once bool) {
 		// 16 MiB, not 12: the one binary's package-level data (the web
 		// statistics' crawler patterns alone keep 1 MB) left 12 MiB so
 		// little room that the collector spent 60 % more CPU in the GC.
-		debug.SetMemoryLimit(16 << 20)
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	if os.Getenv("GOGC") == "" && !once {
 		// The same trade for the long-running agent: half the heap

@@ -33,8 +33,26 @@ type Line struct {
 	Priority int // 0..7, -1 unknown
 	Facility int // 0..23, -1 unknown
 
-	end  int64      // offset after the line, for the checkpoint
-	mark checkpoint // the source's identity to save with it
+	end  int64       // offset after the line, for the checkpoint
+	seen int64       // how large the file was seen to be
+	mark *checkpoint // the source's identity to save with it (shared, never changed)
+	key  string      // the checkpoint's name; "" : Source
+}
+
+// checkpoint is the checkpoint to save once the line is durable.
+func (l *Line) checkpoint() checkpoint {
+	cp := *l.mark
+	cp.Offset, cp.Seen = l.end, l.seen
+	return cp
+}
+
+// cpKey names the line's checkpoint: a file's generations each have
+// their own, the journal one.
+func (l *Line) cpKey() string {
+	if l.key != "" {
+		return l.key
+	}
+	return l.Source
 }
 
 // Sink takes lines and returns nil only once they are durable.

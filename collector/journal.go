@@ -170,7 +170,7 @@ func (j *journalSource) run(ctx context.Context, saved checkpoint, haveSaved boo
 		}
 		l := e.line(msg, j.loc)
 		l.Gen, l.Offset, l.end = gen, n, n+1
-		l.mark = checkpoint{Gen: gen, Cursor: e.Cursor, Offset: n + 1}
+		l.mark = &checkpoint{Gen: gen, Cursor: e.Cursor}
 		n++
 		select {
 		case j.out <- l:

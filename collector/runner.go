@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -8,12 +9,9 @@ import (
 	"iter"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,9 +46,11 @@ type Config struct {
 	StateDir string // where the checkpoint file lives
 	Location *time.Location
 
-	Poll        time.Duration // file polling interval (250 ms)
-	RotateQuiet time.Duration // a rotated-away file is read until quiet this long (1 s)
-	Rescan      time.Duration // globs are expanded again this often (10 s)
+	Poll        time.Duration // sweep of every file without inotify (250 ms; 1 s with it)
+	RotateQuiet time.Duration // a deleted file is read until quiet this long (1 s)
+	RotateWait  time.Duration // a file renamed out of every pattern, until quiet this long (5 min)
+	Rescan      time.Duration // globs are expanded again this often with inotify (10 s)
+	NoInotify   bool          // poll only, as where inotify is missing (tests)
 	BatchLines  int           // lines per batch (4,096)
 	BatchBytes  int           // bytes per batch (2 MiB)
 	BatchDelay  time.Duration // the longest a line waits for its batch to fill (200 ms)
@@ -69,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.RotateQuiet == 0 {
 		c.RotateQuiet = time.Second
+	}
+	if c.RotateWait == 0 {
+		c.RotateWait = 5 * time.Minute
 	}
 	if c.Rescan == 0 {
 		c.Rescan = 10 * time.Second
@@ -101,8 +104,17 @@ type Runner struct {
 
 	mu  sync.Mutex
 	cps map[string]checkpoint // acknowledged positions
+	// finished: generations read to their end (or lost), by checkpoint
+	// key: their checkpoint goes once acknowledged up to the offset.
+	finished map[string]int64
 
 	started time.Time
+	set     *metrics.Set
+	// The checkpoint file: when it was last written, whether the
+	// checkpoints changed since.
+	cpSaved time.Time
+	cpDirty bool
+	losses  lossBook
 
 	shipped, shippedBytes, shipErrors, cpErrors, truncated, readErrors, lostFiles *metrics.Counter
 }
@@ -113,8 +125,8 @@ func NewRunner(cfg Config, sink Sink, now func() time.Time, set *metrics.Set, lo
 	if cfg.StateDir == "" {
 		return nil, errors.New("collector: no state folder for checkpoints")
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create state folder: %w", err)
+	if err := probeWritable(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("state folder %s cannot be written (the checkpoints live there): %w", cfg.StateDir, err)
 	}
 	if set == nil {
 		set = metrics.NewSet()
@@ -130,7 +142,7 @@ func NewRunner(cfg Config, sink Sink, now func() time.Time, set *metrics.Set, lo
 		truncated:    set.NewCounter("watchpost_collector_truncated_lines_total"),
 		readErrors:   set.NewCounter("watchpost_collector_read_errors_total"),
 		lostFiles:    set.NewCounter("watchpost_collector_lost_generations_total"),
-		started:      now(),
+		started:      now(), set: set, finished: map[string]int64{},
 	}
 	for _, fc := range cfg.Files {
 		if fc.Multiline != "" {
@@ -159,13 +171,13 @@ func (r *Runner) saved(source string) (checkpoint, bool) {
 // are read again on the next start, from the checkpoints.
 func (r *Runner) Run(ctx context.Context) error {
 	// A short queue: the batch being built is the buffer, not the channel.
-	lines := make(chan Line, min(r.cfg.BatchLines, 1024))
+	lines := make(chan Line, min(r.cfg.BatchLines, 64))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wg.Add(1)
-	go func() { defer wg.Done(); r.watchFiles(ctx, lines, &wg) }()
+	go func() { defer wg.Done(); r.watchFiles(ctx, lines) }()
 	if r.cfg.Journal {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.followJournal(ctx, lines) }()
@@ -175,54 +187,58 @@ func (r *Runner) Run(ctx context.Context) error {
 		// last one, and ship returns once that is acknowledged.
 		go func() { wg.Wait(); close(lines) }()
 	}
-	return r.ship(ctx, lines)
+	err := r.ship(ctx, lines)
+	r.saveCheckpoints(true)
+	return err
 }
 
-func (r *Runner) watchFiles(ctx context.Context, out chan<- Line, wg *sync.WaitGroup) {
-	following := map[string]bool{}
-	warned := map[string]bool{}
-	for {
-		for _, fc := range r.cfg.Files {
-			paths, err := filepath.Glob(fc.Path)
-			if err != nil {
-				if !warned[fc.Path] {
-					r.logger.Error("bad file pattern", "pattern", fc.Path, "err", err)
-					warned[fc.Path] = true
-				}
-				continue
-			}
-			for _, p := range paths {
-				if following[p] {
-					continue
-				}
-				f, err := os.Open(p)
-				if err != nil {
-					if !warned[p] {
-						r.logger.Warn("cannot read log file; leaving it out", "file", p, "err", err)
-						warned[p] = true
-					}
-					continue
-				}
-				f.Close()
-				following[p] = true
-				ff := &fileFollower{path: p, format: fc.Format, site: fc.Site, source: "file:" + p,
-					poll: r.cfg.Poll, quiet: r.cfg.RotateQuiet, maxLine: r.cfg.MaxLine, out: out, once: r.cfg.Once,
-					onTruncatedLine: func() { r.truncated.Inc() },
-					onLost:          func(n int) { r.lostFiles.Add(n) },
-					logf:            func(msg string, args ...any) { r.logger.Warn(msg, args...) }}
-				if fc.Multiline != "" {
-					ff.join = &joiner{start: regexp.MustCompile(fc.Multiline), max: cmp.Or(fc.MultilineMax, 64<<10),
-						timeout: cmp.Or(fc.MultilineTimeout, 2*time.Second)}
-				}
-				cp, ok := r.saved(ff.source)
-				wg.Add(1)
-				go func() { defer wg.Done(); ff.run(ctx, cp, ok) }()
+func (r *Runner) watchFiles(ctx context.Context, out chan<- Line) {
+	var sources []*fileSource
+	for _, fc := range r.cfg.Files {
+		s := &fileSource{FileConfig: fc}
+		if fc.Multiline != "" {
+			re := regexp.MustCompile(fc.Multiline)
+			s.join = func() *joiner {
+				return &joiner{start: re, max: cmp.Or(fc.MultilineMax, 64<<10), timeout: cmp.Or(fc.MultilineTimeout, 2*time.Second)}
 			}
 		}
-		if r.cfg.Once || !sleep(ctx, r.cfg.Rescan) {
-			return
+		sources = append(sources, s)
+	}
+	logf := func(msg string, args ...any) { r.logger.Warn(msg, args...) }
+	reg := newRegistry()
+	t := &tailer{sources: sources, out: out, now: r.now, poll: r.cfg.Poll, rotateQuiet: r.cfg.RotateQuiet,
+		rotateWait: r.cfg.RotateWait, maxLine: r.cfg.MaxLine, once: r.cfg.Once, logf: logf, reg: reg,
+		onTruncatedLine: func() { r.truncated.Inc() }, onLost: r.lost, onFinish: r.finish, onBirth: r.born}
+	r.mu.Lock()
+	for _, cp := range r.cps {
+		if cp.Source != "" {
+			t.saved = append(t.saved, cp)
 		}
 	}
+	r.mu.Unlock()
+	w := newWatcher(sources, reg, r.cfg.Rescan, r.cfg.Poll, r.cfg.Once || r.cfg.NoInotify, logf)
+	t.run(ctx, w)
+}
+
+// born records a generation's first checkpoint, at its start.
+func (r *Runner) born(key string, cp checkpoint) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cps[key]; !ok {
+		r.cps[key] = cp
+	}
+}
+
+// finish notes a generation read to its end; its checkpoint is dropped
+// once acknowledged that far (at once when it already is).
+func (r *Runner) finish(key string, offset int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cp, ok := r.cps[key]; !ok || cp.Offset >= offset {
+		delete(r.cps, key)
+		return
+	}
+	r.finished[key] = offset
 }
 
 func (r *Runner) followJournal(ctx context.Context, out chan<- Line) {
@@ -252,9 +268,11 @@ func (r *Runner) ship(ctx context.Context, lines <-chan Line) error {
 	if pr, ok := r.sink.(preparer); ok {
 		return r.shipAhead(ctx, lines, pr)
 	}
-	batch := make([]Line, 0, r.cfg.BatchLines)
+	batch := make([]Line, 0, 64)
 	for {
-		batch, size, more := r.fill(ctx, lines, batch[:0])
+		var size int
+		var more bool
+		batch, size, more = r.fill(ctx, lines, batch[:0])
 		if len(batch) > 0 && !r.shipBatch(ctx, batch, size) {
 			return ctx.Err()
 		}
@@ -305,7 +323,7 @@ func (r *Runner) shipBatch(ctx context.Context, batch []Line, size int) bool {
 	}
 	r.advance(len(batch), size, func(yield func(string, checkpoint) bool) {
 		for i := range batch {
-			if !yield(batch[i].Source, batch[i].mark) {
+			if !yield(batch[i].cpKey(), batch[i].checkpoint()) {
 				return
 			}
 		}
@@ -354,66 +372,56 @@ func (r *Runner) advance(n, size int, marks iter.Seq2[string, checkpoint]) {
 	r.shipped.Add(n)
 	r.shippedBytes.Add(size)
 	r.mu.Lock()
-	for src, cp := range marks {
-		r.cps[src] = cp
-	}
-	snapshot := make(map[string]checkpoint, len(r.cps))
-	for k, v := range r.cps {
-		snapshot[k] = v
+	for key, cp := range marks {
+		if end, ok := r.finished[key]; ok && cp.Offset >= end {
+			delete(r.finished, key)
+			delete(r.cps, key)
+			continue
+		}
+		r.cps[key] = cp
 	}
 	r.mu.Unlock()
-	if err := writeCheckpoints(r.cpPath, snapshot); err != nil {
+	r.saveCheckpoints(false)
+}
+
+// checkpointEvery bounds how often the checkpoint file is rewritten: with
+// a thousand files it is a quarter megabyte, and a checkpoint a moment
+// stale only means lines sent again, which the loghost drops as replays.
+const checkpointEvery = time.Second
+
+// saveCheckpoints writes the checkpoints when a second has passed since
+// the last write, or now (force) when they changed. Called by the one
+// goroutine that ships, so its buffer needs no lock.
+func (r *Runner) saveCheckpoints(force bool) {
+	r.cpDirty = true
+	if !force && time.Since(r.cpSaved) < checkpointEvery {
+		return
+	}
+	// Encoded straight into the new file, a few kilobytes at a time: a
+	// thousand files' checkpoints need no buffer of their own.
+	err := writeCheckpointFunc(r.cpPath, func(w *bufio.Writer) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		var b [512]byte
+		return appendCheckpointFile(w, b[:0], r.cps)
+	})
+	if err != nil {
 		// The lines are safe at the loghost; a stale checkpoint only
 		// means replays it will drop.
 		r.cpErrors.Inc()
 		r.logger.Error("save checkpoints", "err", err)
+		return
 	}
+	r.cpDirty, r.cpSaved = false, time.Now()
 }
 
-// SourceStat is one source's state for the self-report.
-type SourceStat struct {
-	Source string `json:"source"`
-	Offset int64  `json:"offset"`         // acknowledged
-	Size   int64  `json:"size,omitempty"` // the file's size now
-	Lag    int64  `json:"lag_bytes"`      // written but not yet acknowledged
-}
-
-// Report is the collector's self-report, sent with the batches.
-type Report struct {
-	Type            string       `json:"type"` // "report"
-	Version         string       `json:"version"`
-	UptimeSeconds   int64        `json:"uptime_seconds"`
-	Sources         []SourceStat `json:"sources"`
-	SpoolBatches    int          `json:"spool_batches"`
-	SpoolBytes      int64        `json:"spool_bytes"`
-	LostGenerations uint64       `json:"lost_generations"`
-	TruncatedLines  uint64       `json:"truncated_lines"`
-	ShipErrors      uint64       `json:"ship_errors"`
-}
-
-// Stats returns the sources' acknowledged positions and lag.
-func (r *Runner) Stats() []SourceStat {
-	r.mu.Lock()
-	out := make([]SourceStat, 0, len(r.cps))
-	for src, cp := range r.cps {
-		out = append(out, SourceStat{Source: src, Offset: cp.Offset})
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
-	r.mu.Unlock()
-	for i := range out {
-		if p, ok := strings.CutPrefix(out[i].Source, "file:"); ok {
-			if fi, err := os.Stat(p); err == nil {
-				out[i].Size = fi.Size()
-				out[i].Lag = max(0, fi.Size()-out[i].Offset)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
-	return out
-}
-
-// Report builds the self-report.
-func (r *Runner) Report(version string, spoolBatches int, spoolBytes int64) Report {
-	return Report{Type: "report", Version: version, UptimeSeconds: int64(r.now().Sub(r.started).Seconds()),
-		Sources: r.Stats(), SpoolBatches: spoolBatches, SpoolBytes: spoolBytes,
-		LostGenerations: r.lostFiles.Get(), TruncatedLines: r.truncated.Get(), ShipErrors: r.shipErrors.Get()}
 }

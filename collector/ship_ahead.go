@@ -37,7 +37,7 @@ func (s *Shipper) prepare(p *prepared, lines []Line) error {
 	p.n, p.size, p.marks = len(lines), 0, p.marks[:0]
 	for i := range lines {
 		p.size += len(lines[i].Text)
-		p.marks = setMark(p.marks, lines[i].Source, lines[i].mark)
+		p.marks = setMark(p.marks, lines[i].cpKey(), lines[i].checkpoint())
 	}
 	s.encMu.Lock()
 	defer s.encMu.Unlock()
@@ -81,7 +81,8 @@ func (r *Runner) shipAhead(ctx context.Context, lines <-chan Line, pr preparer) 
 	go func() {
 		defer wg.Done()
 		defer close(ready)
-		batch := make([]Line, 0, r.cfg.BatchLines)
+		// Grown as lines come: a quiet host keeps a small batch.
+		batch := make([]Line, 0, 64)
 		for {
 			var p *prepared
 			select {
@@ -97,6 +98,9 @@ func (r *Runner) shipAhead(ctx context.Context, lines <-chan Line, pr preparer) 
 					return
 				}
 				clear(batch) // the texts are in the body now
+				if len(batch) < cap(batch)/4 && cap(batch) > 256 {
+					batch = nil // a burst is over: give its room back
+				}
 				select {
 				case ready <- p:
 				case <-ctx.Done():

@@ -88,8 +88,8 @@ func TestShipAheadExactlyOnce(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if cps, _ := readCheckpoints(filepath.Join(dir, "state", "checkpoints.json")); cps["file:"+logPath].Offset != int64(b.Len()) {
-			t.Fatalf("checkpoint %+v, want offset %d", cps["file:"+logPath], b.Len())
+		if cps, _ := readCheckpoints(filepath.Join(dir, "state", "checkpoints.json")); pathCheckpoint(cps, logPath).Offset != int64(b.Len()) {
+			t.Fatalf("checkpoint %+v, want offset %d", cps, b.Len())
 		}
 	}
 	run()

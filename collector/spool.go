@@ -38,6 +38,9 @@ func openSpool(dir string, limit int64) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool: %w", err)
 	}
+	if err := probeWritable(dir); err != nil {
+		return nil, fmt.Errorf("spool %s cannot be written: %w", dir, err)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read spool: %w", err)

@@ -21,6 +21,7 @@ type Collector struct {
 	Host     string          `yaml:"host"`    // default: the hostname
 	Journal  bool            `yaml:"journal"`
 	Files    []CollectorFile `yaml:"files"`
+	StateDir string          `yaml:"state_dir"` // checkpoints (and the spool by default)
 	Spool    string          `yaml:"spool"`
 	SpoolMax ByteSize        `yaml:"spool_max_size"`
 	Interval Duration        `yaml:"interval"`
@@ -47,7 +48,6 @@ type CollectorFile struct {
 func collectorDefaults() *Collector {
 	return &Collector{
 		Journal:  true,
-		Spool:    "/var/lib/watchpost/spool",
 		SpoolMax: ByteSize(512 << 20),
 		Interval: Duration(60 * time.Second),
 	}
@@ -71,7 +71,7 @@ func ParseCollector(file string, data []byte) (*Collector, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(file)
-	for _, p := range []*string{&c.CAFile, &c.Spool, &c.MuninPlugins, &c.MuninPluginConf} {
+	for _, p := range []*string{&c.CAFile, &c.StateDir, &c.Spool, &c.MuninPlugins, &c.MuninPluginConf} {
 		if *p != "" && *p != "none" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -7,8 +7,8 @@
 set -euo pipefail
 
 packages=(
-	# syslog senders and the journal
-	rsyslog bsdutils systemd systemd-journal-remote
+	# syslog senders and the journal; log rotation for the collector's tests
+	rsyslog bsdutils systemd systemd-journal-remote logrotate
 	# cgo for go-sqlite3, and an independent reader of our database; make
 	# builds logsurfer 1.8 (internal/peers/logsurfer), the rule engine's oracle
 	gcc libc6-dev make sqlite3

@@ -10,6 +10,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/store"
 )
 
@@ -36,6 +37,7 @@ type collectorReport struct {
 	SpoolBatches    int    `json:"spool_batches"`
 	SpoolBytes      int64  `json:"spool_bytes"`
 	LostGenerations uint64 `json:"lost_generations"`
+	LostBytes       int64  `json:"lost_bytes"`
 	TruncatedLines  uint64 `json:"truncated_lines"`
 	ShipErrors      uint64 `json:"ship_errors"`
 	Sources         []struct {
@@ -66,6 +68,7 @@ func (h *hostStats) report(host string, data []byte, received time.Time) {
 		l := fmt.Sprintf(`{host=%q}`, host)
 		h.set.GetOrCreateGauge("watchpost_collector_report_spool_bytes"+l, get(func(r collectorReport) float64 { return float64(r.SpoolBytes) }))
 		h.set.GetOrCreateGauge("watchpost_collector_report_lost_generations"+l, get(func(r collectorReport) float64 { return float64(r.LostGenerations) }))
+		h.set.GetOrCreateGauge("watchpost_collector_report_lost_bytes"+l, get(func(r collectorReport) float64 { return float64(r.LostBytes) }))
 		h.set.GetOrCreateGauge("watchpost_collector_report_truncated_lines"+l, get(func(r collectorReport) float64 { return float64(r.TruncatedLines) }))
 		h.set.GetOrCreateGauge("watchpost_collector_report_lag_bytes"+l, get(func(r collectorReport) float64 {
 			var n int64
@@ -90,6 +93,11 @@ func (h *hostStats) consume(ctx context.Context, tx *sql.Tx, recs []store.Record
 		r := &recs[i]
 		if r.Kind == store.KindReport {
 			h.report(r.Host, r.Data, r.Received)
+			// Lines the collector could not read raise the host's
+			// incident, once per new loss (the report is read once).
+			if err := alerting.CollectorLoss(ctx, tx, r.Host, r.Data, r.Received); err != nil {
+				return err
+			}
 			continue
 		}
 		if r.Kind != store.KindLog {
