@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -505,8 +507,19 @@ func TestBackupAndReadOnly(t *testing.T) {
 		t.Fatal("read-only store accepted a write")
 	}
 	dst := filepath.Join(t.TempDir(), "copy.db")
-	if err := s.Backup(ctx, dst); err != nil {
+	// Under umask 022 SQLite alone made the copy 0644; it holds what the
+	// 0600 store holds.
+	old := syscall.Umask(0o022)
+	err = s.Backup(ctx, dst)
+	syscall.Umask(old)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if err := s.Backup(ctx, dst); err == nil {
+		t.Fatal("backup over an existing file")
 	}
 	cp, err := Open(ctx, Options{Path: dst, ReadOnly: true})
 	if err != nil {
