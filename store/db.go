@@ -93,6 +93,10 @@ type Store struct {
 	codecRO   *codec
 	codecErr  error
 
+	// afterList, when set (tests), runs between a search's listing of its
+	// blocks and their reading.
+	afterList func()
+
 	notifyMu sync.Mutex
 	notifyCh chan struct{} // closed and replaced after each commit
 	lastSeq  int64         // guarded by notifyMu

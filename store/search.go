@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 	"slices"
@@ -68,7 +69,15 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 			args = append(args, h)
 		}
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time FROM blocks b JOIN hosts h ON h.id = b.host_id
+	// One read transaction is one snapshot: compaction and retention
+	// delete the blocks they merge or expire while a search runs, and a
+	// block listed here must still be there when a worker reads it.
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, st, fmt.Errorf("search: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time FROM blocks b JOIN hosts h ON h.id = b.host_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY b.max_time DESC, b.id DESC`, args...)
 	if err != nil {
 		return nil, st, fmt.Errorf("search: %w", err)
@@ -87,11 +96,14 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		return nil, st, fmt.Errorf("search: %w", err)
 	}
 	st.Blocks = len(refs)
-	refs, err = s.filterBySignature(ctx, q, refs)
+	refs, err = filterBySignature(ctx, tx, q, refs)
 	if err != nil {
 		return nil, st, err
 	}
 	st.Candidates = len(refs)
+	if s.afterList != nil {
+		s.afterList()
+	}
 	c, err := s.readCodec()
 	if err != nil {
 		return nil, st, err
@@ -132,7 +144,9 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 				defer func() { <-sem }()
 				var res blockResult
 				var data []byte
-				if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
+				// The workers share the transaction's connection: the
+				// reads take turns, the decoding runs in parallel.
+				if err := tx.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
 					res.err = fmt.Errorf("search: read block: %w", err)
 					results[i] <- res
 					return
@@ -308,7 +322,7 @@ func dedupHits(hits []Hit) []Hit {
 
 // filterBySignature drops the blocks whose signature proves they hold no
 // match: a literal's trigram or a required field value is absent.
-func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []blockRef) ([]blockRef, error) {
+func filterBySignature(ctx context.Context, tx *sql.Tx, q *query.Query, refs []blockRef) ([]blockRef, error) {
 	if q == nil || len(refs) == 0 {
 		return refs, nil
 	}
@@ -342,7 +356,7 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 	}
 	excluded := map[int64]bool{}
 	for band, ps := range byBand {
-		rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
+		rows, err := tx.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
 		if err != nil {
 			return nil, fmt.Errorf("search: read signatures: %w", err)
 		}

@@ -587,3 +587,43 @@ func TestReadAfterKind(t *testing.T) {
 		t.Fatalf("at the end: %d records, through %d, %v", len(recs), through, err)
 	}
 }
+
+// TestSearchDuringCompaction: a search lists its blocks, compaction then
+// merges and deletes them, and the search still reads every listed block
+// (one snapshot), instead of failing "read block: no rows".
+func TestSearchDuringCompaction(t *testing.T) {
+	s, c := openTest(t, func(o *Options) { o.BlockLines = 100 })
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		h := []string{"a", "b"}[i%2]
+		if _, err := s.Append(ctx, h, genRecords(7, uint64(i), t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _, err := s.Search(ctx, SearchOptions{})
+	if err != nil || len(want) != 210 {
+		t.Fatalf("%d hits before, %v", len(want), err)
+	}
+	c.add(time.Hour)
+	merged := 0
+	s.afterList = func() {
+		s.afterList = nil
+		n, err := s.Compact(ctx, time.Minute)
+		if err != nil {
+			t.Errorf("compact: %v", err)
+		}
+		merged = n
+	}
+	for _, o := range []SearchOptions{{}, {Query: mustQuery(t, "sshd"), Context: 1}} {
+		got, _, err := s.Search(ctx, o)
+		if err != nil {
+			t.Fatalf("search during compaction: %v", err)
+		}
+		if o.Query == nil && len(got) != len(want) {
+			t.Fatalf("%d hits during compaction, want %d", len(got), len(want))
+		}
+	}
+	if merged == 0 {
+		t.Fatal("nothing merged: the test did not race compaction")
+	}
+}
