@@ -239,7 +239,7 @@ func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Web
 	}
 	if w != nil {
 		rc.Webhook = NewWebhook(w.URL, string(w.Secret))
-		rc.describe = append(rc.describe, "webhook "+w.URL)
+		rc.describe = append(rc.describe, "webhook "+RedactURL(w.URL))
 	}
 	if err := rc.addNotifiers(name, svc, w); err != nil {
 		return rc, fmt.Errorf("receiver %s: %w", name, err)
