@@ -272,6 +272,7 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 			return nil, err
 		}
 		svc.Pauses = tr
+		svc.Redactor = l.st.redactor
 		l.pings, l.beats = svc, svc
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()
