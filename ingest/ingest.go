@@ -65,7 +65,7 @@ type Handler struct {
 	o       Options
 	m       struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
-		tooLarge, busy, quota, badBatch, truncated             *metrics.Counter
+		tooLarge, busy, quota, badBatch, truncated, clamped    *metrics.Counter
 		latency                                                *metrics.Histogram
 	}
 }
@@ -106,6 +106,7 @@ func New(o Options) *Handler {
 	h.m.quota = s.NewCounter(`watchpost_ingest_refused_total{reason="quota"}`)
 	h.m.badBatch = s.NewCounter(`watchpost_ingest_refused_total{reason="bad_batch"}`)
 	h.m.truncated = s.NewCounter("watchpost_ingest_truncated_lines_total")
+	h.m.clamped = s.NewCounter("watchpost_ingest_clamped_times_total")
 	h.m.latency = s.NewHistogram("watchpost_ingest_duration_seconds")
 	return h
 }
@@ -450,6 +451,9 @@ func (h *Handler) decodeItem(p *fastjson.Parser, in *interner, line []byte, now 
 		rec.Facility = *it.Fac
 	}
 	rec.Raw = string(raw)
+	if rec.ClampTime() {
+		h.m.clamped.Inc()
+	}
 	rec.Source, rec.Gen, rec.File, rec.Format, rec.Site = it.Source, it.Gen, it.File, it.Format, it.Site
 	// The host is the token's: a collector cannot file lines under another
 	// host, whatever the line itself claims.

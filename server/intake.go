@@ -19,6 +19,7 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 		return nil
 	}
 	parseErrors := set.NewCounter("watchpost_syslog_parse_errors_total")
+	clamped := set.NewCounter("watchpost_syslog_clamped_times_total")
 	handler := func(ctx context.Context, msgs []syslogd.Message) {
 		byHost := map[string][]store.Record{}
 		for _, m := range msgs {
@@ -34,6 +35,9 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 			host := syslogd.HostOf(ev, m.Remote)
 			rec := store.Record{Kind: store.KindLog, Received: m.Received, Event: ev, Raw: string(m.Raw), Offset: -1, Format: "syslog"}
 			rec.Host = host
+			if rec.ClampTime() {
+				clamped.Inc()
+			}
 			byHost[host] = append(byHost[host], rec)
 		}
 		// One Append per sending host, all queued at once so the writer
@@ -91,6 +95,7 @@ func (k *selfSink) Ship(ctx context.Context, lines []collector.Line) error {
 	for i, ln := range lines {
 		ln.Text = k.redact.Redact(ln.Text)
 		recs[i] = LineRecord(ln, k.loc)
+		recs[i].ClampTime()
 	}
 	_, err := k.s.Append(ctx, k.host, recs)
 	return err
