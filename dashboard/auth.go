@@ -64,9 +64,11 @@ type Auth struct {
 	// a field only so a test can prove every token is compared.
 	equal func(a, b []byte) int
 
-	revoked   *revocations
-	ipLimit   *limiter
-	userLimit *limiter
+	revoked *revocations
+	// Failed logins slow down the address they come from, and the
+	// address and name together; never the name alone.
+	addrLimit *backoff
+	pairLimit *backoff
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte // by bcrypt cost
@@ -99,11 +101,16 @@ type userEntry struct {
 	bind [bindLen]byte
 }
 
-// Failed logins allowed per client address and per user name before
-// further attempts are refused for the rest of the window.
+// Failed logins: an address and user name may fail pairFree times, an
+// address (whatever names it tries) addrFree times, before each further
+// attempt waits loginBase, doubling up to loginMaxWait. Failures are
+// forgotten after loginForget without an attempt.
 const (
-	loginFailures   = 5
-	loginWindow     = 5 * time.Minute
+	pairFree        = 3
+	addrFree        = 10
+	loginBase       = 2 * time.Second
+	loginMaxWait    = 15 * time.Minute
+	loginForget     = time.Hour
 	limiterCapacity = 10000
 )
 
@@ -124,8 +131,8 @@ func NewAuth(cfg AuthConfig, now func() time.Time, set *metrics.Set, logger *slo
 		log:       logger,
 		equal:     subtle.ConstantTimeCompare,
 		revoked:   newRevocations(),
-		ipLimit:   newLimiter(loginFailures, loginWindow, limiterCapacity),
-		userLimit: newLimiter(loginFailures, loginWindow, limiterCapacity),
+		addrLimit: newBackoff(addrFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
+		pairLimit: newBackoff(pairFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
 		dummies:   map[int][]byte{},
 	}
 	a.m = authMetrics{
