@@ -43,6 +43,9 @@ type AuthConfig struct {
 	// SessionTTL is how long a login lasts; 12h when zero. Lowering it on
 	// reload shortens sessions already issued.
 	SessionTTL time.Duration
+	// Revocations, when set, keeps logouts across restarts (read at
+	// NewAuth; a later change of this field is ignored).
+	Revocations RevocationStore
 }
 
 const (
@@ -65,6 +68,7 @@ type Auth struct {
 	equal func(a, b []byte) int
 
 	revoked *revocations
+	persist RevocationStore // nil: logouts are kept in memory only
 	// Failed logins slow down the address they come from, and the
 	// address and name together; never the name alone.
 	addrLimit *backoff
@@ -150,6 +154,14 @@ func NewAuth(cfg AuthConfig, now func() time.Time, set *metrics.Set, logger *slo
 		return nil, fmt.Errorf("admin auth: %w", err)
 	}
 	a.state.Store(st)
+	if cfg.Revocations != nil {
+		m, err := cfg.Revocations.Revoked(context.Background(), now())
+		if err != nil {
+			return nil, fmt.Errorf("admin auth: %w", err)
+		}
+		a.revoked.load(m)
+		a.persist = cfg.Revocations
+	}
 	return a, nil
 }
 

@@ -157,7 +157,14 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 	st := a.state.Load()
 	p, _ := r.Context().Value(ctxKey{}).(*principal)
 	if p != nil && p.session != nil {
-		a.revoked.add(p.session.id, p.session.expires, a.now())
+		now := a.now()
+		a.revoked.add(p.session.id, p.session.expires, now)
+		if a.persist != nil {
+			if err := a.persist.Revoke(r.Context(), p.session.id[:], p.session.expires, now); err != nil {
+				// Signed out until the next restart; say so.
+				a.log.Error("admin sign-out not stored: a restart would bring the session back", "user", p.name, "err", err)
+			}
+		}
 		a.log.Info("admin signed out", "user", p.name)
 	}
 	http.SetCookie(w, clearCookie(st, sessionCookieName(st)))

@@ -74,7 +74,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
 		Metrics: newSet(), Logger: o.Logger.With("component", "ingest")})
 	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
-		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour}
+		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour, Revocations: dashboard.SQLRevocations{DB: l.store.DB()}}
 	auth, err := dashboard.NewAuth(authCfg, o.Now, newSet(), o.Logger.With("component", "auth"))
 	if err != nil {
 		return fail(err)
