@@ -32,7 +32,9 @@ type Webhook struct {
 
 // NewWebhook returns a webhook receiver.
 func NewWebhook(url, secret string) *Webhook {
-	return &Webhook{URL: url, Secret: secret, client: &http.Client{Timeout: 30 * time.Second}}
+	// No client timeout: each attempt's context carries the dispatcher's
+	// per-attempt deadline (Config.SendTimeout).
+	return &Webhook{URL: url, Secret: secret, client: &http.Client{}}
 }
 
 // WebhookPayload is what a webhook receives.
