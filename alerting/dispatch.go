@@ -208,13 +208,15 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 
 func (d *Dispatcher) drain(ctx context.Context, wait bool) error {
 	now := d.cfg.Now()
-	if err := d.autoResolve(ctx, now); err != nil {
-		return err
-	}
+	// The disk first: when it is full the writes below fail, and its
+	// incident is what says why.
 	if d.cfg.Disk != nil {
 		if err := d.cfg.Disk.Check(ctx, now); err != nil {
 			d.cfg.Logger.Warn("loghost disk", "err", err)
 		}
+	}
+	if err := d.autoResolve(ctx, now); err != nil {
+		return err
 	}
 	if err := d.remind(ctx, now); err != nil {
 		return err

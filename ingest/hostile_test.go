@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,5 +37,22 @@ func TestIngestClampsEventTime(t *testing.T) {
 	}
 	if _, ok := recs[3].Field(store.ClaimedTimeField); ok {
 		t.Error("an on-time line got claimed_time")
+	}
+}
+
+type fullStore struct{}
+
+func (fullStore) Append(context.Context, string, []store.Record) (store.AppendResult, error) {
+	return store.AppendResult{}, fmt.Errorf("%w: insert block: database or disk is full", store.ErrDiskFull)
+}
+
+// TestIngestDiskFull: a full disk is 503 with Retry-After (collectors
+// keep the batch and back off), not a bare 500.
+func TestIngestDiskFull(t *testing.T) {
+	h, _ := newTestHandler(t, nil)
+	h.o.Store = fullStore{}
+	a := post(t, h, "tok-web1", ndjson(map[string]any{"line": "x"}), nil)
+	if a.code != 503 || a.hdr.Get("Retry-After") == "" || !strings.Contains(a.body["error"].(string), "disk is full") {
+		t.Fatalf("%d %v %v", a.code, a.hdr, a.body)
 	}
 }

@@ -66,6 +66,7 @@ type Handler struct {
 	m       struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
 		tooLarge, busy, quota, badBatch, truncated, clamped    *metrics.Counter
+		diskFull                                               *metrics.Counter
 		latency                                                *metrics.Histogram
 	}
 }
@@ -105,6 +106,7 @@ func New(o Options) *Handler {
 	h.m.busy = s.NewCounter(`watchpost_ingest_refused_total{reason="busy"}`)
 	h.m.quota = s.NewCounter(`watchpost_ingest_refused_total{reason="quota"}`)
 	h.m.badBatch = s.NewCounter(`watchpost_ingest_refused_total{reason="bad_batch"}`)
+	h.m.diskFull = s.NewCounter(`watchpost_ingest_refused_total{reason="disk_full"}`)
 	h.m.truncated = s.NewCounter("watchpost_ingest_truncated_lines_total")
 	h.m.clamped = s.NewCounter("watchpost_ingest_clamped_times_total")
 	h.m.latency = s.NewHistogram("watchpost_ingest_duration_seconds")
@@ -223,6 +225,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// held back; the log has the cause.
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "could not store the whole batch; retry")
+		return
+	case errors.Is(err, store.ErrDiskFull):
+		// Nothing of the batch was stored; the collector keeps it and
+		// retries. 503, not 507: collectors back off on 503's
+		// Retry-After, and the disk incident tells the admin why.
+		h.m.diskFull.Inc()
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "the loghost's disk is full; nothing of the batch was stored; retry later")
 		return
 	case errors.Is(err, store.ErrClosed):
 		w.Header().Set("Retry-After", "5")

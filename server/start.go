@@ -93,7 +93,12 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		metricsHandler = auth.API(metricsHandler)
 	}
 	mux.Handle("GET /metrics", metricsHandler)
-	mux.Handle("GET /healthz", dashboard.Healthz(func() error { return l.store.ReadDB().PingContext(ctx) }))
+	mux.Handle("GET /healthz", dashboard.Healthz(func() error {
+		if l.store.DiskFull() {
+			return dashboard.Degraded("disk full, new data is refused")
+		}
+		return l.store.ReadDB().PingContext(ctx)
+	}))
 	metricsSrc, err := l.startMetrics(ctx, cfg, st, newSet())
 	if err != nil {
 		return fail(err)

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -96,6 +97,10 @@ type Store struct {
 	// afterList, when set (tests), runs between a search's listing of its
 	// blocks and their reading.
 	afterList func()
+
+	// fullSince is when a write last failed for a full disk (Unix ns;
+	// 0: the last commit succeeded).
+	fullSince atomic.Int64
 
 	notifyMu sync.Mutex
 	notifyCh chan struct{} // closed and replaced after each commit
