@@ -1,8 +1,13 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +59,82 @@ func TestIngestDiskFull(t *testing.T) {
 	a := post(t, h, "tok-web1", ndjson(map[string]any{"line": "x"}), nil)
 	if a.code != 503 || a.hdr.Get("Retry-After") == "" || !strings.Contains(a.body["error"].(string), "disk is full") {
 		t.Fatalf("%d %v %v", a.code, a.hdr, a.body)
+	}
+}
+
+// TestIngestDecodingBounded: while MaxDecoding batches are being read,
+// the next waits DecodeWait for a turn and then gets 503 with
+// Retry-After, instead of every sender's batch in memory at once; the
+// held batches then complete.
+func TestIngestDecodingBounded(t *testing.T) {
+	h, _ := newTestHandler(t, func(o *Options, _ *store.Options) { o.MaxDecoding = 2; o.DecodeWait = 10 * time.Millisecond })
+	var writers []*io.PipeWriter
+	answers := make(chan int, 2)
+	for range 2 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/ingest", pr)
+		req.Header.Set("Authorization", "Bearer tok-web1")
+		go func() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			answers <- rec.Code
+		}()
+	}
+	for len(h.decoding) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	a := post(t, h, "tok-db1-new", ndjson(map[string]any{"line": "x"}), nil)
+	if a.code != 503 || a.hdr.Get("Retry-After") == "" {
+		t.Fatalf("third batch while two decode: %d %v", a.code, a.hdr)
+	}
+	for _, pw := range writers {
+		pw.Write(ndjson(map[string]any{"line": "held"}))
+		pw.Close()
+	}
+	for range 2 {
+		if code := <-answers; code != 200 {
+			t.Errorf("held batch: %d", code)
+		}
+	}
+	if a := post(t, h, "tok-db1-new", ndjson(map[string]any{"line": "x"}), nil); a.code != 200 {
+		t.Fatalf("after: %d", a.code)
+	}
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestIngestGzipBomb: 64 MiB of zeros in a 64 KB gzip is refused with 413
+// after MaxBatchBytes of it, not decompressed whole.
+func TestIngestGzipBomb(t *testing.T) {
+	h, _ := newTestHandler(t, func(o *Options, _ *store.Options) { o.MaxBatchBytes = 1 << 20 })
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	cr := &countReader{r: bytes.NewReader(z.Bytes())}
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/ingest", cr)
+	req.Header.Set("Authorization", "Bearer tok-web1")
+	req.Header.Set("Content-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 413 {
+		t.Fatalf("bomb: %d %s", rec.Code, rec.Body)
+	}
+	if cr.n > int64(z.Len())/10 {
+		t.Errorf("read %d of the bomb's %d compressed bytes: not stopped at the bound", cr.n, z.Len())
 	}
 }

@@ -16,8 +16,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -41,9 +45,17 @@ type Options struct {
 	Store  Appender
 	Tokens *Tokens
 	// MaxBodyBytes bounds the request body as sent (compressed), and
-	// MaxBatchBytes the batch after decompression.
+	// MaxBatchBytes the batch after decompression (16 MiB each), checked
+	// while the body streams in: a gzip bomb stops at MaxBatchBytes.
 	MaxBodyBytes  int64
 	MaxBatchBytes int64
+	// MaxDecoding bounds the batches read and decoded at once (default
+	// the number of CPUs, at least 2); beyond it a batch waits up to
+	// DecodeWait (1 s) for a turn, then gets 503 with Retry-After. Memory
+	// then stays near MaxDecoding × MaxBatchBytes however many collectors
+	// send at once.
+	MaxDecoding int
+	DecodeWait  time.Duration
 	// MaxLineBytes bounds one log line; longer lines are truncated and marked.
 	MaxLineBytes int
 	Location     *time.Location
@@ -63,10 +75,15 @@ type Options struct {
 type Handler struct {
 	parsers fastjson.ParserPool
 	o       Options
-	m       struct {
+	// decoding holds a token per batch being read and decoded.
+	decoding chan struct{}
+	bufs     sync.Pool // *bytes.Buffer for batches
+	// lastFree is when memory was last handed back to the OS (Unix ns).
+	lastFree atomic.Int64
+	m        struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
 		tooLarge, busy, quota, badBatch, truncated, clamped    *metrics.Counter
-		diskFull                                               *metrics.Counter
+		diskFull, decodeBusy                                   *metrics.Counter
 		latency                                                *metrics.Histogram
 	}
 }
@@ -77,7 +94,15 @@ func New(o Options) *Handler {
 		o.MaxBodyBytes = 16 << 20
 	}
 	if o.MaxBatchBytes == 0 {
-		o.MaxBatchBytes = 64 << 20
+		// A collector's batch is 2 MiB of lines; JSON and base64 add a
+		// third. Room to spare, but not a gigabyte from a 16 MB gzip.
+		o.MaxBatchBytes = 16 << 20
+	}
+	if o.MaxDecoding == 0 {
+		o.MaxDecoding = max(2, runtime.GOMAXPROCS(0))
+	}
+	if o.DecodeWait == 0 {
+		o.DecodeWait = time.Second
 	}
 	if o.MaxLineBytes == 0 {
 		o.MaxLineBytes = 256 << 10
@@ -94,7 +119,7 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &Handler{o: o}
+	h := &Handler{o: o, decoding: make(chan struct{}, o.MaxDecoding)}
 	s := o.Metrics
 	h.m.batches = s.NewCounter("watchpost_ingest_batches_total")
 	h.m.lines = s.NewCounter("watchpost_ingest_lines_total")
@@ -107,6 +132,7 @@ func New(o Options) *Handler {
 	h.m.quota = s.NewCounter(`watchpost_ingest_refused_total{reason="quota"}`)
 	h.m.badBatch = s.NewCounter(`watchpost_ingest_refused_total{reason="bad_batch"}`)
 	h.m.diskFull = s.NewCounter(`watchpost_ingest_refused_total{reason="disk_full"}`)
+	h.m.decodeBusy = s.NewCounter(`watchpost_ingest_refused_total{reason="decoding_busy"}`)
 	h.m.truncated = s.NewCounter("watchpost_ingest_truncated_lines_total")
 	h.m.clamped = s.NewCounter("watchpost_ingest_clamped_times_total")
 	h.m.latency = s.NewHistogram("watchpost_ingest_duration_seconds")
@@ -185,6 +211,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", h.o.MaxBodyBytes))
 		return
 	}
+	// A turn to read and decode: what bounds the memory of many batches
+	// (or gzip bombs) at once.
+	if !h.acquire(r.Context()) {
+		if r.Context().Err() != nil {
+			return
+		}
+		h.m.decodeBusy.Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the loghost is decoding other batches; retry")
+		return
+	}
+	buf := h.getBuf()
+	// Once decoded, the records own their bytes: the turn and the buffer
+	// go to the next batch while these are committed.
+	release := sync.OnceFunc(func() {
+		<-h.decoding
+		h.putBuf(buf)
+	})
+	defer release()
 	var body io.Reader = http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(body)
@@ -195,11 +240,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer zr.Close()
 		body = zr
 	}
-	batch, err := io.ReadAll(io.LimitReader(body, h.o.MaxBatchBytes+1))
+	// Decompressed as it streams in, and stopped one byte past the bound.
+	_, err := buf.ReadFrom(io.LimitReader(body, h.o.MaxBatchBytes+1))
 	if err != nil {
 		h.refuse(w, err, "unreadable batch")
 		return
 	}
+	batch := buf.Bytes()
 	if int64(len(batch)) > h.o.MaxBatchBytes {
 		h.m.tooLarge.Inc()
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch over %d bytes after decompression", h.o.MaxBatchBytes))
@@ -207,7 +254,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.m.batches.Inc()
 	h.m.bytes.Add(len(batch))
-	res, rejected, err := h.store(r.Context(), batch, host, enroll)
+	res, rejected, err := h.store(r.Context(), batch, host, enroll, release)
 	h.m.rejected.Add(len(rejected))
 	switch {
 	case errors.Is(err, store.ErrBusy):
@@ -250,6 +297,54 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.m.replays.Add(res.Replays)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version})
+}
+
+// acquire waits up to DecodeWait for a turn to decode.
+func (h *Handler) acquire(ctx context.Context) bool {
+	select {
+	case h.decoding <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.o.DecodeWait)
+	defer t.Stop()
+	select {
+	case h.decoding <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// bigBatch is the size from which a batch's buffer is not kept for the
+// next one, and memory goes back to the OS once the burst is over.
+const bigBatch = 4 << 20
+
+func (h *Handler) getBuf() *bytes.Buffer {
+	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuf keeps a buffer of a usual batch for the next one. A big one is
+// dropped, and when no other batch is being decoded the heap it grew is
+// handed back to the OS (at most every 10 s: it costs a full GC): after
+// a burst of large or hostile batches the loghost's memory shrinks back
+// instead of staying at its peak.
+func (h *Handler) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= bigBatch {
+		b.Reset()
+		h.bufs.Put(b)
+		return
+	}
+	now := time.Now().UnixNano()
+	last := h.lastFree.Load()
+	if len(h.decoding) == 0 && now-last >= int64(10*time.Second) && h.lastFree.CompareAndSwap(last, now) {
+		go debug.FreeOSMemory()
+	}
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, err error, msg string) {
@@ -295,10 +390,11 @@ type AsyncAppender interface {
 // stored only if the parts before it were: the writer commits part k
 // while this goroutine parses part k+1, which is how one collector's one
 // request in flight keeps both cores busy. The answer waits for all parts.
-func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll bool) (store.AppendResult, []Rejected, error) {
+func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll bool, decoded func()) (store.AppendResult, []Rejected, error) {
 	as, ok := h.o.Store.(AsyncAppender)
 	if !ok || h.o.PartLines < 0 {
 		recs, rejected := h.decode(batch, host, enroll, 0, nil)
+		decoded()
 		res, err := h.o.Store.Append(ctx, host, recs)
 		return res, rejected, err
 	}
@@ -320,6 +416,7 @@ func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll b
 		parts = append(parts, p)
 	}
 	_, rejected := h.decode(batch, host, enroll, cmp.Or(h.o.PartLines, 1024), emit)
+	decoded()
 	var res store.AppendResult
 	var first error
 	for _, p := range parts {
