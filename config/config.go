@@ -76,6 +76,19 @@ type Server struct {
 	PublicURL  string `yaml:"public_url"`
 	AdminToken Secret `yaml:"admin_token"`
 	Users      []User `yaml:"users"`
+	// MaxConnections bounds the HTTP connections at once (0: 2048, and
+	// below the open-file limit); MaxConnectionsPerAddress those of one
+	// client address (0: no bound, for a loghost behind a reverse proxy).
+	// BodyTimeout is how long a request may take to send its body (ingest:
+	// at least 2 minutes).
+	MaxConnections           int      `yaml:"max_connections"`
+	MaxConnectionsPerAddress int      `yaml:"max_connections_per_address"`
+	BodyTimeout              Duration `yaml:"body_timeout"`
+	// SyslogMaxConnections and SyslogMaxConnectionsPerAddress bound the
+	// syslog TCP connections (0: 1024 and 64); when full, the longest-idle
+	// one is closed for a new one.
+	SyslogMaxConnections           int `yaml:"syslog_max_connections"`
+	SyslogMaxConnectionsPerAddress int `yaml:"syslog_max_connections_per_address"`
 }
 
 // User is a web UI login.
@@ -432,8 +445,10 @@ var defaultSelfFiles = []string{
 func defaults() *Config {
 	return &Config{
 		Server: Server{
-			Listen:       "127.0.0.1:8080",
-			SyslogListen: "127.0.0.1:5514",
+			Listen:                   "127.0.0.1:8080",
+			SyslogListen:             "127.0.0.1:5514",
+			MaxConnectionsPerAddress: 64,
+			BodyTimeout:              Duration(10 * time.Second),
 		},
 		Storage: Storage{
 			Retention: Duration(30 * 24 * time.Hour),

@@ -57,7 +57,7 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 		wg.Wait()
 	}
 	pressure := make(chan syslogd.Pressure, 1)
-	srv := syslogd.New(syslogd.Config{Pressure: func(p syslogd.Pressure) {
+	srv := syslogd.New(syslogd.Config{MaxConnections: st.syslogMaxConns, MaxPerPeer: st.syslogPerAddr, Pressure: func(p syslogd.Pressure) {
 		select {
 		case pressure <- p:
 		default: // the alarm below is already busy with one

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
 	"github.com/watchpost/watchpost/ingest"
+	"github.com/watchpost/watchpost/internal/connguard"
 	"github.com/watchpost/watchpost/logapi"
 	"github.com/watchpost/watchpost/maintenance"
 	"github.com/watchpost/watchpost/store"
@@ -170,14 +172,20 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	ln, err := listen(st.listen, tlsCfg)
+	var guard *connguard.Listener
+	ln, err := listen(st.listen, tlsCfg, func(ln net.Listener) net.Listener {
+		guard = connguard.NewListener(ln, st.httpLimits(), newSet())
+		return guard
+	})
 	if err != nil {
 		return fail(err)
 	}
 	l.httpSrv = &http.Server{
-		Handler:           dashboard.SecurityHeaders(mux),
+		Handler:           connguard.Guard(dashboard.SecurityHeaders(mux), st.httpDeadlines(), connguard.Rule{Read: st.bodyTimeout, Write: time.Minute}, priorityRequest),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		ConnState:         guard.ConnState,
+		ConnContext:       guard.ConnContext,
 		ErrorLog:          nil,
 	}
 	go func() {
