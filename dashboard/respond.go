@@ -5,8 +5,8 @@
 package dashboard
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 )

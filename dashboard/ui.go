@@ -39,6 +39,15 @@ type UIDeps struct {
 	Metrics MetricsSource
 	// WebStats backs the web statistics pages; nil shows a placeholder.
 	WebStats WebStatsSource
+	// Enrolled lists the host names claimed with the shared collector
+	// token, for a line on the hosts page; nil shows none.
+	Enrolled func() []EnrolledHost
+}
+
+// EnrolledHost is a name claimed with the shared collector token.
+type EnrolledHost struct {
+	Name, State, Address string
+	Since                time.Time
 }
 
 // UI is the admin web interface under /admin/.
@@ -139,6 +148,7 @@ type pageData struct {
 	Limit     int
 
 	Hosts      []MetricHost
+	Enrolled   []EnrolledHost
 	Host       string
 	Graph      string
 	Range      string

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -40,10 +41,19 @@ type Appender interface {
 	Append(ctx context.Context, host string, recs []store.Record) (store.AppendResult, error)
 }
 
+// Enroller decides whether a batch sent with the shared collector token
+// may be filed under the host it names (enroll.Registry).
+type Enroller interface {
+	Claim(ctx context.Context, host, addr string) error
+}
+
 // Options configures the handler.
 type Options struct {
 	Store  Appender
 	Tokens *Tokens
+	// Enroll, when set, is asked about every batch sent with an
+	// enrollment token; nil lets any name in.
+	Enroll Enroller
 	// MaxBodyBytes bounds the request body as sent (compressed), and
 	// MaxBatchBytes the batch after decompression (16 MiB each), checked
 	// while the body streams in: a gzip bomb stops at MaxBatchBytes.
@@ -83,7 +93,7 @@ type Handler struct {
 	m        struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
 		tooLarge, busy, quota, badBatch, truncated, clamped    *metrics.Counter
-		diskFull, decodeBusy                                   *metrics.Counter
+		diskFull, decodeBusy, enrollRefused                    *metrics.Counter
 		latency                                                *metrics.Histogram
 	}
 }
@@ -133,6 +143,7 @@ func New(o Options) *Handler {
 	h.m.badBatch = s.NewCounter(`watchpost_ingest_refused_total{reason="bad_batch"}`)
 	h.m.diskFull = s.NewCounter(`watchpost_ingest_refused_total{reason="disk_full"}`)
 	h.m.decodeBusy = s.NewCounter(`watchpost_ingest_refused_total{reason="decoding_busy"}`)
+	h.m.enrollRefused = s.NewCounter(`watchpost_ingest_refused_total{reason="host_claim"}`)
 	h.m.truncated = s.NewCounter("watchpost_ingest_truncated_lines_total")
 	h.m.clamped = s.NewCounter("watchpost_ingest_clamped_times_total")
 	h.m.latency = s.NewHistogram("watchpost_ingest_duration_seconds")
@@ -204,6 +215,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := validHost(host); err != nil {
 			writeError(w, http.StatusBadRequest, "enrollment token: "+err.Error())
 			return
+		}
+		if h.o.Enroll != nil {
+			addr, _, _ := net.SplitHostPort(r.RemoteAddr)
+			if err := h.o.Enroll.Claim(r.Context(), host, addr); err != nil {
+				h.m.enrollRefused.Inc()
+				h.o.Logger.Warn("ingest: shared collector token refused for a host", "host", host, "client", addr, "err", err)
+				writeError(w, http.StatusForbidden, "shared collector token: "+err.Error())
+				return
+			}
 		}
 	}
 	if r.ContentLength > h.o.MaxBodyBytes {

@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/enroll"
 	"github.com/watchpost/watchpost/ingest"
 	"github.com/watchpost/watchpost/internal/connguard"
 	"github.com/watchpost/watchpost/logapi"
@@ -73,7 +76,14 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws0.opts}
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
-	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
+	// Names claimed with the shared collector token: never a host's that
+	// has its own token, nor the loghost's.
+	enrolled, err := enroll.New(ctx, l.store.DB(), o.Now, o.Logger.With("component", "enroll"))
+	if err != nil {
+		return fail(err)
+	}
+	enrolled.Reserve(slices.Collect(maps.Keys(st.hostTokens)), st.hostname)
+	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Enroll: enrolled, Location: st.loc, Now: o.Now, Redactor: st.redactor,
 		Metrics: newSet(), Logger: o.Logger.With("component", "ingest")})
 	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
 		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour, Revocations: dashboard.SQLRevocations{DB: l.store.DB()}}
@@ -105,12 +115,23 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if err != nil {
 		return fail(err)
 	}
-	uiDeps := dashboard.UIDeps{Search: searchForUI(l.store), WebStats: wsReader}
+	uiDeps := dashboard.UIDeps{Search: searchForUI(l.store), WebStats: wsReader, Enrolled: func() []dashboard.EnrolledHost {
+		var out []dashboard.EnrolledHost
+		for _, h := range enrolled.List() {
+			addr := h.LastAddress
+			if h.State == enroll.Pinned {
+				addr = h.PinnedAddress
+			}
+			out = append(out, dashboard.EnrolledHost{Name: h.Name, State: h.State, Address: addr, Since: h.FirstSeen})
+		}
+		return out
+	}}
 	if metricsSrc != nil {
 		uiDeps.Metrics = metricsSrc
 		(&dashboard.MetricsAPI{Source: metricsSrc, Now: o.Now}).Register(mux, auth.API)
 	}
 	(&dashboard.WebStatsAPI{Source: wsReader}).Register(mux, auth.API)
+	enrolled.Register(mux, auth.API)
 	ui := dashboard.NewUI(auth, uiDeps, o.Logger)
 	ui.Register(mux)
 	reader := uptime.NewReader(l.store.ReadDB(), st.loc)
@@ -212,6 +233,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		l.console.cfg.Store(c)
 		l.console.maint.SetConfig(c)
 		tokens.Update(ns.hostTokens, ns.enrollTokens)
+		enrolled.Reserve(slices.Collect(maps.Keys(ns.hostTokens)), st.hostname)
 		authCfg.AdminTokens, authCfg.Users = ns.adminTokens, users(c)
 		auth.Update(authCfg)
 		if rr != nil {
