@@ -89,10 +89,24 @@ func (r *Router) fill(rt Route) Route {
 	return rt
 }
 
+// Rule alerts that no route claims are grouped by rule: a rule whose
+// title holds the line ($0) would otherwise send one message per distinct
+// line, and its lines can come from anyone who can reach the syslog
+// port. The first goes after ruleGroupWait, the rest of the rule's
+// alerts together every group interval.
+const ruleGroupWait = 30 * time.Second
+
+func defaultRoute(r Route, l Labels) Route {
+	if l["source"] == SourceRule {
+		r.GroupBy, r.GroupWait = []string{"rule"}, ruleGroupWait
+	}
+	return r
+}
+
 // Match returns the routes an alert with these labels takes.
 func (r *Router) Match(l Labels) []Route {
 	if r == nil {
-		return []Route{{Index: -1, Receiver: DefaultReceiver, GroupInterval: 5 * time.Minute}}
+		return []Route{defaultRoute(Route{Index: -1, Receiver: DefaultReceiver, GroupInterval: 5 * time.Minute}, l)}
 	}
 	var out []Route
 	for _, rt := range r.Routes {
@@ -104,7 +118,7 @@ func (r *Router) Match(l Labels) []Route {
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, r.fill(Route{Index: -1, Receiver: DefaultReceiver}))
+		out = append(out, defaultRoute(r.fill(Route{Index: -1, Receiver: DefaultReceiver}), l))
 	}
 	return out
 }

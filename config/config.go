@@ -239,7 +239,7 @@ type Alerting struct {
 	// RepeatMax caps the reminders about one incident (0: 5).
 	RepeatMax int `yaml:"repeat_max"`
 	// RateLimit bounds the messages per minute to each default receiver
-	// (0: unlimited), so an alert storm stays readable.
+	// (default 20; 0: unlimited), so an alert storm stays readable.
 	RateLimit int `yaml:"rate_limit"`
 	// HostSilentAfter opens a "host silent" alert when a collector has
 	// not reported for this long (0: never).
@@ -453,7 +453,10 @@ func defaults() *Config {
 		Storage: Storage{
 			Retention: Duration(30 * 24 * time.Hour),
 		},
-		Alerting: Alerting{RepeatInterval: Duration(4 * time.Hour)},
+		// 20 messages a minute to the default receiver: an alert storm
+		// stays readable and a flood of rule matches cannot mail-bomb
+		// anyone; rate_limit: 0 lifts it.
+		Alerting: Alerting{RepeatInterval: Duration(4 * time.Hour), RateLimit: 20},
 		Self: Self{
 			Enabled: true,
 			Journal: true,
