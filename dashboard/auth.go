@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/internal/logevery"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -71,8 +72,9 @@ type Auth struct {
 	persist RevocationStore // nil: logouts are kept in memory only
 	// Failed logins slow down the address they come from, and the
 	// address and name together; never the name alone.
-	addrLimit *backoff
-	pairLimit *backoff
+	addrLimit  *backoff
+	pairLimit  *backoff
+	refusedLog *logevery.Limiter
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte // by bcrypt cost
@@ -131,13 +133,14 @@ func NewAuth(cfg AuthConfig, now func() time.Time, set *metrics.Set, logger *slo
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Auth{
-		now:       now,
-		log:       logger,
-		equal:     subtle.ConstantTimeCompare,
-		revoked:   newRevocations(),
-		addrLimit: newBackoff(addrFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
-		pairLimit: newBackoff(pairFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
-		dummies:   map[int][]byte{},
+		now:        now,
+		log:        logger,
+		equal:      subtle.ConstantTimeCompare,
+		revoked:    newRevocations(),
+		addrLimit:  newBackoff(addrFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
+		pairLimit:  newBackoff(pairFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
+		refusedLog: logevery.New(time.Minute, limiterCapacity),
+		dummies:    map[int][]byte{},
 	}
 	a.m = authMetrics{
 		loginOK:      set.NewCounter(`watchpost_admin_logins_total{result="success"}`),

@@ -133,7 +133,11 @@ func (u *UI) refuse(w http.ResponseWriter, r *http.Request, st *authState, d pag
 	a.m.loginLimited.Inc()
 	secs := int((wait + time.Second - 1) / time.Second)
 	secs = max(secs, 1)
-	a.log.Warn("admin login refused: too many failures", "client", addr, "user", truncate(name, maxUserName), "retry_after_s", secs)
+	// Refusals cost nothing to provoke: one line per address a minute.
+	if ok, skipped := a.refusedLog.Allow(addr, a.now()); ok {
+		a.log.Warn("admin login refused: too many failures", "client", addr, "user", truncate(name, maxUserName), "retry_after_s", secs,
+			"refused_since_last_line", skipped)
+	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	d.Err = fmt.Sprintf("Too many failed sign-ins; try again in %s.", roundWait(wait))
 	u.renderLogin(w, r, st, http.StatusTooManyRequests, d)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fastjson"
+	"github.com/watchpost/watchpost/internal/logevery"
 	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/store"
 )
@@ -90,6 +91,9 @@ type Handler struct {
 	bufs     sync.Pool // *bytes.Buffer for batches
 	// lastFree is when memory was last handed back to the OS (Unix ns).
 	lastFree atomic.Int64
+	// claimLog keeps refused host claims to a log line a minute per
+	// client and name.
+	claimLog *logevery.Limiter
 	m        struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
 		tooLarge, busy, quota, badBatch, truncated, clamped    *metrics.Counter
@@ -129,7 +133,7 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &Handler{o: o, decoding: make(chan struct{}, o.MaxDecoding)}
+	h := &Handler{o: o, decoding: make(chan struct{}, o.MaxDecoding), claimLog: logevery.New(time.Minute, 10000)}
 	s := o.Metrics
 	h.m.batches = s.NewCounter("watchpost_ingest_batches_total")
 	h.m.lines = s.NewCounter("watchpost_ingest_lines_total")
@@ -220,7 +224,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			addr, _, _ := net.SplitHostPort(r.RemoteAddr)
 			if err := h.o.Enroll.Claim(r.Context(), host, addr); err != nil {
 				h.m.enrollRefused.Inc()
-				h.o.Logger.Warn("ingest: shared collector token refused for a host", "host", host, "client", addr, "err", err)
+				if ok, skipped := h.claimLog.Allow(addr+" "+host, time.Now()); ok {
+					h.o.Logger.Warn("ingest: shared collector token refused for a host", "host", host, "client", addr, "err", err,
+						"refused_since_last_line", skipped)
+				}
 				writeError(w, http.StatusForbidden, "shared collector token: "+err.Error())
 				return
 			}
