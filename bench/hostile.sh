@@ -37,7 +37,7 @@ http=$(freeport); syslog=$(freeport); hook=$(freeport); smtp=$(freeport)
 mailcfg=""
 if command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ]; then
   chmod 777 "$dir/mail"
-  PATH=$PATH:/usr/sbin smtp-sink -u nobody -d "$dir/mail/%M." -c "127.0.0.1:$smtp" 100 &
+  PATH=$PATH:/usr/sbin smtp-sink -u nobody -d "$dir/mail/%M." -c "127.0.0.1:$smtp" 100 >/dev/null 2>&1 &
   waittcp "$smtp"
   mailcfg="  email: {smtp: \"127.0.0.1:$smtp\", tls: none, from: watchpost@bench.test, to: [admins@bench.test]}"
 fi

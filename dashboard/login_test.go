@@ -155,13 +155,19 @@ func TestBackoffDelays(t *testing.T) {
 func TestLoginFailureLogLine(t *testing.T) {
 	f := newFixture(t, UIDeps{})
 	var buf bytes.Buffer
-	f.auth.log = slog.New(slog.NewTextHandler(&buf, nil))
+	// As the loghost logs: text, with the component.
+	f.auth.log = slog.New(slog.NewTextHandler(&buf, nil)).With("component", "auth")
 	f.tryLogin("[2001:db8::7]:4000", "alice", "wrong", "")
 	f.tryLogin("192.0.2.44:4000", "bob", "wrong", "")
-	re := regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="admin login failed" client=(\S+) user=(\S+) failures=1$`)
+	f.tryLogin("192.0.2.45:4000", "x client=203.0.113.9 ", "wrong", "")
+	// README's fail2ban filter, as a regular expression.
+	re := regexp.MustCompile(`(?m)msg="admin login failed" component=auth client=(\S+) user=`)
 	m := re.FindAllStringSubmatch(buf.String(), -1)
-	if len(m) != 2 || m[0][1] != "2001:db8::7" || m[1][1] != "192.0.2.44" || m[1][2] != "bob" {
+	if len(m) != 3 || m[0][1] != "2001:db8::7" || m[1][1] != "192.0.2.44" || m[2][1] != "192.0.2.45" {
 		t.Errorf("log lines:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), `user="x client=203.0.113.9 "`) {
+		t.Errorf("a user name with an address in it is not quoted:\n%s", buf.String())
 	}
 }
 
