@@ -309,7 +309,7 @@ func incidentTitle(m *monitor, word string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	re := regexp.MustCompile(`"title":"([^"]*` + word + `[^"]*)"`)
+	re := regexp.MustCompile(`(?i)"title":"([^"]*` + word + `[^"]*)"`)
 	if mm := re.FindSubmatch(b); mm != nil {
 		return string(mm[1])
 	}
@@ -387,17 +387,20 @@ func sharedToken(ctx context.Context, m *monitor, p *phaseStats) {
 // gzipBombs: 16 senders at once, each a 4 MB gzip of zeros, again and
 // again, with a valid token.
 func gzipBombs(ctx context.Context, m *monitor, p *phaseStats) {
+	// One gzip member of 64 MiB of zeros, repeated: gzip streams may be
+	// concatenated, so 4 MB of it is 4 GiB of zeros.
 	var z bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
 	zeros := make([]byte, 1<<20)
-	for z.Len() < 4<<20 {
+	for range 64 {
 		zw.Write(zeros)
-		if z.Len() == 0 {
-			zw.Flush()
-		}
 	}
 	zw.Close()
-	bomb := z.Bytes()
+	member := z.Bytes()
+	var bomb []byte
+	for len(bomb) < 4<<20 {
+		bomb = append(bomb, member...)
+	}
 	var mu sync.Mutex
 	codes := map[int]int{}
 	var wg sync.WaitGroup
@@ -535,7 +538,7 @@ func diskFull(ctx context.Context, m *monitor, p *phaseStats) {
 	free := int64(st.Bavail) * st.Bsize
 	f, err := os.Create(m.o.filler)
 	if err == nil {
-		err = syscall.Fallocate(int(f.Fd()), 0, 0, free-2<<20)
+		err = syscall.Fallocate(int(f.Fd()), 0, 0, free-256<<10)
 		f.Close()
 	}
 	if err != nil {
@@ -568,8 +571,14 @@ func diskFull(ctx context.Context, m *monitor, p *phaseStats) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	p.note("disk filled: ingest 503 + Retry-After after %.1f s, /healthz degraded after %.1f s; incident: %s",
-		refusedAt.Seconds(), degradedAt.Seconds(), incidentTitle(m, "disk"))
+	seen := func(d time.Duration) string {
+		if d == 0 {
+			return "never"
+		}
+		return fmt.Sprintf("after %.1f s", d.Seconds())
+	}
+	p.note("disk filled: ingest 503 + Retry-After %s, /healthz degraded %s; incident: %s",
+		seen(refusedAt), seen(degradedAt), incidentTitle(m, "disk"))
 	os.Remove(m.o.filler)
 	t1 := time.Now()
 	for ctx.Err() == nil {

@@ -38,6 +38,11 @@ type Config struct {
 	// closed.
 	Reserve              int
 	ReserveHeaderTimeout time.Duration
+	// MinIdle is how long a keep-alive connection must have been idle
+	// before it may be closed to make room (default 5 s): a client that
+	// polls or ships every second keeps its connection, and with it its
+	// way in, however many new connections a flood opens.
+	MinIdle time.Duration
 }
 
 // Listener is a net.Listener that applies a Config.
@@ -64,6 +69,9 @@ func NewListener(ln net.Listener, cfg Config, set *metrics.Set) *Listener {
 	}
 	if cfg.ReserveHeaderTimeout <= 0 {
 		cfg.ReserveHeaderTimeout = 2 * time.Second
+	}
+	if cfg.MinIdle <= 0 {
+		cfg.MinIdle = 5 * time.Second
 	}
 	l := &Listener{Listener: ln, cfg: cfg, perAddr: map[string]int{}, idle: map[*Conn]time.Time{},
 		accepted: set.NewCounter(`watchpost_http_connections_total{result="accepted"}`),
@@ -138,12 +146,14 @@ func (l *Listener) admit(c net.Conn, key string) (*Conn, bool) {
 	return gc, true
 }
 
-// oldestIdleLocked is the connection idle longest, of key ("" any).
+// oldestIdleLocked is the connection idle longest, at least MinIdle, of
+// key ("" any).
 func (l *Listener) oldestIdleLocked(key string) *Conn {
 	var oldest *Conn
 	var since time.Time
+	cut := time.Now().Add(-l.cfg.MinIdle)
 	for c, t := range l.idle {
-		if key != "" && c.key != key {
+		if key != "" && c.key != key || t.After(cut) {
 			continue
 		}
 		if oldest == nil || t.Before(since) {

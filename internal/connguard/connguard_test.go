@@ -113,7 +113,7 @@ func TestPerAddress(t *testing.T) {
 // TestIdleMakesRoom: at the per-address bound, an idle keep-alive
 // connection of the address is closed for the new one.
 func TestIdleMakesRoom(t *testing.T) {
-	addr, l := serve(t, Config{Max: 100, PerAddress: 2}, nil, Rule{})
+	addr, l := serve(t, Config{Max: 100, PerAddress: 2, MinIdle: time.Nanosecond}, nil, Rule{})
 	idle := dialFrom(t, "127.0.0.1", addr)
 	if code, _ := get(t, idle, "/"); code != 200 {
 		t.Fatal(code)
@@ -184,5 +184,23 @@ func TestBodyDeadline(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Fatalf("slow body: %d", resp.StatusCode)
+	}
+}
+
+// TestBusyKeepAliveKept: a keep-alive connection idle for less than
+// MinIdle (a client polling every second) is not closed for a newcomer.
+func TestBusyKeepAliveKept(t *testing.T) {
+	addr, l := serve(t, Config{Max: 100, PerAddress: 2, MinIdle: time.Hour}, nil, Rule{})
+	poller := dialFrom(t, "127.0.0.1", addr)
+	if code, _ := get(t, poller, "/"); code != 200 {
+		t.Fatal(code)
+	}
+	slowBody(t, dialFrom(t, "127.0.0.1", addr), "/x")
+	waitOpen(t, l, 2)
+	if !closed(t, dialFrom(t, "127.0.0.1", addr)) {
+		t.Fatal("a third connection was let in")
+	}
+	if code, _ := get(t, poller, "/"); code != 200 {
+		t.Fatalf("the poller lost its connection: %d", code)
 	}
 }
