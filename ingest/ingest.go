@@ -61,7 +61,7 @@ type Options struct {
 	MaxBodyBytes  int64
 	MaxBatchBytes int64
 	// MaxDecoding bounds the batches read and decoded at once (default
-	// the number of CPUs, at least 2); beyond it a batch waits up to
+	// the number of CPUs less one, at least 1); beyond it a batch waits up to
 	// DecodeWait (1 s) for a turn, then gets 503 with Retry-After. Memory
 	// then stays near MaxDecoding × MaxBatchBytes however many collectors
 	// send at once.
@@ -113,7 +113,9 @@ func New(o Options) *Handler {
 		o.MaxBatchBytes = 16 << 20
 	}
 	if o.MaxDecoding == 0 {
-		o.MaxDecoding = max(2, runtime.GOMAXPROCS(0))
+		// One core stays for everything else (the writer, /healthz, the
+		// status page) however many batches arrive at once.
+		o.MaxDecoding = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	if o.DecodeWait == 0 {
 		o.DecodeWait = time.Second
@@ -268,7 +270,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = zr
 	}
 	// Decompressed as it streams in, and stopped one byte past the bound.
-	_, err := buf.ReadFrom(io.LimitReader(body, h.o.MaxBatchBytes+1))
+	err := readAtMost(buf, body, h.o.MaxBatchBytes+1)
 	if err != nil {
 		h.refuse(w, err, "unreadable batch")
 		return
@@ -324,6 +326,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.m.replays.Add(res.Replays)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version})
+}
+
+// readAtMost reads r into buf up to limit bytes. Unlike ReadFrom, it
+// never grows buf beyond limit: at the bound ReadFrom would double a
+// 16 MiB buffer to 32 for the one byte that proves the batch too big.
+func readAtMost(buf *bytes.Buffer, r io.Reader, limit int64) error {
+	for int64(buf.Len()) < limit {
+		if buf.Available() == 0 {
+			buf.Grow(int(min(max(int64(buf.Cap()), 64<<10), limit-int64(buf.Len()))))
+		}
+		room := buf.AvailableBuffer() // length 0, capacity what is free
+		room = room[:min(int64(cap(room)), limit-int64(buf.Len()))]
+		n, err := r.Read(room)
+		buf.Write(room[:n])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // acquire waits up to DecodeWait for a turn to decode.

@@ -36,7 +36,7 @@ type options struct {
 	pid                                                 int
 	phase                                               time.Duration
 	rate                                                int
-	only                                                string
+	only, attack                                        string
 }
 
 func main() {
@@ -59,10 +59,14 @@ func main() {
 	fs.DurationVar(&o.phase, "phase", 20*time.Second, "how long each attack runs")
 	fs.IntVar(&o.rate, "rate", 5000, "lines a second the collector is given")
 	fs.StringVar(&o.only, "only", "", "run only these attacks (comma-separated)")
+	fs.StringVar(&o.attack, "attack", "", "run this one attack for -phase and print what it met (the driver runs each so, niced)")
 	fs.Parse(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	raiseFiles()
+	if o.attack != "" {
+		os.Exit(runAttack(ctx, o))
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "hostile:", err)
 		os.Exit(1)
