@@ -138,3 +138,17 @@ func TestIngestGzipBomb(t *testing.T) {
 		t.Errorf("read %d of the bomb's %d compressed bytes: not stopped at the bound", cr.n, z.Len())
 	}
 }
+
+// TestReadAtMost: the buffer doubles as it fills, never past the bound.
+func TestReadAtMost(t *testing.T) {
+	for _, tt := range []struct{ size, limit int }{{0, 10}, {5, 10}, {10, 10}, {64 << 20, 1<<20 + 1}, {100 << 10, 1 << 20}} {
+		b, err := readAtMost(nil, io.LimitReader(zeroReader{}, int64(tt.size)), tt.limit)
+		if err != nil || len(b) != min(tt.size, tt.limit) || cap(b) > tt.limit {
+			t.Errorf("%d bytes, limit %d: read %d, cap %d, %v", tt.size, tt.limit, len(b), cap(b), err)
+		}
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }

@@ -88,7 +88,7 @@ type Handler struct {
 	o       Options
 	// decoding holds a token per batch being read and decoded.
 	decoding chan struct{}
-	bufs     sync.Pool // *bytes.Buffer for batches
+	bufs     sync.Pool // *[]byte for batches
 	// lastFree is when memory was last handed back to the OS (Unix ns).
 	lastFree atomic.Int64
 	// claimLog keeps refused host claims to a log line a minute per
@@ -270,12 +270,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = zr
 	}
 	// Decompressed as it streams in, and stopped one byte past the bound.
-	err := readAtMost(buf, body, h.o.MaxBatchBytes+1)
+	batch, err := readAtMost((*buf)[:0], body, int(h.o.MaxBatchBytes)+1)
+	*buf = batch
 	if err != nil {
 		h.refuse(w, err, "unreadable batch")
 		return
 	}
-	batch := buf.Bytes()
 	if int64(len(batch)) > h.o.MaxBatchBytes {
 		h.m.tooLarge.Inc()
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch over %d bytes after decompression", h.o.MaxBatchBytes))
@@ -328,26 +328,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version})
 }
 
-// readAtMost reads r into buf up to limit bytes. Unlike ReadFrom, it
-// never grows buf beyond limit: at the bound ReadFrom would double a
-// 16 MiB buffer to 32 for the one byte that proves the batch too big.
-func readAtMost(buf *bytes.Buffer, r io.Reader, limit int64) error {
-	for int64(buf.Len()) < limit {
-		if buf.Available() == 0 {
-			buf.Grow(int(min(max(int64(buf.Cap()), 64<<10), limit-int64(buf.Len()))))
+// readAtMost appends what r gives to b, up to limit bytes in all. The
+// buffer doubles as it fills but never past limit: bytes.Buffer would
+// double a full 16 MiB buffer to 32 for the one byte that proves the
+// batch too big.
+func readAtMost(b []byte, r io.Reader, limit int) ([]byte, error) {
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(max(2*cap(b), 64<<10), limit))
+			copy(nb, b)
+			b = nb
 		}
-		room := buf.AvailableBuffer() // length 0, capacity what is free
-		room = room[:min(int64(cap(room)), limit-int64(buf.Len()))]
-		n, err := r.Read(room)
-		buf.Write(room[:n])
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
 		if err == io.EOF {
-			return nil
+			return b, nil
 		}
 		if err != nil {
-			return err
+			return b, err
 		}
 	}
-	return nil
+	return b, nil
 }
 
 // acquire waits up to DecodeWait for a turn to decode.
@@ -373,11 +374,11 @@ func (h *Handler) acquire(ctx context.Context) bool {
 // next one, and memory goes back to the OS once the burst is over.
 const bigBatch = 4 << 20
 
-func (h *Handler) getBuf() *bytes.Buffer {
-	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
+func (h *Handler) getBuf() *[]byte {
+	if b, ok := h.bufs.Get().(*[]byte); ok {
 		return b
 	}
-	return new(bytes.Buffer)
+	return new([]byte)
 }
 
 // putBuf keeps a buffer of a usual batch for the next one. A big one is
@@ -385,9 +386,9 @@ func (h *Handler) getBuf() *bytes.Buffer {
 // handed back to the OS (at most every 10 s: it costs a full GC): after
 // a burst of large or hostile batches the loghost's memory shrinks back
 // instead of staying at its peak.
-func (h *Handler) putBuf(b *bytes.Buffer) {
-	if b.Cap() <= bigBatch {
-		b.Reset()
+func (h *Handler) putBuf(b *[]byte) {
+	if cap(*b) <= bigBatch {
+		*b = (*b)[:0]
 		h.bufs.Put(b)
 		return
 	}
