@@ -62,9 +62,16 @@ func runAttack(ctx context.Context, o options) int {
 // priority: on loopback the attacker shares the loghost's CPUs, and a
 // real one would not; the measurements stay in this process.
 func attackProcess(ctx context.Context, name string, p *phaseStats) {
-	args := append([]string{"-n", "19", "/proc/self/exe"}, os.Args[1:]...)
+	self, err := os.Executable()
+	if err != nil {
+		p.note("attack process: %v", err)
+		return
+	}
+	args := append([]string{"-n", "19", self}, os.Args[1:]...)
 	args = append(args, "-attack", name)
-	out, err := exec.CommandContext(ctx, "nice", args...).Output()
+	cmd := exec.CommandContext(ctx, "nice", args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if l != "" {
 			p.notes = append(p.notes, l)
