@@ -47,7 +47,7 @@ func (u *UI) renderLogin(w http.ResponseWriter, r *http.Request, st *authState, 
 }
 
 func validNonce(v string) bool {
-	raw, err := b64.DecodeString(v)
+	raw, err := decodeB64(v)
 	return err == nil && len(raw) == 18
 }
 

@@ -8,8 +8,10 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -49,6 +51,17 @@ const (
 
 var b64 = base64.RawURLEncoding
 
+// decodeB64 decodes a cookie value, refusing CR and LF, which Go's
+// base64 skips: one value must have one spelling.
+func decodeB64(v string) ([]byte, error) {
+	if strings.ContainsAny(v, "\r\n") {
+		return nil, errNotCanonical
+	}
+	return b64.DecodeString(v)
+}
+
+var errNotCanonical = errors.New("line breaks in a base64 value")
+
 func encodeSession(key []byte, s *session) string {
 	buf := make([]byte, 0, headerLen+len(s.user)+macLen)
 	buf = append(buf, sessionVersion)
@@ -69,7 +82,7 @@ func decodeSession(key []byte, v string) (*session, bool) {
 	if len(v) > maxCookieLen {
 		return nil, false
 	}
-	raw, err := b64.DecodeString(v)
+	raw, err := decodeB64(v)
 	if err != nil || len(raw) < headerLen+1+macLen {
 		return nil, false
 	}

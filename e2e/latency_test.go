@@ -128,6 +128,10 @@ func TestAlertsSurviveKill(t *testing.T) {
   - file: %s
 alerting:
   matrix: {homeserver: "http://%s", access_token: "%s", room: "%s"}
+  # Each probe its own message at once (rule alerts no route claims
+  # are grouped by rule for 30 s).
+  routes:
+    - {match: {source: rule}, receiver: default}
 `, ruleFile, proxy.ln.Addr(), hs.Token, hs.Room)}
 	cfg := lc.write(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
