@@ -18,11 +18,9 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -89,8 +87,6 @@ type Handler struct {
 	// decoding holds a token per batch being read and decoded.
 	decoding chan struct{}
 	bufs     sync.Pool // *[]byte for batches
-	// lastFree is when memory was last handed back to the OS (Unix ns).
-	lastFree atomic.Int64
 	// claimLog keeps refused host claims to a log line a minute per
 	// client and name.
 	claimLog *logevery.Limiter
@@ -371,7 +367,10 @@ func (h *Handler) acquire(ctx context.Context) bool {
 }
 
 // bigBatch is the size from which a batch's buffer is not kept for the
-// next one, and memory goes back to the OS once the burst is over.
+// next one: after a burst of large (or hostile) batches the heap they
+// grew goes back, the runtime returning it to the system on its own
+// (bench/hostile.sh measured debug.FreeOSMemory after bursts: no
+// better, at the price of a full collection).
 const bigBatch = 4 << 20
 
 func (h *Handler) getBuf() *[]byte {
@@ -381,21 +380,11 @@ func (h *Handler) getBuf() *[]byte {
 	return new([]byte)
 }
 
-// putBuf keeps a buffer of a usual batch for the next one. A big one is
-// dropped, and when no other batch is being decoded the heap it grew is
-// handed back to the OS (at most every 10 s: it costs a full GC): after
-// a burst of large or hostile batches the loghost's memory shrinks back
-// instead of staying at its peak.
+// putBuf keeps a buffer of a usual batch for the next one.
 func (h *Handler) putBuf(b *[]byte) {
 	if cap(*b) <= bigBatch {
 		*b = (*b)[:0]
 		h.bufs.Put(b)
-		return
-	}
-	now := time.Now().UnixNano()
-	last := h.lastFree.Load()
-	if len(h.decoding) == 0 && now-last >= int64(10*time.Second) && h.lastFree.CompareAndSwap(last, now) {
-		go debug.FreeOSMemory()
 	}
 }
 
