@@ -89,7 +89,8 @@ func (r *Router) fill(rt Route) Route {
 	return rt
 }
 
-// Rule alerts that no route claims are grouped by rule: a rule whose
+// Rule alerts that no configured route claims are grouped by rule (the
+// loghost always has a Router, routes or none): a rule whose
 // title holds the line ($0) would otherwise send one message per distinct
 // line, and its lines can come from anyone who can reach the syslog
 // port. The first goes after ruleGroupWait, the rest of the rule's
@@ -106,7 +107,9 @@ func defaultRoute(r Route, l Labels) Route {
 // Match returns the routes an alert with these labels takes.
 func (r *Router) Match(l Labels) []Route {
 	if r == nil {
-		return []Route{defaultRoute(Route{Index: -1, Receiver: DefaultReceiver, GroupInterval: 5 * time.Minute}, l)}
+		// No routing at all (a Dispatcher built without one): everything
+		// to the default receiver at once.
+		return []Route{{Index: -1, Receiver: DefaultReceiver, GroupInterval: 5 * time.Minute}}
 	}
 	var out []Route
 	for _, rt := range r.Routes {
