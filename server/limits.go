@@ -27,9 +27,9 @@ func (st settings) httpDeadlines() []connguard.Rule {
 	return []connguard.Rule{
 		// Batches of up to 16 MiB from collectors on slow links.
 		{Prefix: "/api/v1/ingest", Read: max(st.bodyTimeout, 2*time.Minute), Write: time.Minute},
-		// Streams and the websocket set their own.
-		{Prefix: "/api/v1/logs/tail", Read: st.bodyTimeout, Write: 0},
-		{Prefix: "/api/v1/status/live", Read: 0, Write: 0},
+		// Websockets (the log tail, the live status page, the console's
+		// live list) set their own deadlines; Guard sees them by their
+		// Upgrade header.
 		// Large searches for grep -server.
 		{Prefix: "/api/v1/logs", Read: st.bodyTimeout, Write: 10 * time.Minute},
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -319,6 +320,11 @@ func Guard(next http.Handler, rules []Rule, def Rule, priority func(*http.Reques
 				rule = ru
 				break
 			}
+		}
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			// A websocket lives as long as its handler says, with its own
+			// read and write deadlines (pings, each message).
+			rule.Read, rule.Write = 0, 0
 		}
 		rc := http.NewResponseController(w)
 		now := time.Now()

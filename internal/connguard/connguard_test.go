@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,35 @@ func TestBusyKeepAliveKept(t *testing.T) {
 	if code, _ := get(t, poller, "/"); code != 200 {
 		t.Fatalf("the poller lost its connection: %d", code)
 	}
+}
+
+// TestWebsocketNoDeadline: a websocket upgrade keeps no read or write
+// deadline from the rules: its handler sets its own.
+func TestWebsocketNoDeadline(t *testing.T) {
+	var got []time.Time
+	h := Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), nil, Rule{Read: time.Second, Write: time.Second}, nil)
+	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder(), set: &got}
+	req := httptest.NewRequest("GET", "/api/v1/logs/tail", nil)
+	req.Header.Set("Upgrade", "websocket")
+	h.ServeHTTP(rec, req)
+	if len(got) != 2 || !got[0].IsZero() || !got[1].IsZero() {
+		t.Errorf("deadlines %v, want both cleared", got)
+	}
+	got = nil
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if len(got) != 2 || got[0].IsZero() || got[1].IsZero() {
+		t.Errorf("deadlines %v, want both set", got)
+	}
+}
+
+// deadlineRecorder records the deadlines a handler is given.
+type deadlineRecorder struct {
+	*httptest.ResponseRecorder
+	set *[]time.Time
+}
+
+func (d *deadlineRecorder) SetReadDeadline(t time.Time) error { *d.set = append(*d.set, t); return nil }
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	*d.set = append(*d.set, t)
+	return nil
 }
