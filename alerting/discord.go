@@ -49,7 +49,7 @@ func NewDiscord(name string, c *config.Discord) (*Discord, error) {
 }
 
 // Describe implements Notifier.
-func (d *Discord) Describe() string { return "Discord webhook " + redactURL(d.url) }
+func (d *Discord) Describe() string { return "Discord webhook " + RedactURL(d.url) }
 
 func discordColor(a msgtmpl.Alert) int {
 	switch {

@@ -26,9 +26,14 @@ type DiskWatcher struct {
 	// Statfs reports the free (for unprivileged users) and total bytes of
 	// the file system holding path; nil: statfs(2).
 	Statfs func(path string) (free, total uint64, err error)
+	// Full, when set, reports that the store's writes fail for a full
+	// disk (store.DiskFull): the incident fires at once, critical,
+	// whatever statfs says (a quota, or SQLite's own page limit).
+	Full func() bool
 
-	mu   sync.Mutex
-	last time.Time
+	mu      sync.Mutex
+	last    time.Time
+	wasFull bool
 }
 
 // Defaults of DiskWatcher.
@@ -66,12 +71,14 @@ func (w *DiskWatcher) Threshold(total uint64) uint64 {
 // fires, updates or resolves the incident. The state is the incident
 // itself, so a restart neither repeats nor forgets it.
 func (w *DiskWatcher) Check(ctx context.Context, now time.Time) error {
+	full := w.Full != nil && w.Full()
 	w.mu.Lock()
 	every := w.Every
 	if every == 0 {
 		every = time.Minute
 	}
-	if !w.last.IsZero() && now.Sub(w.last) < every && !now.Before(w.last) {
+	// A change of Full is looked at at once, not at the next minute.
+	if !w.last.IsZero() && now.Sub(w.last) < every && !now.Before(w.last) && full == w.wasFull {
 		w.mu.Unlock()
 		return nil
 	}
@@ -86,9 +93,16 @@ func (w *DiskWatcher) Check(ctx context.Context, now time.Time) error {
 		return err
 	}
 	limit := w.Threshold(total)
-	ev := diskEvent{Path: w.Path, Free: free, Total: total, Threshold: limit, Time: now.UTC(), Severity: "warning"}
-	if free < limit/2 {
+	ev := diskEvent{Path: w.Path, Free: free, Total: total, Threshold: limit, Time: now.UTC(), Severity: "warning", Full: full}
+	if free < limit/2 || full {
 		ev.Severity = "critical"
+	}
+	w.mu.Lock()
+	w.wasFull = full
+	w.mu.Unlock()
+	title := "loghost disk " + w.Path + " is filling up"
+	if full {
+		title = "loghost disk " + w.Path + " is full: new data is refused"
 	}
 	key := "disk:" + w.Path
 	tx, err := w.DB.BeginTx(ctx, nil)
@@ -103,10 +117,10 @@ func (w *DiskWatcher) Check(ctx context.Context, now time.Time) error {
 	}
 	firing := err == nil
 	switch {
-	case free < limit:
+	case free < limit || full:
 		labels := map[string]string{"source": SourceLoghost, "service": "loghost", "severity": ev.Severity, "path": w.Path}
 		if _, _, err := Fire(ctx, tx, Alert{Source: SourceLoghost, Key: key, Labels: labels, Severity: ev.Severity,
-			Title: "loghost disk " + w.Path + " is filling up", Time: now, Kind: KindLoghostDisk, Payload: ev}); err != nil {
+			Title: title, Time: now, Kind: KindLoghostDisk, Payload: ev}); err != nil {
 			return err
 		}
 	case firing && float64(free) >= float64(limit)*diskHysteresis:

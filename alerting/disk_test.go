@@ -73,3 +73,31 @@ func TestDiskWatcher(t *testing.T) {
 		t.Errorf("statfs: %v", err)
 	}
 }
+
+// TestDiskWatcherFull: the store finding its disk full fires the
+// incident at once, critical, whatever statfs says; it resolves once the
+// store writes again and the space is back.
+func TestDiskWatcherFull(t *testing.T) {
+	r := newIncidentRig(t, Config{})
+	const gib = 1 << 30
+	full := false
+	w := &DiskWatcher{DB: r.db, Path: "/var/lib/watchpost", Full: func() bool { return full },
+		Statfs: func(string) (uint64, uint64, error) { return 50 * gib, 100 * gib, nil }}
+	r.d.cfg.Disk = w
+	r.at(t, 0)
+	full = true
+	r.at(t, time.Second) // within the minute: a change of Full is looked at at once
+	if len(r.def.msgs) != 1 || !strings.Contains(r.def.msgs[0].Subject, "is full") || !strings.Contains(r.def.msgs[0].Text, "refused") {
+		t.Fatalf("messages %+v", r.def.msgs)
+	}
+	var sev string
+	r.db.QueryRow(`SELECT severity FROM incidents WHERE source = 'loghost'`).Scan(&sev)
+	if sev != "critical" {
+		t.Errorf("severity %q", sev)
+	}
+	full = false
+	r.at(t, 2*time.Second)
+	if len(r.def.msgs) != 2 || !strings.Contains(r.def.msgs[1].Text, "room again") {
+		t.Fatalf("after the store writes again: %+v", r.def.msgs)
+	}
+}

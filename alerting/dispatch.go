@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -73,10 +74,13 @@ type Config struct {
 	// incident's admin page in every message about an incident.
 	PublicURL string
 	MaxAge    time.Duration
-	Every     time.Duration // how often the outbox is looked at (2 s)
-	Now       func() time.Time
-	Metrics   *metrics.Set
-	Logger    *slog.Logger
+	// SendTimeout bounds one attempt at one channel (default 30 s): a
+	// receiver that hangs is given up on for this try and retried later.
+	SendTimeout time.Duration
+	Every       time.Duration // how often the outbox is looked at (2 s)
+	Now         func() time.Time
+	Metrics     *metrics.Set
+	Logger      *slog.Logger
 }
 
 // Dispatcher drains the outbox.
@@ -87,6 +91,12 @@ type Dispatcher struct {
 	sent, failed, givenUp, skipped, suppressed *metrics.Counter
 
 	flushes map[string]time.Time // expand's cache of group flush times
+
+	// busy holds the channels whose worker is sending; workers counts
+	// the workers, so that Run returns only after they did.
+	mu      sync.Mutex
+	busy    map[string]bool
+	workers sync.WaitGroup
 }
 
 // New returns a dispatcher over the store's write handle.
@@ -96,6 +106,9 @@ func New(db *sql.DB, cfg Config) *Dispatcher {
 	}
 	if cfg.Every == 0 {
 		cfg.Every = 2 * time.Second
+	}
+	if cfg.SendTimeout == 0 {
+		cfg.SendTimeout = 30 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -118,7 +131,7 @@ func New(db *sql.DB, cfg Config) *Dispatcher {
 	if cfg.Flap.High == 0 {
 		cfg.Flap = FlapDetector{High: 50, Low: 25}
 	}
-	d := &Dispatcher{db: db, cfg: cfg,
+	d := &Dispatcher{db: db, cfg: cfg, busy: map[string]bool{},
 		sent:       cfg.Metrics.NewCounter(`watchpost_alerts_sent_total`),
 		failed:     cfg.Metrics.NewCounter(`watchpost_alerts_send_failures_total`),
 		givenUp:    cfg.Metrics.NewCounter(`watchpost_alerts_given_up_total`),
@@ -144,6 +157,7 @@ const newRowsEvery = 200 * time.Millisecond
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(min(newRowsEvery, d.cfg.Every))
 	defer t.Stop()
+	defer d.workers.Wait()
 	var seen int64
 	lastPass := time.Time{}
 	for n := 0; ; {
@@ -159,7 +173,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		seen, lastPass = top.Int64, time.Now()
 		n++
-		if err := d.Drain(ctx); err != nil && ctx.Err() == nil {
+		if err := d.drain(ctx, false); err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Error("alert outbox", "err", err)
 		}
 		if n%1800 == 0 {
@@ -186,15 +200,23 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // calmed down are queued, new notifications are routed (a delivery per
 // receiver, or a note why none), then what is due is sent, a group of
 // deliveries as one message.
+//
+// Drain waits for what it sends; Run's passes do not (see send).
 func (d *Dispatcher) Drain(ctx context.Context) error {
+	return d.drain(ctx, true)
+}
+
+func (d *Dispatcher) drain(ctx context.Context, wait bool) error {
 	now := d.cfg.Now()
-	if err := d.autoResolve(ctx, now); err != nil {
-		return err
-	}
+	// The disk first: when it is full the writes below fail, and its
+	// incident is what says why.
 	if d.cfg.Disk != nil {
 		if err := d.cfg.Disk.Check(ctx, now); err != nil {
 			d.cfg.Logger.Warn("loghost disk", "err", err)
 		}
+	}
+	if err := d.autoResolve(ctx, now); err != nil {
+		return err
 	}
 	if err := d.remind(ctx, now); err != nil {
 		return err
@@ -213,7 +235,7 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 	if err := d.expand(ctx, now); err != nil {
 		return err
 	}
-	return d.send(ctx, now)
+	return d.send(ctx, now, wait)
 }
 
 // change is the payload of a check or heartbeat state change

@@ -144,7 +144,7 @@ func TestBatchRetrySendsTheSame(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	d, rec, c := groupDispatcher(t, "  email: {smtp: \"m.example.test:25\", from: w@example.test, to: [a@example.test]}\n  rate_limit: 2\n")
 	for i := range 5 {
-		queue(t, d.db, c.t, "rule_alert", ruleAlert("warning", fmt.Sprintf("alert %d", i), `"service":"x"`))
+		queue(t, d.db, c.t, "check_down", fmt.Sprintf(`{"check":"c%d","from":"up","to":"down","incident":%d}`, i, i+1))
 	}
 	for i, want := range []int{2, 2, 4, 4, 5} {
 		drain(t, d)
@@ -152,5 +152,41 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("pass %d: %d sent, want %d", i, got, want)
 		}
 		c.add(30 * time.Second)
+	}
+}
+
+// TestRuleFloodGrouped: a rule whose title is the line ($0) fed 200
+// distinct lines sends one message, after the group wait, not 200; more
+// lines in the next minutes wait for the group interval. The default
+// configuration also caps the default receiver at 20 messages a minute.
+func TestRuleFloodGrouped(t *testing.T) {
+	d, rec, c := groupDispatcher(t, "  email: {smtp: \"m.example.test:25\", from: w@example.test, to: [a@example.test]}\n")
+	if d.cfg.Receivers[DefaultReceiver].RateLimit != 20 {
+		t.Errorf("default rate limit %d, want 20", d.cfg.Receivers[DefaultReceiver].RateLimit)
+	}
+	flood := func(n int) {
+		for i := range n {
+			queue(t, d.db, c.t, "rule_alert", ruleAlert("warning", fmt.Sprintf("sshd: Invalid user u%d from 203.0.113.%d", c.t.Unix()+int64(i), i%250),
+				`"rule":"/etc/watchpost/rules.conf:12"`))
+		}
+		drain(t, d)
+	}
+	flood(200)
+	if n := len(rec.subjects()); n != 0 {
+		t.Fatalf("%d messages before the group wait", n)
+	}
+	c.add(ruleGroupWait)
+	drain(t, d)
+	if got := rec.subjects(); len(got) != 1 || !strings.Contains(got[0], "200 alerts") {
+		t.Fatalf("after the wait: %q", got)
+	}
+	for range 4 {
+		c.add(time.Minute)
+		flood(50)
+	}
+	c.add(time.Minute)
+	drain(t, d)
+	if got := rec.subjects(); len(got) != 2 || !strings.Contains(got[1], "200 alerts") {
+		t.Fatalf("after the group interval: %q", got)
 	}
 }

@@ -239,8 +239,10 @@ func (d *Dispatcher) autoResolve(ctx context.Context, now time.Time) error {
 	if def == 0 {
 		def = DefaultRuleResolveAfter
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT id FROM incidents WHERE resolved IS NULL AND source = ?
-		AND coalesce(last_fired, started) + CASE WHEN resolve_after > 0 THEN resolve_after ELSE ? END <= ?`, SourceRule, int64(def), now.UnixNano())
+	// Rule alerts, and the loghost's own alarms that said when they end
+	// (FireLoghost; the disk watcher resolves its own).
+	rows, err := d.db.QueryContext(ctx, `SELECT id FROM incidents WHERE resolved IS NULL AND (source = ? OR source = ? AND resolve_after > 0)
+		AND coalesce(last_fired, started) + CASE WHEN resolve_after > 0 THEN resolve_after ELSE ? END <= ?`, SourceRule, SourceLoghost, int64(def), now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("read quiet incidents: %w", err)
 	}

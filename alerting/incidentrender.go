@@ -40,6 +40,8 @@ type diskEvent struct {
 	Severity  string    `json:"severity"`
 	Time      time.Time `json:"time"`
 	Event     string    `json:"event"`
+	// Full: the store's writes fail for a full disk.
+	Full bool `json:"full,omitempty"`
 }
 
 func renderDisk(ev diskEvent) Message {
@@ -52,6 +54,11 @@ func renderDisk(ev diskEvent) Message {
 	if ev.Event == EventResolved {
 		text = fmt.Sprintf("The loghost's storage %s has room again at %s: %s free (%.1f %%).\n",
 			ev.Path, ev.Time.UTC().Format(time.RFC1123), bytesIEC(ev.Free), pct)
+	} else if ev.Full {
+		subject = headerSafe(fmt.Sprintf("[watchpost] loghost disk %s is full", ev.Path))
+		text = fmt.Sprintf("The loghost's storage %s is full at %s: %s free of %s. New logs and metrics are refused "+
+			"(collectors keep them and retry; syslog senders over UDP lose theirs). Free space or lower the retention (store.retention).\n",
+			ev.Path, ev.Time.UTC().Format(time.RFC1123), bytesIEC(ev.Free), bytesIEC(ev.Total))
 	} else {
 		text = fmt.Sprintf("The loghost's storage %s is %s at %s: %s free of %s (%.1f %%), under the %s it should keep.\n"+
 			"When it is full, logs are refused. Free space or lower the retention (store.retention).\n",

@@ -222,26 +222,16 @@ func (c apiCall) do(ctx context.Context, detail apiError) ([]byte, error) {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
 		return nil, &RetryAfterError{Wait: retryAfter(resp.Header, body), Msg: fmt.Sprintf("receiver %s, %s: %s", c.receiver, c.service, why)}
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		return nil, &PermanentError{Msg: fmt.Sprintf("receiver %s, %s: %s (redirected to %s; fix the URL)", c.receiver, c.service, why, redactURL(resp.Header.Get("Location")))}
+		return nil, &PermanentError{Msg: fmt.Sprintf("receiver %s, %s: %s (redirected to %s; fix the URL)", c.receiver, c.service, why, RedactURL(resp.Header.Get("Location")))}
 	}
 	return nil, &PermanentError{Msg: fmt.Sprintf("receiver %s, %s refuses: %s (check its configuration)", c.receiver, c.service, why)}
 }
 
 func (c apiCall) shownURL() string {
 	if c.secretURL {
-		return redactURL(c.url)
+		return RedactURL(c.url)
 	}
 	return c.url
-}
-
-// redactURL keeps a URL's scheme and host: its path or query may be the
-// secret (Slack's and Discord's webhooks, Telegram's bot token).
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return "(a URL)"
-	}
-	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // retryAfter reads how long a service asked to wait: the Retry-After

@@ -17,7 +17,7 @@ func TestRateLimitSurvivesRestart(t *testing.T) {
 		return New(db, Config{Now: c.now, Hostname: "lh", Receivers: map[string]Receiver{DefaultReceiver: {Email: rec, RateLimit: 3}}})
 	}
 	for i := range 5 {
-		queue(t, db, t0, "rule_alert", ruleAlert("critical", fmt.Sprintf("a%d", i), `"service":"x"`))
+		queue(t, db, t0, "check_down", fmt.Sprintf(`{"check":"c%d","from":"up","to":"down","incident":%d}`, i, i+1))
 	}
 	d := mk()
 	drain(t, d)

@@ -89,9 +89,26 @@ func (r *Router) fill(rt Route) Route {
 	return rt
 }
 
+// Rule alerts that no configured route claims are grouped by rule (the
+// loghost always has a Router, routes or none): a rule whose
+// title holds the line ($0) would otherwise send one message per distinct
+// line, and its lines can come from anyone who can reach the syslog
+// port. The first goes after ruleGroupWait, the rest of the rule's
+// alerts together every group interval.
+const ruleGroupWait = 30 * time.Second
+
+func defaultRoute(r Route, l Labels) Route {
+	if l["source"] == SourceRule {
+		r.GroupBy, r.GroupWait = []string{"rule"}, ruleGroupWait
+	}
+	return r
+}
+
 // Match returns the routes an alert with these labels takes.
 func (r *Router) Match(l Labels) []Route {
 	if r == nil {
+		// No routing at all (a Dispatcher built without one): everything
+		// to the default receiver at once.
 		return []Route{{Index: -1, Receiver: DefaultReceiver, GroupInterval: 5 * time.Minute}}
 	}
 	var out []Route
@@ -104,7 +121,7 @@ func (r *Router) Match(l Labels) []Route {
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, r.fill(Route{Index: -1, Receiver: DefaultReceiver}))
+		out = append(out, defaultRoute(r.fill(Route{Index: -1, Receiver: DefaultReceiver}), l))
 	}
 	return out
 }
@@ -239,7 +256,7 @@ func buildReceiver(name string, e *config.Email, m *config.Matrix, w *config.Web
 	}
 	if w != nil {
 		rc.Webhook = NewWebhook(w.URL, string(w.Secret))
-		rc.describe = append(rc.describe, "webhook "+w.URL)
+		rc.describe = append(rc.describe, "webhook "+RedactURL(w.URL))
 	}
 	if err := rc.addNotifiers(name, svc, w); err != nil {
 		return rc, fmt.Errorf("receiver %s: %w", name, err)

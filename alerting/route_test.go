@@ -84,6 +84,8 @@ func TestRoutedDeliveries(t *testing.T) {
 	other := queue(t, db, t0, "rule_alert", ruleAlert("warning", "disk", `"service":"backup"`))
 	down := queue(t, db, t0, "check_down", `{"check":"db1-ping","from":"up","to":"down","incident":4}`)
 	drain(t, d)
+	c.add(ruleGroupWait) // the rule alert no route claims waits for its group
+	drain(t, d)
 	rows, _ := db.Query(`SELECT outbox_id, receiver FROM deliveries ORDER BY outbox_id, receiver`)
 	var got []string
 	for rows.Next() {

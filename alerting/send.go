@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -15,27 +17,81 @@ import (
 // leave as one message (up to maxBatch alerts). Once attempted, a batch
 // is fixed (its members, its txnId and Message-ID), so every retry sends
 // the same.
-func (d *Dispatcher) send(ctx context.Context, now time.Time) error {
+//
+// Each channel (a receiver's email, Matrix or webhook) is sent by its own
+// worker, one at a time and each attempt with its own deadline, so a
+// receiver that hangs delays nobody else's messages. A channel whose
+// worker is still busy from an earlier pass is left to it. With wait,
+// send returns when the workers it started are done (Drain); Run does
+// not wait, so its next pass routes and sends while a slow channel is
+// still trying.
+func (d *Dispatcher) send(ctx context.Context, now time.Time, wait bool) error {
 	groups, err := d.db.QueryContext(ctx, `SELECT receiver, group_key, coalesce(batch, 0), min(outbox_id) FROM deliveries
 		WHERE sent IS NULL AND given_up IS NULL AND next_try <= ? GROUP BY 1, 2, 3 ORDER BY 4 LIMIT 500`, now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("read deliveries: %w", err)
 	}
-	type key struct {
-		ch, group string
-		batch     int64
-	}
-	var due []key
+	due := map[string][]dueGroup{}
+	var order []string
 	for groups.Next() {
-		var k key
+		var k dueGroup
 		var first int64
 		if err := groups.Scan(&k.ch, &k.group, &k.batch, &first); err != nil {
 			groups.Close()
 			return fmt.Errorf("read deliveries: %w", err)
 		}
-		due = append(due, k)
+		if _, ok := due[k.ch]; !ok {
+			order = append(order, k.ch)
+		}
+		due[k.ch] = append(due[k.ch], k)
 	}
 	groups.Close()
+	var started sync.WaitGroup
+	var errMu sync.Mutex
+	var first error
+	for _, ch := range order {
+		d.mu.Lock()
+		if d.busy[ch] {
+			d.mu.Unlock()
+			continue
+		}
+		d.busy[ch] = true
+		d.mu.Unlock()
+		d.workers.Add(1)
+		started.Add(1)
+		go func() {
+			defer func() {
+				d.mu.Lock()
+				delete(d.busy, ch)
+				d.mu.Unlock()
+				started.Done()
+				d.workers.Done()
+			}()
+			if err := d.sendChannel(ctx, due[ch], now); err != nil && ctx.Err() == nil {
+				if !wait {
+					d.cfg.Logger.Error("alert outbox", "channel", ch, "err", err)
+				}
+				errMu.Lock()
+				first = cmp.Or(first, err)
+				errMu.Unlock()
+			}
+		}()
+	}
+	if wait {
+		started.Wait()
+		return first
+	}
+	return nil
+}
+
+// dueGroup is a group (or a fixed batch) with deliveries due at a channel.
+type dueGroup struct {
+	ch, group string
+	batch     int64
+}
+
+// sendChannel sends one channel's due groups, oldest first.
+func (d *Dispatcher) sendChannel(ctx context.Context, due []dueGroup, now time.Time) error {
 	const cols = `SELECT o.id, o.created, o.kind, o.payload, o.labels, d.receiver, d.attempts, d.group_key, coalesce(d.batch, 0)
 		FROM deliveries d JOIN outbox o ON o.id = d.outbox_id `
 	for _, k := range due {
@@ -43,6 +99,7 @@ func (d *Dispatcher) send(ctx context.Context, now time.Time) error {
 			return nil
 		}
 		var rows *sql.Rows
+		var err error
 		if k.batch != 0 {
 			rows, err = d.db.QueryContext(ctx, cols+`WHERE d.receiver = ? AND d.batch = ? AND d.sent IS NULL AND d.given_up IS NULL ORDER BY o.id`, k.ch, k.batch)
 		} else {
@@ -122,7 +179,7 @@ func (d *Dispatcher) sendBatch(ctx context.Context, rows []row, now time.Time) e
 	if err != nil {
 		return nil // expand has closed such rows
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	sendCtx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	ref := ""
 	switch {
 	case kind == "email" && rc.Email != nil:

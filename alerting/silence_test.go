@@ -43,6 +43,8 @@ func TestSilences(t *testing.T) {
 	muted := queue(t, db, t0, "rule_alert", ruleAlert("critical", "replication broken", `"service":"mysql","host":"db1"`))
 	loud := queue(t, db, t0, "rule_alert", ruleAlert("critical", "replication broken", `"service":"mysql","host":"db9"`))
 	drain(t, d)
+	c.add(ruleGroupWait) // rule alerts no route claims are grouped by rule
+	drain(t, d)
 	if got := note(t, db, muted); got != `suppressed: silenced by #1 (ana <script>: upgrade @room)` {
 		t.Errorf("muted row says %q", got)
 	}
@@ -58,6 +60,8 @@ func TestSilences(t *testing.T) {
 		t.Errorf("expire: %d %v", code, obj)
 	}
 	again := queue(t, db, c.t, "rule_alert", ruleAlert("critical", "replication broken", `"service":"mysql","host":"db1"`))
+	drain(t, d)
+	c.add(5 * time.Minute) // the rule's group interval
 	drain(t, d)
 	if got := note(t, db, again); got != "" || len(rec.subjects()) != 2 {
 		t.Errorf("after expiry: note %q, sent %v", got, rec.subjects())

@@ -41,7 +41,7 @@ func NewSlack(name string, c *config.Slack) (*Slack, error) {
 }
 
 // Describe implements Notifier.
-func (s *Slack) Describe() string { return "Slack webhook " + redactURL(s.url) }
+func (s *Slack) Describe() string { return "Slack webhook " + RedactURL(s.url) }
 
 // Notify implements Notifier.
 func (s *Slack) Notify(ctx context.Context, n Notification) (string, error) {

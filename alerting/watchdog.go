@@ -53,6 +53,7 @@ func (w *Watchdog) Run(ctx context.Context) {
 func (w *Watchdog) ping(ctx context.Context) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.URL, nil)
 	if err != nil {
+		w.Logger.Error("watchdog URL unusable", "url", RedactURL(w.URL))
 		return
 	}
 	resp, err := w.Client.Do(req)
@@ -72,5 +73,5 @@ func (w *Watchdog) ping(ctx context.Context) {
 	if resp != nil {
 		status = resp.Status
 	}
-	w.Logger.Warn("watchdog ping failed", "err", err, "status", status)
+	w.Logger.Warn("watchdog ping failed", "url", RedactURL(w.URL), "err", scrubURL(err, w.URL), "status", status)
 }

@@ -32,7 +32,9 @@ type Webhook struct {
 
 // NewWebhook returns a webhook receiver.
 func NewWebhook(url, secret string) *Webhook {
-	return &Webhook{URL: url, Secret: secret, client: &http.Client{Timeout: 30 * time.Second}}
+	// No client timeout: each attempt's context carries the dispatcher's
+	// per-attempt deadline (Config.SendTimeout).
+	return &Webhook{URL: url, Secret: secret, client: &http.Client{}}
 }
 
 // WebhookPayload is what a webhook receives.
@@ -68,7 +70,7 @@ func (w *Webhook) Post(ctx context.Context, p WebhookPayload) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return &PermanentError{Msg: fmt.Sprintf("webhook: %v", err)}
+		return &PermanentError{Msg: fmt.Sprintf("webhook: %v", scrubURL(err, w.URL))}
 	}
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("X-Watchpost-Delivery", p.ID)
@@ -78,7 +80,8 @@ func (w *Webhook) Post(ctx context.Context, p WebhookPayload) error {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		// The URL often is the secret: the error names it redacted.
+		return fmt.Errorf("webhook: %w", scrubURL(err, w.URL))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

@@ -124,6 +124,19 @@ type Server struct {
 	PublicURL  string `yaml:"public_url"`
 	AdminToken Secret `yaml:"admin_token"`
 	Users      []User `yaml:"users"`
+	// MaxConnections bounds the HTTP connections at once (0: 2048, and
+	// below the open-file limit); MaxConnectionsPerAddress those of one
+	// client address (0: no bound, for a loghost behind a reverse proxy).
+	// BodyTimeout is how long a request may take to send its body (ingest:
+	// at least 2 minutes).
+	MaxConnections           int      `yaml:"max_connections"`
+	MaxConnectionsPerAddress int      `yaml:"max_connections_per_address"`
+	BodyTimeout              Duration `yaml:"body_timeout"`
+	// SyslogMaxConnections and SyslogMaxConnectionsPerAddress bound the
+	// syslog TCP connections (0: 1024 and 64); when full, the longest-idle
+	// one is closed for a new one.
+	SyslogMaxConnections           int `yaml:"syslog_max_connections"`
+	SyslogMaxConnectionsPerAddress int `yaml:"syslog_max_connections_per_address"`
 }
 
 // User is a web UI login.
@@ -278,7 +291,7 @@ type Alerting struct {
 	// RepeatMax caps the reminders about one incident (0: 5).
 	RepeatMax int `yaml:"repeat_max"`
 	// RateLimit bounds the messages per minute to each default receiver
-	// (0: unlimited), so an alert storm stays readable.
+	// (default 20; 0: unlimited), so an alert storm stays readable.
 	RateLimit int `yaml:"rate_limit"`
 	// HostSilentAfter opens a "host silent" alert when a collector has
 	// not reported for this long (0: never).
@@ -484,13 +497,18 @@ var defaultSelfFiles = []string{
 func defaults() *Config {
 	return &Config{
 		Server: Server{
-			Listen:       "127.0.0.1:8080",
-			SyslogListen: "127.0.0.1:5514",
+			Listen:                   "127.0.0.1:8080",
+			SyslogListen:             "127.0.0.1:5514",
+			MaxConnectionsPerAddress: 64,
+			BodyTimeout:              Duration(10 * time.Second),
 		},
 		Storage: Storage{
 			Retention: Duration(30 * 24 * time.Hour),
 		},
-		Alerting: Alerting{RepeatInterval: Duration(4 * time.Hour)},
+		// 20 messages a minute to the default receiver: an alert storm
+		// stays readable and a flood of rule matches cannot mail-bomb
+		// anyone; rate_limit: 0 lifts it.
+		Alerting: Alerting{RepeatInterval: Duration(4 * time.Hour), RateLimit: 20},
 		Self: Self{
 			Enabled: true,
 			Journal: true,

@@ -182,6 +182,18 @@ func (c *Config) validateServer(p *positions) {
 	if s.PublicURL != "" {
 		validURL(p, "server.public_url", s.PublicURL)
 	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"server.max_connections", s.MaxConnections}, {"server.max_connections_per_address", s.MaxConnectionsPerAddress},
+		{"server.syslog_max_connections", s.SyslogMaxConnections}, {"server.syslog_max_connections_per_address", s.SyslogMaxConnectionsPerAddress}} {
+		if n.v < 0 {
+			p.add(n.key, "must not be negative")
+		}
+	}
+	if s.BodyTimeout < 0 {
+		p.add("server.body_timeout", "must not be negative")
+	}
 	if s.AdminToken != "" && len(s.AdminToken) < 16 {
 		p.add("server.admin_token", "too short: use at least 16 characters")
 	}

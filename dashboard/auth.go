@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/internal/logevery"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -43,6 +44,9 @@ type AuthConfig struct {
 	// SessionTTL is how long a login lasts; 12h when zero. Lowering it on
 	// reload shortens sessions already issued.
 	SessionTTL time.Duration
+	// Revocations, when set, keeps logouts across restarts (read at
+	// NewAuth; a later change of this field is ignored).
+	Revocations RevocationStore
 }
 
 const (
@@ -64,9 +68,13 @@ type Auth struct {
 	// a field only so a test can prove every token is compared.
 	equal func(a, b []byte) int
 
-	revoked   *revocations
-	ipLimit   *limiter
-	userLimit *limiter
+	revoked *revocations
+	persist RevocationStore // nil: logouts are kept in memory only
+	// Failed logins slow down the address they come from, and the
+	// address and name together; never the name alone.
+	addrLimit  *backoff
+	pairLimit  *backoff
+	refusedLog *logevery.Limiter
 
 	dummyMu sync.Mutex
 	dummies map[int][]byte // by bcrypt cost
@@ -99,11 +107,16 @@ type userEntry struct {
 	bind [bindLen]byte
 }
 
-// Failed logins allowed per client address and per user name before
-// further attempts are refused for the rest of the window.
+// Failed logins: an address and user name may fail pairFree times, an
+// address (whatever names it tries) addrFree times, before each further
+// attempt waits loginBase, doubling up to loginMaxWait. Failures are
+// forgotten after loginForget without an attempt.
 const (
-	loginFailures   = 5
-	loginWindow     = 5 * time.Minute
+	pairFree        = 3
+	addrFree        = 10
+	loginBase       = 2 * time.Second
+	loginMaxWait    = 15 * time.Minute
+	loginForget     = time.Hour
 	limiterCapacity = 10000
 )
 
@@ -120,13 +133,14 @@ func NewAuth(cfg AuthConfig, now func() time.Time, set *metrics.Set, logger *slo
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Auth{
-		now:       now,
-		log:       logger,
-		equal:     subtle.ConstantTimeCompare,
-		revoked:   newRevocations(),
-		ipLimit:   newLimiter(loginFailures, loginWindow, limiterCapacity),
-		userLimit: newLimiter(loginFailures, loginWindow, limiterCapacity),
-		dummies:   map[int][]byte{},
+		now:        now,
+		log:        logger,
+		equal:      subtle.ConstantTimeCompare,
+		revoked:    newRevocations(),
+		addrLimit:  newBackoff(addrFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
+		pairLimit:  newBackoff(pairFree, loginBase, loginMaxWait, loginForget, limiterCapacity),
+		refusedLog: logevery.New(time.Minute, limiterCapacity),
+		dummies:    map[int][]byte{},
 	}
 	a.m = authMetrics{
 		loginOK:      set.NewCounter(`watchpost_admin_logins_total{result="success"}`),
@@ -143,6 +157,14 @@ func NewAuth(cfg AuthConfig, now func() time.Time, set *metrics.Set, logger *slo
 		return nil, fmt.Errorf("admin auth: %w", err)
 	}
 	a.state.Store(st)
+	if cfg.Revocations != nil {
+		m, err := cfg.Revocations.Revoked(context.Background(), now())
+		if err != nil {
+			return nil, fmt.Errorf("admin auth: %w", err)
+		}
+		a.revoked.load(m)
+		a.persist = cfg.Revocations
+	}
 	return a, nil
 }
 

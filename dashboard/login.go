@@ -47,7 +47,7 @@ func (u *UI) renderLogin(w http.ResponseWriter, r *http.Request, st *authState, 
 }
 
 func validNonce(v string) bool {
-	raw, err := b64.DecodeString(v)
+	raw, err := decodeB64(v)
 	return err == nil && len(raw) == 18
 }
 
@@ -58,9 +58,10 @@ func safeNext(next string) string {
 	return "/admin/"
 }
 
-// login checks a user name and password. Attempts are limited per client
-// address and per user name; an unknown name costs a bcrypt comparison
-// too, so the answer's timing does not tell which names exist.
+// login checks a user name and password. Failures slow down their client
+// address, and the address and name together, with growing waits (see
+// backoff); an unknown name costs a bcrypt comparison too, so the
+// answer's timing does not tell which names exist.
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	a := u.auth
 	st := a.state.Load()
@@ -83,16 +84,17 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := a.now()
-	ip, uk := clientKey(r), userKey(name)
-	ipWait, ipOK := a.ipLimit.take(ip, now)
-	if !ipOK {
-		u.refuse(w, r, st, shown, ip, name, ipWait)
+	ip, addr := clientKey(r), clientAddr(r)
+	pair := ip + "\x00" + userKey(name)
+	pairWait, pairOK := a.pairLimit.take(pair, now)
+	if !pairOK {
+		u.refuse(w, r, st, shown, addr, name, pairWait)
 		return
 	}
-	userWait, userOK := a.userLimit.take(uk, now)
-	if !userOK {
-		a.ipLimit.refund(ip)
-		u.refuse(w, r, st, shown, ip, name, userWait)
+	addrWait, addrOK := a.addrLimit.take(ip, now)
+	if !addrOK {
+		a.pairLimit.refund(pair)
+		u.refuse(w, r, st, shown, addr, name, addrWait)
 		return
 	}
 
@@ -105,15 +107,18 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
 	if entry == nil || !match {
 		a.m.loginFailed.Inc()
-		a.log.Warn("admin login failed", "user", truncate(name, maxUserName), "client", ip)
+		// One line per failure with the address as it is: what a
+		// fail2ban filter bans by (README, "Admin logins").
+		a.log.Warn("admin login failed", "client", addr, "user", truncate(name, maxUserName),
+			"failures", a.pairLimit.failed(pair, now))
 		shown.Err = "Wrong user name or password."
 		u.renderLogin(w, r, st, http.StatusUnauthorized, shown)
 		return
 	}
-	// The address gets its attempt back; the name starts over, since
+	// The address gets its attempt back; the pair starts over, since
 	// whoever knows the password owns it.
-	a.ipLimit.refund(ip)
-	a.userLimit.reset(uk)
+	a.addrLimit.refund(ip)
+	a.pairLimit.reset(pair)
 	a.m.loginOK.Inc()
 	s := a.newSession(st, entry)
 	http.SetCookie(w, sessionCookie(st, s, encodeSession(st.macKey, s)))
@@ -123,12 +128,16 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (u *UI) refuse(w http.ResponseWriter, r *http.Request, st *authState, d pageData, ip, name string, wait time.Duration) {
+func (u *UI) refuse(w http.ResponseWriter, r *http.Request, st *authState, d pageData, addr, name string, wait time.Duration) {
 	a := u.auth
 	a.m.loginLimited.Inc()
 	secs := int((wait + time.Second - 1) / time.Second)
 	secs = max(secs, 1)
-	a.log.Warn("admin login rate limited", "user", truncate(name, maxUserName), "client", ip, "retry_after_s", secs)
+	// Refusals cost nothing to provoke: one line per address a minute.
+	if ok, skipped := a.refusedLog.Allow(addr, a.now()); ok {
+		a.log.Warn("admin login refused: too many failures", "client", addr, "user", truncate(name, maxUserName), "retry_after_s", secs,
+			"refused_since_last_line", skipped)
+	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	d.Err = fmt.Sprintf("Too many failed sign-ins; try again in %s.", roundWait(wait))
 	u.renderLogin(w, r, st, http.StatusTooManyRequests, d)
@@ -152,7 +161,14 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 	st := a.state.Load()
 	p, _ := r.Context().Value(ctxKey{}).(*principal)
 	if p != nil && p.session != nil {
-		a.revoked.add(p.session.id, p.session.expires, a.now())
+		now := a.now()
+		a.revoked.add(p.session.id, p.session.expires, now)
+		if a.persist != nil {
+			if err := a.persist.Revoke(r.Context(), p.session.id[:], p.session.expires, now); err != nil {
+				// Signed out until the next restart; say so.
+				a.log.Error("admin sign-out not stored: a restart would bring the session back", "user", p.name, "err", err)
+			}
+		}
 		a.log.Info("admin signed out", "user", p.name)
 	}
 	http.SetCookie(w, clearCookie(st, sessionCookieName(st)))

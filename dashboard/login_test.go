@@ -1,10 +1,13 @@
 package dashboard
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -62,72 +65,134 @@ func TestDummyHashMatchesUserCost(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimit(t *testing.T) {
+// TestLoginLockout is the lockout an attacker could cause: five wrong
+// passwords for alice from one address, and then the right one from
+// another address that never failed signs in at once, however the
+// attacker keeps going.
+func TestLoginLockout(t *testing.T) {
+	f := newFixture(t, UIDeps{})
+	for range 5 {
+		f.tryLogin("203.0.113.66:4000", "alice", "wrong", "")
+		f.clock.Advance(time.Second)
+	}
+	for i := range 5 {
+		if w := f.tryLogin(fmt.Sprintf("198.51.100.%d:4000", i+1), "alice", alicePW, ""); w.Code != http.StatusSeeOther {
+			t.Fatalf("alice's right password %d minutes into the attack: %d, want 303", i, w.Code)
+		}
+		f.tryLogin("203.0.113.66:4000", "alice", "wrong", "")
+		f.clock.Advance(time.Minute)
+	}
+}
+
+func TestLoginBackoff(t *testing.T) {
 	tests := []struct {
 		name string
 		// attempt i comes from remote(i) for user(i)
 		remote func(i int) string
 		user   func(i int) string
+		free   int
 	}{
-		{"per client address", func(int) string { return "198.51.100.9:4000" }, func(i int) string { return fmt.Sprintf("guess%d", i) }},
-		{"per IPv6 /64", func(i int) string { return fmt.Sprintf("[2001:db8::%x]:4000", i+1) }, func(i int) string { return fmt.Sprintf("guess%d", i) }},
-		{"per user name", func(i int) string { return fmt.Sprintf("198.51.100.%d:4000", i+1) }, func(int) string { return "alice" }},
+		{"per address and name", func(int) string { return "198.51.100.9:4000" }, func(int) string { return "alice" }, pairFree},
+		{"per address, any names", func(int) string { return "198.51.100.9:4000" }, func(i int) string { return fmt.Sprintf("guess%d", i) }, addrFree},
+		{"per IPv6 /64", func(i int) string { return fmt.Sprintf("[2001:db8::%x]:4000", i+1) }, func(i int) string { return fmt.Sprintf("guess%d", i) }, addrFree},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, UIDeps{})
-			for i := range 5 {
+			for i := range tt.free {
 				if w := f.tryLogin(tt.remote(i), tt.user(i), "wrong", ""); w.Code != http.StatusUnauthorized {
 					t.Fatalf("failure %d: status %d", i+1, w.Code)
 				}
-				f.clock.Advance(10 * time.Second)
 			}
-			// The sixth attempt is refused before the password is looked
-			// at: even the right one.
-			w := f.tryLogin(tt.remote(5), tt.user(5), "wrong", "")
-			if w.Code != http.StatusTooManyRequests {
-				t.Fatalf("6th attempt: %d, want 429", w.Code)
+			// Then each failure makes the next attempt wait twice as
+			// long: refused before the password is looked at, even the
+			// right one.
+			wait := loginBase
+			for i := tt.free; i < tt.free+4; i++ {
+				w := f.tryLogin(tt.remote(i), "alice", alicePW, "")
+				if w.Code != http.StatusTooManyRequests {
+					t.Fatalf("attempt %d at once: %d, want 429", i+1, w.Code)
+				}
+				if ra := w.Header().Get("Retry-After"); ra != fmt.Sprint(int(wait/time.Second)) {
+					t.Errorf("attempt %d: Retry-After %q, want %d", i+1, ra, int(wait/time.Second))
+				}
+				if !strings.Contains(w.Body.String(), "try again in") {
+					t.Errorf("429 page does not say when:\n%s", w.Body)
+				}
+				f.clock.Advance(wait)
+				if w := f.tryLogin(tt.remote(i), tt.user(i), "wrong", ""); w.Code != http.StatusUnauthorized {
+					t.Fatalf("attempt %d after waiting %v: %d, want 401", i+1, wait, w.Code)
+				}
+				wait *= 2
 			}
-			if ra := w.Header().Get("Retry-After"); ra != "250" {
-				t.Errorf("Retry-After %q, want 250", ra)
+			// The waits stop growing at the maximum, and an hour of quiet
+			// forgets them.
+			f.clock.Advance(loginForget)
+			if w := f.tryLogin(tt.remote(0), "alice", alicePW, ""); w.Code != http.StatusSeeOther {
+				t.Fatalf("after an hour: %d, want 303", w.Code)
 			}
-			if !strings.Contains(w.Body.String(), "try again in 5 minutes") {
-				t.Errorf("429 page does not say when:\n%s", w.Body)
-			}
-			if w := f.tryLogin(tt.remote(5), "alice", alicePW, ""); w.Code != http.StatusTooManyRequests {
-				t.Fatalf("right password while limited: %d, want 429", w.Code)
-			}
-			f.clock.Advance(250 * time.Second)
-			if w := f.tryLogin(tt.remote(5), "alice", alicePW, ""); w.Code != http.StatusSeeOther {
-				t.Fatalf("after the window: %d, want 303", w.Code)
-			}
-			if n := counter(f.set, `watchpost_admin_logins_total{result="rate_limited"}`); n != 2 {
-				t.Errorf("rate-limited logins counted %d, want 2", n)
+			if n := counter(f.set, `watchpost_admin_logins_total{result="rate_limited"}`); n != 4 {
+				t.Errorf("rate-limited logins counted %d, want 4", n)
 			}
 		})
 	}
 }
 
+func TestBackoffDelays(t *testing.T) {
+	b := newBackoff(3, 2*time.Second, 15*time.Minute, time.Hour, 10)
+	var got []time.Duration
+	for n := range 15 {
+		got = append(got, b.delay(n))
+	}
+	want := "[0s 0s 0s 2s 4s 8s 16s 32s 1m4s 2m8s 4m16s 8m32s 15m0s 15m0s 15m0s]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("delays %v, want %s", got, want)
+	}
+}
+
+// TestLoginFailureLogLine: each failure is one log line naming the
+// client address as it is, for a fail2ban filter (README).
+func TestLoginFailureLogLine(t *testing.T) {
+	f := newFixture(t, UIDeps{})
+	var buf bytes.Buffer
+	// As the loghost logs: text, with the component.
+	f.auth.log = slog.New(slog.NewTextHandler(&buf, nil)).With("component", "auth")
+	f.tryLogin("[2001:db8::7]:4000", "alice", "wrong", "")
+	f.tryLogin("192.0.2.44:4000", "bob", "wrong", "")
+	f.tryLogin("192.0.2.45:4000", "x client=203.0.113.9 ", "wrong", "")
+	// README's fail2ban filter, as a regular expression.
+	re := regexp.MustCompile(`(?m)msg="admin login failed" component=auth client=(\S+) user=`)
+	m := re.FindAllStringSubmatch(buf.String(), -1)
+	if len(m) != 3 || m[0][1] != "2001:db8::7" || m[1][1] != "192.0.2.44" || m[2][1] != "192.0.2.45" {
+		t.Errorf("log lines:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), `user="x client=203.0.113.9 "`) {
+		t.Errorf("a user name with an address in it is not quoted:\n%s", buf.String())
+	}
+}
+
 // A success does not use up the address's allowance, and resets the
-// name's.
+// pair's.
 func TestLoginSuccessRefunds(t *testing.T) {
 	f := newFixture(t, UIDeps{})
-	for range 4 {
+	for range pairFree - 1 {
 		f.tryLogin("192.0.2.5:1", "alice", "wrong", "")
 	}
-	for range 10 {
+	for range 20 {
 		if w := f.tryLogin("192.0.2.5:1", "alice", alicePW, ""); w.Code != http.StatusSeeOther {
 			t.Fatalf("login: %d", w.Code)
 		}
 	}
-	if w := f.tryLogin("192.0.2.5:1", "alice", "wrong", ""); w.Code != http.StatusUnauthorized {
-		t.Fatalf("fifth failure: %d, want 401", w.Code)
+	for i := range pairFree {
+		if w := f.tryLogin("192.0.2.5:1", "alice", "wrong", ""); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d after a success: %d, want 401", i+1, w.Code)
+		}
 	}
 }
 
 func TestLimiterIsBounded(t *testing.T) {
 	now := newClock().Now()
-	l := newLimiter(5, time.Minute, 100)
+	l := newBackoff(5, time.Second, time.Minute, time.Minute, 100)
 	for i := range 1000 {
 		l.take(fmt.Sprint(i), now.Add(time.Duration(i)*time.Millisecond))
 	}
@@ -142,7 +207,7 @@ func TestLimiterIsBounded(t *testing.T) {
 	if !newest || oldest {
 		t.Errorf("eviction kept the wrong keys: newest %v oldest %v", newest, oldest)
 	}
-	// Expired keys go first, all at once.
+	// Forgotten keys go first, all at once.
 	l.take("late", now.Add(time.Hour))
 	if n := l.len(); n != 1 {
 		t.Errorf("after the window: %d keys, want 1", n)

@@ -25,6 +25,9 @@ type categoryGraphs struct {
 
 func (u *UI) hosts(w http.ResponseWriter, r *http.Request) {
 	d := u.signedIn(r, "Hosts · Watchpost admin")
+	if u.deps.Enrolled != nil {
+		d.Enrolled = u.deps.Enrolled()
+	}
 	if u.deps.Metrics == nil {
 		u.render(w, http.StatusOK, "hosts", d)
 		return

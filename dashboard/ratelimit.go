@@ -9,90 +9,123 @@ import (
 	"time"
 )
 
-// limiter counts login attempts per key (client address or user name) in
-// a fixed window that starts at the key's first attempt. An attempt is
-// counted before the password is checked, so concurrent guesses cannot
-// slip past the limit while bcrypt runs; a success gives it back.
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	cap    int // keys kept at most: memory stays bounded under a flood
-	m      map[string]*attempts
+// backoff counts failed logins per key (a client address, or an address
+// and a user name) and makes every failure beyond the first few wait
+// longer for the next attempt: free failures, then base, 2×base, 4×base
+// ... up to max. A key is forgotten after forget without an attempt.
+// An attempt is counted before the password is checked, so concurrent
+// guesses cannot slip past while bcrypt runs; a success gives it back.
+//
+// Nothing here is kept per user name alone: that would let anyone lock
+// an admin out by failing in their name. An address that has not failed
+// is never refused.
+type backoff struct {
+	mu                sync.Mutex
+	free              int
+	base, max, forget time.Duration
+	cap               int // keys kept at most: memory stays bounded under a flood
+	m                 map[string]*failures
 }
 
-type attempts struct {
-	start time.Time
-	n     int
+type failures struct {
+	n    int
+	last time.Time
 }
 
-func newLimiter(maxAttempts int, window time.Duration, capacity int) *limiter {
-	return &limiter{max: maxAttempts, window: window, cap: capacity, m: map[string]*attempts{}}
+func newBackoff(free int, base, maxWait, forget time.Duration, capacity int) *backoff {
+	return &backoff{free: free, base: base, max: maxWait, forget: forget, cap: capacity, m: map[string]*failures{}}
+}
+
+// delay is how long after the n-th failure the next attempt must wait.
+func (b *backoff) delay(n int) time.Duration {
+	if n < b.free {
+		return 0
+	}
+	d := b.base
+	for i := b.free; i < n && d < b.max; i++ {
+		d *= 2
+	}
+	return min(d, b.max)
+}
+
+func (b *backoff) expired(e *failures, now time.Time) bool {
+	return !now.Before(e.last.Add(max(b.forget, b.delay(e.n))))
 }
 
 // take counts an attempt for key, or returns how long until one is
-// allowed again.
-func (l *limiter) take(key string, now time.Time) (retryAfter time.Duration, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.m[key]
-	if e != nil && !now.Before(e.start.Add(l.window)) {
-		e = nil // the window has passed: start over
+// allowed.
+func (b *backoff) take(key string, now time.Time) (retryAfter time.Duration, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.m[key]
+	if e != nil && b.expired(e, now) {
+		e = nil
 	}
 	if e == nil {
-		if _, exists := l.m[key]; !exists && len(l.m) >= l.cap {
-			l.makeRoom(now)
+		if _, exists := b.m[key]; !exists && len(b.m) >= b.cap {
+			b.makeRoom(now)
 		}
-		e = &attempts{start: now}
-		l.m[key] = e
+		e = &failures{}
+		b.m[key] = e
 	}
-	if e.n >= l.max {
-		return e.start.Add(l.window).Sub(now), false
+	if next := e.last.Add(b.delay(e.n)); e.n > 0 && now.Before(next) {
+		return next.Sub(now), false
 	}
 	e.n++
+	e.last = now
 	return 0, true
 }
 
+// failed returns the failures counted for key (0 when none or forgotten).
+func (b *backoff) failed(key string, now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := b.m[key]; e != nil && !b.expired(e, now) {
+		return e.n
+	}
+	return 0
+}
+
 // refund returns an attempt that succeeded.
-func (l *limiter) refund(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e := l.m[key]; e != nil && e.n > 0 {
+func (b *backoff) refund(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := b.m[key]; e != nil && e.n > 0 {
 		e.n--
 	}
 }
 
 // reset forgets key.
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.m, key)
+func (b *backoff) reset(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, key)
 }
 
-// makeRoom drops expired keys, and if that is not enough, the oldest one.
-// It is O(keys) but runs only when the table is full, which takes a flood
-// of failures from many addresses.
-func (l *limiter) makeRoom(now time.Time) {
+// makeRoom drops forgotten keys, and if that is not enough, the one
+// quiet longest. It is O(keys) but runs only when the table is full,
+// which takes a flood of failures from many addresses.
+func (b *backoff) makeRoom(now time.Time) {
 	var oldest string
-	var oldestStart time.Time
-	for k, e := range l.m {
-		if !now.Before(e.start.Add(l.window)) {
-			delete(l.m, k)
+	var oldestLast time.Time
+	for k, e := range b.m {
+		if b.expired(e, now) {
+			delete(b.m, k)
 			continue
 		}
-		if oldest == "" || e.start.Before(oldestStart) {
-			oldest, oldestStart = k, e.start
+		if oldest == "" || e.last.Before(oldestLast) {
+			oldest, oldestLast = k, e.last
 		}
 	}
-	if len(l.m) >= l.cap && oldest != "" {
-		delete(l.m, oldest)
+	if len(b.m) >= b.cap && oldest != "" {
+		delete(b.m, oldest)
 	}
 }
 
-func (l *limiter) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
+func (b *backoff) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.m)
 }
 
 // clientKey is the rate-limit key of the request's client: its address,
@@ -113,6 +146,15 @@ func clientKey(r *http.Request) string {
 		return p.String()
 	}
 	return addr.String()
+}
+
+// clientAddr is the request's client address as it is, for log lines
+// (fail2ban bans what they name).
+func clientAddr(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return truncate(r.RemoteAddr, 64)
 }
 
 func userKey(name string) string {

@@ -6,6 +6,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -69,9 +70,17 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Healthz answers 200 "ok", or 503 "not ready" when ready reports an
-// error. The reason is not shown: /healthz is public and database errors
-// name file paths. A nil ready means liveness only.
+// Degraded is a ready error that /healthz shows: the loghost runs but
+// cannot do all of its work ("disk full"). Its text is ours, never an
+// error's, so it names no path.
+type Degraded string
+
+func (d Degraded) Error() string { return "degraded: " + string(d) }
+
+// Healthz answers 200 "ok", 503 "degraded: REASON" when ready reports
+// Degraded, or 503 "not ready" for any other error. Other reasons are
+// not shown: /healthz is public and database errors name file paths. A
+// nil ready means liveness only.
 func Healthz(ready func() error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -79,6 +88,11 @@ func Healthz(ready func() error) http.Handler {
 		if ready != nil {
 			if err := ready(); err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
+				var d Degraded
+				if errors.As(err, &d) {
+					_, _ = w.Write([]byte(d.Error() + "\n"))
+					return
+				}
 				_, _ = w.Write([]byte("not ready\n"))
 				return
 			}

@@ -1,12 +1,17 @@
 package dashboard
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,13 +22,12 @@ import (
 //	version(1) issued(8) expires(8) id(16) bind(16) user(...) | HMAC-SHA256(32)
 //
 // bind is a MAC of the user's password hash: changing the password (or
-// the key) ends every session of that user. Logout puts the id in an
-// in-memory revocation set until the session would have expired; a
-// restart forgets it, so a cookie copied before logout stays usable
-// until its expiry (at most SessionTTL). Rotating the session key or the
-// user's password ends sessions for good. We chose this over a session
-// table because the loghost's store is for logs and a lost table would
-// sign everyone out anyway.
+// the key) ends every session of that user. Logout puts the id in a
+// revocation set until the session would have expired; with a
+// RevocationStore (the loghost's store) the set is written there too and
+// read back on start, so a cookie copied before logout stays dead across
+// a restart. Rotating the session key or the user's password ends
+// sessions for good.
 type session struct {
 	user    string
 	issued  time.Time
@@ -47,6 +51,17 @@ const (
 
 var b64 = base64.RawURLEncoding
 
+// decodeB64 decodes a cookie value, refusing CR and LF, which Go's
+// base64 skips: one value must have one spelling.
+func decodeB64(v string) ([]byte, error) {
+	if strings.ContainsAny(v, "\r\n") {
+		return nil, errNotCanonical
+	}
+	return b64.DecodeString(v)
+}
+
+var errNotCanonical = errors.New("line breaks in a base64 value")
+
 func encodeSession(key []byte, s *session) string {
 	buf := make([]byte, 0, headerLen+len(s.user)+macLen)
 	buf = append(buf, sessionVersion)
@@ -67,7 +82,7 @@ func decodeSession(key []byte, v string) (*session, bool) {
 	if len(v) > maxCookieLen {
 		return nil, false
 	}
-	raw, err := b64.DecodeString(v)
+	raw, err := decodeB64(v)
 	if err != nil || len(raw) < headerLen+1+macLen {
 		return nil, false
 	}
@@ -185,6 +200,51 @@ func randomBytes(n int) []byte {
 	return b
 }
 
+// RevocationStore keeps logged-out session ids across restarts.
+type RevocationStore interface {
+	// Revoke records id as signed out until expires, and may forget the
+	// ids whose expiry is before now.
+	Revoke(ctx context.Context, id []byte, expires, now time.Time) error
+	// Revoked returns the ids still signed out at now.
+	Revoked(ctx context.Context, now time.Time) (map[[idLen]byte]time.Time, error)
+}
+
+// SQLRevocations is a RevocationStore in the loghost's database (table
+// revoked_sessions).
+type SQLRevocations struct{ DB *sql.DB }
+
+func (s SQLRevocations) Revoke(ctx context.Context, id []byte, expires, now time.Time) error {
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM revoked_sessions WHERE expires < ?`, now.Unix()); err != nil {
+		return fmt.Errorf("prune signed-out sessions: %w", err)
+	}
+	if _, err := s.DB.ExecContext(ctx, `INSERT OR REPLACE INTO revoked_sessions(id, expires) VALUES(?, ?)`, id, expires.Unix()); err != nil {
+		return fmt.Errorf("record signed-out session: %w", err)
+	}
+	return nil
+}
+
+func (s SQLRevocations) Revoked(ctx context.Context, now time.Time) (map[[idLen]byte]time.Time, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, expires FROM revoked_sessions WHERE expires >= ?`, now.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("read signed-out sessions: %w", err)
+	}
+	defer rows.Close()
+	m := map[[idLen]byte]time.Time{}
+	for rows.Next() {
+		var id []byte
+		var exp int64
+		if err := rows.Scan(&id, &exp); err != nil {
+			return nil, fmt.Errorf("read signed-out sessions: %w", err)
+		}
+		var k [idLen]byte
+		if len(id) == len(k) {
+			copy(k[:], id)
+			m[k] = time.Unix(exp, 0)
+		}
+	}
+	return m, rows.Err()
+}
+
 // revocations holds logged-out session ids until they would expire.
 type revocations struct {
 	mu sync.Mutex
@@ -193,6 +253,15 @@ type revocations struct {
 
 func newRevocations() *revocations {
 	return &revocations{m: map[[idLen]byte]time.Time{}}
+}
+
+// load adds ids read back from a RevocationStore.
+func (rv *revocations) load(m map[[idLen]byte]time.Time) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	for k, v := range m {
+		rv.m[k] = v
+	}
 }
 
 func (rv *revocations) add(id [idLen]byte, expires, now time.Time) {

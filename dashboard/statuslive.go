@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -26,17 +27,40 @@ const statusCSP = "default-src 'self'; script-src 'self'; connect-src 'self'; ob
 // the browsers watching /api/v1/status/live when it changed. One render
 // serves every visitor, however many there are.
 type StatusHub struct {
-	cache  *StatusCache
-	every  time.Duration
-	max    int
-	logger *slog.Logger
+	cache *StatusCache
+	every time.Duration
+	max   int
+	// PerAddress bounds the live clients of one address (an IPv6
+	// client's /64); default 16.
+	PerAddress int
+	logger     *slog.Logger
 
 	mu      sync.Mutex
 	current []byte // the last message
-	subs    map[chan []byte]struct{}
+	subs    map[chan []byte]*liveSub
+	perAddr map[string]int
 
 	clients *metrics.Gauge
+	evicted *metrics.Counter
 }
+
+// liveSub is one watching browser.
+type liveSub struct {
+	addr string
+	// last is when the browser last showed it is there (connected, or
+	// answered a ping), Unix ns.
+	last atomic.Int64
+	// kick is closed to make the browser's place free for a newer one.
+	kick   chan struct{}
+	kicked bool // guarded by the hub's mu
+}
+
+// livePing is how often a live client is pinged; one that has not
+// answered for livePongWait is dropped.
+const (
+	livePing     = 30 * time.Second
+	livePongWait = 2*livePing + 10*time.Second
+)
 
 // NewStatusHub returns a hub; Run renders, ServeHTTP serves.
 func NewStatusHub(cache *StatusCache, every time.Duration, maxClients int, set *metrics.Set, logger *slog.Logger) *StatusHub {
@@ -46,13 +70,67 @@ func NewStatusHub(cache *StatusCache, every time.Duration, maxClients int, set *
 	if set == nil {
 		set = metrics.NewSet()
 	}
-	h := &StatusHub{cache: cache, every: every, max: maxClients, logger: logger, subs: map[chan []byte]struct{}{}}
+	h := &StatusHub{cache: cache, every: every, max: maxClients, PerAddress: 16, logger: logger,
+		subs: map[chan []byte]*liveSub{}, perAddr: map[string]int{}}
 	h.clients = set.NewGauge("watchpost_status_live_clients", func() float64 {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return float64(len(h.subs))
 	})
+	h.evicted = set.NewCounter("watchpost_status_live_evicted_total")
 	return h
+}
+
+// admit takes a place for a new browser from addr. A full hub (or
+// address) makes room by dropping its longest-idle browser, the one that
+// has not answered a ping for longest, then the oldest: a flood of
+// websockets that never answer costs the next visitor nothing.
+func (h *StatusHub) admit(ch chan []byte, addr string) *liveSub {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.PerAddress > 0 && h.perAddr[addr] >= h.PerAddress {
+		h.kickLocked(addr)
+	}
+	if len(h.subs) >= h.max {
+		h.kickLocked("")
+	}
+	s := &liveSub{addr: addr, kick: make(chan struct{})}
+	s.last.Store(time.Now().UnixNano())
+	h.subs[ch] = s
+	h.perAddr[addr]++
+	return s
+}
+
+// kickLocked drops the longest-idle browser (of addr; any when "").
+func (h *StatusHub) kickLocked(addr string) {
+	var victim chan []byte
+	var vs *liveSub
+	for ch, s := range h.subs {
+		if s.kicked || (addr != "" && s.addr != addr) {
+			continue
+		}
+		if vs == nil || s.last.Load() < vs.last.Load() {
+			victim, vs = ch, s
+		}
+	}
+	if vs == nil {
+		return
+	}
+	vs.kicked = true
+	close(vs.kick)
+	h.dropLocked(victim)
+	h.evicted.Inc()
+}
+
+func (h *StatusHub) dropLocked(ch chan []byte) {
+	s, ok := h.subs[ch]
+	if !ok {
+		return
+	}
+	delete(h.subs, ch)
+	if h.perAddr[s.addr]--; h.perAddr[s.addr] <= 0 {
+		delete(h.perAddr, s.addr)
+	}
 }
 
 type liveMessage struct {
@@ -144,18 +222,13 @@ var statusUpgrader = websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 16
 // ServeHTTP is GET /api/v1/status/live.
 func (h *StatusHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ch := make(chan []byte, 1)
+	sub := h.admit(ch, clientKey(r))
 	h.mu.Lock()
-	if len(h.subs) >= h.max {
-		h.mu.Unlock()
-		WriteError(w, http.StatusServiceUnavailable, "too many live status clients; the page still works without")
-		return
-	}
-	h.subs[ch] = struct{}{}
 	current := h.current
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
-		delete(h.subs, ch)
+		h.dropLocked(ch)
 		h.mu.Unlock()
 	}()
 	conn, err := statusUpgrader.Upgrade(w, r, nil)
@@ -164,6 +237,13 @@ func (h *StatusHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.Close()
 	conn.SetReadLimit(512)
+	// A browser answers pings by itself; one that does not is gone (or
+	// never was one) and is dropped.
+	conn.SetReadDeadline(time.Now().Add(livePongWait))
+	conn.SetPongHandler(func(string) error {
+		sub.last.Store(time.Now().UnixNano())
+		return conn.SetReadDeadline(time.Now().Add(livePongWait))
+	})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -180,11 +260,15 @@ func (h *StatusHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if current != nil && !send(current) {
 		return
 	}
-	ping := time.NewTicker(30 * time.Second)
+	ping := time.NewTicker(livePing)
 	defer ping.Stop()
 	for {
 		select {
 		case <-done:
+			return
+		case <-sub.kick:
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too many live clients"))
 			return
 		case <-r.Context().Done():
 			return

@@ -3,8 +3,13 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestLiveTail: a live message carries each component's newest samples
@@ -68,5 +73,87 @@ func TestLiveMessageTail(t *testing.T) {
 	t.Logf("live message %d bytes, of which the tail %d", len(s.live), len(tailJSON))
 	if tail := len(s.live) - len(m.HTML); tail > len(m.HTML)/10 {
 		t.Errorf("the message is %d bytes beyond its HTML (%d): the tail should be small", tail, len(m.HTML))
+	}
+}
+
+// liveFrom opens a live status websocket from a loopback address.
+func liveFrom(t *testing.T, from, url string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{NetDial: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).Dial}
+	c, resp, err := d.Dial(url, nil)
+	if err != nil {
+		code := 0
+		if resp != nil {
+			code = resp.StatusCode
+		}
+		t.Fatalf("websocket from %s: %v (%d)", from, err, code)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// kicked waits for the server to close c to make room.
+func kicked(t *testing.T, c *websocket.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+			t.Fatalf("read = %v, want a close to make room", err)
+		}
+		return
+	}
+}
+
+// TestLiveClientsMakeRoom: a full hub, or an address at its share, drops
+// its longest-idle websocket for the next visitor instead of refusing
+// that one.
+func TestLiveClientsMakeRoom(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	c := NewStatusCache(func(context.Context) (StatusPage, error) { return bigStatusPage(now), nil }, 5*time.Second, nil)
+	hub := NewStatusHub(c, time.Hour, 3, nil, nil)
+	hub.PerAddress = 2
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	waitSubs := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			hub.mu.Lock()
+			got := len(hub.subs)
+			hub.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d live clients, want %d", got, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	a1 := liveFrom(t, "127.0.0.1", url)
+	waitSubs(1)
+	liveFrom(t, "127.0.0.1", url)
+	waitSubs(2)
+	liveFrom(t, "127.0.0.1", url) // the address's third: a1 goes
+	kicked(t, a1)
+	waitSubs(2)
+	b1 := liveFrom(t, "127.0.0.2", url)
+	waitSubs(3)
+	liveFrom(t, "127.0.0.3", url) // the hub's fourth: the longest idle goes
+	waitSubs(3)
+	hub.mu.Lock()
+	n := hub.perAddr["127.0.0.1"]
+	hub.mu.Unlock()
+	if n != 1 {
+		t.Errorf("127.0.0.1 has %d, want 1 after losing its longest idle", n)
+	}
+	b1.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, _, err := b1.ReadMessage(); websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+		t.Error("the newer client was dropped, not the longest idle")
 	}
 }

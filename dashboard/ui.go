@@ -38,6 +38,15 @@ type UIDeps struct {
 	Metrics MetricsSource
 	// WebStats backs the web statistics pages; nil shows a placeholder.
 	WebStats WebStatsSource
+	// Enrolled lists the host names claimed with the shared collector
+	// token, for a line on the hosts page; nil shows none.
+	Enrolled func() []EnrolledHost
+}
+
+// EnrolledHost is a name claimed with the shared collector token.
+type EnrolledHost struct {
+	Name, State, Address string
+	Since                time.Time
 }
 
 // UI is the admin web interface under /admin/.
@@ -146,6 +155,7 @@ type pageData struct {
 	Available bool
 
 	Hosts      []MetricHost
+	Enrolled   []EnrolledHost
 	Host       string
 	Graph      string
 	Range      string

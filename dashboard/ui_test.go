@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -114,6 +115,7 @@ func TestHealthz(t *testing.T) {
 		{"liveness only", nil, 200, "ok\n"},
 		{"ready", func() error { return nil }, 200, "ok\n"},
 		{"not ready", func() error { return errors.New("open /var/lib/watchpost/db: locked") }, 503, "not ready\n"},
+		{"degraded", func() error { return fmt.Errorf("store: %w", Degraded("disk full")) }, 503, "degraded: disk full\n"},
 	}
 	for _, tt := range tests {
 		w := httptest.NewRecorder()

@@ -32,6 +32,11 @@ func BenchmarkRuleToMatrix(b *testing.B) {
   - file: %s
 alerting:
   matrix: {homeserver: "%s", access_token: "%s", room: "%s"}
+  # Each probe at once: rule alerts no route claims are grouped for 30 s,
+  # and the default receiver takes 20 a minute.
+  rate_limit: 0
+  routes:
+    - {match: {source: rule}, receiver: default}
 `, ruleFile, hs.URL, hs.Token, hs.Room)}
 	cfg := lc.write(b)
 	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)
@@ -123,6 +128,10 @@ func TestAlertsSurviveKill(t *testing.T) {
   - file: %s
 alerting:
   matrix: {homeserver: "http://%s", access_token: "%s", room: "%s"}
+  # Each probe its own message at once (rule alerts no route claims
+  # are grouped by rule for 30 s).
+  routes:
+    - {match: {source: rule}, receiver: default}
 `, ruleFile, proxy.ln.Addr(), hs.Token, hs.Room)}
 	cfg := lc.write(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", lc.httpPort)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/uptime"
 )
 
@@ -84,6 +85,9 @@ type Service struct {
 	// Pauses, when set, pauses and resumes heartbeats (the uptime
 	// tracker): a paused heartbeat is never late. Set before serving.
 	Pauses Pauser
+	// Redactor masks secrets in ping bodies as in log lines (a backup
+	// script's log tail may echo a password); nil: none.
+	Redactor *logparse.Redactor
 
 	mu      sync.Mutex
 	lastOK  map[string]time.Time // last success (or resume) per heartbeat
@@ -207,6 +211,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !utf8.Valid(body) {
 		body = []byte(strings.ToValidUTF8(string(body), "\uFFFD"))
 	}
+	body = s.Redactor.Redact(body)
 	remote, _, _ := net.SplitHostPort(r.RemoteAddr)
 	if err := s.Ping(r.Context(), b, kind, code, r.URL.Query().Get("rid"), remote, string(body)); err != nil {
 		s.logger.Error("heartbeat ping", "heartbeat", b.Name, "err", err)

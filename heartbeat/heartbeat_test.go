@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/store"
 	"github.com/watchpost/watchpost/uptime"
 )
@@ -278,5 +279,25 @@ func TestSetBeats(t *testing.T) {
 	}
 	if names := strings.Join(svc.Names(), ","); names != "nightly-backup,weekly" {
 		t.Fatalf("names %s", names)
+	}
+}
+
+// TestPingBodyRedacted: a ping body is masked as a log line is (the
+// built-in patterns), before it is stored.
+func TestPingBodyRedacted(t *testing.T) {
+	svc, _, _, s := setup(t)
+	r, err := logparse.NewRedactor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Redactor = r
+	const id = "/ping/5b1c2e0a-2f6e-4c55-9a57-0d3e8b7f1c42"
+	if code := ping(t, svc, "POST", id+"/fail", "mysqldump -u root password=hunter2 failed\nrsync https://backup:s3cr3t@nas/ done"); code != 200 {
+		t.Fatalf("ping: %d", code)
+	}
+	var body string
+	s.ReadDB().QueryRow(`SELECT body FROM heartbeat_pings`).Scan(&body)
+	if strings.Contains(body, "hunter2") || strings.Contains(body, "s3cr3t") || !strings.Contains(body, "mysqldump") {
+		t.Errorf("stored body %q", body)
 	}
 }

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fastjson"
+	"github.com/watchpost/watchpost/internal/logevery"
 	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/store"
 )
@@ -38,14 +41,31 @@ type Appender interface {
 	Append(ctx context.Context, host string, recs []store.Record) (store.AppendResult, error)
 }
 
+// Enroller decides whether a batch sent with the shared collector token
+// may be filed under the host it names (enroll.Registry).
+type Enroller interface {
+	Claim(ctx context.Context, host, addr string) error
+}
+
 // Options configures the handler.
 type Options struct {
 	Store  Appender
 	Tokens *Tokens
+	// Enroll, when set, is asked about every batch sent with an
+	// enrollment token; nil lets any name in.
+	Enroll Enroller
 	// MaxBodyBytes bounds the request body as sent (compressed), and
-	// MaxBatchBytes the batch after decompression.
+	// MaxBatchBytes the batch after decompression (16 MiB each), checked
+	// while the body streams in: a gzip bomb stops at MaxBatchBytes.
 	MaxBodyBytes  int64
 	MaxBatchBytes int64
+	// MaxDecoding bounds the batches read and decoded at once (default
+	// the number of CPUs less one, at least 1); beyond it a batch waits up to
+	// DecodeWait (1 s) for a turn, then gets 503 with Retry-After. Memory
+	// then stays near MaxDecoding × MaxBatchBytes however many collectors
+	// send at once.
+	MaxDecoding int
+	DecodeWait  time.Duration
 	// MaxLineBytes bounds one log line; longer lines are truncated and marked.
 	MaxLineBytes int
 	// Location is where a day ends for the daily quota (the configured
@@ -76,9 +96,16 @@ type Handler struct {
 	o       Options
 	zones   sync.Map // zone name → *time.Location, the collectors' zones
 	nzones  atomic.Int32
-	m       struct {
+	// decoding holds a token per batch being read and decoded.
+	decoding chan struct{}
+	bufs     sync.Pool // *[]byte for batches
+	// claimLog keeps refused host claims to a log line a minute per
+	// client and name.
+	claimLog *logevery.Limiter
+	m        struct {
 		batches, lines, bytes, rejected, replays, authFailures *metrics.Counter
-		tooLarge, busy, quota, badBatch, truncated             *metrics.Counter
+		tooLarge, busy, quota, badBatch, truncated, clamped    *metrics.Counter
+		diskFull, decodeBusy, enrollRefused                    *metrics.Counter
 		latency                                                *metrics.Histogram
 	}
 }
@@ -89,7 +116,17 @@ func New(o Options) *Handler {
 		o.MaxBodyBytes = 16 << 20
 	}
 	if o.MaxBatchBytes == 0 {
-		o.MaxBatchBytes = 64 << 20
+		// A collector's batch is 2 MiB of lines; JSON and base64 add a
+		// third. Room to spare, but not a gigabyte from a 16 MB gzip.
+		o.MaxBatchBytes = 16 << 20
+	}
+	if o.MaxDecoding == 0 {
+		// One core stays for everything else (the writer, /healthz, the
+		// status page) however many batches arrive at once.
+		o.MaxDecoding = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	if o.DecodeWait == 0 {
+		o.DecodeWait = time.Second
 	}
 	if o.MaxLineBytes == 0 {
 		o.MaxLineBytes = 256 << 10
@@ -106,7 +143,7 @@ func New(o Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &Handler{o: o}
+	h := &Handler{o: o, decoding: make(chan struct{}, o.MaxDecoding), claimLog: logevery.New(time.Minute, 10000)}
 	s := o.Metrics
 	h.m.batches = s.NewCounter("watchpost_ingest_batches_total")
 	h.m.lines = s.NewCounter("watchpost_ingest_lines_total")
@@ -118,7 +155,11 @@ func New(o Options) *Handler {
 	h.m.busy = s.NewCounter(`watchpost_ingest_refused_total{reason="busy"}`)
 	h.m.quota = s.NewCounter(`watchpost_ingest_refused_total{reason="quota"}`)
 	h.m.badBatch = s.NewCounter(`watchpost_ingest_refused_total{reason="bad_batch"}`)
+	h.m.diskFull = s.NewCounter(`watchpost_ingest_refused_total{reason="disk_full"}`)
+	h.m.decodeBusy = s.NewCounter(`watchpost_ingest_refused_total{reason="decoding_busy"}`)
+	h.m.enrollRefused = s.NewCounter(`watchpost_ingest_refused_total{reason="host_claim"}`)
 	h.m.truncated = s.NewCounter("watchpost_ingest_truncated_lines_total")
+	h.m.clamped = s.NewCounter("watchpost_ingest_clamped_times_total")
 	h.m.latency = s.NewHistogram("watchpost_ingest_duration_seconds")
 	return h
 }
@@ -192,12 +233,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "enrollment token: "+err.Error())
 			return
 		}
+		if h.o.Enroll != nil {
+			addr, _, _ := net.SplitHostPort(r.RemoteAddr)
+			if err := h.o.Enroll.Claim(r.Context(), host, addr); err != nil {
+				h.m.enrollRefused.Inc()
+				if ok, skipped := h.claimLog.Allow(addr+" "+host, time.Now()); ok {
+					h.o.Logger.Warn("ingest: shared collector token refused for a host", "host", host, "client", addr, "err", err,
+						"refused_since_last_line", skipped)
+				}
+				writeError(w, http.StatusForbidden, "shared collector token: "+err.Error())
+				return
+			}
+		}
 	}
 	if r.ContentLength > h.o.MaxBodyBytes {
 		h.m.tooLarge.Inc()
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", h.o.MaxBodyBytes))
 		return
 	}
+	// A turn to read and decode: what bounds the memory of many batches
+	// (or gzip bombs) at once.
+	if !h.acquire(r.Context()) {
+		if r.Context().Err() != nil {
+			return
+		}
+		h.m.decodeBusy.Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the loghost is decoding other batches; retry")
+		return
+	}
+	buf := h.getBuf()
+	// Once decoded, the records own their bytes: the turn and the buffer
+	// go to the next batch while these are committed.
+	release := sync.OnceFunc(func() {
+		<-h.decoding
+		h.putBuf(buf)
+	})
+	defer release()
 	var body io.Reader = http.MaxBytesReader(w, r.Body, h.o.MaxBodyBytes)
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(body)
@@ -208,7 +280,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer zr.Close()
 		body = zr
 	}
-	batch, err := io.ReadAll(io.LimitReader(body, h.o.MaxBatchBytes+1))
+	// Decompressed as it streams in, and stopped one byte past the bound.
+	batch, err := readAtMost((*buf)[:0], body, int(h.o.MaxBatchBytes)+1)
+	*buf = batch
 	if err != nil {
 		h.refuse(w, err, "unreadable batch")
 		return
@@ -220,7 +294,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.m.batches.Inc()
 	h.m.bytes.Add(len(batch))
-	res, rejected, err := h.store(r.Context(), batch, host, enroll, h.lineZone(host, r.Header.Get(ZoneHeader)))
+	res, rejected, err := h.store(r.Context(), batch, host, enroll, h.lineZone(host, r.Header.Get(ZoneHeader)), release)
 	h.m.rejected.Add(len(rejected))
 	switch {
 	case errors.Is(err, store.ErrBusy):
@@ -239,6 +313,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "could not store the whole batch; retry")
 		return
+	case errors.Is(err, store.ErrDiskFull):
+		// Nothing of the batch was stored; the collector keeps it and
+		// retries. 503, not 507: collectors back off on 503's
+		// Retry-After, and the disk incident tells the admin why.
+		h.m.diskFull.Inc()
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "the loghost's disk is full; nothing of the batch was stored; retry later")
+		return
 	case errors.Is(err, store.ErrClosed):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "the loghost is shutting down; retry")
@@ -255,6 +337,70 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.m.replays.Add(res.Replays)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(Response{Stored: res.Stored, Replays: res.Replays, Rejected: rejected, Version: Version, Host: host})
+}
+
+// readAtMost appends what r gives to b, up to limit bytes in all. The
+// buffer doubles as it fills but never past limit: bytes.Buffer would
+// double a full 16 MiB buffer to 32 for the one byte that proves the
+// batch too big.
+func readAtMost(b []byte, r io.Reader, limit int) ([]byte, error) {
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(max(2*cap(b), 64<<10), limit))
+			copy(nb, b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// acquire waits up to DecodeWait for a turn to decode.
+func (h *Handler) acquire(ctx context.Context) bool {
+	select {
+	case h.decoding <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.o.DecodeWait)
+	defer t.Stop()
+	select {
+	case h.decoding <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// bigBatch is the size from which a batch's buffer is not kept for the
+// next one: after a burst of large (or hostile) batches the heap they
+// grew goes back, the runtime returning it to the system on its own
+// (bench/hostile.sh measured debug.FreeOSMemory after bursts: no
+// better, at the price of a full collection).
+const bigBatch = 4 << 20
+
+func (h *Handler) getBuf() *[]byte {
+	if b, ok := h.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
+}
+
+// putBuf keeps a buffer of a usual batch for the next one.
+func (h *Handler) putBuf(b *[]byte) {
+	if cap(*b) <= bigBatch {
+		*b = (*b)[:0]
+		h.bufs.Put(b)
+	}
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, err error, msg string) {
@@ -300,10 +446,11 @@ type AsyncAppender interface {
 // stored only if the parts before it were: the writer commits part k
 // while this goroutine parses part k+1, which is how one collector's one
 // request in flight keeps both cores busy. The answer waits for all parts.
-func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll bool, loc *time.Location) (store.AppendResult, []Rejected, error) {
+func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll bool, loc *time.Location, decoded func()) (store.AppendResult, []Rejected, error) {
 	as, ok := h.o.Store.(AsyncAppender)
 	if !ok || h.o.PartLines < 0 {
 		recs, rejected := h.decode(batch, host, enroll, loc, 0, nil)
+		decoded()
 		res, err := h.o.Store.Append(ctx, host, recs)
 		return res, rejected, err
 	}
@@ -325,6 +472,7 @@ func (h *Handler) store(ctx context.Context, batch []byte, host string, enroll b
 		parts = append(parts, p)
 	}
 	_, rejected := h.decode(batch, host, enroll, loc, cmp.Or(h.o.PartLines, 1024), emit)
+	decoded()
 	var res store.AppendResult
 	var first error
 	for _, p := range parts {
@@ -466,6 +614,9 @@ func (h *Handler) decodeItem(p *fastjson.Parser, in *interner, line []byte, now 
 		rec.Facility = *it.Fac
 	}
 	rec.Raw = string(raw)
+	if rec.ClampTime() {
+		h.m.clamped.Inc()
+	}
 	rec.Source, rec.Gen, rec.File, rec.Format, rec.Site = it.Source, it.Gen, it.File, it.Format, it.Site
 	// The host is the token's: a collector cannot file lines under another
 	// host, whatever the line itself claims.

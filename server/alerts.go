@@ -41,7 +41,7 @@ func (l *loghost) startAlerting(ctx context.Context, h *hot) error {
 		Maintenance: l.maintenanceCovers(cfg), PublicURL: cfg.Server.PublicURL,
 		// The loghost's own storage filling up is an incident like any
 		// other (free space under the larger of 1 GiB and 10 %).
-		Disk: &alerting.DiskWatcher{DB: l.store.DB(), Path: filepath.Dir(st.dbPath),
+		Disk: &alerting.DiskWatcher{DB: l.store.DB(), Path: filepath.Dir(st.dbPath), Full: l.store.DiskFull,
 			MinFree: uint64(cfg.Alerting.DiskMinFree), MinFreePercent: cfg.Alerting.DiskMinFreePercent},
 		RuleResolveAfter: time.Duration(cfg.Alerting.RuleResolveAfter),
 		Metrics:          set, Logger: l.o.Logger.With("component", "alerting")})

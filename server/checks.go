@@ -312,6 +312,7 @@ func (l *loghost) startTracking(ctx context.Context, cfg *config.Config, set *me
 		return err
 	}
 	svc.Pauses = tr
+	svc.Redactor = l.st.redactor
 	l.beats = svc
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); svc.Run(ctx, heartbeatEvery) }()

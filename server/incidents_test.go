@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/alerting"
+	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/uptime"
 )
 
 // TestIncidentsAPI: the list shows incidents of every source with their
@@ -97,5 +99,30 @@ func TestIncidentsJSONShape(t *testing.T) {
 	}
 	if wiki["source"] != "check" || wiki["resolved"] != "2026-11-25T04:00:00Z" || fmt.Sprint(wiki["components"]) != "[wiki]" || wiki["key"] != nil {
 		t.Errorf("check incident %v", wiki)
+	}
+}
+
+// TestFeedHidesIncidentCount: the public feed's entries are named by
+// check and start, not by the store's id, which counts the incidents of
+// private checks and rules too.
+func TestFeedHidesIncidentCount(t *testing.T) {
+	db := openTestDB(t)
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	for i := range 41 {
+		db.Exec(`INSERT INTO incidents(check_name, title, public, started) VALUES('private-db', 'db is down', 0, ?)`, t0.Add(time.Duration(i)*time.Minute).UnixNano())
+	}
+	db.Exec(`INSERT INTO incidents(check_name, title, public, started) VALUES('shop', 'shop is down', 1, ?)`, t0.Add(time.Hour).UnixNano())
+	cfg, err := config.Parse("t.yml", []byte("checks:\n  - {name: shop, type: tcp, target: 'localhost:1', public: true}\n  - {name: private-db, type: tcp, target: 'localhost:2'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	feedHandler(func() *config.Config { return cfg }, uptime.NewReader(db, time.UTC), nil).ServeHTTP(w, httptest.NewRequest("GET", "/feed.atom", nil))
+	body := w.Body.String()
+	if !strings.Contains(body, "shop is down") || strings.Contains(body, "db is down") {
+		t.Fatalf("feed:\n%s", body)
+	}
+	if strings.Contains(body, ":42<") || !strings.Contains(body, "urn:watchpost:incident:shop:") {
+		t.Errorf("entry id tells the store's incident count:\n%s", body)
 	}
 }

@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/collector"
 	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/store"
@@ -20,6 +22,7 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 		return nil
 	}
 	parseErrors := set.NewCounter("watchpost_syslog_parse_errors_total")
+	clamped := set.NewCounter("watchpost_syslog_clamped_times_total")
 	handler := func(ctx context.Context, msgs []syslogd.Message) {
 		byHost := map[string][]store.Record{}
 		for _, m := range msgs {
@@ -45,6 +48,9 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 			}
 			rec := store.Record{Kind: store.KindLog, Received: m.Received, Event: ev, Raw: string(m.Raw), Offset: -1, Format: "syslog"}
 			rec.Host = host
+			if rec.ClampTime() {
+				clamped.Inc()
+			}
 			byHost[host] = append(byHost[host], rec)
 		}
 		// One Append per sending host, all queued at once so the writer
@@ -61,7 +67,15 @@ func (l *loghost) startSyslog(ctx context.Context, st settings, tlsCfg *tls.Conf
 		}
 		wg.Wait()
 	}
-	srv := syslogd.New(syslogd.Config{}, handler, set, l.o.Logger.With("component", "syslog"), l.o.Now)
+	pressure := make(chan syslogd.Pressure, 1)
+	srv := syslogd.New(syslogd.Config{MaxConnections: st.syslogMaxConns, MaxPerPeer: st.syslogPerAddr, Pressure: func(p syslogd.Pressure) {
+		select {
+		case pressure <- p:
+		default: // the alarm below is already busy with one
+		}
+	}}, handler, set, l.o.Logger.With("component", "syslog"), l.o.Now)
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); l.syslogPressure(ctx, pressure) }()
 	if st.syslogListen != "" {
 		if err := srv.ListenUDP(st.syslogListen); err != nil {
 			return err
@@ -102,6 +116,7 @@ func (k *selfSink) Ship(ctx context.Context, lines []collector.Line) error {
 	for i, ln := range lines {
 		ln.Text = k.redact.Redact(ln.Text)
 		recs[i] = LineRecord(ln, k.loc)
+		recs[i].ClampTime()
 	}
 	_, err := k.s.Append(ctx, k.host, recs)
 	return err
@@ -157,4 +172,40 @@ func remoteIP(a net.Addr) net.IP {
 		return a.IP
 	}
 	return nil
+}
+
+// syslogPressure says, at most once a minute, that the syslog listener
+// closed idle connections to make room: a warning in the log and a
+// source=loghost incident that resolves after 15 quiet minutes. Senders
+// lost nothing, but someone holds many connections open (or needs a
+// higher limit).
+func (l *loghost) syslogPressure(ctx context.Context, ch <-chan syslogd.Pressure) {
+	log := l.o.Logger.With("component", "syslog")
+	var last time.Time
+	for {
+		var p syslogd.Pressure
+		select {
+		case <-ctx.Done():
+			return
+		case p = <-ch:
+		}
+		now := l.o.Now()
+		if !last.IsZero() && now.Sub(last) < time.Minute && !now.Before(last) {
+			continue
+		}
+		last = now
+		limit := "the connection limit"
+		if p.Reason == "peer" {
+			limit = "the per-sender connection limit"
+		}
+		log.Warn("syslog listener full: closed the longest-idle connection for a new one", "limit", p.Reason,
+			"new", p.New.String(), "closed", p.Closed.String(), "idle", p.Idle.Round(time.Second), "open", p.Open)
+		text := fmt.Sprintf("The syslog listener reached %s (%d open) and closed the longest-idle connection, from %s (idle %s), "+
+			"for a new one from %s. Senders lose nothing; check who holds so many connections open.",
+			limit, p.Open, p.Closed, p.Idle.Round(time.Second), p.New)
+		if err := alerting.RaiseLoghost(ctx, l.store.DB(), "syslog:connections", "warning",
+			"loghost syslog listener is full", text, now, 15*time.Minute); err != nil && ctx.Err() == nil {
+			log.Error("syslog listener full: incident not stored", "err", err)
+		}
+	}
 }

@@ -167,7 +167,7 @@ func (rr *ruleRunner) queueCommands(ctx context.Context, tx *sql.Tx, cb commandB
 			"(at most %d, %d MiB of input). One batch of lines made more than the queue holds. They were not run; "+
 			"watchpost_rules_commands_lost_total counts them. Look for a rule that starts a command for every line.",
 			lost, n, rr.cmdMax, rr.cmdMaxBytes>>20)
-		if _, _, err := alerting.FireLoghost(ctx, tx, commandsIncident, "error", "rule commands were not run: queue full", text, now); err != nil {
+		if _, _, err := alerting.FireLoghost(ctx, tx, commandsIncident, "error", "rule commands were not run: queue full", text, now, 0); err != nil {
 			return err
 		}
 		return nil

@@ -172,10 +172,15 @@ func (l *loghost) startConsumerGated(ctx context.Context, name string, gate func
 	}()
 }
 
-func listen(addr string, tlsCfg *tls.Config) (net.Listener, error) {
+// listen binds addr; guard (when set) bounds the connections under the
+// TLS layer, so a handshake takes a place too.
+func listen(addr string, tlsCfg *tls.Config, guard func(net.Listener) net.Listener) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if guard != nil {
+		ln = guard(ln)
 	}
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)

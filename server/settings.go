@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/watchpost/watchpost/logparse"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/internal/connguard"
 )
 
 // settings are the configuration resolved against the flags, the
@@ -40,6 +42,13 @@ type settings struct {
 	hostname        string
 	redactor        *logparse.Redactor
 	self            string // how to call this program again, for the banner's hints
+	// Connection bounds (internal/connguard, syslogd).
+	nofile         uint64
+	maxConns       int
+	perAddress     int
+	bodyTimeout    time.Duration
+	syslogMaxConns int
+	syslogPerAddr  int
 }
 
 func resolve(cfg *config.Config, o Options) (settings, error) {
@@ -114,6 +123,17 @@ func resolve(cfg *config.Config, o Options) (settings, error) {
 			return st, err
 		}
 		st.redactor = r
+	}
+	st.maxConns, st.perAddress = cfg.Server.MaxConnections, cfg.Server.MaxConnectionsPerAddress
+	st.bodyTimeout = time.Duration(cfg.Server.BodyTimeout)
+	if st.bodyTimeout == 0 {
+		st.bodyTimeout = 10 * time.Second
+	}
+	st.syslogMaxConns = cmp.Or(cfg.Server.SyslogMaxConnections, 1024)
+	st.syslogPerAddr = cmp.Or(cfg.Server.SyslogMaxConnectionsPerAddress, 64)
+	// Flood-bounds are set below the open-file limit, raised first.
+	if st.nofile, err = connguard.RaiseFileLimit(); err != nil {
+		st.nofile = 1024
 	}
 	st.title = cfg.StatusPage.Title
 	if st.title == "" {

@@ -6,7 +6,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,8 +18,10 @@ import (
 	"github.com/watchpost/watchpost/alerting"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
+	"github.com/watchpost/watchpost/enroll"
 	"github.com/watchpost/watchpost/explorer"
 	"github.com/watchpost/watchpost/ingest"
+	"github.com/watchpost/watchpost/internal/connguard"
 	"github.com/watchpost/watchpost/logapi"
 	"github.com/watchpost/watchpost/maintenance"
 	"github.com/watchpost/watchpost/store"
@@ -76,11 +81,18 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws0.opts}
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
-	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
+	// Names claimed with the shared collector token: never a host's that
+	// has its own token, nor the loghost's.
+	enrolled, err := enroll.New(ctx, l.store.DB(), o.Now, o.Logger.With("component", "enroll"))
+	if err != nil {
+		return fail(err)
+	}
+	enrolled.Reserve(slices.Collect(maps.Keys(st.hostTokens)), st.hostname)
+	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Enroll: enrolled, Location: st.loc, Now: o.Now, Redactor: st.redactor,
 		HostZone: func(host string) *time.Location { return l.currentConfig().HostZone(host) },
 		Metrics:  newSet(), Logger: o.Logger.With("component", "ingest")})
 	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
-		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour}
+		SecureCookies: st.tlsCert != "", SessionTTL: 12 * time.Hour, Revocations: dashboard.SQLRevocations{DB: l.store.DB()}}
 	auth, err := dashboard.NewAuth(authCfg, o.Now, newSet(), o.Logger.With("component", "auth"))
 	if err != nil {
 		return fail(err)
@@ -107,17 +119,33 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		metricsHandler = auth.API(metricsHandler)
 	}
 	mux.Handle("GET /metrics", metricsHandler)
-	mux.Handle("GET /healthz", dashboard.Healthz(func() error { return l.store.ReadDB().PingContext(ctx) }))
+	mux.Handle("GET /healthz", dashboard.Healthz(func() error {
+		if l.store.DiskFull() {
+			return dashboard.Degraded("disk full, new data is refused")
+		}
+		return l.store.ReadDB().PingContext(ctx)
+	}))
 	metricsSrc, err := l.startMetrics(ctx, cfg, st, newSet())
 	if err != nil {
 		return fail(err)
 	}
-	uiDeps := dashboard.UIDeps{Logs: explore, WebStats: wsReader}
+	uiDeps := dashboard.UIDeps{Logs: explore, WebStats: wsReader, Enrolled: func() []dashboard.EnrolledHost {
+		var out []dashboard.EnrolledHost
+		for _, h := range enrolled.List() {
+			addr := h.LastAddress
+			if h.State == enroll.Pinned {
+				addr = h.PinnedAddress
+			}
+			out = append(out, dashboard.EnrolledHost{Name: h.Name, State: h.State, Address: addr, Since: h.FirstSeen})
+		}
+		return out
+	}}
 	if metricsSrc != nil {
 		uiDeps.Metrics = metricsSrc
 		(&dashboard.MetricsAPI{Source: metricsSrc, Now: o.Now}).Register(mux, auth.API)
 	}
 	(&dashboard.WebStatsAPI{Source: wsReader}).Register(mux, auth.API)
+	enrolled.Register(mux, auth.API)
 	ui := dashboard.NewUI(auth, uiDeps, o.Logger)
 	ui.Register(mux)
 	explore.RegisterStatic(mux)
@@ -179,14 +207,20 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	ln, err := listen(st.listen, tlsCfg)
+	var guard *connguard.Listener
+	ln, err := listen(st.listen, tlsCfg, func(ln net.Listener) net.Listener {
+		guard = connguard.NewListener(ln, st.httpLimits(), newSet())
+		return guard
+	})
 	if err != nil {
 		return fail(err)
 	}
 	l.httpSrv = &http.Server{
-		Handler:           dashboard.SecurityHeaders(mux),
+		Handler:           connguard.Guard(dashboard.SecurityHeaders(mux), st.httpDeadlines(), connguard.Rule{Read: st.bodyTimeout, Write: time.Minute}, priorityRequest),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		ConnState:         guard.ConnState,
+		ConnContext:       guard.ConnContext,
 		ErrorLog:          nil,
 	}
 	go func() {
@@ -224,6 +258,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		l.console.cfg.Store(c)
 		l.console.maint.SetConfig(c)
 		tokens.Update(ns.hostTokens, ns.enrollTokens)
+		enrolled.Reserve(slices.Collect(maps.Keys(ns.hostTokens)), st.hostname)
 		authCfg.AdminTokens, authCfg.Users = ns.adminTokens, users(c)
 		auth.Update(authCfg)
 		if rr != nil {

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -88,13 +89,20 @@ func feedHandler(current func() *config.Config, rd *uptime.Reader, maint func() 
 			if u := updated.UTC().Format(time.RFC3339); u > f.Updated {
 				f.Updated = u
 			}
-			f.Entries = append(f.Entries, atomEntry{Title: in.Title, ID: fmt.Sprintf("urn:watchpost:incident:%d", in.ID),
+			f.Entries = append(f.Entries, atomEntry{Title: in.Title, ID: publicIncidentID(in),
 				Updated: updated.UTC().Format(time.RFC3339), Content: b.String()})
 		}
 		w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
 		io.WriteString(w, xml.Header)
 		xml.NewEncoder(w).Encode(f)
 	})
+}
+
+// publicIncidentID names an incident in the public feed by what the
+// feed shows anyway, its check and start: the store's id counts every
+// incident, the hidden ones (private checks, rules, hosts) too.
+func publicIncidentID(in uptime.Incident) string {
+	return fmt.Sprintf("urn:watchpost:incident:%s:%d", url.PathEscape(in.Check), in.Started.UnixNano())
 }
 
 var badgeTemplate = template.Must(template.New("badge").Parse(`<svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="20" role="img" aria-label="{{.Label}}: {{.Value}}"><title>{{.Label}}: {{.Value}}</title><rect width="{{.LW}}" height="20" fill="#555"/><rect x="{{.LW}}" width="{{.VW}}" height="20" fill="{{.Color}}"/><g fill="#fff" font-family="Verdana,sans-serif" font-size="11"><text x="6" y="14">{{.Label}}</text><text x="{{.VX}}" y="14">{{.Value}}</text></g></svg>`))

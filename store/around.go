@@ -161,7 +161,7 @@ func (s *Store) Around(ctx context.Context, seq int64, before, after int) ([]Rec
 			for i, b := range next {
 				refs[i] = blockRef{id: b.id}
 			}
-			refs, err = s.filterBySignature(ctx, fileQuery, refs)
+			refs, err = s.filterBySignature(ctx, s.rdb, fileQuery, refs)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package store
 import (
 	"container/list"
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 )
@@ -42,6 +43,13 @@ func newBlockCache(max int64) *blockCache {
 	return &blockCache{max: max, m: map[cacheKey]*cacheEntry{}}
 }
 
+// reader is what a search reads blocks through: the store's read pool
+// or one read transaction, the snapshot a search sees from start to end.
+type reader interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // get returns the decompressed block, loading it with load once.
 func (c *blockCache) get(ctx context.Context, k cacheKey, load func() ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
@@ -52,7 +60,12 @@ func (c *blockCache) get(ctx context.Context, k cacheKey, load func() ([]byte, e
 		c.mu.Unlock()
 		select {
 		case <-e.ready:
-			return e.raw, e.err
+			if e.err != nil {
+				// The first reader failed (its search ended, taking its
+				// snapshot along): read with ours.
+				return load()
+			}
+			return e.raw, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -83,10 +96,10 @@ func (c *blockCache) get(ctx context.Context, k cacheKey, load func() ([]byte, e
 // from the cache when the store has one; then stable is true and the
 // record's strings stay valid (its Fields slice is reused), else fn
 // must clone what it keeps.
-func (s *Store) scanRef(ctx context.Context, c *codec, b blockRef, lo, hi int64, prefilter func(string) bool, whole func([]byte) bool, fn func(r *Record, stable bool) bool) (matched, scanned int, err error) {
+func (s *Store) scanRef(ctx context.Context, db reader, c *codec, b blockRef, lo, hi int64, prefilter func(string) bool, whole func([]byte) bool, fn func(r *Record, stable bool) bool) (matched, scanned int, err error) {
 	loadCtx := func(ctx context.Context, dst []byte) ([]byte, error) {
 		var data []byte
-		if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
+		if err := db.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
 			return nil, fmt.Errorf("read block: %w", err)
 		}
 		raw, err := c.dec.DecodeAll(data, dst)

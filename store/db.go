@@ -102,6 +102,14 @@ type Store struct {
 	codecRO   *codec
 	codecErr  error
 
+	// afterList, when set (tests), runs between a search's listing of its
+	// blocks and their reading.
+	afterList func()
+
+	// fullSince is when a write last failed for a full disk (Unix ns;
+	// 0: the last commit succeeded).
+	fullSince atomic.Int64
+
 	notifyMu sync.Mutex
 	notifyCh chan struct{} // closed and replaced after each commit
 	lastSeq  int64         // guarded by notifyMu

@@ -393,6 +393,25 @@ var migrations = []string{
 		stdin BLOB,
 		queued INTEGER NOT NULL
 	);`,
+	// 14: admin logouts, kept until the session would have expired so a
+	// restart does not bring a signed-out cookie back; and the host names
+	// claimed with the shared collector token (package enroll): enrolled,
+	// pinned to an address, or revoked.
+	`CREATE TABLE revoked_sessions (
+		id BLOB PRIMARY KEY,
+		expires INTEGER NOT NULL
+	);
+	CREATE TABLE enrollments (
+		host TEXT PRIMARY KEY,
+		state TEXT NOT NULL,
+		first_seen INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		first_address TEXT NOT NULL,
+		last_address TEXT NOT NULL,
+		pinned_address TEXT NOT NULL DEFAULT '',
+		changed_by TEXT NOT NULL DEFAULT '',
+		changed INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -96,3 +96,37 @@ type AppendResult struct {
 	FirstSeq int64 // seq of the first stored record (0 when none)
 	LastSeq  int64
 }
+
+// How far an event's own time may lie from when it arrived. A sender's
+// clock or a crafted line can claim any date (9999-12-31 would sort
+// first in every search and outlive retention; 1970 would be deleted by
+// the next retention pass): beyond these bounds the event is filed at
+// the bound and the claimed time kept in the field claimed_time. The
+// past bound is wide so that old logs can still be imported.
+const (
+	MaxEventAhead  = 24 * time.Hour
+	MaxEventBehind = 10 * 366 * 24 * time.Hour
+)
+
+// ClaimedTimeField holds the time a clamped event claimed (RFC 3339).
+const ClaimedTimeField = "claimed_time"
+
+// ClampTime keeps r.Time within MaxEventAhead of r.Received and
+// MaxEventBehind before it; it reports whether it moved the time.
+func (r *Record) ClampTime() bool {
+	if r.Time.IsZero() || r.Received.IsZero() {
+		return false
+	}
+	lo, hi := r.Received.Add(-MaxEventBehind), r.Received.Add(MaxEventAhead)
+	t := r.Time
+	switch {
+	case t.After(hi):
+		r.Time = hi
+	case t.Before(lo):
+		r.Time = lo
+	default:
+		return false
+	}
+	r.Fields = append(r.Fields, logparse.Field{Key: ClaimedTimeField, Value: t.UTC().Format(time.RFC3339Nano)})
+	return true
+}

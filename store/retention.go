@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -288,7 +289,16 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if db == nil {
 		db = s.rdb
 	}
+	// The copy holds what the store holds: created 0600 (as the store is)
+	// before SQLite fills it, since SQLite would create it 0644. VACUUM
+	// INTO takes an empty file; O_EXCL refuses one that exists.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	f.Close()
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil

@@ -95,7 +95,15 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 	if o.Oldest {
 		order = "b.min_time ASC, b.id ASC"
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n FROM blocks b JOIN hosts h ON h.id = b.host_id
+	// One read transaction is one snapshot: compaction and retention
+	// delete the blocks they merge or expire while a search runs, and a
+	// block listed here must still be there when a worker reads it.
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, st, fmt.Errorf("search: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n FROM blocks b JOIN hosts h ON h.id = b.host_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order, args...)
 	if err != nil {
 		return nil, st, fmt.Errorf("search: %w", err)
@@ -114,7 +122,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		return nil, st, fmt.Errorf("search: %w", err)
 	}
 	st.Blocks = len(refs)
-	refs, err = s.filterBySignature(ctx, q, refs)
+	refs, err = s.filterBySignature(ctx, tx, q, refs)
 	if err != nil {
 		return nil, st, err
 	}
@@ -177,7 +185,9 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 				var res blockResult
 				if o.Context > 0 {
 					var data []byte
-					if err := s.rdb.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
+					// The workers share the transaction's connection: the
+					// reads take turns, the decoding runs in parallel.
+					if err := tx.QueryRowContext(ctx, "SELECT data FROM blocks WHERE id = ?", b.id).Scan(&data); err != nil {
 						res.err = fmt.Errorf("search: read block: %w", err)
 						results[i] <- res
 						return
@@ -186,7 +196,7 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 						return inRange(r) && (q == nil || q.Match(r))
 					})
 				} else {
-					res.matched, res.scanned, res.err = s.scanRef(ctx, c, b, lo, hi, prefilter, whole, func(r *Record, stable bool) bool {
+					res.matched, res.scanned, res.err = s.scanRef(ctx, tx, c, b, lo, hi, prefilter, whole, func(r *Record, stable bool) bool {
 						if inRange(r) && (q == nil || q.Match(r)) {
 							kept := *r
 							if stable {
@@ -392,7 +402,7 @@ func dedupHits(hits []Hit) []Hit {
 
 // filterBySignature drops the blocks whose signature proves they hold no
 // match: a literal's trigram or a required field value is absent.
-func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []blockRef) ([]blockRef, error) {
+func (s *Store) filterBySignature(ctx context.Context, db reader, q *query.Query, refs []blockRef) ([]blockRef, error) {
 	if q == nil || len(refs) == 0 {
 		return refs, nil
 	}
@@ -469,7 +479,7 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 		}
 		ps := byBand[band]
 		if int64(len(alive))*8 > hi-lo+1 {
-			rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
+			rows, err := db.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id BETWEEN ? AND ?", band, lo, hi)
 			if err == nil {
 				err = test(rows, ps)
 			}
@@ -490,7 +500,7 @@ func (s *Store) filterBySignature(ctx context.Context, q *query.Query, refs []bl
 				args = append(args, id)
 			}
 			ids = ids[n:]
-			rows, err := s.rdb.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id IN (?"+strings.Repeat(",?", n-1)+")", args...)
+			rows, err := db.QueryContext(ctx, "SELECT block_id, bits FROM block_sig WHERE band = ? AND block_id IN (?"+strings.Repeat(",?", n-1)+")", args...)
 			if err == nil {
 				err = test(rows, ps)
 			}

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -508,8 +510,19 @@ func TestBackupAndReadOnly(t *testing.T) {
 		t.Fatal("read-only store accepted a write")
 	}
 	dst := filepath.Join(t.TempDir(), "copy.db")
-	if err := s.Backup(ctx, dst); err != nil {
+	// Under umask 022 SQLite alone made the copy 0644; it holds what the
+	// 0600 store holds.
+	old := syscall.Umask(0o022)
+	err = s.Backup(ctx, dst)
+	syscall.Umask(old)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if err := s.Backup(ctx, dst); err == nil {
+		t.Fatal("backup over an existing file")
 	}
 	cp, err := Open(ctx, Options{Path: dst, ReadOnly: true})
 	if err != nil {
@@ -575,5 +588,45 @@ func TestReadAfterKind(t *testing.T) {
 	}
 	if recs, through, err = s.ReadAfterKind(ctx, last, 1000, KindMetric); err != nil || len(recs) != 0 || through != last {
 		t.Fatalf("at the end: %d records, through %d, %v", len(recs), through, err)
+	}
+}
+
+// TestSearchDuringCompaction: a search lists its blocks, compaction then
+// merges and deletes them, and the search still reads every listed block
+// (one snapshot), instead of failing "read block: no rows".
+func TestSearchDuringCompaction(t *testing.T) {
+	s, c := openTest(t, func(o *Options) { o.BlockLines = 100 })
+	ctx := context.Background()
+	for i := 0; i < 30; i++ {
+		h := []string{"a", "b"}[i%2]
+		if _, err := s.Append(ctx, h, genRecords(7, uint64(i), t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _, err := s.Search(ctx, SearchOptions{})
+	if err != nil || len(want) != 210 {
+		t.Fatalf("%d hits before, %v", len(want), err)
+	}
+	c.add(time.Hour)
+	merged := 0
+	s.afterList = func() {
+		s.afterList = nil
+		n, err := s.Compact(ctx, time.Minute)
+		if err != nil {
+			t.Errorf("compact: %v", err)
+		}
+		merged = n
+	}
+	for _, o := range []SearchOptions{{}, {Query: mustQuery(t, "sshd"), Context: 1}} {
+		got, _, err := s.Search(ctx, o)
+		if err != nil {
+			t.Fatalf("search during compaction: %v", err)
+		}
+		if o.Query == nil && len(got) != len(want) {
+			t.Fatalf("%d hits during compaction, want %d", len(got), len(want))
+		}
+	}
+	if merged == 0 {
+		t.Fatal("nothing merged: the test did not race compaction")
 	}
 }

@@ -111,7 +111,14 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 		}
 		sum.Start, sum.Step = st, o.Step
 	}
-	blocks, err := s.summaryBlocks(ctx, o)
+	// One read transaction: the blocks listed stay readable while
+	// compaction and retention replace or drop them (see Search).
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return sum, fmt.Errorf("summary: %w", err)
+	}
+	defer tx.Rollback()
+	blocks, err := s.summaryBlocks(ctx, tx, o)
 	if err != nil {
 		return sum, err
 	}
@@ -152,7 +159,7 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 	for i := range scan {
 		refs[i] = scan[i].blockRef
 	}
-	refs, err = s.filterBySignature(ctx, o.Query, refs)
+	refs, err = s.filterBySignature(ctx, tx, o.Query, refs)
 	if err != nil {
 		return sum, err
 	}
@@ -173,7 +180,7 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 			sum.Sampled, sum.SampledBlocks = true, len(read)
 		}
 	}
-	scanned, err := s.scanSummary(ctx, o, start, nb, read)
+	scanned, err := s.scanSummary(ctx, tx, o, start, nb, read)
 	if err != nil {
 		return sum, err
 	}
@@ -188,7 +195,7 @@ func (s *Store) Summarize(ctx context.Context, o SummaryOptions) (Summary, error
 		sample := evenSample(byStats, max(1, o.MaxLines/4))
 		po := o
 		po.Step, po.Fields = 0, []string{"*"}
-		parsed, err := s.scanSummary(ctx, po, 0, 0, sample)
+		parsed, err := s.scanSummary(ctx, tx, po, 0, 0, sample)
 		if err != nil {
 			return sum, err
 		}
@@ -236,7 +243,7 @@ func statsAnswerable(q *query.Query, fields bool) bool {
 
 // summaryBlocks lists the log blocks overlapping the range (and the
 // query's host), with their stats when they have them.
-func (s *Store) summaryBlocks(ctx context.Context, o SummaryOptions) ([]sumBlock, error) {
+func (s *Store) summaryBlocks(ctx context.Context, db reader, o SummaryOptions) ([]sumBlock, error) {
 	where := []string{"b.kind = 1"}
 	var args []any
 	if !o.Since.IsZero() {
@@ -251,7 +258,7 @@ func (s *Store) summaryBlocks(ctx context.Context, o SummaryOptions) ([]sumBlock
 		where = append(where, "h.name = ? COLLATE NOCASE")
 		args = append(args, h)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n, bs.data FROM blocks b
+	rows, err := db.QueryContext(ctx, `SELECT b.id, h.name, b.min_time, b.max_time, b.n, bs.data FROM blocks b
 		JOIN hosts h ON h.id = b.host_id LEFT JOIN block_stats bs ON bs.block_id = b.id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY b.max_time DESC, b.id DESC`, args...)
 	if err != nil {
@@ -274,7 +281,7 @@ func (s *Store) summaryBlocks(ctx context.Context, o SummaryOptions) ([]sumBlock
 
 // scanSummary decompresses blocks with a worker per core and counts
 // their matches.
-func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, nb int, blocks []sumBlock) (*counter, error) {
+func (s *Store) scanSummary(ctx context.Context, db reader, o SummaryOptions, start int64, nb int, blocks []sumBlock) (*counter, error) {
 	c, err := s.readCodec()
 	if err != nil {
 		return nil, err
@@ -304,7 +311,7 @@ func (s *Store) scanSummary(ctx context.Context, o SummaryOptions, start int64, 
 				if !o.Until.IsZero() && b.maxT >= until {
 					hi = until
 				}
-				_, n, err := s.scanRef(ctx, c, b.blockRef, lo, hi, prefilter, whole, func(r *Record, _ bool) bool {
+				_, n, err := s.scanRef(ctx, db, c, b.blockRef, lo, hi, prefilter, whole, func(r *Record, _ bool) bool {
 					if q.Match(r) {
 						cn.addRecord(r)
 						return true

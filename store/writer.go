@@ -53,6 +53,8 @@ type writer struct {
 	refs   []recPlace
 	encBuf []byte
 	zbuf   []byte
+
+	lastFullLog time.Time // when "disk full" was last logged
 }
 
 type quotaDay struct {
@@ -374,6 +376,9 @@ func saveState(ctx context.Context, tx *sql.Tx, newSources map[srcKey]int64, new
 // committed applies a committed batch to the caches, hands its records to
 // the consumers and followers, and only then answers the senders.
 func (w *writer) committed(batch []*appendReq, results []appendResp, blocks []pendingBlock, newSources map[srcKey]int64, newQuota map[int64]quotaDay, seq int64, start time.Time) {
+	if w.s.fullSince.Swap(0) != 0 {
+		w.s.opts.Logger.Info("store writes again: the disk has room")
+	}
 	for k, v := range newSources {
 		w.sources[k] = v
 	}
@@ -539,7 +544,15 @@ func lowerString(s string) string {
 
 func (w *writer) fail(batch []*appendReq, err error) {
 	w.s.m.writeErrors.Inc()
-	w.s.opts.Logger.Error("store write failed", "err", err)
+	err = w.s.fullError(err)
+	// A full disk fails every batch until space is freed: say it once a
+	// minute, not once a batch.
+	if now := time.Now(); !errors.Is(err, ErrDiskFull) || now.Sub(w.lastFullLog) >= time.Minute {
+		if errors.Is(err, ErrDiskFull) {
+			w.lastFullLog = now
+		}
+		w.s.opts.Logger.Error("store write failed", "err", err)
+	}
 	for _, r := range batch {
 		r.failed = true
 		r.done <- appendResp{err: err}

@@ -104,14 +104,18 @@ func (f *FrameReader) Next() ([]byte, FrameStatus, error) {
 func (f *FrameReader) octetCounted() (frame []byte, st FrameStatus, done bool, err error) {
 	p := f.start
 	n := 0
+	// The decision needs the byte after the run (up to maxDigits+1
+	// bytes), whatever the reads delivered so far: a run of maxDigits
+	// digits and a space is a bad prefix however TCP split it, and a
+	// longer run starts a plain line.
 	for {
-		for p < f.end && isDigit(f.buf[p]) && p-f.start < maxDigits {
+		for p < f.end && isDigit(f.buf[p]) && p-f.start <= maxDigits {
 			if p-f.start < maxPrefix {
 				n = n*10 + int(f.buf[p]-'0')
 			}
 			p++
 		}
-		if p < f.end || p-f.start >= maxDigits {
+		if p < f.end || p-f.start > maxDigits {
 			break
 		}
 		rel := p - f.start
@@ -121,7 +125,7 @@ func (f *FrameReader) octetCounted() (frame []byte, st FrameStatus, done bool, e
 		}
 		p = f.start + rel
 	}
-	if p >= f.end || f.buf[p] != ' ' {
+	if p-f.start > maxDigits || f.buf[p] != ' ' {
 		return nil, 0, false, nil // digits that start a plain line
 	}
 	if p-f.start > maxPrefix || n == 0 {

@@ -35,9 +35,17 @@ type Config struct {
 	// Defaults 500 and 5 ms.
 	BatchSize  int
 	BatchDelay time.Duration
-	// MaxConnections bounds concurrent TCP connections; more are closed at
-	// once. Default 1024.
+	// MaxConnections bounds concurrent TCP connections. Default 1024.
+	// MaxPerPeer bounds those of one sender address (an IPv6 sender's
+	// /64). Default 64. A new connection is never refused for either: the
+	// longest-idle connection (the peer's own, for MaxPerPeer) is closed
+	// to make room, gracefully (its sender sees the close and reconnects,
+	// and what it had already sent is read first), and Pressure is told.
 	MaxConnections int
+	MaxPerPeer     int
+	// Pressure, when set, is called (from the accept loop, so it must not
+	// block) each time a connection is closed to make room.
+	Pressure func(Pressure)
 	// DrainTimeout is how long handler calls may still run after Serve's
 	// context is cancelled before their context is cancelled too.
 	// Default 5 s.
@@ -59,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 1024
+	}
+	if c.MaxPerPeer <= 0 {
+		c.MaxPerPeer = 64
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 5 * time.Second
@@ -85,6 +96,25 @@ type listener struct {
 	tls bool
 }
 
+// Pressure says a connection was closed to make room for a new one.
+type Pressure struct {
+	// Reason is "total" (MaxConnections reached) or "peer" (the new
+	// connection's sender had MaxPerPeer).
+	Reason string
+	New    net.Addr      // the sender of the new connection
+	Closed net.Addr      // the sender whose connection was closed
+	Idle   time.Duration // how long the closed connection had been idle
+	Open   int           // connections open, the closed one included
+}
+
+// connInfo is what the accept loop knows of an open connection.
+type connInfo struct {
+	peer string // address, or an IPv6 address's /64
+	// last is when the connection last sent something (Unix ns).
+	last    atomic.Int64
+	evicted atomic.Bool
+}
+
 // Server receives syslog messages on any number of UDP and TCP listeners.
 type Server struct {
 	cfg  Config
@@ -98,12 +128,15 @@ type Server struct {
 	serving atomic.Bool
 
 	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
+	conns   map[net.Conn]*connInfo
+	peers   map[string]int // open connections per peer, evicted ones not counted
+	open    int            // open connections, evicted ones not counted
 	closing bool
 
 	m         map[string]*transportMetrics
 	connsOpen *metrics.Gauge
 	rejected  *metrics.Counter
+	evicted   *metrics.Counter
 	tlsErrors *metrics.Counter
 	batches   *metrics.Counter
 }
@@ -129,10 +162,12 @@ func New(cfg Config, h Handler, set *metrics.Set, logger *slog.Logger, now func(
 	s := &Server{
 		cfg: cfg, h: h, log: logger, now: now,
 		msgs:      make(chan Message, 4*cfg.BatchSize),
-		conns:     map[net.Conn]struct{}{},
+		conns:     map[net.Conn]*connInfo{},
+		peers:     map[string]int{},
 		m:         map[string]*transportMetrics{},
 		connsOpen: set.GetOrCreateGauge("watchpost_syslog_connections_open", nil),
 		rejected:  set.GetOrCreateCounter("watchpost_syslog_connections_rejected_total"),
+		evicted:   set.GetOrCreateCounter("watchpost_syslog_connections_evicted_total"),
 		tlsErrors: set.GetOrCreateCounter("watchpost_syslog_tls_handshake_errors_total"),
 		batches:   set.GetOrCreateCounter("watchpost_syslog_batches_total"),
 	}
@@ -350,25 +385,105 @@ func (s *Server) accept(ctx context.Context, l listener, readers *sync.WaitGroup
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		info := &connInfo{peer: peerKey(c.RemoteAddr())}
+		info.last.Store(time.Now().UnixNano())
 		s.mu.Lock()
-		if s.closing || len(s.conns) >= s.cfg.MaxConnections {
+		if s.closing {
 			s.mu.Unlock()
 			s.rejected.Inc()
 			c.Close()
 			continue
 		}
-		s.conns[c] = struct{}{}
+		// Make room rather than refuse: a sender whose new connection is
+		// closed at once loses what it sends on it (logger -T exits 0), an
+		// idle connection held open loses nothing.
+		var ev []Pressure
+		if s.peers[info.peer] >= s.cfg.MaxPerPeer {
+			if p, ok := s.evictLocked(info.peer, c.RemoteAddr()); ok {
+				p.Reason = "peer"
+				ev = append(ev, p)
+			}
+		}
+		if s.open >= s.cfg.MaxConnections {
+			if p, ok := s.evictLocked("", c.RemoteAddr()); ok {
+				p.Reason = "total"
+				ev = append(ev, p)
+			}
+		}
+		s.conns[c] = info
+		s.peers[info.peer]++
+		s.open++
 		s.mu.Unlock()
-		readers.Go(func() { s.serveConn(c, l.tls) })
+		for _, p := range ev {
+			s.evicted.Inc()
+			if s.cfg.Pressure != nil {
+				s.cfg.Pressure(p)
+			}
+		}
+		readers.Go(func() { s.serveConn(c, l.tls, info) })
 	}
 }
 
-func (s *Server) serveConn(c net.Conn, isTLS bool) {
+// evictLocked closes the longest-idle connection (of peer, or of anyone
+// when peer is ""), gracefully: it stops writing (FIN, or TLS
+// close_notify) and reads what the sender still sends for a few seconds,
+// so nothing already sent is lost. Called with s.mu held.
+func (s *Server) evictLocked(peer string, newAddr net.Addr) (Pressure, bool) {
+	var victim net.Conn
+	var vi *connInfo
+	for c, ci := range s.conns {
+		if ci.evicted.Load() || (peer != "" && ci.peer != peer) {
+			continue
+		}
+		if vi == nil || ci.last.Load() < vi.last.Load() {
+			victim, vi = c, ci
+		}
+	}
+	if vi == nil {
+		return Pressure{}, false
+	}
+	vi.evicted.Store(true)
+	s.peers[vi.peer]--
+	s.open--
+	p := Pressure{New: newAddr, Closed: victim.RemoteAddr(), Idle: time.Since(time.Unix(0, vi.last.Load())), Open: s.open + 1}
+	if cw, ok := victim.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = victim.SetReadDeadline(time.Now().Add(evictDrain))
+	return p, true
+}
+
+// evictDrain is how long an evicted connection is still read from.
+const evictDrain = 3 * time.Second
+
+// peerKey is the per-peer limit's key: the address, or an IPv6
+// address's /64 (one host usually has the whole prefix).
+func peerKey(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := ta.AddrPort().Addr().Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+func (s *Server) serveConn(c net.Conn, isTLS bool, info *connInfo) {
 	s.connsOpen.Inc()
 	defer func() {
 		c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
+		if !info.evicted.Load() {
+			s.peers[info.peer]--
+			s.open--
+		}
+		if s.peers[info.peer] <= 0 {
+			delete(s.peers, info.peer)
+		}
 		s.mu.Unlock()
 		s.connsOpen.Dec()
 	}()
@@ -385,7 +500,7 @@ func (s *Server) serveConn(c net.Conn, isTLS bool) {
 	}
 	tm := s.m[transport]
 	remote := c.RemoteAddr()
-	fr := NewFrameReader(idleReader{c, s.cfg.IdleTimeout, tm}, s.cfg.MaxMessageSize)
+	fr := NewFrameReader(idleReader{c, s.cfg.IdleTimeout, tm, info}, s.cfg.MaxMessageSize)
 	var a arena
 	var bad int
 	for {
@@ -418,20 +533,32 @@ func (s *Server) serveConn(c net.Conn, isTLS bool) {
 	}
 }
 
-// idleReader renews the idle deadline before every read and counts bytes.
+// idleReader renews the idle deadline before every read (not once the
+// connection is evicted: then the eviction's deadline stands), notes the
+// time of the last bytes, and counts them.
 type idleReader struct {
 	c    net.Conn
 	idle time.Duration
 	tm   *transportMetrics
+	info *connInfo
 }
 
 func (r idleReader) Read(p []byte) (int, error) {
 	// Deadlines are wall-clock by nature; the injected clock is for the
 	// timestamps of messages, not for the network stack.
-	if err := r.c.SetReadDeadline(time.Now().Add(r.idle)); err != nil {
-		return 0, err
+	if !r.info.evicted.Load() {
+		if err := r.c.SetReadDeadline(time.Now().Add(r.idle)); err != nil {
+			return 0, err
+		}
+		// Evicted meanwhile: its deadline, not ours.
+		if r.info.evicted.Load() {
+			_ = r.c.SetReadDeadline(time.Now().Add(evictDrain))
+		}
 	}
 	n, err := r.c.Read(p)
+	if n > 0 {
+		r.info.last.Store(time.Now().UnixNano())
+	}
 	r.tm.bytes.Add(n)
 	return n, err
 }

@@ -14,12 +14,14 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/watchpost/watchpost/internal/peers"
 	"github.com/watchpost/watchpost/logparse"
 )
 
@@ -237,22 +239,99 @@ func TestIdleTimeout(t *testing.T) {
 	ts.sink.waitFor(t, "the frame", atLeast(1))
 }
 
-func TestMaxConnections(t *testing.T) {
-	ts := startServer(t, Config{MaxConnections: 1}, false, true, nil)
-	first := dial(t, "tcp", ts.TCPAddr())
-	write(t, first, "<13>first\n")
-	ts.sink.waitFor(t, "first", atLeast(1))
-	second := dial(t, "tcp", ts.TCPAddr())
-	_ = second.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := second.Read(make([]byte, 1)); err == nil {
-		t.Fatal("second connection was not closed")
+// dialFrom connects from a given loopback address (127.0.0.0/8 is all
+// this host's), so a test has several peers.
+func dialFrom(t *testing.T, from string, addr net.Addr) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if v := ts.metric(t, "watchpost_syslog_connections_rejected_total"); v != "1" {
-		t.Errorf("rejected = %q", v)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedByServer waits for the server's end of c to close.
+func closedByServer(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("%s: read = %v, want EOF (closed to make room)", what, err)
 	}
-	if v := ts.metric(t, "watchpost_syslog_connections_open"); v != "1" {
-		t.Errorf("open = %q", v)
+}
+
+// TestFullMakesRoom: idle connections filling the caps never cost a new
+// sender its line. Over the per-peer limit the peer's own longest-idle
+// connection is closed; over the total, the longest-idle of all; the new
+// connection's line arrives, and Pressure hears of each.
+func TestFullMakesRoom(t *testing.T) {
+	var mu sync.Mutex
+	var pressure []Pressure
+	ts := startServer(t, Config{MaxConnections: 4, MaxPerPeer: 2, Pressure: func(p Pressure) {
+		mu.Lock()
+		pressure = append(pressure, p)
+		mu.Unlock()
+	}}, false, true, nil)
+	// Each sends a line, so the server has seen it and knows when it was
+	// last active: a1 is the longest idle.
+	var conns []net.Conn
+	for i, from := range []string{"127.0.0.1", "127.0.0.1"} {
+		c := dialFrom(t, from, ts.TCPAddr())
+		write(t, c, fmt.Sprintf("<13>a%d\n", i+1))
+		ts.sink.waitFor(t, "the line", atLeast(i+1))
+		conns = append(conns, c)
 	}
+	a3 := dialFrom(t, "127.0.0.1", ts.TCPAddr())
+	closedByServer(t, conns[0], "a1 over the peer's limit")
+	for i, from := range []string{"127.0.0.2", "127.0.0.2"} {
+		c := dialFrom(t, from, ts.TCPAddr())
+		write(t, c, fmt.Sprintf("<13>b%d\n", i+1))
+		ts.sink.waitFor(t, "the line", atLeast(3+i))
+		conns = append(conns, c)
+	}
+	write(t, a3, "<13>a3\n")
+	ts.sink.waitFor(t, "a3", atLeast(5))
+	// Four open (a2, a3, b1, b2): a new sender makes a2 go.
+	c1 := dialFrom(t, "127.0.0.3", ts.TCPAddr())
+	write(t, c1, "<13>from a new sender\n")
+	c1.Close()
+	closedByServer(t, conns[1], "a2 over the total")
+	got := ts.sink.waitFor(t, "the new sender's line", atLeast(6))
+	if last := string(got[len(got)-1].Raw); last != "<13>from a new sender" {
+		t.Errorf("last line %q", last)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(pressure) != 2 || pressure[0].Reason != "peer" || pressure[1].Reason != "total" ||
+		!strings.HasPrefix(pressure[1].New.String(), "127.0.0.3:") || !strings.HasPrefix(pressure[1].Closed.String(), "127.0.0.1:") {
+		t.Errorf("pressure %+v", pressure)
+	}
+	if v := ts.metric(t, "watchpost_syslog_connections_evicted_total"); v != "2" {
+		t.Errorf("evicted = %q", v)
+	}
+}
+
+// TestFullLoggerLineArrives is the report's case with the real logger:
+// the listener full of idle connections, `logger -T` still gets its line
+// stored.
+func TestFullLoggerLineArrives(t *testing.T) {
+	paths := peers.Require(t, "logger")
+	ts := startServer(t, Config{MaxConnections: 20}, false, true, nil)
+	for range 20 {
+		dialFrom(t, "127.0.0.5", ts.TCPAddr())
+	}
+	for ts.metric(t, "watchpost_syslog_connections_open") != "20" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, port, _ := net.SplitHostPort(ts.TCPAddr().String())
+	out, err := exec.Command(paths["logger"], "--rfc5424", "--octet-count", "-T", "-n", "127.0.0.1", "-P", port, "-t", "app", "line past the idle ones").CombinedOutput()
+	if err != nil {
+		t.Fatalf("logger: %v %s", err, out)
+	}
+	ts.sink.waitFor(t, "logger's line", func(m []Message) bool {
+		return len(m) == 1 && strings.Contains(string(m[0].Raw), "line past the idle ones")
+	})
 }
 
 // TestShutdownDelivers: what was received before cancellation reaches the
