@@ -1,0 +1,601 @@
+package vlogs
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fastjson"
+	"github.com/watchpost/watchpost/store"
+)
+
+// CursorName is the shipper's cursor in the store: every log line with a
+// seq up to it is known to be stored in VictoriaLogs (checked there, after
+// VictoriaLogs had time to write it to disk).
+const CursorName = "victorialogs"
+
+// ShipperOptions configure a Shipper.
+type ShipperOptions struct {
+	Store  *store.Store
+	Client *Client
+	// MaxLineBytes cuts longer lines (and messages) before sending; the
+	// line keeps wp_truncated with its original length. Default
+	// DefaultMaxLineBytes.
+	MaxLineBytes int
+	BatchLines   int           // lines per request (default 5000)
+	BatchBytes   int           // uncompressed bytes per request (default 4 MiB)
+	Linger       time.Duration // after a short batch, wait this long for more (default 1 s)
+	// Settle is how long after VictoriaLogs acknowledged lines they are
+	// looked up there before the cursor moves past them. VictoriaLogs
+	// answers before its in-memory buffer reaches the disk (within its
+	// -inmemoryDataFlushInterval, 5 s by default): lines it acknowledged
+	// and then lost to a crash are sent again. Default 15 s.
+	Settle time.Duration
+	// RecoverDelay is how long a starting shipper waits before it looks
+	// up what its predecessor sent after the cursor (VictoriaLogs shows
+	// new rows within a second). Default 3 s.
+	RecoverDelay time.Duration
+	// MaxResends: a line still missing after this many sends is counted
+	// as lost (VictoriaLogs drops lines outside its retention silently).
+	// Default 3.
+	MaxResends int
+	// OnLoss is told of lines that will never reach VictoriaLogs.
+	OnLoss  func(ctx context.Context, n int64, why string)
+	Now     func() time.Time
+	Metrics *metrics.Set
+	Logger  *slog.Logger
+}
+
+// Shipper copies the store's log lines to VictoriaLogs in seq order, in
+// gzip batches, retrying with backoff. It reads the store, never the
+// ingest path, so VictoriaLogs being slow or down never holds up ingest.
+//
+// Exactly once: a line is sent again only when VictoriaLogs is shown not to
+// hold it. A batch whose request failed is first looked up by seq (a
+// request that timed out may have been stored); a starting shipper looks
+// up what was sent after the durable cursor; a batch acknowledged is
+// counted there again after Settle and what is missing is sent again.
+type Shipper struct {
+	o       ShipperOptions
+	started bool
+
+	cursor  int64 // durable: everything up to it is in VictoriaLogs
+	sent    int64 // acknowledged (or found present) up to here
+	pending []span
+	// present holds seqs after the cursor found in VictoriaLogs at start,
+	// which are not sent again.
+	present map[int64]bool
+	resends map[int64]int
+	// confirmed mirrors cursor for other goroutines (metrics, the store's
+	// retention in primary mode).
+	confirmed atomic.Int64
+
+	mSent, mResent, mLost, mDup, mFailed *metrics.Counter
+	mBytes                               *metrics.Counter
+}
+
+// span is a run of seqs (from, to] acknowledged at one time.
+type span struct {
+	from, to   int64
+	n          int64 // log lines in it
+	minT, maxT time.Time
+	at         time.Time
+}
+
+// NewShipper checks the options.
+func NewShipper(o ShipperOptions) (*Shipper, error) {
+	if o.Store == nil || o.Client == nil {
+		return nil, errors.New("shipper: store and client are required")
+	}
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if o.BatchLines <= 0 {
+		o.BatchLines = 5000
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 4 << 20
+	}
+	if o.Linger <= 0 {
+		o.Linger = time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = 15 * time.Second
+	}
+	if o.RecoverDelay <= 0 {
+		o.RecoverDelay = 3 * time.Second
+	}
+	if o.MaxResends <= 0 {
+		o.MaxResends = 3
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Shipper{o: o, resends: map[int64]int{},
+		mSent:   o.Metrics.GetOrCreateCounter(`watchpost_victorialogs_lines_sent_total`),
+		mResent: o.Metrics.GetOrCreateCounter(`watchpost_victorialogs_lines_resent_total`),
+		mLost:   o.Metrics.GetOrCreateCounter(`watchpost_victorialogs_lines_lost_total`),
+		mDup:    o.Metrics.GetOrCreateCounter(`watchpost_victorialogs_lines_duplicated_total`),
+		mFailed: o.Metrics.GetOrCreateCounter(`watchpost_victorialogs_requests_failed_total`),
+		mBytes:  o.Metrics.GetOrCreateCounter(`watchpost_victorialogs_bytes_sent_total`),
+	}
+	o.Metrics.GetOrCreateGauge(`watchpost_victorialogs_unconfirmed_lines`, func() float64 {
+		return float64(o.Store.LastSeq() - s.confirmed.Load())
+	})
+	return s, nil
+}
+
+// Confirmed is the seq up to which every log line is known to be in
+// VictoriaLogs (safe from any goroutine).
+func (s *Shipper) Confirmed() int64 { return s.confirmed.Load() }
+
+// start reads the cursor and finds what a predecessor sent after it.
+func (s *Shipper) start(ctx context.Context) error {
+	if s.started {
+		return nil
+	}
+	cur, err := s.o.Store.Cursor(ctx, CursorName)
+	if err != nil {
+		return err
+	}
+	s.cursor, s.sent = cur, cur
+	s.confirmed.Store(cur)
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	s.started = true
+	return nil
+}
+
+// Run ships until ctx ends. One Shipper runs once.
+func (s *Shipper) Run(ctx context.Context) error {
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	for {
+		if err := s.reconcile(ctx, false); err != nil {
+			return err
+		}
+		n, err := s.shipNext(ctx)
+		if err != nil {
+			return err
+		}
+		if n >= s.o.BatchLines {
+			continue // behind: no pause
+		}
+		// Wait for new lines (a short batch lingers so that a quiet
+		// loghost sends one request a second, not one a line) or for the
+		// next check of acknowledged lines.
+		wait := s.o.Linger
+		if len(s.pending) > 0 {
+			wait = min(wait, max(s.pending[0].at.Add(s.o.Settle).Sub(s.o.Now()), 10*time.Millisecond))
+		}
+		if n == 0 {
+			wctx, cancel := context.WithTimeout(ctx, max(wait, 10*time.Millisecond))
+			err := s.o.Store.Wait(wctx, s.sent)
+			cancel()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			_ = err // a timeout: time to reconcile
+			if s.o.Store.LastSeq() > s.sent {
+				// New lines: let a few more arrive.
+				if err := sleep(ctx, min(wait, s.o.Linger)); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// Flush ships everything stored now and waits until VictoriaLogs is shown
+// to hold it (tests, benchmarks, shutdown of a bench run).
+func (s *Shipper) Flush(ctx context.Context) error {
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	for s.sent < s.o.Store.LastSeq() {
+		if _, err := s.shipNext(ctx); err != nil {
+			return err
+		}
+	}
+	for len(s.pending) > 0 {
+		if err := s.reconcile(ctx, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// recover finds the lines a predecessor sent after the durable cursor, so
+// they are not sent twice.
+func (s *Shipper) recover(ctx context.Context) error {
+	if s.o.Store.LastSeq() <= s.cursor {
+		return nil // nothing after the cursor can have been sent
+	}
+	if err := sleep(ctx, s.o.RecoverDelay); err != nil {
+		return err
+	}
+	for backoff := time.Duration(0); ; {
+		present, err := s.presentSeqs(ctx, s.cursor, s.o.Store.LastSeq(), time.Time{}, time.Time{})
+		if err == nil {
+			if len(present) > 0 {
+				s.present = present
+				s.o.Logger.Info("victorialogs: lines sent before the restart are not sent again", "lines", len(present))
+			}
+			return nil
+		}
+		backoff = nextBackoff(backoff)
+		s.o.Logger.Warn("victorialogs: cannot look up what was sent before the restart; will retry", "err", err, "in", backoff)
+		if err := sleep(ctx, backoff); err != nil {
+			return err
+		}
+	}
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	return min(max(2*d, time.Second), 30*time.Second)
+}
+
+// shipNext sends the next batch of lines after s.sent and returns how
+// many lines it covered.
+func (s *Shipper) shipNext(ctx context.Context) (int, error) {
+	if err := s.skipDeleted(ctx); err != nil {
+		return 0, err
+	}
+	last := s.o.Store.LastSeq()
+	if last <= s.sent {
+		return 0, nil
+	}
+	recs, through, err := s.o.Store.ReadAfterKind(ctx, s.sent, s.o.BatchLines, store.KindLog)
+	if err != nil {
+		return 0, err
+	}
+	sp := span{from: s.sent, to: through, n: int64(len(recs))}
+	var send []store.Record
+	size := 0
+	for i := range recs {
+		if size >= s.o.BatchBytes {
+			// Cut here: the rest waits for the next batch.
+			sp.to = recs[i].Seq - 1
+			sp.n = int64(i)
+			recs = recs[:i]
+			break
+		}
+		size += len(recs[i].Raw) + len(recs[i].Message) + 200
+		if s.present[recs[i].Seq] {
+			delete(s.present, recs[i].Seq)
+			continue
+		}
+		send = append(send, recs[i])
+	}
+	for i := range recs {
+		t := recs[i].Time
+		if sp.minT.IsZero() || t.Before(sp.minT) {
+			sp.minT = t
+		}
+		if t.After(sp.maxT) {
+			sp.maxT = t
+		}
+	}
+	if len(send) > 0 {
+		if err := s.send(ctx, send, false); err != nil {
+			return 0, err
+		}
+	}
+	sp.at = s.o.Now()
+	s.sent = sp.to
+	if sp.n > 0 || len(s.pending) > 0 {
+		s.pending = append(s.pending, sp)
+	} else if len(s.pending) == 0 {
+		// Nothing to check: the cursor moves on at once.
+		if err := s.commit(ctx, sp.to); err != nil {
+			return 0, err
+		}
+	}
+	return int(sp.to - sp.from), nil
+}
+
+// skipDeleted notices lines the store's retention deleted before they
+// were shipped: they are lost to VictoriaLogs, counted and reported.
+func (s *Shipper) skipDeleted(ctx context.Context) error {
+	var oldest sql.NullInt64
+	if err := s.o.Store.ReadDB().QueryRowContext(ctx, "SELECT MIN(min_seq) FROM blocks WHERE max_seq > ?", s.sent).Scan(&oldest); err != nil {
+		return fmt.Errorf("victorialogs shipper: %w", err)
+	}
+	if !oldest.Valid || oldest.Int64 <= s.sent+1 {
+		return nil
+	}
+	n := oldest.Int64 - 1 - s.sent
+	s.o.Logger.Error("victorialogs: records were deleted by the store's retention before they were shipped", "from", s.sent+1, "to", oldest.Int64-1)
+	s.lost(ctx, n, fmt.Sprintf("records %d to %d were deleted by the loghost's retention before they reached VictoriaLogs", s.sent+1, oldest.Int64-1))
+	s.pending = append(s.pending, span{from: s.sent, to: oldest.Int64 - 1, at: s.o.Now()})
+	s.sent = oldest.Int64 - 1
+	return nil
+}
+
+func (s *Shipper) lost(ctx context.Context, n int64, why string) {
+	s.mLost.Add(int(n))
+	if s.o.OnLoss != nil {
+		s.o.OnLoss(ctx, n, why)
+	}
+}
+
+// send delivers recs, retrying with backoff until VictoriaLogs takes them
+// or ctx ends. After a failed request it first asks VictoriaLogs which of
+// them it holds: a request that failed late may have been stored.
+func (s *Shipper) send(ctx context.Context, recs []store.Record, resend bool) error {
+	backoff := time.Duration(0)
+	uncertain := false
+	for {
+		if uncertain {
+			minT, maxT := timeRange(recs)
+			present, err := s.presentSeqs(ctx, recs[0].Seq-1, recs[len(recs)-1].Seq, minT, maxT)
+			if err != nil {
+				backoff = nextBackoff(backoff)
+				s.o.Logger.Warn("victorialogs unreachable; lines wait in the store", "err", err, "retry_in", backoff)
+				if err := sleep(ctx, backoff); err != nil {
+					return err
+				}
+				continue
+			}
+			kept := recs[:0:0]
+			for i := range recs {
+				if !present[recs[i].Seq] {
+					kept = append(kept, recs[i])
+				}
+			}
+			recs = kept
+			if len(recs) == 0 {
+				return nil
+			}
+		}
+		body, n, err := s.encode(recs)
+		if err != nil {
+			return err
+		}
+		err = s.o.Client.Insert(ctx, body)
+		if err == nil {
+			s.mBytes.Add(len(body))
+			if resend {
+				s.mResent.Add(n)
+			} else {
+				s.mSent.Add(n)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.mFailed.Inc()
+		uncertain = true
+		// At least two seconds before looking: VictoriaLogs shows rows
+		// about a second after it takes them.
+		backoff = max(nextBackoff(backoff), 2*time.Second)
+		s.o.Logger.Warn("victorialogs insert failed; lines wait in the store", "err", err, "lines", len(recs), "retry_in", backoff)
+		if err := sleep(ctx, backoff); err != nil {
+			return err
+		}
+	}
+}
+
+func timeRange(recs []store.Record) (minT, maxT time.Time) {
+	for i := range recs {
+		t := recs[i].Time
+		if minT.IsZero() || t.Before(minT) {
+			minT = t
+		}
+		if t.After(maxT) {
+			maxT = t
+		}
+	}
+	return minT, maxT
+}
+
+func (s *Shipper) encode(recs []store.Record) ([]byte, int, error) {
+	var raw []byte
+	for i := range recs {
+		raw, _ = appendRecord(raw, &recs[i], s.o.MaxLineBytes)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, 0, fmt.Errorf("gzip: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, 0, fmt.Errorf("gzip: %w", err)
+	}
+	return buf.Bytes(), len(recs), nil
+}
+
+// seqFilter selects the lines with seq in (from, to] and, when given,
+// event times in [minT, maxT], which lets VictoriaLogs skip other days.
+func seqFilter(from, to int64, minT, maxT time.Time) string {
+	f := fmt.Sprintf(`%s:range(%d, %d]`, fieldSeq, from, to)
+	if !minT.IsZero() {
+		f = fmt.Sprintf("_time:[%s, %s] %s", logsqlTime(minT), logsqlTime(maxT), f)
+	}
+	return f
+}
+
+// presentSeqs asks VictoriaLogs which seqs in (from, to] it holds.
+func (s *Shipper) presentSeqs(ctx context.Context, from, to int64, minT, maxT time.Time) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	err := s.o.Client.Query(ctx, seqFilter(from, to, minT, maxT)+" | uniq by ("+fieldSeq+")", 0, func(v *fastjson.Value) error {
+		n, err := strconv.ParseInt(string(v.GetStringBytes(fieldSeq)), 10, 64)
+		if err == nil {
+			out[n] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
+// countSeqs counts the rows with seq in (from, to] and their distinct seqs.
+func (s *Shipper) countSeqs(ctx context.Context, from, to int64, minT, maxT time.Time) (rows, distinct int64, err error) {
+	err = s.o.Client.Query(ctx, seqFilter(from, to, minT, maxT)+" | stats count() rows, count_uniq("+fieldSeq+") distinct", 0, func(v *fastjson.Value) error {
+		rows, _ = strconv.ParseInt(string(v.GetStringBytes("rows")), 10, 64)
+		distinct, _ = strconv.ParseInt(string(v.GetStringBytes("distinct")), 10, 64)
+		return nil
+	})
+	return rows, distinct, err
+}
+
+// reconcile checks the acknowledged spans that have settled (all of them
+// with force, after waiting for the newest to settle): when VictoriaLogs
+// holds every line of them the durable cursor moves past them; lines it
+// lacks are sent again.
+func (s *Shipper) reconcile(ctx context.Context, force bool) error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	now := s.o.Now()
+	k := 0
+	for k < len(s.pending) && !s.pending[k].at.Add(s.o.Settle).After(now) {
+		k++
+	}
+	if force && k < len(s.pending) {
+		if err := sleep(ctx, s.pending[len(s.pending)-1].at.Add(s.o.Settle).Sub(now)); err != nil {
+			return err
+		}
+		k = len(s.pending)
+	}
+	if k == 0 {
+		return nil
+	}
+	due := s.pending[:k]
+	from, to := due[0].from, due[k-1].to
+	var want int64
+	var minT, maxT time.Time
+	for _, sp := range due {
+		want += sp.n
+		if sp.n == 0 {
+			continue
+		}
+		if minT.IsZero() || sp.minT.Before(minT) {
+			minT = sp.minT
+		}
+		if sp.maxT.After(maxT) {
+			maxT = sp.maxT
+		}
+	}
+	if want == 0 {
+		s.pending = s.pending[k:]
+		return s.commit(ctx, to)
+	}
+	rows, distinct, err := s.countSeqs(ctx, from, to, minT, maxT)
+	if err != nil {
+		// VictoriaLogs is down: check again later.
+		s.o.Logger.Warn("victorialogs: cannot confirm shipped lines; will check again", "err", err)
+		for i := range due {
+			due[i].at = now
+		}
+		return nil
+	}
+	if rows > distinct {
+		s.mDup.Add(int(rows - distinct))
+		s.o.Logger.Warn("victorialogs holds some lines twice", "lines", rows-distinct, "from_seq", from+1, "to_seq", to)
+	}
+	if distinct >= want {
+		s.pending = s.pending[k:]
+		return s.commit(ctx, to)
+	}
+	// Some lines are missing: VictoriaLogs lost what it had acknowledged
+	// (killed before it wrote them) or dropped them (outside its retention).
+	present, err := s.presentSeqs(ctx, from, to, minT, maxT)
+	if err != nil {
+		for i := range due {
+			due[i].at = now
+		}
+		return nil
+	}
+	var missing []store.Record
+	var gaveUp int64
+	for after := from; after < to; {
+		recs, through, err := s.o.Store.ReadAfterKind(ctx, after, int(min(to-after, 65536)), store.KindLog)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			seq := recs[i].Seq
+			if present[seq] {
+				continue
+			}
+			if s.resends[seq]++; s.resends[seq] > s.o.MaxResends {
+				delete(s.resends, seq)
+				gaveUp++
+				continue
+			}
+			missing = append(missing, recs[i])
+		}
+		after = through
+	}
+	s.o.Logger.Warn("victorialogs lacks lines it acknowledged; sending them again", "missing", len(missing), "given_up", gaveUp, "from_seq", from+1, "to_seq", to)
+	if gaveUp > 0 {
+		s.lost(ctx, gaveUp, fmt.Sprintf("VictoriaLogs did not keep %d line(s) after %d sends (outside its retention, or rejected)", gaveUp, s.o.MaxResends))
+	}
+	for len(missing) > 0 {
+		n := min(len(missing), s.o.BatchLines)
+		if err := s.send(ctx, missing[:n], true); err != nil {
+			return err
+		}
+		missing = missing[n:]
+	}
+	merged := span{from: from, to: to, n: want - gaveUp, minT: minT, maxT: maxT, at: s.o.Now()}
+	s.pending = append([]span{merged}, s.pending[k:]...)
+	if merged.n == 0 {
+		s.pending = s.pending[1:]
+		return s.commit(ctx, to)
+	}
+	return nil
+}
+
+// commit moves the durable cursor.
+func (s *Shipper) commit(ctx context.Context, seq int64) error {
+	if seq <= s.cursor {
+		return nil
+	}
+	tx, err := s.o.Store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("victorialogs cursor: %w", err)
+	}
+	if err := store.SetCursorTx(ctx, tx, CursorName, seq, s.o.Now()); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("victorialogs cursor: %w", err)
+	}
+	s.cursor = seq
+	s.confirmed.Store(seq)
+	return nil
+}
