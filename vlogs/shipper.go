@@ -161,8 +161,17 @@ func (s *Shipper) start(ctx context.Context) error {
 	return nil
 }
 
-// Run ships until ctx ends. One Shipper runs once.
+// Run ships until ctx ends (it then returns ctx's error). One Shipper
+// runs once.
 func (s *Shipper) Run(ctx context.Context) error {
+	err := s.run(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (s *Shipper) run(ctx context.Context) error {
 	if err := s.start(ctx); err != nil {
 		return err
 	}
