@@ -202,7 +202,19 @@ func (c *Client) Query(ctx context.Context, q string, limit int, fn func(*fastjs
 // Metrics reads VictoriaLogs' own /metrics: the value of every sample
 // whose name starts with one of prefixes, keyed by the whole series.
 func (c *Client) Metrics(ctx context.Context, prefixes ...string) (map[string]float64, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, "/metrics", nil)
+	return c.MetricsAt(ctx, c.base+"/metrics", prefixes...)
+}
+
+// MetricsAt is Metrics from another URL (a cluster node), with the same
+// credentials.
+func (c *Client) MetricsAt(ctx context.Context, u string, prefixes ...string) (map[string]float64, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "", nil)
+	if err == nil {
+		req.URL, err = url.Parse(u)
+	}
+	if err == nil {
+		req.Host = req.URL.Host
+	}
 	if err != nil {
 		return nil, fmt.Errorf("victorialogs metrics: %w", err)
 	}
