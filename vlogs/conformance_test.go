@@ -148,11 +148,7 @@ func canonical(r *store.Record) string {
 	c := *r
 	c.Time, c.Received = c.Time.UTC(), c.Received.UTC()
 	e := logapi.FromRecord(&c)
-	b, _ := json.Marshal(struct {
-		logapi.Event
-		Gen    string
-		Offset int64
-	}{e, c.Gen, c.Offset})
+	b, _ := json.Marshal(e)
 	return string(b)
 }
 

@@ -53,8 +53,6 @@ func decodeRow(v *fastjson.Value) (store.Record, error) {
 			r.Format = s
 		case "message":
 			r.Message = s
-		case fieldGen:
-			r.Gen = s
 		case "severity":
 			r.Severity = indexOf(logparse.SeverityNames[:], s)
 		case "facility":
@@ -63,8 +61,7 @@ func decodeRow(v *fastjson.Value) (store.Record, error) {
 			var ns int64
 			ns, err = strconv.ParseInt(s, 10, 64)
 			r.Received = time.Unix(0, ns).UTC()
-		case fieldOffset:
-			r.Offset, err = strconv.ParseInt(s, 10, 64)
+		case fieldLower:
 		case fieldRawB64:
 			b64 = s
 		case fieldExact:

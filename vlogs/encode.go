@@ -16,10 +16,9 @@ import (
 // LogsQL query typed into VictoriaLogs' own UI reads like a Watchpost one.
 // Fields only Watchpost needs to rebuild the record start with "wp_".
 const (
-	fieldSeq       = "seq"         // the loghost's ingest sequence: unique, the key of exactly-once shipping
-	fieldReceived  = "wp_received" // Unix nanoseconds
-	fieldGen       = "wp_gen"
-	fieldOffset    = "wp_offset"
+	fieldSeq       = "seq"          // the loghost's ingest sequence: unique, the key of exactly-once shipping
+	fieldReceived  = "wp_received"  // Unix nanoseconds
+	fieldLower     = "wp_lc"        // the line with ASCII letters lowered: bare words search it
 	fieldRawB64    = "wp_line_b64"  // the line's bytes when they are not valid UTF-8
 	fieldTruncated = "wp_truncated" // the original length in bytes of a line cut before sending
 	// fieldExact holds, as a JSON object, the parser fields (and pid) that
@@ -90,6 +89,8 @@ func appendRecordOnce(dst []byte, r *store.Record, maxLine, maxValue, nFields in
 	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","_msg":`...)
 	dst = appendJSONString(dst, raw)
+	dst = append(dst, `,"`+fieldLower+`":`...)
+	dst = appendJSONLower(dst, raw)
 	dst = appendField(dst, fieldSeq, strconv.FormatInt(r.Seq, 10))
 	dst = appendField(dst, "host", r.Host)
 	var exact []byte
@@ -98,7 +99,7 @@ func appendRecordOnce(dst []byte, r *store.Record, maxLine, maxValue, nFields in
 	}
 	for _, f := range [...]struct{ k, v string }{
 		{"program", r.Program}, {"pid", r.PID}, {"file", r.File}, {"source", r.Source},
-		{"site", r.Site}, {"format", r.Format}, {fieldGen, r.Gen},
+		{"site", r.Site}, {"format", r.Format},
 	} {
 		if f.v != "" {
 			dst = appendField(dst, f.k, cutValue(f.v, maxValue, &cut))
@@ -115,9 +116,6 @@ func appendRecordOnce(dst []byte, r *store.Record, maxLine, maxValue, nFields in
 	}
 	if !r.Received.IsZero() {
 		dst = appendField(dst, fieldReceived, strconv.FormatInt(r.Received.UnixNano(), 10))
-	}
-	if r.Offset >= 0 {
-		dst = appendField(dst, fieldOffset, strconv.FormatInt(r.Offset, 10))
 	}
 	if !cut && !utf8.ValidString(r.Raw) {
 		dst = appendField(dst, fieldRawB64, base64.StdEncoding.EncodeToString([]byte(r.Raw)))
@@ -215,6 +213,20 @@ func appendField(dst []byte, k, v string) []byte {
 	dst = appendJSONString(dst, k)
 	dst = append(dst, ':')
 	return appendJSONString(dst, v)
+}
+
+// appendJSONLower is appendJSONString of s with ASCII letters lowered.
+func appendJSONLower(dst []byte, s string) []byte {
+	start := len(dst)
+	dst = appendJSONString(dst, s)
+	for i := start; i < len(dst); i++ {
+		if c := dst[i]; c >= 'A' && c <= 'Z' {
+			// Escapes are \n, \uXXXX with lower-case hex digits: no
+			// letter of them is upper case.
+			dst[i] = c + 'a' - 'A'
+		}
+	}
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"

@@ -86,14 +86,14 @@ const numRender = `^-?[0-9][0-9.e+-]*$`
 func termFilter(t query.Term) (string, bool) {
 	switch t.Kind {
 	case query.Word, query.Phrase:
-		re, ok := foldRegex(t.Value, false)
+		re, ok := lowerRegex(t.Value)
 		if !ok {
 			return "", false
 		}
-		f := "_msg:~" + strconv.Quote(re)
+		f := fieldLower + ":~" + strconv.Quote(re)
 		if numeric(strings.ReplaceAll(t.Value, "-", "")) || t.Value == "-" || t.Value == "." {
 			// A line that is only a number may be stored in another form.
-			return orNumber(f, "_msg", t.Negate), false
+			return orNumber(f, fieldLower, t.Negate), false
 		}
 		if t.Negate {
 			return "-" + f, true
@@ -144,8 +144,8 @@ func termFilter(t query.Term) (string, bool) {
 // whose field VictoriaLogs holds as a number.
 func orNumber(f, field string, negate bool) string {
 	num := fieldName(field) + ":~" + strconv.Quote(numRender)
-	if field == "_msg" {
-		num = "_msg:~" + strconv.Quote(numRender)
+	if field == fieldLower {
+		num = fieldLower + ":~" + strconv.Quote(numRender)
 	}
 	if negate {
 		return "(-" + f + " OR " + num + ")"
@@ -271,6 +271,30 @@ func fieldName(f string) string {
 		return strconv.Quote(f)
 	}
 	return strconv.Quote(storedName(f))
+}
+
+// lowerRegex is the regex of needle s against the line with its ASCII
+// letters lowered (wp_lc): an ASCII needle is a plain substring there,
+// which VictoriaLogs searches fast (and with its bloom filters for the
+// whole words inside a longer needle); a non-ASCII character matches its
+// folding orbit as foldRegex spells it.
+func lowerRegex(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if r >= 'A' && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			continue
+		}
+		re, _ := foldRegex(string(r), false)
+		b.WriteString(re)
+	}
+	return b.String(), true
 }
 
 // foldRegex spells out the query package's case folding as an RE2 regex

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,7 @@ type ShipperOptions struct {
 	BatchLines   int           // lines per request (default 5000)
 	BatchBytes   int           // uncompressed bytes per request (default 4 MiB)
 	Linger       time.Duration // after a short batch, wait this long for more (default 1 s)
+	Parallel     int           // requests in flight (default 2)
 	// Settle is how long after VictoriaLogs acknowledged lines they are
 	// looked up there before the cursor moves past them. VictoriaLogs
 	// answers before its in-memory buffer reaches the disk (within its
@@ -103,6 +105,9 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	}
 	if o.BatchBytes <= 0 {
 		o.BatchBytes = 4 << 20
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 2
 	}
 	if o.Linger <= 0 {
 		o.Linger = time.Second
@@ -183,7 +188,7 @@ func (s *Shipper) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if n >= s.o.BatchLines {
+		if n >= readWindow {
 			continue // behind: no pause
 		}
 		// Wait for new lines (a short batch lingers so that a quiet
@@ -275,63 +280,88 @@ func nextBackoff(d time.Duration) time.Duration {
 	return min(max(2*d, time.Second), 30*time.Second)
 }
 
-// shipNext sends the next batch of lines after s.sent and returns how
-// many lines it covered.
+// readWindow is how many seqs one read of the store covers. Blocks are
+// a host's lines, so a window of seqs overlaps a block of every busy
+// host, each decompressed whole: a window much shorter than the blocks
+// would decompress each many times.
+const readWindow = 1 << 16
+
+// shipNext sends the lines of the next window of the stream after s.sent
+// in batches and returns how many seqs it covered.
 func (s *Shipper) shipNext(ctx context.Context) (int, error) {
 	if err := s.skipDeleted(ctx); err != nil {
 		return 0, err
 	}
-	last := s.o.Store.LastSeq()
-	if last <= s.sent {
+	if s.o.Store.LastSeq() <= s.sent {
 		return 0, nil
 	}
-	recs, through, err := s.o.Store.ReadAfterKind(ctx, s.sent, s.o.BatchLines, store.KindLog)
+	start := s.sent
+	recs, through, err := s.o.Store.ReadAfterKind(ctx, s.sent, readWindow, store.KindLog)
 	if err != nil {
 		return 0, err
 	}
-	sp := span{from: s.sent, to: through, n: int64(len(recs))}
-	var send []store.Record
-	size := 0
-	for i := range recs {
-		if size >= s.o.BatchBytes {
-			// Cut here: the rest waits for the next batch.
-			sp.to = recs[i].Seq - 1
-			sp.n = int64(i)
-			recs = recs[:i]
-			break
+	// Cut the window into batches; up to Parallel of them are encoded
+	// and sent at once (VictoriaLogs orders rows by time itself), and
+	// the spans are recorded in seq order once all are acknowledged.
+	type batch struct {
+		sp   span
+		send []store.Record
+	}
+	var batches []batch
+	from := s.sent
+	for i := 0; i < len(recs) || from < through; {
+		j, size := i, 0
+		for j < len(recs) && j-i < s.o.BatchLines && size < s.o.BatchBytes {
+			size += len(recs[j].Raw) + len(recs[j].Message) + 200
+			j++
 		}
-		size += len(recs[i].Raw) + len(recs[i].Message) + 200
-		if s.present[recs[i].Seq] {
-			delete(s.present, recs[i].Seq)
+		b := batch{sp: span{from: from, to: through, n: int64(j - i)}}
+		if j < len(recs) {
+			b.sp.to = recs[j-1].Seq
+		}
+		b.sp.minT, b.sp.maxT = timeRange(recs[i:j])
+		for k := i; k < j; k++ {
+			if s.present[recs[k].Seq] {
+				delete(s.present, recs[k].Seq)
+				continue
+			}
+			b.send = append(b.send, recs[k])
+		}
+		batches = append(batches, b)
+		from = b.sp.to
+		i = j
+	}
+	errs := make([]error, len(batches))
+	sem := make(chan struct{}, s.o.Parallel)
+	var wg sync.WaitGroup
+	for i := range batches {
+		if len(batches[i].send) == 0 {
 			continue
 		}
-		send = append(send, recs[i])
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = s.send(ctx, batches[i].send, false)
+		}()
 	}
-	for i := range recs {
-		t := recs[i].Time
-		if sp.minT.IsZero() || t.Before(sp.minT) {
-			sp.minT = t
+	wg.Wait()
+	for i := range batches {
+		if errs[i] != nil {
+			return 0, errs[i]
 		}
-		if t.After(sp.maxT) {
-			sp.maxT = t
-		}
-	}
-	if len(send) > 0 {
-		if err := s.send(ctx, send, false); err != nil {
+		sp := batches[i].sp
+		sp.at = s.o.Now()
+		s.sent = sp.to
+		if sp.n > 0 || len(s.pending) > 0 {
+			s.pending = append(s.pending, sp)
+		} else if err := s.commit(ctx, sp.to); err != nil {
+			// Nothing to check: the cursor moves on at once.
 			return 0, err
 		}
 	}
-	sp.at = s.o.Now()
-	s.sent = sp.to
-	if sp.n > 0 || len(s.pending) > 0 {
-		s.pending = append(s.pending, sp)
-	} else if len(s.pending) == 0 {
-		// Nothing to check: the cursor moves on at once.
-		if err := s.commit(ctx, sp.to); err != nil {
-			return 0, err
-		}
-	}
-	return int(sp.to - sp.from), nil
+	return int(through - start), nil
 }
 
 // skipDeleted notices lines the store's retention deleted before they
