@@ -68,6 +68,10 @@ func TestConformance(t *testing.T) {
 		{q: "status>=500"}, {q: "status<300"}, {q: "status>3 status<10"}, {q: "status!=200"}, {q: "-status>=400"},
 		{q: "latency<1"}, {q: "latency>=1000"}, {q: "took>1"}, {q: "status>=200 status<=404"}, {q: "pid>60000"},
 		{q: "seq>100 seq<=120"}, {q: "seq=3000"},
+		// values VictoriaLogs keeps in another form
+		{q: "delay=0.6"}, {q: "delay!=0.6"}, {q: "delay=1.0"}, {q: "-delay>=1"}, {q: `delay~^0\.`}, {q: "delay<=0.6"},
+		{q: "1.5"}, {q: `"1.50"`}, {q: "-1.5"}, {q: "n=1_000"}, {q: "n>999"}, {q: "-n>999"}, {q: "m=-0"}, {q: "z=007"},
+		{q: "f=2.50"}, {q: "f=2.5"}, {q: `e=""`}, {q: "e!=x"},
 		// combinations
 		{q: "host=web1 program=sshd failed"}, {q: `sshd -"Accepted" -host=web2`}, {q: "postfix status=sent"},
 		// time bounds

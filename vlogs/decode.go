@@ -107,8 +107,8 @@ func restoreExact(r *store.Record, blob string) {
 	}
 	o.Visit(func(k []byte, val *fastjson.Value) {
 		key, s := string(k), string(val.GetStringBytes())
-		if key == "pid" {
-			r.PID = s
+		if p := standardField(r, key); p != nil {
+			*p = s
 			return
 		}
 		name := strings.TrimPrefix(key, parserPrefix)
@@ -120,6 +120,31 @@ func restoreExact(r *store.Record, blob string) {
 		}
 		r.Fields = append(r.Fields, logparse.Field{Key: name, Value: s})
 	})
+}
+
+// standardField points at the record's field of a wp_exact key.
+func standardField(r *store.Record, key string) *string {
+	switch key {
+	case "_msg":
+		return &r.Raw
+	case "message":
+		return &r.Message
+	case "host":
+		return &r.Host
+	case "program":
+		return &r.Program
+	case "pid":
+		return &r.PID
+	case "file":
+		return &r.File
+	case "source":
+		return &r.Source
+	case "site":
+		return &r.Site
+	case "format":
+		return &r.Format
+	}
+	return nil
 }
 
 func indexOf(names []string, s string) int {

@@ -94,8 +94,13 @@ func appendRecordOnce(dst []byte, r *store.Record, maxLine, maxValue, nFields in
 	dst = appendField(dst, fieldSeq, strconv.FormatInt(r.Seq, 10))
 	dst = appendField(dst, "host", r.Host)
 	var exact []byte
-	if mangled(r.PID) {
-		exact = appendExact(exact, "pid", r.PID)
+	for _, f := range [...]struct{ k, v string }{
+		{"_msg", raw}, {"message", msg}, {"host", r.Host}, {"program", r.Program}, {"pid", r.PID}, {"file", r.File},
+		{"source", r.Source}, {"site", r.Site}, {"format", r.Format},
+	} {
+		if mangled(f.v) {
+			exact = appendExact(exact, f.k, f.v)
+		}
 	}
 	for _, f := range [...]struct{ k, v string }{
 		{"program", r.Program}, {"pid", r.PID}, {"file", r.File}, {"source", r.Source},

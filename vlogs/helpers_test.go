@@ -99,6 +99,8 @@ func corpus() []store.Record {
 		{"Nov 10 00:00:07 mail postfix/smtp[5]: 3F2A1: to=<a@example.org>, status=sent (250 ok)", "mail", ""},
 		{"Nov 10 00:00:07 mail postfix/smtp[5]: 3F2A2: to=<b@example.org>, status=deferred (timeout)", "mail", ""},
 		{"user=root \"quoted\" back\\slash <html> => done", "web1", ""},
+		{"1.50", "db1", ""},
+		{"n=1_000 m=-0 z=007 f=2.50 e=", "db1", "logfmt"},
 	}
 	for i, s := range special {
 		r := record(s.raw, at.Add(time.Duration(i/2)*time.Second), s.host, "file:/var/log/app.log", "/var/log/app.log", s.format)

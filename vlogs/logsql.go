@@ -1,7 +1,6 @@
 package vlogs
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -17,26 +16,31 @@ import (
 // LogsQL translation of the query language.
 //
 // The translation is sound, not always exact: every line the query
-// matches is selected, and a term LogsQL cannot express exactly selects
-// more, never less. The searcher tests each row VictoriaLogs returns with
-// the query's own matcher, so results equal the SQLite store's either way;
-// exactness only saves transfer.
+// matches is selected, and where LogsQL cannot say exactly what the
+// matcher means, more is selected, never less. The searcher tests each row
+// VictoriaLogs returns with the query's own matcher, so results equal the
+// SQLite store's either way; exactness saves transfer.
 //
-// How the terms map (LogsQL's own word filters are not used for bare
-// words: they match whole words and are case-sensitive, while a bare word
-// here is a case-insensitive substring, as grep -i -F finds it):
+// How the terms map:
 //
-//	word, "phrase"   _msg:~"[wW][oO][rR][dD]"  (a regex of the substring with
-//	                 the package's folding spelled out, so "k" never
-//	                 matches the Kelvin sign as (?i) would)
+//	word, "phrase"   wp_lc:~"word"  (a plain substring of the line with its
+//	                 ASCII letters lowered; LogsQL's own word filters match
+//	                 whole words, case-sensitively, while a bare word here
+//	                 is a case-insensitive substring as grep -i -F finds
+//	                 it; a non-ASCII letter becomes the class of its case
+//	                 folding, so "k" never matches the Kelvin sign as (?i)
+//	                 would)
 //	f=v              "f":="v"; host and program ignore ASCII case:
 //	                 "host":~"^(?:[wW][eE][bB]1)$"
-//	f!=v, -term      -(...) : LogsQL's negation also selects rows without
+//	f!=v, -term      -(...): LogsQL's negation also selects rows without
 //	                 the field, as the query language wants
 //	f~re             "f":~"re" (both are Go's RE2)
-//	f>N ...          "f":>N; severity<=err: "severity":in(emerg,alert,crit,err)
+//	f>N ...          "f":>=N-ε; severity<=err: "severity":in(emerg,alert,crit,err)
 //
-// Field names are always quoted, values always quoted with Go escapes.
+// Values VictoriaLogs would give back in another form (numbers such as
+// 1.0, empty values) travel in wp_exact too; field terms also select the
+// rows that hold their field there. Field names are always quoted, values
+// quoted with Go escapes.
 
 // Filter returns the LogsQL filter of q (all terms ANDed) without a time
 // bound; "*" when it selects everything.
@@ -44,7 +48,7 @@ func Filter(q *query.Query) string {
 	var parts []string
 	if q != nil {
 		for _, t := range q.Terms {
-			if s, _ := termFilter(t); s != "" {
+			if s := termFilter(t); s != "" {
 				parts = append(parts, s)
 			}
 		}
@@ -74,31 +78,53 @@ func logsqlTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // falseFilter selects nothing.
 const falseFilter = `"severity":in()`
 
-// numRender matches the way VictoriaLogs writes back a value it stored
-// as a number (see mangled): such a row may hold an original value the
-// filter cannot see, so filters that could miss it also select it.
-const numRender = `^-?[0-9][0-9.e+-]*$`
+// notPlainNumber matches values VictoriaLogs reads as numbers and the
+// query language does not (10ms, 1KB, 0x1f, 1_000).
+const notPlainNumber = `[^0-9.eE+-]`
 
-// termFilter translates one term. A filter that cannot be exact selects
-// more than the term; its negation would then select less, so a negated
-// inexact term is left out (selecting everything) unless it is built as
-// a superset of its own.
-func termFilter(t query.Term) (string, bool) {
+// termFilter translates one term into a filter that selects every row the
+// term holds for (and perhaps more). VictoriaLogs stores a value such as
+// "1.0" or "0.6" as a number and gives it back in another form, and drops
+// empty values: the line keeps the originals of those in wp_exact, so a
+// field term also selects the rows whose field is there ("unsure" rows),
+// and the matcher decides for them.
+func termFilter(t query.Term) string {
 	switch t.Kind {
 	case query.Word, query.Phrase:
 		re, ok := lowerRegex(t.Value)
 		if !ok {
-			return "", false
+			return ""
 		}
 		f := fieldLower + ":~" + strconv.Quote(re)
-		if numeric(strings.ReplaceAll(t.Value, "-", "")) || t.Value == "-" || t.Value == "." {
-			// A line that is only a number may be stored in another form.
-			return orNumber(f, fieldLower, t.Negate), false
-		}
 		if t.Negate {
-			return "-" + f, true
+			f = "-" + f
 		}
-		return f, true
+		if strings.Trim(t.Value, "0123456789._-") == "" {
+			// A line that is only a number may be stored in another form.
+			return "(" + f + " OR " + unsure("_msg") + ")"
+		}
+		return f
+	case query.FieldEq, query.FieldNe:
+		neg := t.Negate != (t.Kind == query.FieldNe)
+		if t.Value == "" || mangled(t.Value) {
+			// Only the original in wp_exact can say: exact.
+			f := fieldName(t.Field) + `:=""`
+			if t.Field != "message" {
+				f = exactHas(t.Field, t.Value)
+			}
+			if neg {
+				return "-" + f
+			}
+			return f
+		}
+		f := equalFilter(t.Field, t.Value)
+		if f == "" {
+			return ""
+		}
+		if neg {
+			f = "-" + f
+		}
+		return orUnsure(f, t.Field)
 	case query.FieldRe:
 		expr := t.Value
 		if t.Field == "host" || t.Field == "program" {
@@ -106,94 +132,84 @@ func termFilter(t query.Term) (string, bool) {
 		}
 		re, err := regexp.Compile(expr)
 		if err != nil {
-			return "", false
+			return ""
 		}
 		f := fieldName(t.Field) + ":~" + strconv.Quote(expr)
-		// LogsQL tests a missing field as the empty string: a regex that
-		// matches "" also selects rows without the field, which the query
-		// language does not (the message is always there).
-		empty := re.MatchString("") && !alwaysPresent(t.Field)
-		if maybeNumber(t.Field) && !(empty && t.Negate) {
-			return orNumber(f, t.Field, t.Negate), false
+		if !t.Negate {
+			return orUnsure(f, t.Field)
 		}
-		if empty {
-			if t.Negate {
-				return "", false
-			}
-			return f, false
+		f = "-" + f
+		if re.MatchString("") && !alwaysPresent(t.Field) {
+			// LogsQL reads a missing field as "", which this regex
+			// matches: rows without the field are selected apart.
+			f += " OR " + fieldName(t.Field) + `:=""`
 		}
-		if t.Negate {
-			return "-" + f, true
-		}
-		return f, true
-	}
-	f, exact := positiveFilter(t)
-	if !t.Negate {
-		return f, exact
-	}
-	if !exact || f == "" {
-		return "", false
-	}
-	if f == falseFilter {
-		return "", true // NOT nothing: everything
-	}
-	return "-" + f, true
-}
-
-// orNumber is filter f on field, or its negation, widened to the rows
-// whose field VictoriaLogs holds as a number.
-func orNumber(f, field string, negate bool) string {
-	num := fieldName(field) + ":~" + strconv.Quote(numRender)
-	if field == fieldLower {
-		num = fieldLower + ":~" + strconv.Quote(numRender)
-	}
-	if negate {
-		return "(-" + f + " OR " + num + ")"
-	}
-	return "(" + f + " OR " + num + ")"
-}
-
-// maybeNumber reports whether a field's values may be stored as numbers
-// by VictoriaLogs: parser fields and the pid.
-func maybeNumber(field string) bool {
-	return field == "pid" || !standardFields[field]
-}
-
-// positiveFilter translates an equality or ordering term without its
-// negation.
-func positiveFilter(t query.Term) (string, bool) {
-	switch t.Kind {
-	case query.FieldEq, query.FieldNe:
-		f, exact := equalFilter(t.Field, t.Value)
-		if t.Kind == query.FieldEq {
-			return f, exact
-		}
-		// f!=v is the negation of f=v (a missing field satisfies it).
-		if !exact || f == "" {
-			return "", false
-		}
-		return "-" + f, true
+		return orUnsure(f, t.Field)
 	case query.FieldGt, query.FieldLt, query.FieldGe, query.FieldLe:
 		if t.Field == "severity" {
-			return severityRange(t), true
+			f := severityRange(t)
+			switch {
+			case !t.Negate:
+				return f
+			case f == falseFilter:
+				return ""
+			}
+			return "-" + f
 		}
 		x, err := strconv.ParseFloat(t.Value, 64)
 		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-			return "", false
+			return ""
 		}
-		// VictoriaLogs reads "0.6" as 0.6000000000000001 and more values
-		// as numbers (durations, sizes, hex) than the query language
-		// does: the bound is widened a little and the filter is not
-		// exact.
+		// VictoriaLogs reads "0.6" as 0.6000000000000001: bounds are
+		// widened a little (narrowed under a negation) and the matcher
+		// decides.
 		eps := math.Abs(x)*1e-9 + 1e-300
-		switch t.Kind {
-		case query.FieldGt, query.FieldGe:
-			return fieldName(t.Field) + ":>=" + strconv.FormatFloat(x-eps, 'g', -1, 64), false
-		default:
-			return fieldName(t.Field) + ":<=" + strconv.FormatFloat(x+eps, 'g', -1, 64), false
+		up := t.Kind == query.FieldGt || t.Kind == query.FieldGe
+		if t.Negate {
+			eps = -eps
 		}
+		var f string
+		if up {
+			f = fieldName(t.Field) + ":>=" + strconv.FormatFloat(x-eps, 'g', -1, 64)
+		} else {
+			f = fieldName(t.Field) + ":<=" + strconv.FormatFloat(x+eps, 'g', -1, 64)
+		}
+		if !t.Negate {
+			return f
+		}
+		// Values VictoriaLogs reads as numbers and the matcher does not
+		// satisfy the negation.
+		return "(-" + f + " OR " + fieldName(t.Field) + ":~" + strconv.Quote(notPlainNumber) + ")"
 	}
-	return "", false
+	return ""
+}
+
+// unsure selects the rows whose field's original is in wp_exact.
+func unsure(field string) string {
+	return fieldExact + ":~" + strconv.Quote(regexp.QuoteMeta(string(appendJSONString(nil, exactKey(field)))+":"))
+}
+
+// exactHas selects the rows whose wp_exact holds field = value.
+func exactHas(field, value string) string {
+	kv := appendJSONString(nil, exactKey(field))
+	kv = append(kv, ':')
+	kv = appendJSONString(kv, value)
+	return fieldExact + ":~" + strconv.Quote(regexp.QuoteMeta(string(kv)))
+}
+
+// exactKey is a field's key in wp_exact.
+func exactKey(field string) string {
+	if standardFields[field] || field == "_msg" {
+		return field
+	}
+	return storedName(field)
+}
+
+func orUnsure(f, field string) string {
+	if field == fieldSeq || field == "severity" || field == "facility" {
+		return f // written by the loghost: never in another form
+	}
+	return "(" + f + " OR " + unsure(field) + ")"
 }
 
 // alwaysPresent reports whether a field is set on every stored line, so
@@ -202,36 +218,18 @@ func alwaysPresent(field string) bool {
 	return field == "host" || field == "message" || field == fieldSeq
 }
 
-// equalFilter is the filter of field=value.
-func equalFilter(field, value string) (string, bool) {
-	if value == "" {
-		// LogsQL cannot tell a missing field from an empty one: select
-		// both, the matcher decides.
-		if field == "message" {
-			return `"message":=""`, true
-		}
-		return fieldName(field) + `:=""`, false
-	}
+// equalFilter is the filter of field=value, value neither empty nor
+// mangled.
+func equalFilter(field, value string) string {
 	switch field {
 	case "host", "program":
 		re, ok := foldRegex(value, true)
 		if !ok {
-			return "", false
+			return ""
 		}
-		return fieldName(field) + ":~" + strconv.Quote("^(?:"+re+")$"), true
+		return fieldName(field) + ":~" + strconv.Quote("^(?:"+re+")$")
 	}
-	if numeric(value) {
-		// Stored as a number, "1.0" is 1 and 0.6 is 0.6000000000000001
-		// there: select the numbers around it.
-		x, err := strconv.ParseFloat(strings.ReplaceAll(value, "_", ""), 64)
-		if err != nil {
-			return "", false
-		}
-		eps := math.Abs(x)*1e-9 + 1e-300
-		return fmt.Sprintf("(%s:=%s OR %s:range[%s, %s])", fieldName(field), strconv.Quote(value), fieldName(field),
-			strconv.FormatFloat(x-eps, 'g', -1, 64), strconv.FormatFloat(x+eps, 'g', -1, 64)), false
-	}
-	return fieldName(field) + ":=" + strconv.Quote(value), true
+	return fieldName(field) + ":=" + strconv.Quote(value)
 }
 
 // severityRange lists the severities that satisfy an ordering term
