@@ -75,17 +75,17 @@ func TestConformance(t *testing.T) {
 		// combinations
 		{q: "host=web1 program=sshd failed"}, {q: `sshd -"Accepted" -host=web2`}, {q: "postfix status=sent"},
 		// time bounds
-		{q: "sshd", since: time.Hour, until: 2 * time.Hour},
+		{q: "sshd", since: 5 * time.Minute, until: 10 * time.Minute},
 		{q: "", since: 30 * time.Minute, until: 31 * time.Minute},
-		{q: "host=db1", since: 90 * time.Minute},
+		{q: "host=db1", since: 20 * time.Minute},
 		{q: "", until: 10 * time.Minute},
 		{q: "", since: 7 * time.Second, until: 7*time.Second + 1},
 		// newest-N, with ties on time
 		{q: "", limit: 1}, {q: "", limit: 10}, {q: "sshd", limit: 7}, {q: "host=web1", limit: 33},
-		{q: "-status>=400", limit: 5}, {q: "user!=root", limit: 20}, {q: "sshd", limit: 15, since: time.Hour, until: 2 * time.Hour},
+		{q: "-status>=400", limit: 5}, {q: "user!=root", limit: 20}, {q: "sshd", limit: 15, since: 5 * time.Minute, until: 15 * time.Minute},
 		{q: "status>=500", limit: 3},
 		// context from the same source
-		{q: "kex_exchange", ctx: 2}, {q: `"failed password"`, ctx: 1}, {q: "host=web1 program=sshd", ctx: 3, since: time.Hour, until: 90 * time.Minute},
+		{q: "kex_exchange", ctx: 2}, {q: `"failed password"`, ctx: 1}, {q: "host=web1 program=sshd", ctx: 3, since: 10 * time.Minute, until: 20 * time.Minute},
 		{q: "postfix", ctx: 2, since: 20 * time.Minute, until: 30 * time.Minute}, {q: "status=sent", ctx: 5},
 		{q: "host=mail", ctx: 1, limit: 4},
 	}
@@ -114,8 +114,13 @@ func TestConformance(t *testing.T) {
 			if err := sameHits(want, got); err != nil {
 				t.Errorf("LogsQL %s\n%v\nSQLite (%d):\n%sVictoriaLogs (%d):\n%s", Filter(q), err, len(want), describe(want), len(got), describe(got))
 			}
-			if tc.limit == 0 && tc.ctx == 0 && len(want) == 0 && tc.q != "host=evil" && tc.q != "site=x" {
-				t.Logf("no line matches %q: a weak case", tc.q)
+			// Queries that must find nothing (Kelvin sign and long s do not
+			// fold to k and s; no line has these values); any other empty
+			// answer would make its case weak.
+			none := map[string]bool{`"300 k"`: true, `"long s"`: true, "\ufffd": true, "severity>debug": true, `source=""`: true,
+				"message~^$": true, `message=""`: true, "took>1": true, "n>999": true, "f=2.5": true, "host=evil": true, "site=x": true}
+			if len(want) == 0 && !none[tc.q] {
+				t.Errorf("no line matches %q: the case tests nothing", tc.q)
 			}
 		})
 	}
