@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -142,6 +143,11 @@ func (h *Handler) Logs(w http.ResponseWriter, r *http.Request) {
 	hits, st, err := h.searcher().Search(r.Context(), req.Opts)
 	if err != nil {
 		if r.Context().Err() != nil {
+			return
+		}
+		var bad interface{ BadRequest() bool }
+		if errors.As(err, &bad) && bad.BadRequest() {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		h.logger().Error("log search", "err", err)

@@ -22,8 +22,25 @@ type Searcher struct {
 	Local *store.Store
 }
 
+// QueryTimeout bounds one search against VictoriaLogs (whose own
+// -search.maxQueryDuration is 30 s by default).
+const QueryTimeout = time.Minute
+
+// MaxContextMatches bounds the matches a search with context may have:
+// each costs two lookups in VictoriaLogs.
+const MaxContextMatches = 2000
+
+// TooBroad is a search VictoriaLogs cannot answer in reasonable time; the
+// API answers it with 400.
+type TooBroad struct{ Msg string }
+
+func (e *TooBroad) Error() string    { return e.Msg }
+func (e *TooBroad) BadRequest() bool { return true }
+
 // Search is store.Store.Search against VictoriaLogs.
 func (s *Searcher) Search(ctx context.Context, o store.SearchOptions) ([]store.Hit, store.SearchStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
 	hits, st, err := s.remote(ctx, o)
 	if err != nil {
 		return nil, st, err
@@ -94,6 +111,9 @@ func (s *Searcher) remote(ctx context.Context, o store.SearchOptions) ([]store.H
 		return nil, st, err
 	}
 	if o.Context > 0 {
+		if len(recs) > MaxContextMatches {
+			return nil, st, &TooBroad{fmt.Sprintf("%d matches: context lines are looked up for at most %d; narrow the query or ask for the newest (-n)", len(recs), MaxContextMatches)}
+		}
 		hits, err := s.withContext(ctx, recs, o.Context, keep, &st)
 		return hits, st, err
 	}
