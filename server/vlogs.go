@@ -12,6 +12,9 @@ import (
 	"github.com/watchpost/watchpost/vlogs"
 )
 
+// stallKey is the incident of VictoriaLogs not taking lines.
+const stallKey = "victorialogs:unreachable"
+
 // defaultLocalRetention is how long a loghost with VictoriaLogs as its
 // primary log store keeps lines VictoriaLogs confirmed.
 const defaultLocalRetention = 24 * time.Hour
@@ -70,6 +73,18 @@ func (l *loghost) startVictoriaLogs(ctx context.Context, cfg *config.Config, con
 	newShipper := func() (*vlogs.Shipper, error) {
 		return vlogs.NewShipper(vlogs.ShipperOptions{Store: l.store, Client: c, MaxLineBytes: int(v.MaxLineSize),
 			Now: l.o.Now, Metrics: set, Logger: log,
+			OnStall: func(ctx context.Context, ok bool, err error) {
+				if ok {
+					if err := vlogs.Resolve(ctx, db, stallKey, "VictoriaLogs takes log lines again", l.o.Now()); err != nil {
+						log.Error("resolve incident", "err", err)
+					}
+					return
+				}
+				if err := vlogs.Raise(ctx, db, stallKey, "VictoriaLogs has not taken log lines for 10 minutes",
+					fmt.Sprintf("The loghost keeps them and sends them when it answers again. Last error: %v", err), l.o.Now()); err != nil {
+					log.Error("raise incident", "err", err)
+				}
+			},
 			OnLoss: func(ctx context.Context, n int64, why string) {
 				if err := vlogs.Raise(ctx, db, "victorialogs:lost", fmt.Sprintf("%d log line(s) did not reach VictoriaLogs", n), why, l.o.Now()); err != nil {
 					log.Error("raise incident", "err", err)

@@ -50,10 +50,15 @@ type ShipperOptions struct {
 	// Default 3.
 	MaxResends int
 	// OnLoss is told of lines that will never reach VictoriaLogs.
-	OnLoss  func(ctx context.Context, n int64, why string)
-	Now     func() time.Time
-	Metrics *metrics.Set
-	Logger  *slog.Logger
+	OnLoss func(ctx context.Context, n int64, why string)
+	// OnStall is told once when VictoriaLogs has refused or not answered
+	// for StallAfter (default 10 minutes: lines pile up in the store), and
+	// again with ok=true when it takes lines again.
+	OnStall    func(ctx context.Context, ok bool, err error)
+	StallAfter time.Duration
+	Now        func() time.Time
+	Metrics    *metrics.Set
+	Logger     *slog.Logger
 }
 
 // Shipper copies the store's log lines to VictoriaLogs in seq order, in
@@ -79,6 +84,10 @@ type Shipper struct {
 	// confirmed mirrors cursor for other goroutines (metrics, the store's
 	// retention in primary mode).
 	confirmed atomic.Int64
+
+	stallMu      sync.Mutex
+	failingSince time.Time
+	stalled      bool
 
 	mSent, mResent, mLost, mDup, mFailed *metrics.Counter
 	mBytes                               *metrics.Counter
@@ -117,6 +126,9 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	}
 	if o.RecoverDelay <= 0 {
 		o.RecoverDelay = 3 * time.Second
+	}
+	if o.StallAfter <= 0 {
+		o.StallAfter = 10 * time.Minute
 	}
 	if o.MaxResends <= 0 {
 		o.MaxResends = 3
@@ -423,6 +435,7 @@ func (s *Shipper) send(ctx context.Context, recs []store.Record, resend bool) er
 			return err
 		}
 		err = s.o.Client.Insert(ctx, body)
+		s.health(ctx, err)
 		if err == nil {
 			s.mBytes.Add(len(body))
 			if resend {
@@ -444,6 +457,32 @@ func (s *Shipper) send(ctx context.Context, recs []store.Record, resend bool) er
 		if err := sleep(ctx, backoff); err != nil {
 			return err
 		}
+	}
+}
+
+// health follows whether inserts succeed, to tell OnStall.
+func (s *Shipper) health(ctx context.Context, err error) {
+	if s.o.OnStall == nil || ctx.Err() != nil {
+		return
+	}
+	s.stallMu.Lock()
+	now := s.o.Now()
+	var call func()
+	switch {
+	case err == nil && s.stalled:
+		s.stalled, s.failingSince = false, time.Time{}
+		call = func() { s.o.OnStall(ctx, true, nil) }
+	case err == nil:
+		s.failingSince = time.Time{}
+	case s.failingSince.IsZero():
+		s.failingSince = now
+	case !s.stalled && now.Sub(s.failingSince) >= s.o.StallAfter:
+		s.stalled = true
+		call = func() { s.o.OnStall(ctx, false, err) }
+	}
+	s.stallMu.Unlock()
+	if call != nil {
+		call()
 	}
 }
 

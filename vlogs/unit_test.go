@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -227,4 +229,32 @@ func FuzzDecodeRow(f *testing.F) {
 		}
 		decodeRow(v)
 	})
+}
+
+// TestStall: VictoriaLogs refusing lines for StallAfter is told once, and
+// its recovery once.
+func TestStall(t *testing.T) {
+	var mu sync.Mutex
+	fails := 2
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/insert/jsonline" && fails > 0 {
+			fails--
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	c, _ := NewClient(ClientOptions{URL: srv.URL})
+	st := openStore(t, t.TempDir())
+	var events []bool
+	sh, _ := NewShipper(ShipperOptions{Store: st, Client: c, Logger: quietLogger(), StallAfter: time.Millisecond,
+		OnStall: func(ctx context.Context, ok bool, err error) { events = append(events, ok) }})
+	recs := corpus()[:2]
+	if err := sh.send(context.Background(), recs, false); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(events) != "[false true]" {
+		t.Errorf("stall events %v, want [false true]", events)
+	}
 }

@@ -45,6 +45,22 @@ func Raise(ctx context.Context, db *sql.DB, key, title, text string, now time.Ti
 	return nil
 }
 
+// Resolve ends the incident Raise opened under key, if it is open.
+func Resolve(ctx context.Context, db *sql.DB, key, text string, now time.Time) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("victorialogs incident: %w", err)
+	}
+	defer tx.Rollback()
+	if _, _, err := alerting.Resolve(ctx, tx, alerting.Resolution{Source: alerting.SourceLoghost, Key: key, Time: now, Text: text}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("victorialogs incident: %w", err)
+	}
+	return nil
+}
+
 // dropCounters are VictoriaLogs' counters of rows it took and then
 // dropped: outside its retention, too many fields, a line too long.
 var dropCounters = []string{"vl_rows_dropped_total", "vl_too_long_lines_skipped_total"}
