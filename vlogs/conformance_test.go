@@ -60,7 +60,9 @@ func TestConformance(t *testing.T) {
 		{q: "file=/var/log/syslog"}, {q: `source=""`}, {q: `source!=""`}, {q: "file!=/var/log/syslog"},
 		{q: "format=json"}, {q: "site=x"},
 		{q: "host=evil"}, {q: "message~timeout"}, {q: "-message~^Accepted"}, {q: "message~^$"}, {q: `message=""`},
-		{q: "message~(?i)FAILED"}, {q: "sd.origin.ip=10.1.1.1"}, {q: "method=GET"}, {q: "path~^/api/"},
+		{q: "message~(?i)FAILED"}, {q: `message="kex_exchange_identification: Connection closed by remote host"`},
+		{q: `message~"remote host$"`}, {q: `message~\bKEX\b`}, {q: "-message~timeout"}, {q: "message!=x"},
+		{q: `message="1.50"`}, {q: `message="db timeout after 5s"`}, {q: "sd.origin.ip=10.1.1.1"}, {q: "method=GET"}, {q: "path~^/api/"},
 		// negation with a missing field
 		{q: "user!=root"}, {q: "-user=root"}, {q: `user=""`}, {q: `user!=""`}, {q: "-user~^r"}, {q: "-user~^"},
 		{q: "-status~."}, {q: "-level=error"},

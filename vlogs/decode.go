@@ -21,7 +21,8 @@ func decodeRow(v *fastjson.Value) (store.Record, error) {
 		return store.Record{}, fmt.Errorf("row: %w", err)
 	}
 	r := store.Record{Kind: store.KindLog, Event: logparse.NewEvent(), Offset: -1}
-	var b64, exact string
+	var b64, exact, msgAt string
+	msgSeen := false
 	var seqOK bool
 	o.Visit(func(k []byte, val *fastjson.Value) {
 		if err != nil {
@@ -52,7 +53,9 @@ func decodeRow(v *fastjson.Value) (store.Record, error) {
 		case "format":
 			r.Format = s
 		case "message":
-			r.Message = s
+			r.Message, msgSeen = s, true
+		case fieldMsgAt:
+			msgAt = s
 		case "severity":
 			r.Severity = indexOf(logparse.SeverityNames[:], s)
 		case "facility":
@@ -86,7 +89,14 @@ func decodeRow(v *fastjson.Value) (store.Record, error) {
 		}
 	}
 	if exact != "" {
-		restoreExact(&r, exact)
+		msgSeen = restoreExact(&r, exact) || msgSeen
+	}
+	if !msgSeen {
+		// The message is the end of the line, or all of it.
+		r.Message = r.Raw
+		if n, err := strconv.Atoi(msgAt); err == nil && n >= 0 && n <= len(r.Raw) {
+			r.Message = r.Raw[n:]
+		}
 	}
 	if r.Received.IsZero() {
 		r.Received = r.Time
@@ -95,20 +105,22 @@ func decodeRow(v *fastjson.Value) (store.Record, error) {
 	return r, nil
 }
 
-// restoreExact puts back the values VictoriaLogs changed or dropped.
-func restoreExact(r *store.Record, blob string) {
+// restoreExact puts back the values VictoriaLogs changed or dropped and
+// reports whether the message was among them.
+func restoreExact(r *store.Record, blob string) (message bool) {
 	v, err := fastjson.Parse(blob)
 	if err != nil {
-		return
+		return false
 	}
 	o, err := v.Object()
 	if err != nil {
-		return
+		return false
 	}
 	o.Visit(func(k []byte, val *fastjson.Value) {
 		key, s := string(k), string(val.GetStringBytes())
 		if p := standardField(r, key); p != nil {
 			*p = s
+			message = message || key == "message"
 			return
 		}
 		name := strings.TrimPrefix(key, parserPrefix)
@@ -120,6 +132,7 @@ func restoreExact(r *store.Record, blob string) {
 		}
 		r.Fields = append(r.Fields, logparse.Field{Key: name, Value: s})
 	})
+	return message
 }
 
 // standardField points at the record's field of a wp_exact key.

@@ -26,6 +26,10 @@ const (
 	// number 1, "0.6" as 0.6000000000000001, "1_000" as 1000, and drops
 	// empty values.
 	fieldExact = "wp_exact"
+	// fieldMsgAt, when the message is the end of the line (a syslog
+	// line's text after its header), is where it begins, instead of a
+	// second copy in "message". Neither: the message is the whole line.
+	fieldMsgAt = "wp_moff"
 	// parser fields whose names clash with the ones above go under this
 	// prefix.
 	parserPrefix = "wp_f."
@@ -116,8 +120,16 @@ func appendRecordOnce(dst []byte, r *store.Record, maxLine, maxValue, nFields in
 	if r.Facility >= 0 && r.Facility < len(logparse.FacilityNames) {
 		dst = appendField(dst, "facility", logparse.FacilityNames[r.Facility])
 	}
-	if msg != "" {
+	switch {
+	case msg == raw:
+	case strings.HasSuffix(raw, msg) && utf8.ValidString(raw):
+		dst = appendField(dst, fieldMsgAt, strconv.Itoa(len(raw)-len(msg)))
+	case msg != "":
 		dst = appendField(dst, "message", msg)
+	default:
+		// An empty message of a line that does not end "empty": only
+		// wp_exact can say so.
+		exact = appendExact(exact, "message", "")
 	}
 	if !r.Received.IsZero() {
 		dst = appendField(dst, fieldReceived, strconv.FormatInt(r.Received.UnixNano(), 10))

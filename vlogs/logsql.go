@@ -3,6 +3,7 @@ package vlogs
 import (
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,9 @@ func termFilter(t query.Term) string {
 		return f
 	case query.FieldEq, query.FieldNe:
 		neg := t.Negate != (t.Kind == query.FieldNe)
+		if t.Field == "message" {
+			return messageEqual(t.Value, neg)
+		}
 		if t.Value == "" || mangled(t.Value) {
 			// Only the original in wp_exact can say: exact.
 			f := fieldName(t.Field) + `:=""`
@@ -135,6 +139,9 @@ func termFilter(t query.Term) string {
 			return ""
 		}
 		f := fieldName(t.Field) + ":~" + strconv.Quote(expr)
+		if t.Field == "message" {
+			return messageRegex(f, expr, t.Negate)
+		}
 		if !t.Negate {
 			return orUnsure(f, t.Field)
 		}
@@ -182,6 +189,47 @@ func termFilter(t query.Term) string {
 		return "(-" + f + " OR " + fieldName(t.Field) + ":~" + strconv.Quote(notPlainNumber) + ")"
 	}
 	return ""
+}
+
+// The message is stored only when it is not the end of the line (see
+// fieldMsgAt): a row without "message" has its message in _msg.
+const derivedMessage = `"message":=""`
+
+// messageEqual is the filter of message=v (negated: message!=v).
+func messageEqual(v string, neg bool) string {
+	if neg {
+		return "(-" + `"message":=` + strconv.Quote(v) + " OR " + derivedMessage + " OR " + unsure("message") + ")"
+	}
+	if v == "" {
+		return "(" + derivedMessage + " OR " + unsure("message") + ")"
+	}
+	return `("message":=` + strconv.Quote(v) + " OR _msg:~" + strconv.Quote(regexp.QuoteMeta(v)+"$") + " OR " + unsure("message") + ")"
+}
+
+// messageRegex is the filter of message~re. Where the message is the end
+// of the line, a regex that matches it matches the line too, unless it
+// looks at where the message begins (^, \A, \b, \B).
+func messageRegex(f, expr string, neg bool) string {
+	if neg {
+		return "(-" + f + " OR " + derivedMessage + " OR " + unsure("message") + ")"
+	}
+	if re, err := syntax.Parse(expr, syntax.Perl); err == nil && !looksAtStart(re) {
+		return "(" + f + " OR _msg:~" + strconv.Quote(expr) + " OR " + unsure("message") + ")"
+	}
+	return "(" + f + " OR " + derivedMessage + " OR " + unsure("message") + ")"
+}
+
+func looksAtStart(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpBeginText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return true
+	}
+	for _, sub := range re.Sub {
+		if looksAtStart(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // unsure selects the rows whose field's original is in wp_exact.
