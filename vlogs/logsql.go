@@ -213,23 +213,26 @@ func messageRegex(f, expr string, neg bool) string {
 	if neg {
 		return "(-" + f + " OR " + derivedMessage + " OR " + unsure("message") + ")"
 	}
-	if re, err := syntax.Parse(expr, syntax.Perl); err == nil && !looksAtStart(re) {
-		return "(" + f + " OR _msg:~" + strconv.Quote(expr) + " OR " + unsure("message") + ")"
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "(" + f + " OR " + derivedMessage + " OR " + unsure("message") + ")"
 	}
-	return "(" + f + " OR " + derivedMessage + " OR " + unsure("message") + ")"
+	// Without those assertions the regex matches more strings, and
+	// where it matches the message it matches the line.
+	loosen(re)
+	return "(" + f + " OR _msg:~" + strconv.Quote(re.String()) + " OR " + unsure("message") + ")"
 }
 
-func looksAtStart(re *syntax.Regexp) bool {
+// loosen replaces the assertions that look at where a match begins with
+// empty matches.
+func loosen(re *syntax.Regexp) {
 	switch re.Op {
 	case syntax.OpBeginLine, syntax.OpBeginText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
-		return true
+		re.Op = syntax.OpEmptyMatch
 	}
 	for _, sub := range re.Sub {
-		if looksAtStart(sub) {
-			return true
-		}
+		loosen(sub)
 	}
-	return false
 }
 
 // unsure selects the rows whose field's original is in wp_exact.

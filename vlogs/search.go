@@ -181,15 +181,17 @@ func (s *Searcher) all(ctx context.Context, filter string, keep func(*store.Reco
 func (s *Searcher) newest(ctx context.Context, base string, since, until time.Time, n int, keep func(*store.Record) bool, st *store.SearchStats) ([]store.Record, error) {
 	var out []store.Record
 	end := until
-	for {
+	// Each round asks for twice as many (the matcher may reject most of
+	// what a broad filter selects), so rounds stay few.
+	for ask := n; ; ask = min(2*ask, 100000) {
 		if !since.IsZero() && !end.IsZero() && !end.After(since) {
 			break
 		}
-		rows, got, err := s.fetch(ctx, and(base, TimeFilter(since, end)), n, nil, st)
+		rows, got, err := s.fetch(ctx, and(base, TimeFilter(since, end)), ask, nil, st)
 		if err != nil {
 			return nil, err
 		}
-		if got < n {
+		if got < ask {
 			for i := range rows {
 				if keep(&rows[i]) {
 					out = append(out, rows[i])
