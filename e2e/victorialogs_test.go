@@ -80,6 +80,11 @@ func TestVictoriaLogsPrimary(t *testing.T) {
 	if got := grep("-C", "1", "n=7"); !strings.Contains(got, "n=6 ") || !strings.Contains(got, "n=8 ") || strings.Count(got, "\n") != 3 {
 		t.Errorf("grep -C 1 printed:\n%s", got)
 	}
+	// Locally, grep says where the other lines are.
+	out, _ := exec.Command(binary, "grep", "-data", dir, "n=7").CombinedOutput()
+	if !strings.Contains(string(out), "keeps its lines in VictoriaLogs") {
+		t.Errorf("grep -data on a primary loghost printed:\n%s", out)
+	}
 	// A line longer than max_line_size is cut before it is sent and says so.
 	vl.Flush()
 	req, _ := http.NewRequest("POST", vl.URL()+"/select/logsql/query", strings.NewReader(url.Values{"query": {"wp_truncated:*"}}.Encode()))

@@ -58,10 +58,17 @@ func (c *vlConfirmed) seq() int64 {
 // not confirmed yet from the embedded store.
 func (l *loghost) startVictoriaLogs(ctx context.Context, cfg *config.Config, confirmed *vlConfirmed, set *metrics.Set) (logapi.Searcher, error) {
 	u := cfg.Storage.VictoriaLogs
+	v := cfg.Storage.VictoriaLogsOpts
+	mode := v.Mode
+	if u != "" && mode == "" {
+		mode = "mirror"
+	}
+	if err := vlogs.RecordMode(ctx, l.store.DB(), mode); err != nil {
+		return nil, err
+	}
 	if u == "" {
 		return l.store, nil
 	}
-	v := cfg.Storage.VictoriaLogsOpts
 	c, err := vlogs.NewClient(vlogs.ClientOptions{URL: u, AccountID: uint32(v.AccountID), ProjectID: uint32(v.ProjectID),
 		Username: v.Username, Password: string(v.Password), BearerToken: string(v.BearerToken),
 		TLSCAFile: v.TLSCAFile, TLSInsecureSkipVerify: v.TLSInsecureSkipVerify})

@@ -61,6 +61,33 @@ func Resolve(ctx context.Context, db *sql.DB, key, text string, now time.Time) e
 	return nil
 }
 
+// modeName is the component_state row saying that VictoriaLogs is the
+// primary log store, for `watchpost grep -data`.
+const modeName = "victorialogs.mode"
+
+// RecordMode notes in the store whether VictoriaLogs answers searches
+// ("primary", "mirror", or "" for none).
+func RecordMode(ctx context.Context, db *sql.DB, mode string) error {
+	var err error
+	if mode == "" {
+		_, err = db.ExecContext(ctx, `DELETE FROM component_state WHERE name = ?`, modeName)
+	} else {
+		_, err = db.ExecContext(ctx, `INSERT INTO component_state(name, data) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data`,
+			modeName, []byte(mode))
+	}
+	if err != nil {
+		return fmt.Errorf("record victorialogs mode: %w", err)
+	}
+	return nil
+}
+
+// Mode reads what RecordMode noted.
+func Mode(ctx context.Context, db *sql.DB) string {
+	var b []byte
+	db.QueryRowContext(ctx, `SELECT data FROM component_state WHERE name = ?`, modeName).Scan(&b)
+	return string(b)
+}
+
 // dropCounters are VictoriaLogs' counters of rows it took and then
 // dropped: outside its retention, too many fields, a line too long.
 var dropCounters = []string{"vl_rows_dropped_total", "vl_too_long_lines_skipped_total"}
