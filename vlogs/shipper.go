@@ -548,6 +548,9 @@ func (s *Shipper) countSeqs(ctx context.Context, from, to int64, minT, maxT time
 	return rows, distinct, err
 }
 
+// maxCheck bounds the lines one reconcile counts in VictoriaLogs.
+const maxCheck = 200_000
+
 // reconcile checks the acknowledged spans that have settled (all of them
 // with force, after waiting for the newest to settle): when VictoriaLogs
 // holds every line of them the durable cursor moves past them; lines it
@@ -557,15 +560,22 @@ func (s *Shipper) reconcile(ctx context.Context, force bool) error {
 		return nil
 	}
 	now := s.o.Now()
-	k := 0
-	for k < len(s.pending) && !s.pending[k].at.Add(s.o.Settle).After(now) {
-		k++
-	}
-	if force && k < len(s.pending) {
-		if err := sleep(ctx, s.pending[len(s.pending)-1].at.Add(s.o.Settle).Sub(now)); err != nil {
-			return err
+	// At most maxCheck lines are counted at once: after a long outage
+	// a count over millions of lines would outlast VictoriaLogs' query
+	// deadline.
+	k, lines := 0, int64(0)
+	for k < len(s.pending) && (k == 0 || lines+s.pending[k].n <= maxCheck) {
+		if s.pending[k].at.Add(s.o.Settle).After(now) {
+			if !force {
+				break
+			}
+			if err := sleep(ctx, s.pending[k].at.Add(s.o.Settle).Sub(now)); err != nil {
+				return err
+			}
+			now = s.o.Now()
 		}
-		k = len(s.pending)
+		lines += s.pending[k].n
+		k++
 	}
 	if k == 0 {
 		return nil
