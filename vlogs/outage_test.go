@@ -124,7 +124,9 @@ func TestOutage(t *testing.T) {
 	waitFor("140,000 lines", func() bool { return appended.Load() >= 140_000 })
 	// Killed right after acknowledging: what it held only in memory is
 	// lost, and must be found missing and sent again.
-	waitFor("a fresh acknowledgement", func() bool { return set.GetOrCreateCounter(`watchpost_victorialogs_lines_sent_total`).Get() > 0 })
+	sent := set.GetOrCreateCounter(`watchpost_victorialogs_lines_sent_total`)
+	before := sent.Get()
+	waitFor("a fresh acknowledgement", func() bool { return sent.Get() > before })
 	v.Kill()
 	time.Sleep(time.Second)
 	v.Start()
