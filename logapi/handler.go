@@ -48,10 +48,12 @@ type Handler struct {
 	tails   tails
 }
 
-// Searcher is a log store that answers searches: *store.Store, or
-// VictoriaLogs (package vlogs).
+// Searcher is a log store that answers searches, counts and context:
+// *store.Store, or VictoriaLogs (package vlogs).
 type Searcher interface {
 	Search(ctx context.Context, o store.SearchOptions) ([]store.Hit, store.SearchStats, error)
+	Summarize(ctx context.Context, o store.SummaryOptions) (store.Summary, error)
+	Around(ctx context.Context, seq int64, before, after int) ([]store.Record, int, error)
 }
 
 func (h *Handler) searcher() Searcher {

@@ -98,8 +98,16 @@ func (s *Searcher) remote(ctx context.Context, o store.SearchOptions) ([]store.H
 	inRange := func(r *store.Record) bool {
 		return (o.Since.IsZero() || !r.Time.Before(o.Since)) && (o.Until.IsZero() || r.Time.Before(o.Until))
 	}
-	keep := func(r *store.Record) bool { return inRange(r) && (q == nil || q.Match(r)) }
+	cursor := store.Record{Seq: o.Before.Seq}
+	cursor.Time = o.Before.Time
+	keep := func(r *store.Record) bool {
+		return inRange(r) && (o.Before.IsZero() || less(r, &cursor)) && (q == nil || q.Match(r))
+	}
 	base := Filter(q)
+	if !o.Before.IsZero() {
+		// A page: only lines older than the cursor.
+		base = and(base, beforeFilter(&cursor))
+	}
 	var recs []store.Record
 	var err error
 	if o.Limit > 0 {
