@@ -80,6 +80,13 @@ func TestVictoriaLogsPrimary(t *testing.T) {
 	if got := grep("-C", "1", "n=7"); !strings.Contains(got, "n=6 ") || !strings.Contains(got, "n=8 ") || strings.Count(got, "\n") != 3 {
 		t.Errorf("grep -C 1 printed:\n%s", got)
 	}
+	// Counts and field values too.
+	if got := strings.TrimSpace(grep("-c", "kex_exchange")); got != "50" {
+		t.Errorf("grep -c printed %q, want 50", got)
+	}
+	if got := grep("-by", "who", "kex"); !strings.Contains(got, "Kex_Exchange") || !strings.Contains(got, "50") {
+		t.Errorf("grep -by who printed:\n%s", got)
+	}
 	// Locally, grep says where the other lines are.
 	out, _ := exec.Command(binary, "grep", "-data", dir, "n=7").CombinedOutput()
 	if !strings.Contains(string(out), "keeps its lines in VictoriaLogs") {
