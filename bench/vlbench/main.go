@@ -133,6 +133,53 @@ func run(dir, vlURL, vlData string, ship bool, runs int) error {
 		}
 		fmt.Printf("| %s | %s | %s | %s |\n", tc.name, fmtDur(t1), fmtDur(t2), hits)
 	}
+	// The explorer's summaries: its histogram (estimates allowed, as the
+	// page asks) and grep -c / -by (exact).
+	fmt.Println()
+	fmt.Println("| summary | SQLite store | VictoriaLogs | lines counted |")
+	fmt.Println("|---|---|---|---|")
+	sums := []struct {
+		name, q string
+		o       store.SummaryOptions
+	}{
+		{"histogram of a day (120 buckets), everything", "", store.SummaryOptions{Since: day, Until: day.Add(24 * time.Hour), Step: 12 * time.Minute, MaxLines: 256 << 10}},
+		{"histogram of a day, `sshd`", "sshd", store.SummaryOptions{Since: day, Until: day.Add(24 * time.Hour), Step: 12 * time.Minute, MaxLines: 256 << 10}},
+		{"`grep -c host=web1 program=sshd`, one day", "host=web1 program=sshd", store.SummaryOptions{Since: day, Until: day.Add(24 * time.Hour)}},
+		{"`grep -by program`, one hour", "", store.SummaryOptions{Since: day, Until: day.Add(time.Hour), Fields: []string{"program"}}},
+	}
+	for _, sc := range sums {
+		q, err := query.Parse(sc.q)
+		if err != nil {
+			return err
+		}
+		sc.o.Query = q
+		var n1, n2 int64
+		t1, err := median(runs, func() error {
+			sum, err := st.Summarize(ctx, sc.o)
+			n1 = sum.Total
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var sampled bool
+		t2, err := median(runs, func() error {
+			sum, err := vs.Summarize(ctx, sc.o)
+			n2, sampled = sum.Total, sum.Sampled
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		lines := fmt.Sprint(n1)
+		if n1 != n2 {
+			lines = fmt.Sprintf("%d vs %d", n1, n2)
+		}
+		if sampled {
+			lines += " (VictoriaLogs: estimated)"
+		}
+		fmt.Printf("| %s | %s | %s | %s |\n", sc.name, fmtDur(t1), fmtDur(t2), lines)
+	}
 	return nil
 }
 
