@@ -27,7 +27,7 @@ import (
 // one before it gives up.
 const (
 	maxFetchSample = 100_000
-	maxFetchExact  = 2_000_000
+	maxFetchExact  = 1_000_000
 )
 
 // Summarize is store.Store.Summarize against VictoriaLogs.
@@ -54,7 +54,6 @@ func (s *Searcher) Summarize(ctx context.Context, o store.SummaryOptions) (store
 		return s.estimate(ctx, filter, o)
 	}
 	q := o.Query
-	var st store.SearchStats
 	keep := func(r *store.Record) bool {
 		return (o.Since.IsZero() || !r.Time.Before(o.Since)) && (o.Until.IsZero() || r.Time.Before(o.Until)) && (q == nil || q.Match(r))
 	}
@@ -62,12 +61,23 @@ func (s *Searcher) Summarize(ctx context.Context, o store.SummaryOptions) (store
 	if fs := projection(q, o.Fields); fs != nil {
 		pipe = " | fields " + strings.Join(fs, ", ")
 	}
-	recs, _, err := s.fetch(ctx, filter+pipe, 0, keep, &st)
+	// Counted as they arrive (each seq once), not kept: up to
+	// maxFetchExact lines.
+	seen := make(map[int64]struct{}, min(n, 1<<16))
+	err = s.Client.Query(ctx, filter+pipe, 0, func(v *fastjson.Value) error {
+		r, err := decodeRow(v)
+		if err != nil || !keep(&r) {
+			return nil
+		}
+		if _, dup := seen[r.Seq]; dup {
+			return nil
+		}
+		seen[r.Seq] = struct{}{}
+		tally.Add(&r)
+		return nil
+	})
 	if err != nil {
 		return store.Summary{}, err
-	}
-	for _, r := range sortDedup(recs) {
-		tally.Add(&r)
 	}
 	return tally.Summary(), nil
 }
