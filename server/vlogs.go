@@ -124,5 +124,5 @@ func (l *loghost) startVictoriaLogs(ctx context.Context, cfg *config.Config, con
 	if v.Mode != "primary" {
 		return l.store, nil
 	}
-	return &vlogs.Searcher{Client: c, Local: l.store}, nil
+	return &vlogs.Searcher{Client: c, Local: l.store, Confirmed: confirmed.seq}, nil
 }

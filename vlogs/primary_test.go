@@ -79,6 +79,15 @@ func TestPrimaryBuffer(t *testing.T) {
 	if len(hits) != 2 || hits[1].Raw != extra.Raw {
 		t.Fatalf("newest 2: %s", describe(hits))
 	}
+	// So do counts.
+	s.Confirmed = sh.Confirmed
+	sum, err := s.Summarize(ctx, store.SummaryOptions{Query: q, Fields: []string{"host"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Total != int64(want+1) {
+		t.Fatalf("counted %d, want %d", sum.Total, want+1)
+	}
 }
 
 // TestDroppedRows: lines VictoriaLogs drops (older than its retention)

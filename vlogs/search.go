@@ -20,6 +20,10 @@ type Searcher struct {
 	// VictoriaLogs may not have yet: its hits are merged in, each line
 	// once.
 	Local *store.Store
+	// Confirmed, with Local, is the seq up to which VictoriaLogs is known
+	// to hold every line (the shipper's): exact counts add the local
+	// lines after it.
+	Confirmed func() int64
 }
 
 // QueryTimeout bounds one search against VictoriaLogs (whose own

@@ -79,7 +79,43 @@ func (s *Searcher) Summarize(ctx context.Context, o store.SummaryOptions) (store
 	if err != nil {
 		return store.Summary{}, err
 	}
+	if err := s.localTail(ctx, keep, seen, tally); err != nil {
+		return store.Summary{}, err
+	}
 	return tally.Summary(), nil
+}
+
+// maxLocalTail bounds the unconfirmed local lines a summary reads.
+const maxLocalTail = 1 << 18
+
+// localTail counts the local store's lines VictoriaLogs may not hold yet
+// (primary mode): the newest seconds, or an outage's backlog up to
+// maxLocalTail lines.
+func (s *Searcher) localTail(ctx context.Context, keep func(*store.Record) bool, seen map[int64]struct{}, tally *store.Tally) error {
+	if s.Local == nil || s.Confirmed == nil {
+		return nil
+	}
+	after := s.Confirmed()
+	if after <= 0 {
+		return nil // not known yet
+	}
+	last := s.Local.LastSeq()
+	for read := 0; after < last && read < maxLocalTail; {
+		recs, through, err := s.Local.ReadAfterKind(ctx, after, 1<<16, store.KindLog)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			if _, dup := seen[recs[i].Seq]; dup || !keep(&recs[i]) {
+				continue
+			}
+			seen[recs[i].Seq] = struct{}{}
+			tally.Add(&recs[i])
+		}
+		read += len(recs)
+		after = through
+	}
+	return nil
 }
 
 // count asks VictoriaLogs how many rows the filter selects.
