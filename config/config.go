@@ -153,6 +153,37 @@ type Storage struct {
 	HostQuotaPerDay ByteSize `yaml:"host_quota_per_day"`
 	VictoriaMetrics string   `yaml:"victoriametrics_url"`
 	VictoriaLogs    string   `yaml:"victorialogs_url"`
+	// VictoriaLogsOpts are the tenant, credentials, TLS and mode of
+	// victorialogs_url.
+	VictoriaLogsOpts VictoriaLogs `yaml:"victorialogs"`
+}
+
+// VictoriaLogs configures log storage in VictoriaLogs (storage.victorialogs).
+type VictoriaLogs struct {
+	// Mode: "mirror" (default) keeps every line in the embedded store,
+	// which answers searches, and ships each to VictoriaLogs too;
+	// "primary" keeps only recent lines locally (LocalRetention, and any
+	// line VictoriaLogs has not confirmed) and searches VictoriaLogs.
+	Mode      string `yaml:"mode"`
+	AccountID int64  `yaml:"account_id"`
+	ProjectID int64  `yaml:"project_id"`
+	// Username and Password (basic auth) or BearerToken, e.g. for vmauth
+	// in front of VictoriaLogs.
+	Username              string `yaml:"username"`
+	Password              Secret `yaml:"password"`
+	BearerToken           Secret `yaml:"bearer_token"`
+	TLSCAFile             string `yaml:"tls_ca_file"`
+	TLSInsecureSkipVerify bool   `yaml:"tls_insecure_skip_verify"`
+	// LocalRetention (primary mode) is how long the embedded store keeps
+	// lines VictoriaLogs has confirmed (default 1d).
+	LocalRetention Duration `yaml:"local_retention"`
+	// MaxLineSize cuts longer lines before they are sent (default 32KiB;
+	// VictoriaLogs refuses lines over 256 KiB).
+	MaxLineSize ByteSize `yaml:"max_line_size"`
+	// MetricsURLs are where VictoriaLogs' own /metrics are read to notice
+	// rows it drops (default: victorialogs_url/metrics; in a cluster, the
+	// vlinsert and vlstorage nodes').
+	MetricsURLs []string `yaml:"metrics_urls"`
 }
 
 // Host is one collector host's ingest credentials. Several tokens may be

@@ -109,6 +109,12 @@ func TestErrors(t *testing.T) {
 		{"yaml bad indent", "timezone: UTC\n  bad: indent\nchecks: []\n", []string{"x.yml:2:6: YAML syntax: mapping values"}},
 		{"yaml unclosed bracket", "a: b\nc: [1, 2\nd: e\n", []string{"x.yml:2:1: YAML syntax"}},
 		{"yaml tab", "timezone: UTC\nserver:\n\tlisten: x\n", []string{"x.yml:3:1: YAML syntax"}},
+		{"victorialogs without url", "storage:\n  victorialogs: {mode: primary}\n", []string{"x.yml:2:17: storage.victorialogs: needs storage.victorialogs_url"}},
+		{"victorialogs mode", "storage:\n  victorialogs_url: http://vl:9428\n  victorialogs: {mode: only}\n", []string{"x.yml:3:24: storage.victorialogs.mode: want mirror or primary"}},
+		{"victorialogs tenant", "storage:\n  victorialogs_url: http://vl:9428\n  victorialogs: {account_id: -1, project_id: 4294967296}\n", []string{"x.yml:3:30: storage.victorialogs.account_id: want a number", "x.yml:3:46: storage.victorialogs.project_id: want a number"}},
+		{"victorialogs auth", "storage:\n  victorialogs_url: http://vl:9428\n  victorialogs: {username: a, password: b, bearer_token: c}\n", []string{"storage.victorialogs.bearer_token: give username and password, or bearer_token"}},
+		{"victorialogs local retention", "storage:\n  victorialogs_url: http://vl:9428\n  victorialogs: {local_retention: 2d}\n", []string{"storage.victorialogs.local_retention: only with mode: primary"}},
+		{"victorialogs url", "storage:\n  victorialogs_url: vl:9428\n", []string{"x.yml:2:21: storage.victorialogs_url: want an http"}},
 		{"several errors, line order", "storage:\n  retention: x\nserver:\n  lisen: a\n", []string{"x.yml:2:14: storage.retention", "x.yml:4:3: server.lisen"}},
 	}
 	for _, tt := range tests {

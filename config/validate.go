@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -71,6 +72,7 @@ func (c *Config) validate(p *positions) {
 			p.add("status_page.subscriptions.rate_limit", "must not be negative")
 		}
 	}
+	c.validateVictoriaLogs(p)
 	c.validateHosts(p)
 	for i, st := range c.SenderTimezones {
 		key := fmt.Sprintf("sender_timezones[%d]", i)
@@ -153,6 +155,55 @@ func (c *Config) validate(p *positions) {
 		default:
 			p.add(fmt.Sprintf("webstats.sites[%d].privacy", i), "want truncate or hash, got %q", s.Privacy)
 		}
+	}
+}
+
+func (c *Config) validateVictoriaLogs(p *positions) {
+	v := &c.Storage.VictoriaLogsOpts
+	const key = "storage.victorialogs"
+	set := v.Mode != "" || v.AccountID != 0 || v.ProjectID != 0 || v.Username != "" || v.Password != "" || v.BearerToken != "" ||
+		v.TLSCAFile != "" || v.TLSInsecureSkipVerify || v.LocalRetention != 0 || v.MaxLineSize != 0 || len(v.MetricsURLs) > 0
+	if c.Storage.VictoriaLogs == "" {
+		if set {
+			p.add(key, "needs storage.victorialogs_url")
+		}
+		return
+	}
+	switch v.Mode {
+	case "", "mirror", "primary":
+	default:
+		p.add(key+".mode", "want mirror or primary, got %q", v.Mode)
+	}
+	for _, id := range []struct {
+		k string
+		v int64
+	}{{"account_id", v.AccountID}, {"project_id", v.ProjectID}} {
+		if id.v < 0 || id.v > 1<<32-1 {
+			p.add(key+"."+id.k, "want a number from 0 to 4294967295")
+		}
+	}
+	if v.BearerToken != "" && (v.Username != "" || v.Password != "") {
+		p.add(key+".bearer_token", "give username and password, or bearer_token, not both")
+	}
+	if v.Password != "" && v.Username == "" {
+		p.add(key+".password", "needs username")
+	}
+	if v.LocalRetention < 0 || v.LocalRetention > 0 && time.Duration(v.LocalRetention) < time.Hour {
+		p.add(key+".local_retention", "at least 1h")
+	}
+	if v.LocalRetention != 0 && v.Mode != "primary" {
+		p.add(key+".local_retention", "only with mode: primary (a mirror keeps every line for storage.retention)")
+	}
+	if v.MaxLineSize < 0 || v.MaxLineSize > 0 && (v.MaxLineSize < 1024 || v.MaxLineSize > 128<<10) {
+		p.add(key+".max_line_size", "from 1KiB to 128KiB (VictoriaLogs refuses lines over 256 KiB)")
+	}
+	if v.TLSCAFile != "" {
+		if _, err := os.Stat(v.TLSCAFile); err != nil {
+			p.add(key+".tls_ca_file", "cannot read: %v", err)
+		}
+	}
+	for i, u := range v.MetricsURLs {
+		validURL(p, fmt.Sprintf("%s.metrics_urls[%d]", key, i), u)
 	}
 }
 

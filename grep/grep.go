@@ -22,6 +22,7 @@ import (
 	"github.com/watchpost/watchpost/logapi"
 	"github.com/watchpost/watchpost/query"
 	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/vlogs"
 )
 
 // Env is what grep needs from its surroundings.
@@ -109,6 +110,12 @@ func Run(ctx context.Context, args []string, env Env) int {
 		c := &logapi.Client{Server: *server, Token: tok, HTTP: env.HTTP}
 		matched, err = remote(ctx, c, q, sinceT, untilT, *n, *ctxN, *follow, p, env.Stderr, pageSize(env))
 	} else {
+		if s, err := store.Open(ctx, store.Options{Path: filepath.Join(*data, "watchpost.db"), ReadOnly: true}); err == nil {
+			if vlogs.Mode(ctx, s.ReadDB()) == "primary" {
+				fmt.Fprintf(env.Stderr, "watchpost grep: this loghost keeps its lines in VictoriaLogs and only recent ones here; search them all with -server\n")
+			}
+			s.Close()
+		}
 		matched, err = local(ctx, filepath.Join(*data, "watchpost.db"), q, store.SearchOptions{Query: q, Since: sinceT, Until: untilT, Limit: *n, Context: *ctxN}, *follow, p)
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {

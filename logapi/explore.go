@@ -107,7 +107,8 @@ func (h *Handler) guard(w http.ResponseWriter, r *http.Request, fn func(ctx cont
 func isBadRequest(err error) bool {
 	var ae apiError
 	var qe *query.Error
-	return errors.As(err, &ae) || errors.As(err, &qe) || errors.Is(err, store.ErrNotFound)
+	var bad interface{ BadRequest() bool } // a store refusing a search too broad for it
+	return errors.As(err, &ae) || errors.As(err, &qe) || errors.Is(err, store.ErrNotFound) || errors.As(err, &bad) && bad.BadRequest()
 }
 
 // rangeParams reads q, since and until; a histogram needs both ends, so
@@ -196,7 +197,7 @@ func (h *Handler) Page(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		hits, _, err := h.Store.Search(ctx, o)
+		hits, _, err := h.searcher().Search(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -293,7 +294,7 @@ func (h *Handler) summary(ctx context.Context, r *http.Request, histogram bool, 
 		}
 		o.Step = StepFor(until.Sub(since), n)
 	}
-	sum, err := h.Store.Summarize(ctx, o)
+	sum, err := h.searcher().Summarize(ctx, o)
 	if err != nil {
 		return ans, err
 	}
@@ -416,7 +417,7 @@ func (h *Handler) Context(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		recs, idx, err := h.Store.Around(ctx, seq, before, after)
+		recs, idx, err := h.searcher().Around(ctx, seq, before, after)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				writeError(w, http.StatusNotFound, "no stored line has seq "+strconv.FormatInt(seq, 10)+" (retention may have removed it)")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,7 +29,10 @@ const (
 // Handler serves the log search endpoints. Authentication is the
 // caller's (the dashboard wraps these in its admin middleware).
 type Handler struct {
-	Store    *store.Store
+	Store *store.Store
+	// Search answers searches when set (VictoriaLogs as the log store);
+	// the live tail always follows Store, by ingest order.
+	Search   Searcher
 	Location *time.Location
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -42,6 +46,21 @@ type Handler struct {
 
 	running running
 	tails   tails
+}
+
+// Searcher is a log store that answers searches, counts and context:
+// *store.Store, or VictoriaLogs (package vlogs).
+type Searcher interface {
+	Search(ctx context.Context, o store.SearchOptions) ([]store.Hit, store.SearchStats, error)
+	Summarize(ctx context.Context, o store.SummaryOptions) (store.Summary, error)
+	Around(ctx context.Context, seq int64, before, after int) ([]store.Record, int, error)
+}
+
+func (h *Handler) searcher() Searcher {
+	if h.Search != nil {
+		return h.Search
+	}
+	return h.Store
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -123,9 +142,14 @@ func (h *Handler) Logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	hits, st, err := h.Store.Search(r.Context(), req.Opts)
+	hits, st, err := h.searcher().Search(r.Context(), req.Opts)
 	if err != nil {
 		if r.Context().Err() != nil {
+			return
+		}
+		var bad interface{ BadRequest() bool }
+		if errors.As(err, &bad) && bad.BadRequest() {
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		h.logger().Error("log search", "err", err)
@@ -218,7 +242,7 @@ func (h *Handler) Tail(w http.ResponseWriter, r *http.Request) {
 		opts := req.Opts
 		opts.Limit = backlog
 		opts.Context = 0
-		hits, _, err := h.Store.Search(ctx, opts)
+		hits, _, err := h.searcher().Search(ctx, opts)
 		if err != nil {
 			return
 		}

@@ -179,7 +179,7 @@ func (h *Handler) Live(w http.ResponseWriter, r *http.Request) {
 	case since < 0 && backlog > 0:
 		opts := req.Opts
 		opts.Limit, opts.Context = backlog, 0
-		hits, _, err := h.Store.Search(ctx, opts)
+		hits, _, err := h.searcher().Search(ctx, opts)
 		if err != nil {
 			return
 		}

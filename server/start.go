@@ -49,11 +49,20 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		return s
 	}
 	var err error
-	l.store, err = store.Open(ctx, store.Options{
+	var vlSeq vlConfirmed
+	sopts := store.Options{
 		Path: st.dbPath, Retention: st.retention, MaxSize: st.maxSize, HostQuotaPerDay: st.hostQuota,
 		Location: st.loc, Now: o.Now, Metrics: newSet(), Logger: o.Logger.With("component", "store"),
 		BlockCache: 64 << 20,
-	})
+	}
+	if vlPrimary(cfg) {
+		sopts.Retention, sopts.KeepAfter = localRetention(cfg), vlSeq.seq
+	}
+	l.store, err = store.Open(ctx, sopts)
+	if err != nil {
+		return fail(err)
+	}
+	logSearch, err := l.startVictoriaLogs(ctx, cfg, &vlSeq, newSet())
 	if err != nil {
 		return fail(err)
 	}
@@ -97,7 +106,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	if err != nil {
 		return fail(err)
 	}
-	logs := &logapi.Handler{Store: l.store, Location: st.loc, Now: o.Now, Logger: o.Logger.With("component", "logapi"),
+	logs := &logapi.Handler{Store: l.store, Search: logSearch, Location: st.loc, Now: o.Now, Logger: o.Logger.With("component", "logapi"),
 		Principal: func(r *http.Request) string { name, _ := dashboard.PrincipalFrom(r.Context()); return name }}
 	explore, err := explorer.New(st.loc, o.Logger.With("component", "explorer"))
 	if err != nil {

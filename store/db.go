@@ -34,6 +34,10 @@ type Options struct {
 	ReadOnly bool
 	// Retention deletes blocks whose newest event is older than this (0: keep).
 	Retention time.Duration
+	// KeepAfter, when set, holds back Retention from blocks with records
+	// after the seq it returns: lines a log shipper (VictoriaLogs) has not
+	// confirmed yet. MaxSize still applies.
+	KeepAfter func() int64
 	// MaxSize bounds the bytes of stored blocks (0: no bound). When it is
 	// exceeded the hosts over their fair share lose their oldest blocks first.
 	MaxSize int64

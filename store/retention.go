@@ -43,9 +43,13 @@ func (s *Store) EnforceRetention(ctx context.Context) (deleted int, err error) {
 	}
 	if s.opts.Retention > 0 {
 		cutoff := s.opts.Now().Add(-s.opts.Retention).UnixNano()
+		keepAfter := int64(1<<63 - 1)
+		if s.opts.KeepAfter != nil {
+			keepAfter = s.opts.KeepAfter()
+		}
 		for {
 			// A few hundred blocks a transaction, so ingestion waits little.
-			n, err := s.deleteBlocks(ctx, "SELECT id FROM blocks WHERE max_time < ? LIMIT 500", cutoff)
+			n, err := s.deleteBlocks(ctx, "SELECT id FROM blocks WHERE max_time < ? AND max_seq <= ? LIMIT 500", cutoff, keepAfter)
 			deleted += n
 			if err != nil {
 				return deleted, err

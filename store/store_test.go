@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -367,6 +368,30 @@ func TestRetentionByAge(t *testing.T) {
 	c.add(72 * time.Hour)
 	if n, _ := s.EnforceRetention(ctx); n != 1 {
 		t.Fatalf("deleted %d, want 1", n)
+	}
+}
+
+// TestRetentionKeepAfter: lines a shipper has not confirmed outlive the
+// retention until it does.
+func TestRetentionKeepAfter(t *testing.T) {
+	var confirmed atomic.Int64
+	s, _ := openTest(t, func(o *Options) { o.Retention = 48 * time.Hour; o.KeepAfter = confirmed.Load })
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := s.Append(ctx, "h", genRecords(100, uint64(i+1), t0.Add(-72*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.EnforceRetention(ctx); err != nil || n != 0 {
+		t.Fatalf("deleted %d blocks, err %v; want none before the shipper confirmed any", n, err)
+	}
+	confirmed.Store(100)
+	if n, err := s.EnforceRetention(ctx); err != nil || n != 1 {
+		t.Fatalf("deleted %d blocks, err %v; want the confirmed one", n, err)
+	}
+	confirmed.Store(200)
+	if n, err := s.EnforceRetention(ctx); err != nil || n != 1 {
+		t.Fatalf("deleted %d blocks, err %v; want the second", n, err)
 	}
 }
 

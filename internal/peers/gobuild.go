@@ -16,6 +16,13 @@ import (
 // under CI=true.
 func BuildGo(t testing.TB, module, version string, pkgs ...string) string {
 	t.Helper()
+	return BuildGoEnv(t, []string{"CGO_ENABLED=1"}, module, version, pkgs...)
+}
+
+// BuildGoEnv is BuildGo with extra environment for the build
+// (CGO_ENABLED=0 for a static peer such as VictoriaLogs).
+func BuildGoEnv(t testing.TB, env []string, module, version string, pkgs ...string) string {
+	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -43,7 +50,7 @@ func BuildGo(t testing.TB, module, version string, pkgs ...string) string {
 	t.Logf("building %s@%s (a few minutes the first time)", module, version)
 	cmd := exec.Command("go", append([]string{"build", "-o", bin + "/"}, full...)...)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=1")
+	cmd.Env = append(append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false"), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fail("build %s@%s: %v\n%s", module, version, err, out)
 	}
