@@ -314,11 +314,24 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 	if err := q.save(ctx, o.Check, st); err != nil {
 		return nil, err
 	}
-	if o.NoSample || o.Suspect {
-		return change, nil // change is nil: neither changes a state
+	if !o.NoSample && !o.Suspect {
+		if err := q.record(ctx, o); err != nil {
+			return nil, err
+		}
 	}
+	if change != nil {
+		if err := t.recordChange(ctx, q, change, o.Time); err != nil {
+			return nil, err
+		}
+	}
+	return change, nil
+}
+
+// record keeps a probe's result: its sample for the graph, and as the
+// check's last result (and a failure) for the console.
+func (q *queries) record(ctx context.Context, o Observation) error {
 	if _, err := q.exec(ctx, qSample, o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds()); err != nil {
-		return nil, fmt.Errorf("uptime sample: %w", err)
+		return fmt.Errorf("uptime sample: %w", err)
 	}
 	if o.Error != "" || o.Conditions != nil {
 		cj := ""
@@ -328,20 +341,15 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 		}
 		args := []any{o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds(), o.Error, cj}
 		if _, err := q.exec(ctx, qLast, args...); err != nil {
-			return nil, fmt.Errorf("uptime last result: %w", err)
+			return fmt.Errorf("uptime last result: %w", err)
 		}
 		if !o.OK || o.Degraded || (o.Verdict && o.Error != "") {
 			if _, err := q.exec(ctx, qResult, args...); err != nil {
-				return nil, fmt.Errorf("uptime result: %w", err)
+				return fmt.Errorf("uptime result: %w", err)
 			}
 		}
 	}
-	if change != nil {
-		if err := t.recordChange(ctx, q, change, o.Time); err != nil {
-			return nil, err
-		}
-	}
-	return change, nil
+	return nil
 }
 
 // recordChange opens or resolves the check's incident and queues the

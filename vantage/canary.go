@@ -79,6 +79,11 @@ func (e *Engine) takeRound(ctx context.Context, loc string, l Line, now time.Tim
 		if v.impairedSince.IsZero() {
 			v.impairedSince = l.Time
 		}
+		for _, cs := range e.checks {
+			if st := cs.per[loc]; st != nil {
+				st.forget()
+			}
+		}
 		if loc == Loghost && v.outageStart.IsZero() {
 			v.outageStart = l.Time
 		}

@@ -88,6 +88,12 @@ func (s *vstate) observe(r Rule, t time.Time, ok, degraded bool) {
 	}
 }
 
+// forget drops the vantage's view (its network was in trouble), keeping
+// its last result for the console.
+func (s *vstate) forget() {
+	s.status, s.since, s.pending, s.pendingSince, s.streak, s.failSince = uptime.Unknown, time.Time{}, uptime.Unknown, time.Time{}, 0, time.Time{}
+}
+
 // vote is one vantage's say on a check at a moment.
 type vote struct {
 	loc string

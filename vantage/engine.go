@@ -332,12 +332,17 @@ func (e *Engine) observe(ctx context.Context, loc string, l Line, now time.Time)
 	}
 	wasUnsettled := st.pending == uptime.Down
 	st.observe(s.rule, l.Time, l.OK, l.Degraded)
+	if v := e.vantages[loc]; v != nil && v.impaired() {
+		// What an impaired vantage sees is its own trouble: it builds
+		// no view until its canaries pass.
+		st.forget()
+	}
 	st.lastDuration = time.Duration(l.DurationMS * float64(time.Millisecond))
 	st.lastError = l.Error
 	if st.lastError == "" && len(l.Conditions) > 0 {
 		st.lastError = conditionText(l.Conditions)
 	}
-	if !l.OK && (st.pending == uptime.Down || (!wasUnsettled && st.failSince.Equal(l.Time))) {
+	if !l.OK && (st.pending == uptime.Down || (!wasUnsettled && !st.failSince.IsZero() && st.failSince.Equal(l.Time))) {
 		e.askSecondOpinions(s, cs, now)
 	}
 	o, ok := e.decideLocked(s, cs, now, &l, loc)
@@ -418,6 +423,7 @@ func (e *Engine) decideLocked(s *spec, cs *checkState, now time.Time, trigger *L
 	if trigger != nil {
 		o.Time = trigger.Time
 		o.Duration = time.Duration(trigger.DurationMS * float64(time.Millisecond))
+		o.Conditions = []uptime.Condition{} // the last result, even a good one
 		if !trigger.OK || trigger.Degraded {
 			o.Error = "[" + loc + "] " + trigger.Error
 			for _, c := range trigger.Conditions {
