@@ -2,33 +2,24 @@ package vantage
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"github.com/watchpost/watchpost/vantage/wire"
 	"sync"
 	"time"
 
 	"github.com/watchpost/watchpost/alerting"
 )
 
-// NewID makes a result's id: 128 random bits, so that two vantages never
-// make the same one.
-func NewID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // localRound probes the loghost's canaries side by side and takes the
 // round as a collector's would be taken.
 func (e *Engine) localRound(ctx context.Context, at time.Time) {
-	l := Line{ID: NewID(), Canary: true, Time: at}
-	res := make([]CanaryResult, len(e.canaries))
+	l := wire.Line{ID: wire.NewID(), Canary: true, Time: at}
+	res := make([]wire.CanaryResult, len(e.canaries))
 	var wg sync.WaitGroup
 	for i, p := range e.canaries {
 		wg.Go(func() {
 			r := p.Run(ctx)
-			cr := CanaryResult{Target: e.wire[i].Target, OK: r.Success, DurationMS: float64(r.Duration.Microseconds()) / 1000, Error: r.Error}
+			cr := wire.CanaryResult{Target: e.canaryWire[i].Target, OK: r.Success, DurationMS: float64(r.Duration.Microseconds()) / 1000, Error: r.Error}
 			if !r.Success && cr.Error == "" {
 				cr.Error = "a condition failed"
 			}
@@ -50,7 +41,7 @@ func (e *Engine) localRound(ctx context.Context, at time.Time) {
 // makes the vantage impaired (its votes stop counting at once); the
 // second failed one in a row announces it, once, or for the loghost
 // marks the start of its own outage; a good one ends either.
-func (e *Engine) takeRound(ctx context.Context, loc string, l Line, now time.Time) {
+func (e *Engine) takeRound(ctx context.Context, loc string, l wire.Line, now time.Time) {
 	ok, detail := e.roundOK(loc, l)
 	e.mu.Lock()
 	v := e.vantages[loc]

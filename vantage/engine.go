@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/watchpost/watchpost/vantage/wire"
 	"log/slog"
 	"slices"
 	"sync"
@@ -28,7 +29,7 @@ import (
 )
 
 // Loghost is the loghost's own location name.
-const Loghost = "loghost"
+const Loghost = wire.Loghost
 
 // Tracker is what the engine needs of the uptime tracker.
 type Tracker interface {
@@ -146,13 +147,13 @@ func (v *vantage) vouched(since time.Time, haveCanaries bool) bool {
 
 // Engine is the loghost's side of probing from several places.
 type Engine struct {
-	cfg      Config
-	specs    map[string]*spec
-	order    []string // check names in the configuration's order
-	canaries []*checker.Probe
-	wire     []config.Check // the canaries, as collectors get them
-	interval time.Duration  // canary rounds
-	timeout  time.Duration
+	cfg        Config
+	specs      map[string]*spec
+	order      []string // check names in the configuration's order
+	canaries   []*checker.Probe
+	canaryWire []config.Check // the canaries, as collectors get them
+	interval   time.Duration  // canary rounds
+	timeout    time.Duration
 
 	mu       sync.Mutex
 	vantages map[string]*vantage
@@ -208,7 +209,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("vantages.canaries: %w", err)
 		}
 		e.canaries = append(e.canaries, p)
-		e.wire = append(e.wire, c)
+		e.canaryWire = append(e.canaryWire, c)
 	}
 	for _, c := range cfg.Checks {
 		s := &spec{name: c.Name, public: c.Public, remote: config.RunsRemotely(c), local: config.RunsOnLoghost(c), wire: c}
@@ -290,16 +291,16 @@ func (e *Engine) Local(ctx context.Context, r checker.Result) {
 	if r.Inconclusive {
 		return
 	}
-	l := Line{Check: r.Check, Time: r.Time, DurationMS: float64(r.Duration.Microseconds()) / 1000, OK: r.Success,
+	l := wire.Line{Check: r.Check, Time: r.Time, DurationMS: float64(r.Duration.Microseconds()) / 1000, OK: r.Success,
 		Degraded: r.Degraded, Error: r.Error}
 	for _, c := range r.ConditionResults {
 		if !c.OK {
-			l.Conditions = append(l.Conditions, Condition{Condition: c.Condition, OK: c.OK, Warn: c.Warn, Detail: c.Detail})
+			l.Conditions = append(l.Conditions, wire.Condition{Condition: c.Condition, OK: c.OK, Warn: c.Warn, Detail: c.Detail})
 		}
 	}
 	now := e.cfg.Now()
 	if e.cfg.DB != nil {
-		if _, err := e.store(ctx, Loghost, []Line{l}, []bool{false}, now); err != nil && ctx.Err() == nil {
+		if _, err := e.store(ctx, Loghost, []wire.Line{l}, []bool{false}, now); err != nil && ctx.Err() == nil {
 			e.cfg.Logger.Warn("store the loghost's result", "check", r.Check, "err", err)
 		}
 	}
@@ -316,7 +317,7 @@ func (e *Engine) Local(ctx context.Context, r checker.Result) {
 // observe folds a live result into its vantage's view, asks the others
 // for a second opinion on a new failure, and tells the tracker what the
 // check's vantages now decide.
-func (e *Engine) observe(ctx context.Context, loc string, l Line, now time.Time) {
+func (e *Engine) observe(ctx context.Context, loc string, l wire.Line, now time.Time) {
 	s := e.specs[l.Check]
 	cs := e.checks[l.Check]
 	if s == nil || cs == nil {
@@ -412,7 +413,7 @@ func (e *Engine) votes(s *spec, cs *checkState, now time.Time) []vote {
 // decideLocked decides the check now and returns what the tracker must
 // be told, if anything. trigger is the result that prompted it (its
 // sample and last result go with the decision), from loc.
-func (e *Engine) decideLocked(s *spec, cs *checkState, now time.Time, trigger *Line, loc string) (uptime.Observation, bool) {
+func (e *Engine) decideLocked(s *spec, cs *checkState, now time.Time, trigger *wire.Line, loc string) (uptime.Observation, bool) {
 	d := decide(s.rule, e.votes(s, cs, now))
 	prev := cs.dec
 	cs.dec = d

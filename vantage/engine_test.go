@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/watchpost/watchpost/vantage/wire"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -73,21 +74,21 @@ func (h *harness) at(d time.Duration) time.Time { return t0.Add(d) }
 func (h *harness) set(d time.Duration) { h.mu.Lock(); h.now = t0.Add(d); h.mu.Unlock() }
 
 // push sends lines from the collector at loc and returns the answer.
-func (h *harness) push(loc string, lines ...Line) Response {
+func (h *harness) push(loc string, lines ...wire.Line) wire.Response {
 	h.t.Helper()
 	var b bytes.Buffer
 	for _, l := range lines {
 		json.NewEncoder(&b).Encode(l)
 	}
-	req, _ := http.NewRequest("POST", h.srv.URL+ResultsPath, &b)
+	req, _ := http.NewRequest("POST", h.srv.URL+wire.ResultsPath, &b)
 	req.Header.Set("Authorization", "Bearer tok-"+loc)
-	req.Header.Set(HeaderLocation, loc)
+	req.Header.Set(wire.HeaderLocation, loc)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var r Response
+	var r wire.Response
 	if resp.StatusCode != 200 {
 		var e map[string]string
 		json.NewDecoder(resp.Body).Decode(&e)
@@ -98,11 +99,11 @@ func (h *harness) push(loc string, lines ...Line) Response {
 }
 
 // pull asks for loc's assignments, as a collector with version have.
-func (h *harness) pull(loc, have string) (int, Assignments) {
+func (h *harness) pull(loc, have string) (int, wire.Assignments) {
 	h.t.Helper()
-	req, _ := http.NewRequest("GET", h.srv.URL+AssignmentsPath+"?wait=0", nil)
+	req, _ := http.NewRequest("GET", h.srv.URL+wire.AssignmentsPath+"?wait=0", nil)
 	req.Header.Set("Authorization", "Bearer tok-"+loc)
-	req.Header.Set(HeaderLocation, loc)
+	req.Header.Set(wire.HeaderLocation, loc)
 	if have != "" {
 		req.Header.Set("If-None-Match", `"`+have+`"`)
 	}
@@ -111,27 +112,27 @@ func (h *harness) pull(loc, have string) (int, Assignments) {
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var a Assignments
+	var a wire.Assignments
 	if resp.StatusCode == 200 {
 		json.NewDecoder(resp.Body).Decode(&a)
 	}
 	return resp.StatusCode, a
 }
 
-func result(check string, at time.Time, ok bool) Line {
-	l := Line{ID: NewID(), Check: check, Time: at, OK: ok, DurationMS: 12}
+func result(check string, at time.Time, ok bool) wire.Line {
+	l := wire.Line{ID: wire.NewID(), Check: check, Time: at, OK: ok, DurationMS: 12}
 	if !ok {
 		l.Error = "connect: connection refused"
 	}
 	return l
 }
 
-func canaries(at time.Time, ok bool) Line {
-	c := CanaryResult{Target: "tcp://192.0.2.53:53", OK: ok}
+func canaries(at time.Time, ok bool) wire.Line {
+	c := wire.CanaryResult{Target: "tcp://192.0.2.53:53", OK: ok}
 	if !ok {
 		c.Error = "network is unreachable"
 	}
-	return Line{ID: NewID(), Canary: true, Time: at, Canaries: []CanaryResult{c, {Target: Loghost, OK: true}}}
+	return wire.Line{ID: wire.NewID(), Canary: true, Time: at, Canaries: []wire.CanaryResult{c, {Target: Loghost, OK: true}}}
 }
 
 func (h *harness) state(check string) uptime.Current {
@@ -314,7 +315,7 @@ func TestLateResultsExactlyOnce(t *testing.T) {
 	}
 	// Everyone goes silent for ten minutes (the loghost was cut off);
 	// they kept probing, and saw the target down from 2 to 5 minutes.
-	var kept map[string][]Line = map[string][]Line{}
+	var kept map[string][]wire.Line = map[string][]wire.Line{}
 	for s := 30; s < 630; s += 10 {
 		d := time.Duration(s) * time.Second
 		ok := d < 2*time.Minute || d >= 5*time.Minute
@@ -376,8 +377,8 @@ func TestLoghostOutageSummary(t *testing.T) {
 	all.Vantages = nil
 	h := newHarness(t, []config.Check{all}, config.Vantages{Canaries: []string{"tcp://192.0.2.53:53"}})
 	lh := func(d time.Duration, ok bool) {
-		h.e.takeRound(context.Background(), Loghost, Line{ID: NewID(), Canary: true, Time: h.at(d),
-			Canaries: []CanaryResult{{Target: "tcp://192.0.2.53:53", OK: ok}}}, h.clock())
+		h.e.takeRound(context.Background(), Loghost, wire.Line{ID: wire.NewID(), Canary: true, Time: h.at(d),
+			Canaries: []wire.CanaryResult{{Target: "tcp://192.0.2.53:53", OK: ok}}}, h.clock())
 	}
 	local := func(d time.Duration, ok bool) {
 		r := result("web", h.at(d), ok)
@@ -389,7 +390,7 @@ func TestLoghostOutageSummary(t *testing.T) {
 		lh(d, true)
 		local(d, true)
 	}
-	kept := map[string][]Line{}
+	kept := map[string][]wire.Line{}
 	for s := 30; s < 330; s += 10 {
 		d := time.Duration(s) * time.Second
 		h.set(d)

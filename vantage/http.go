@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/watchpost/watchpost/vantage/wire"
 	"io"
 	"net/http"
 	"regexp"
@@ -22,8 +23,8 @@ import (
 
 // Register adds the collectors' endpoints to mux.
 func (e *Engine) Register(mux *http.ServeMux) {
-	mux.Handle("GET "+AssignmentsPath, http.HandlerFunc(e.serveAssignments))
-	mux.Handle("POST "+ResultsPath, http.HandlerFunc(e.serveResults))
+	mux.Handle("GET "+wire.AssignmentsPath, http.HandlerFunc(e.serveAssignments))
+	mux.Handle("POST "+wire.ResultsPath, http.HandlerFunc(e.serveResults))
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -51,18 +52,18 @@ func (e *Engine) caller(w http.ResponseWriter, r *http.Request) (host, loc strin
 		return "", "", false
 	}
 	if enroll {
-		host = r.Header.Get(HeaderHost)
+		host = r.Header.Get(wire.HeaderHost)
 		if !locationRE.MatchString(host) {
-			writeError(w, http.StatusBadRequest, "enrollment token: "+HeaderHost+" must name the host (letters, digits, '.', '_' and '-')")
+			writeError(w, http.StatusBadRequest, "enrollment token: "+wire.HeaderHost+" must name the host (letters, digits, '.', '_' and '-')")
 			return "", "", false
 		}
 	}
-	loc = r.Header.Get(HeaderLocation)
+	loc = r.Header.Get(wire.HeaderLocation)
 	if loc == "" {
 		loc = host
 	}
 	if !locationRE.MatchString(loc) || loc == Loghost || loc == "all" {
-		writeError(w, http.StatusBadRequest, HeaderLocation+": want a location name (letters, digits, '.', '_' and '-'; not loghost or all)")
+		writeError(w, http.StatusBadRequest, wire.HeaderLocation+": want a location name (letters, digits, '.', '_' and '-'; not loghost or all)")
 		return "", "", false
 	}
 	return host, loc, true
@@ -85,7 +86,7 @@ func (e *Engine) claim(ctx context.Context, host, loc, agent string, now time.Ti
 	}
 	v.host, v.lastSeen = host, now
 	if agent != "" {
-		v.version = clip(agent, 64)
+		v.version = wire.Clip(agent, 64)
 	}
 	e.mu.Unlock()
 	if isNew {
@@ -112,7 +113,7 @@ func (e *Engine) assignments(loc string) ([]config.Check, string) {
 		K   []config.Check
 		I   time.Duration
 		Loc string
-	}{out, e.wire, e.interval, loc})
+	}{out, e.canaryWire, e.interval, loc})
 	return out, hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -126,7 +127,7 @@ func (e *Engine) serveAssignments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := e.cfg.Now()
-	v, err := e.claim(r.Context(), host, loc, r.Header.Get(HeaderAgent), now)
+	v, err := e.claim(r.Context(), host, loc, r.Header.Get(wire.HeaderAgent), now)
 	if err != nil {
 		writeError(w, http.StatusConflict, err.Error())
 		return
@@ -138,7 +139,7 @@ func (e *Engine) serveAssignments(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "wait: want seconds")
 			return
 		}
-		wait = min(time.Duration(n)*time.Second, MaxWait)
+		wait = min(time.Duration(n)*time.Second, wire.MaxWait)
 	}
 	checks, version := e.assignments(loc)
 	have := strings.Trim(r.Header.Get("If-None-Match"), `"`)
@@ -169,11 +170,11 @@ func (e *Engine) serveAssignments(w http.ResponseWriter, r *http.Request) {
 		e.mu.Unlock()
 		sort.Strings(runNow)
 		if have != version || len(runNow) > 0 {
-			a := Assignments{Version: version, Location: loc, Now: e.cfg.Now().UTC(), RunNow: runNow, CanaryInterval: e.interval}
+			a := wire.Assignments{Version: version, Location: loc, Now: e.cfg.Now().UTC(), RunNow: runNow, CanaryInterval: e.interval}
 			if have == version {
 				a.Unchanged = true
 			} else {
-				a.Checks, a.Canaries = checks, e.wire
+				a.Checks, a.Canaries = checks, e.canaryWire
 			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.Header().Set("ETag", `"`+version+`"`)
@@ -218,12 +219,12 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := e.cfg.Now()
-	v, err := e.claim(r.Context(), host, loc, r.Header.Get(HeaderAgent), now)
+	v, err := e.claim(r.Context(), host, loc, r.Header.Get(wire.HeaderAgent), now)
 	if err != nil {
 		writeError(w, http.StatusConflict, err.Error())
 		return
 	}
-	var body io.Reader = http.MaxBytesReader(w, r.Body, MaxBody)
+	var body io.Reader = http.MaxBytesReader(w, r.Body, wire.MaxBody)
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
@@ -233,21 +234,21 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 		defer zr.Close()
 		body = zr
 	}
-	raw, err := io.ReadAll(io.LimitReader(body, MaxBody+1))
+	raw, err := io.ReadAll(io.LimitReader(body, wire.MaxBody+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", MaxBody))
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send smaller batches", wire.MaxBody))
 			return
 		}
 		writeError(w, http.StatusBadRequest, "unreadable body: "+err.Error())
 		return
 	}
-	if len(raw) > MaxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch over %d bytes after decompression", MaxBody))
+	if len(raw) > wire.MaxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch over %d bytes after decompression", wire.MaxBody))
 		return
 	}
-	lines, rejected, err := DecodeLines(raw)
+	lines, rejected, err := wire.DecodeLines(raw)
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
 		return
@@ -255,26 +256,26 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 	// The vantage's clock against ours: its results' times are moved by
 	// the difference when it is more than a second.
 	var skew time.Duration
-	if sent, err := time.Parse(time.RFC3339Nano, r.Header.Get(HeaderSent)); err == nil {
+	if sent, err := time.Parse(time.RFC3339Nano, r.Header.Get(wire.HeaderSent)); err == nil {
 		skew = sent.Sub(now)
 		if skew > -time.Second && skew < time.Second {
 			skew = 0
 		}
 	}
-	queued, _ := strconv.ParseInt(r.Header.Get(HeaderQueued), 10, 64)
-	dropped, _ := strconv.ParseInt(r.Header.Get(HeaderDropped), 10, 64)
-	var keep []Line
+	queued, _ := strconv.ParseInt(r.Header.Get(wire.HeaderQueued), 10, 64)
+	dropped, _ := strconv.ParseInt(r.Header.Get(wire.HeaderDropped), 10, 64)
+	var keep []wire.Line
 	for i := range lines {
 		l := &lines[i]
 		l.Time = l.Time.Add(-skew)
 		if l.Time.After(now.Add(time.Minute)) {
-			rejected = append(rejected, Rejected{Line: l.n, Error: fmt.Sprintf("time %s is in the future", l.Time.Format(time.RFC3339))})
+			rejected = append(rejected, wire.Rejected{Line: l.N, Error: fmt.Sprintf("time %s is in the future", l.Time.Format(time.RFC3339))})
 			continue
 		}
 		if !l.Canary && e.specs[l.Check] == nil {
 			// A check removed from the configuration while the result
 			// waited: nothing to count it for.
-			rejected = append(rejected, Rejected{Line: l.n, Error: fmt.Sprintf("%s %q", errUnknownCheck, l.Check)})
+			rejected = append(rejected, wire.Rejected{Line: l.N, Error: fmt.Sprintf("%s %q", errUnknownCheck, l.Check)})
 			continue
 		}
 		keep = append(keep, *l)
@@ -314,12 +315,12 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 		e.cfg.Logger.Warn("save vantage", "location", loc, "err", err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(Response{Stored: len(fresh), Duplicates: len(keep) - len(fresh), Rejected: rejected})
+	json.NewEncoder(w).Encode(wire.Response{Stored: len(fresh), Duplicates: len(keep) - len(fresh), Rejected: rejected})
 }
 
 // isLate: a result that comes after the vantage's next probe should
 // already have been taken fills history, not decisions.
-func (e *Engine) isLate(l Line, now time.Time) bool {
+func (e *Engine) isLate(l wire.Line, now time.Time) bool {
 	if l.Canary {
 		return now.Sub(l.Time) > e.interval+e.timeout+10*time.Second
 	}
@@ -331,7 +332,7 @@ func (e *Engine) isLate(l Line, now time.Time) bool {
 // (they say whose votes count), then each check's results in time
 // order, checks side by side (the tracker commits them together).
 func (e *Engine) apply(ctx context.Context, loc string, fresh []stored, now time.Time) {
-	byCheck := map[string][]Line{}
+	byCheck := map[string][]wire.Line{}
 	for _, f := range fresh {
 		switch {
 		case f.late:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/watchpost/watchpost/vantage/wire"
 	"strings"
 	"time"
 
@@ -12,14 +13,14 @@ import (
 
 // stored is a result that was new to the store.
 type stored struct {
-	line Line
+	line wire.Line
 	late bool
 }
 
 // store records a vantage's results, each once: a result whose id the
 // vantage sent before (a retry after a lost answer) is left out of the
 // answer, so that nothing counts twice.
-func (e *Engine) store(ctx context.Context, loc string, lines []Line, late []bool, now time.Time) ([]stored, error) {
+func (e *Engine) store(ctx context.Context, loc string, lines []wire.Line, late []bool, now time.Time) ([]stored, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
@@ -58,7 +59,7 @@ func (e *Engine) store(ctx context.Context, loc string, lines []Line, late []boo
 // its known-good targets answers. The loghost, a collector's canary too,
 // counts only when it is the only one: a collector on the loghost's own
 // network reaches it when its uplink is down.
-func (e *Engine) roundOK(loc string, l Line) (bool, string) {
+func (e *Engine) roundOK(loc string, l wire.Line) (bool, string) {
 	var good, lh []string
 	okGood, okLH := false, false
 	for _, c := range l.Canaries {

@@ -2,6 +2,7 @@ package vantage
 
 import (
 	"fmt"
+	"github.com/watchpost/watchpost/vantage/wire"
 	"sort"
 	"strings"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 // conditionText says which conditions failed, for a result without an
 // error of its own.
-func conditionText(cs []Condition) string {
+func conditionText(cs []wire.Condition) string {
 	var parts []string
 	for _, c := range cs {
 		if !c.OK {

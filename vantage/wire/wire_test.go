@@ -1,4 +1,4 @@
-package vantage
+package wire
 
 import (
 	"strings"
@@ -35,7 +35,7 @@ not json
 	if len(nums) != 7 || nums[0] != 3 || nums[6] != 10 {
 		t.Errorf("rejected %+v", rejected)
 	}
-	if e := lines[2].Error; len(e) > maxError || !strings.HasPrefix(e, "éé") {
+	if e := lines[2].Error; len(e) > MaxError || !strings.HasPrefix(e, "éé") {
 		t.Errorf("error not cut to its bound: %d bytes", len(e))
 	}
 	if _, _, err := DecodeLines([]byte(strings.Repeat("{}\n", MaxLines+1))); err == nil {
@@ -53,10 +53,10 @@ func FuzzDecodeLines(f *testing.F) {
 			return
 		}
 		for _, l := range lines {
-			if l.ID == "" || len(l.ID) > maxID || len(l.Error) > maxError || l.Time.IsZero() {
+			if l.ID == "" || len(l.ID) > maxID || len(l.Error) > MaxError || l.Time.IsZero() {
 				t.Fatalf("bad line taken: %+v", l)
 			}
-			if !l.Canary && (l.Check == "" || len(l.Check) > maxName) {
+			if !l.Canary && (l.Check == "" || len(l.Check) > MaxName) {
 				t.Fatalf("bad check taken: %+v", l)
 			}
 			if l.OK && l.Error != "" {

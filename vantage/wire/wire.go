@@ -1,7 +1,12 @@
-package vantage
+// Package wire is the HTTP API between the loghost and the collectors
+// that probe (package vantage on the loghost, collector/probes on the
+// hosts): small, so that the host agent carries none of the loghost.
+package wire
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +17,6 @@ import (
 	"github.com/watchpost/watchpost/config"
 )
 
-// The HTTP API between the loghost and the collectors that probe. Both
-// ends use these types, so they live here; the collector's side is
-// package collector/probes.
 const (
 	// AssignmentsPath: GET, long-polled, with If-None-Match: the config
 	// version. 304 when nothing changed within the wait.
@@ -80,7 +82,8 @@ type Line struct {
 	Canary   bool           `json:"canary,omitempty"`
 	Canaries []CanaryResult `json:"canaries,omitempty"`
 
-	n int // its line in the request, from 1
+	// N is its line in the request, from 1 (set by DecodeLines).
+	N int `json:"-"`
 }
 
 // Condition is a condition's verdict in a Line.
@@ -116,8 +119,8 @@ type Response struct {
 // Bounds of a line's fields: a line is evidence, not an archive.
 const (
 	maxID         = 64
-	maxName       = 256
-	maxError      = 2000
+	MaxName       = 256
+	MaxError      = 2000
 	maxConditions = 64
 	maxCanaries   = 32
 )
@@ -149,7 +152,7 @@ func DecodeLines(body []byte) ([]Line, []Rejected, error) {
 			rejected = append(rejected, Rejected{Line: n, Error: err.Error()})
 			continue
 		}
-		l.n = n
+		l.N = n
 		lines = append(lines, l)
 	}
 	return lines, rejected, nil
@@ -158,7 +161,7 @@ func DecodeLines(body []byte) ([]Line, []Rejected, error) {
 func decodeLine(raw []byte) (Line, error) {
 	var l Line
 	if err := json.Unmarshal(raw, &l); err != nil {
-		return l, fmt.Errorf("not a JSON object: %s", clip(err.Error(), 200))
+		return l, fmt.Errorf("not a JSON object: %s", Clip(err.Error(), 200))
 	}
 	if l.ID == "" || len(l.ID) > maxID || strings.IndexFunc(l.ID, func(r rune) bool {
 		return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_')
@@ -171,7 +174,7 @@ func decodeLine(raw []byte) (Line, error) {
 	if l.DurationMS < 0 || l.DurationMS > 24*3600*1000 || l.DurationMS != l.DurationMS {
 		return l, errors.New("duration_ms: want 0 to a day")
 	}
-	l.Error = clip(l.Error, maxError)
+	l.Error = Clip(l.Error, MaxError)
 	if l.Canary {
 		if l.Check != "" {
 			return l, errors.New("a canary round names no check")
@@ -181,7 +184,7 @@ func decodeLine(raw []byte) (Line, error) {
 		}
 		for i := range l.Canaries {
 			c := &l.Canaries[i]
-			c.Target, c.Error = clip(c.Target, maxName), clip(c.Error, maxError)
+			c.Target, c.Error = Clip(c.Target, MaxName), Clip(c.Error, MaxError)
 			if c.DurationMS < 0 || c.DurationMS > 24*3600*1000 || c.DurationMS != c.DurationMS {
 				return l, errors.New("canaries: duration_ms: want 0 to a day")
 			}
@@ -189,7 +192,7 @@ func decodeLine(raw []byte) (Line, error) {
 		l.Conditions = nil
 		return l, nil
 	}
-	if l.Check == "" || len(l.Check) > maxName || !utf8.ValidString(l.Check) {
+	if l.Check == "" || len(l.Check) > MaxName || !utf8.ValidString(l.Check) {
 		return l, errors.New("check: want a check's name")
 	}
 	if len(l.Canaries) > 0 {
@@ -200,7 +203,7 @@ func decodeLine(raw []byte) (Line, error) {
 	}
 	for i := range l.Conditions {
 		c := &l.Conditions[i]
-		c.Condition, c.Detail = clip(c.Condition, maxName), clip(c.Detail, maxError)
+		c.Condition, c.Detail = Clip(c.Condition, MaxName), Clip(c.Detail, MaxError)
 	}
 	if l.OK && l.Error != "" {
 		return l, errors.New("ok: a result with an error is not ok")
@@ -208,8 +211,8 @@ func decodeLine(raw []byte) (Line, error) {
 	return l, nil
 }
 
-// clip cuts s to at most n bytes of valid UTF-8.
-func clip(s string, n int) string {
+// Clip cuts s to at most n bytes of valid UTF-8.
+func Clip(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
@@ -220,3 +223,15 @@ func clip(s string, n int) string {
 	}
 	return s
 }
+
+// NewID makes a result's id: 128 random bits, so that two vantages never
+// make the same one.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Loghost is the loghost's own location name, and the name of the canary
+// that is the loghost.
+const Loghost = "loghost"
