@@ -198,8 +198,12 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 		return nil, err
 	}
 	byName := map[string]*checker.Probe{}
-	for _, p := range probes {
+	var local []*checker.Probe // what the loghost probes itself
+	for i, p := range probes {
 		byName[p.Name] = p
+		if config.RunsOnLoghost(cfg.Checks[i]) {
+			local = append(local, p)
+		}
 	}
 	thresholds := map[string][2]int{}
 	feeds := map[string]string{} // check → the heartbeat its results ping
@@ -291,10 +295,20 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 			}
 		}()
 	}
-	if len(probes) == 0 {
+	eng, err := l.startVantages(ctx, cfg, tr, set)
+	if err != nil {
+		return nil, err
+	}
+	if len(local) == 0 {
 		return tr, nil
 	}
 	sink := func(r checker.Result) {
+		if !r.Inconclusive && eng.Handles(r.Check) {
+			// Seen from several places: the vantages decide.
+			eng.Local(ctx, r)
+			l.feedHeartbeat(ctx, feeds[r.Check], r)
+			return
+		}
 		if r.Inconclusive {
 			// The probe could not tell (a domain's registry did not
 			// answer): the check keeps its state; a long silence shows as
@@ -327,13 +341,9 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 				l.statusChanged()
 			}
 		}
-		if hb := feeds[r.Check]; hb != "" && l.beats != nil {
-			if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
-				l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
-			}
-		}
+		l.feedHeartbeat(ctx, feeds[r.Check], r)
 	}
-	s := checker.NewScheduler(probes, l.o.Now, sink, set, l.o.Logger.With("component", "checker"))
+	s := checker.NewScheduler(local, l.o.Now, sink, set, l.o.Logger.With("component", "checker"))
 	// A paused check runs no probe.
 	s.Skip = func(check string) bool { _, paused := tr.Paused(check, l.o.Now()); return paused }
 	l.sched = s
@@ -363,8 +373,26 @@ func (l *loghost) startChecks(ctx context.Context, cfg *config.Config, set *metr
 	return tr, nil
 }
 
-// statusSource builds the public page from the public checks only.
-func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) dashboard.StatusSource {
+// feedHeartbeat pings the heartbeat a check's results feed, if any.
+func (l *loghost) feedHeartbeat(ctx context.Context, hb string, r checker.Result) {
+	if hb == "" || l.beats == nil {
+		return
+	}
+	var why []string
+	if r.Error != "" {
+		why = append(why, r.Error)
+	}
+	for _, c := range r.Failed() {
+		why = append(why, c.Condition+" ("+c.Detail+")")
+	}
+	if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
+		l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
+	}
+}
+
+// statusSource builds the public page from the public checks only; note
+// (nil: none) words a check seen down from some places only.
+func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time, note func(check string) string) dashboard.StatusSource {
 	return func(ctx context.Context) (dashboard.StatusPage, error) {
 		t := now()
 		page := dashboard.StatusPage{Title: cfg.StatusPage.Title, Description: cfg.StatusPage.Description, Generated: t, Overall: "operational"}
@@ -395,6 +423,9 @@ func statusSource(cfg *config.Config, rd *uptime.Reader, now func() time.Time) d
 			comp, err := component(ctx, rd, c.name, t)
 			if err != nil {
 				return page, err
+			}
+			if note != nil {
+				comp.Note = note(c.name)
 			}
 			total++
 			switch comp.Status {

@@ -16,13 +16,16 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/watchpost/watchpost/checker"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/heartbeat"
+	"github.com/watchpost/watchpost/ingest"
 	"github.com/watchpost/watchpost/store"
+	"github.com/watchpost/watchpost/vantage"
 )
 
 // Options are the command line's part of `watchpost serve`.
@@ -109,6 +112,10 @@ type loghost struct {
 	// subscribers, the configuration in force); sched runs the probes.
 	console *consoleState
 	sched   *checker.Scheduler
+	// tokens authenticate collectors; vantage decides checks run from
+	// several places (package vantage).
+	tokens  *ingest.Tokens
+	vantage atomic.Pointer[vantage.Engine]
 }
 
 func (l *loghost) wait(ctx context.Context) error {

@@ -71,6 +71,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws0.opts}
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
+	l.tokens = tokens
 	ing := ingest.New(ingest.Options{Store: l.store, Tokens: tokens, Location: st.loc, Now: o.Now, Redactor: st.redactor,
 		Metrics: newSet(), Logger: o.Logger.With("component", "ingest")})
 	authCfg := dashboard.AuthConfig{AdminTokens: st.adminTokens, Users: users(cfg), SessionKey: st.sessionKey,
@@ -116,7 +117,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	}
 	// One build of the public page every 5 s serves every visitor, the
 	// JSON and the live websocket; a state change rebuilds it at once.
-	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(cfg, reader, o.Now), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
+	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(cfg, reader, o.Now, l.publicNote), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
 	l.statusChanged = statusCache.Invalidate
 	tracker, err := l.startChecks(ctx, cfg, newSet())
 	if err != nil {
@@ -142,6 +143,9 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	// the loghost's disk): the list, the admin page and its actions.
 	mux.Handle("GET /api/v1/incidents", auth.API(incidentsListHandler(l.store.DB(), l.console.listOptions)))
 	registerIncidents(mux, auth, l.store.DB(), o.Now, l.console.listOptions, o.Logger.With("component", "incidents"))
+	if e := l.vantage.Load(); e != nil {
+		e.Register(mux) // the collectors that probe: assignments and results
+	}
 	if err := l.startConsole(ctx, mux, auth, cfg, st, reader, tracker, uiDeps.Metrics, newSet()); err != nil {
 		return fail(err)
 	}

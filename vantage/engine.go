@@ -298,12 +298,10 @@ func (e *Engine) Local(ctx context.Context, r checker.Result) {
 			l.Conditions = append(l.Conditions, wire.Condition{Condition: c.Condition, OK: c.OK, Warn: c.Warn, Detail: c.Detail})
 		}
 	}
+	// Not stored as collectors' results are: the loghost's own never
+	// come late, and a store write per probe would cost what the
+	// tracker's batching saves.
 	now := e.cfg.Now()
-	if e.cfg.DB != nil {
-		if _, err := e.store(ctx, Loghost, []wire.Line{l}, []bool{false}, now); err != nil && ctx.Err() == nil {
-			e.cfg.Logger.Warn("store the loghost's result", "check", r.Check, "err", err)
-		}
-	}
 	if !r.Success && len(e.canaries) > 0 {
 		// Is it the target, or the loghost's own network? A canary round
 		// after the failure tells.
