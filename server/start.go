@@ -145,6 +145,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	registerIncidents(mux, auth, l.store.DB(), o.Now, l.console.listOptions, o.Logger.With("component", "incidents"))
 	if e := l.vantage.Load(); e != nil {
 		e.Register(mux) // the collectors that probe: assignments and results
+		e.RegisterAdmin(mux, auth.API)
 	}
 	if err := l.startConsole(ctx, mux, auth, cfg, st, reader, tracker, uiDeps.Metrics, newSet()); err != nil {
 		return fail(err)

@@ -1,9 +1,12 @@
 package vantage
 
 import (
+	"encoding/json"
 	"fmt"
 	"github.com/watchpost/watchpost/vantage/wire"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -250,4 +253,27 @@ func (e *Engine) Vantages() []Info {
 		return out[i].Location < out[j].Location
 	})
 	return out
+}
+
+// RegisterAdmin adds the admin API: GET /api/v1/vantages (every vantage)
+// and GET /api/v1/vantages/checks/{name} (a check's per-vantage grid),
+// each wrapped in auth.
+func (e *Engine) RegisterAdmin(mux *http.ServeMux, auth func(http.Handler) http.Handler) {
+	mux.Handle("GET /api/v1/vantages", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"vantages": e.Vantages()})
+	})))
+	mux.Handle("GET /api/v1/vantages/checks/{name}", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		if e.specs[name] == nil {
+			writeError(w, http.StatusNotFound, "no check named "+strconv.Quote(name))
+			return
+		}
+		writeJSON(w, e.Check(name))
+	})))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
 }
