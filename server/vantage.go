@@ -6,6 +6,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/watchpost/watchpost/config"
+	"github.com/watchpost/watchpost/console"
 	"github.com/watchpost/watchpost/uptime"
 	"github.com/watchpost/watchpost/vantage"
 )
@@ -46,4 +47,13 @@ func (l *loghost) publicNote(check string) string {
 		return e.PublicNote(check)
 	}
 	return ""
+}
+
+// vantageView is the engine for the console (nil when none runs: an
+// interface holding a nil pointer would not be nil).
+func (l *loghost) vantageView() console.Vantages {
+	if e := l.vantage.Load(); e != nil {
+		return e
+	}
+	return nil
 }

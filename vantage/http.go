@@ -253,11 +253,11 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
 		return
 	}
-	// The vantage's clock against ours: its results' times are moved by
-	// the difference when it is more than a second.
+	// The vantage's clock against ours, as it measured: its results'
+	// times are moved by the difference when it is a second or more.
 	var skew time.Duration
-	if sent, err := time.Parse(time.RFC3339Nano, r.Header.Get(wire.HeaderSent)); err == nil {
-		skew = sent.Sub(now)
+	if ms, err := strconv.ParseInt(r.Header.Get(wire.HeaderOffset), 10, 64); err == nil && ms > -86400000 && ms < 86400000 {
+		skew = -time.Duration(ms) * time.Millisecond // how far the vantage is ahead
 		if skew > -time.Second && skew < time.Second {
 			skew = 0
 		}

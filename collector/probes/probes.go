@@ -75,6 +75,9 @@ type Vantage struct {
 	lastKick time.Time
 	kick     chan time.Time
 	version  string
+	// clockOffset: the loghost's clock minus ours (offsetKnown: measured).
+	clockOffset time.Duration
+	offsetKnown bool
 
 	sent, failed, rejected, runNow *metrics.Counter
 }
@@ -126,7 +129,7 @@ func New(cfg Config) (*Vantage, error) {
 		return nil, err
 	}
 	v := &Vantage{cfg: cfg, spool: sp, log: cfg.Logger.With("component", "probes", "location", cfg.Location),
-		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		client: &http.Client{Transport: tr, Timeout: 15 * time.Second},
 		poll:   &http.Client{Transport: tr, Timeout: wire.MaxWait + 15*time.Second},
 		base:   strings.TrimRight(cfg.Server, "/"), wake: make(chan struct{}, 1), kick: make(chan time.Time, 1), every: 30 * time.Second}
 	s := cfg.Metrics
@@ -237,11 +240,13 @@ func (v *Vantage) pull(ctx context.Context) (wire.Assignments, bool, error) {
 		req.Header.Set("If-None-Match", `"`+v.version+`"`)
 	}
 	v.mu.Unlock()
+	sent := v.cfg.Now()
 	resp, err := v.poll.Do(req)
 	if err != nil {
 		return a, false, err
 	}
 	defer resp.Body.Close()
+	got := v.cfg.Now()
 	switch resp.StatusCode {
 	case http.StatusNotModified:
 		return a, false, nil
@@ -253,7 +258,22 @@ func (v *Vantage) pull(ctx context.Context) (wire.Assignments, bool, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&a); err != nil {
 		return a, false, fmt.Errorf("read assignments: %w", err)
 	}
+	// The loghost's clock against ours, from an answer that came at once
+	// (a long poll's wait would blur it): its time against the middle of
+	// the round trip, good to half the round trip.
+	if rtt := got.Sub(sent); !a.Now.IsZero() && rtt < time.Second {
+		v.mu.Lock()
+		v.clockOffset, v.offsetKnown = a.Now.Sub(sent.Add(rtt/2)), true
+		v.mu.Unlock()
+	}
 	return a, !a.Unchanged, nil
+}
+
+// offset is how far the loghost's clock is ahead of ours, when measured.
+func (v *Vantage) offset() (time.Duration, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.clockOffset, v.offsetKnown
 }
 
 // setup compiles new assignments: the checks, on a scheduler of their
@@ -554,7 +574,9 @@ func (v *Vantage) send(ctx context.Context, body []byte, n, queued int64) error 
 	v.headers(req)
 	_, dropped := v.spool.stats()
 	req.Header.Set("Content-Type", "application/x-ndjson")
-	req.Header.Set(wire.HeaderSent, v.cfg.Now().UTC().Format(time.RFC3339Nano))
+	if off, ok := v.offset(); ok {
+		req.Header.Set(wire.HeaderOffset, strconv.FormatInt(off.Milliseconds(), 10))
+	}
 	req.Header.Set(wire.HeaderQueued, strconv.FormatInt(max(queued, 0), 10))
 	req.Header.Set(wire.HeaderDropped, strconv.FormatInt(dropped, 10))
 	resp, err := v.client.Do(req)

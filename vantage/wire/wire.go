@@ -28,10 +28,14 @@ const (
 	HeaderLocation = "X-Watchpost-Location"
 	HeaderHost     = "X-Watchpost-Host"  // enrollment tokens only
 	HeaderAgent    = "X-Watchpost-Agent" // the collector's version
-	// Results requests also say when they were sent (the collector's
-	// clock, RFC 3339), how many results wait in its spool after this
-	// batch, and how many it dropped since it started (spool bounds).
-	HeaderSent    = "X-Watchpost-Sent"
+	// Results requests also say how far the loghost's clock is ahead of
+	// the collector's (milliseconds, measured on a quick pull: the
+	// loghost's time in the answer against the middle of the round
+	// trip; absent when not measured), how many results wait in its
+	// spool after this batch, and how many it dropped since it started
+	// (spool bounds). A request's own delay in transit says nothing of
+	// the clocks: it must not be taken for a skew.
+	HeaderOffset  = "X-Watchpost-Clock-Offset"
 	HeaderQueued  = "X-Watchpost-Queued"
 	HeaderDropped = "X-Watchpost-Dropped"
 
