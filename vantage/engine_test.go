@@ -76,6 +76,11 @@ func (h *harness) set(d time.Duration) { h.mu.Lock(); h.now = t0.Add(d); h.mu.Un
 // push sends lines from the collector at loc and returns the answer.
 func (h *harness) push(loc string, lines ...wire.Line) wire.Response {
 	h.t.Helper()
+	return h.pushWith(loc, nil, lines...)
+}
+
+func (h *harness) pushWith(loc string, hdr map[string]string, lines ...wire.Line) wire.Response {
+	h.t.Helper()
 	var b bytes.Buffer
 	for _, l := range lines {
 		json.NewEncoder(&b).Encode(l)
@@ -83,6 +88,9 @@ func (h *harness) push(loc string, lines ...wire.Line) wire.Response {
 	req, _ := http.NewRequest("POST", h.srv.URL+wire.ResultsPath, &b)
 	req.Header.Set("Authorization", "Bearer tok-"+loc)
 	req.Header.Set(wire.HeaderLocation, loc)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -443,5 +451,56 @@ func TestLoghostOutageSummary(t *testing.T) {
 	days, _ := h.rd.Days(context.Background(), "web", 1, h.clock())
 	if d := days[0]; d.Down != 0 || d.Unknown > 1000 || d.Up < 330*1000 {
 		t.Errorf("day %+v: want the vantages' view, up", d)
+	}
+}
+
+// A vantage whose clock is behind has its results moved by what it
+// measured; one that names another host's location is refused.
+func TestClockOffsetAndLocations(t *testing.T) {
+	h := newHarness(t, []config.Check{webCheck}, config.Vantages{})
+	h.set(3 * time.Minute)
+	r := result("web", h.at(time.Minute), true)
+	h.pushWith("a", map[string]string{wire.HeaderOffset: "120000"}, r)
+	var at int64
+	h.st.ReadDB().QueryRow(`SELECT time FROM vantage_results WHERE id = ?`, r.ID).Scan(&at)
+	if got := time.Unix(0, at); !got.Equal(h.at(3 * time.Minute)) {
+		t.Errorf("stored at %v, want moved by the offset to %v", got.Sub(t0), 3*time.Minute)
+	}
+	for _, v := range h.e.Vantages() {
+		if v.Location == "a" && v.Skew != -2*time.Minute {
+			t.Errorf("skew %v", v.Skew)
+		}
+	}
+	// Host b claims a's location while a is alive.
+	var b bytes.Buffer
+	json.NewEncoder(&b).Encode(result("web", h.at(3*time.Minute), true))
+	req, _ := http.NewRequest("POST", h.srv.URL+wire.ResultsPath, &b)
+	req.Header.Set("Authorization", "Bearer tok-b")
+	req.Header.Set(wire.HeaderLocation, "a")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("a second host at a location: %s", resp.Status)
+	}
+	// No token, a bad one, a reserved location.
+	for _, c := range []struct{ tok, loc string }{{"", "a"}, {"nope", "a"}, {"tok-a", "loghost"}, {"tok-a", "x y"}} {
+		req, _ := http.NewRequest("GET", h.srv.URL+wire.AssignmentsPath, nil)
+		if c.tok != "" {
+			req.Header.Set("Authorization", "Bearer "+c.tok)
+		}
+		req.Header.Set(wire.HeaderLocation, c.loc)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e map[string]string
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 || e["error"] == "" {
+			t.Errorf("%+v: %s %v", c, resp.Status, e)
+		}
 	}
 }
