@@ -10,7 +10,8 @@ secs=${1:-180}
 dir=$(mktemp -d /tmp/watchpost-vantage-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 CGO_ENABLED=1 go build -o "$dir/watchpost" ./cmd/watchpost
-CGO_ENABLED=0 go build -tags agent -o "$dir/watchpost-agent" ./cmd/watchpost
+if [ -n "${AGENT:-}" ]; then cp "$AGENT" "$dir/watchpost-agent"; else
+  CGO_ENABLED=0 go build -tags agent -o "$dir/watchpost-agent" ./cmd/watchpost; fi
 ls -l "$dir/watchpost-agent" | awk '{print "agent binary:", $5, "bytes"}'
 source bench/lib.sh
 port=$(freeport)
@@ -36,10 +37,11 @@ host: bench
 journal: false
 munin_plugins: none
 interval: 10s
-probes: true
+$( [ "${PROBES:-true}" = off ] || echo "probes: ${PROBES:-true}" )
 files: [{path: $dir/live.log}]
 YML
-"$dir/watchpost-agent" collect -config "$dir/c.yml" -state "$dir/state" >"$dir/c.log" 2>&1 &
+mport=$(freeport)
+${AGENT_ENV:-} "$dir/watchpost-agent" collect -config "$dir/c.yml" -state "$dir/state" -metrics-listen "127.0.0.1:$mport" >"$dir/c.log" 2>&1 &
 cpid=$!
 mem() { awk '/VmRSS|RssAnon|RssFile/{printf "%s %s kB  ", $1, $2}' /proc/$cpid/status; }
 rss() { awk '/VmRSS/{print $2}' /proc/$cpid/status; }
@@ -75,8 +77,9 @@ t1=$(cpu)
 hz=$(getconf CLK_TCK)
 echo "after ${secs} s: $(mem)(peak VmHWM $(awk '/VmHWM/{print $2}' /proc/$cpid/status) kB, max sampled VmRSS $max kB)"
 awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$secs" 'BEGIN{printf "CPU: %.2f%% of one core over the run\n", (b-a)/hz/(s-20)*100}'
-results=$(curl -sf -H 'Authorization: Bearer bench-admin-token-0123' "http://127.0.0.1:$port/api/v1/vantages" | python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin)["vantages"] if x["location"]=="bench"][0]; print(v["checks"], "checks assigned; canaries", "pass" if v["canary_ok"] else "FAIL", "; queued", v["queued"], "; dropped", v["dropped"])')
+results=$(curl -sf -H 'Authorization: Bearer bench-admin-token-0123' "http://127.0.0.1:$port/api/v1/vantages" | python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin)["vantages"] if x["location"]=="bench"][0]; print(v["checks"], "checks assigned; canaries", "pass" if v["canary_ok"] else "FAIL", "; queued", v["queued"], "; dropped", v["dropped"])' || true)
 echo "vantage: $results"
 curl -sf -H 'Authorization: Bearer bench-admin-token-0123' "http://127.0.0.1:$port/metrics" | grep -E '^watchpost_vantage_results_stored_total|^watchpost_ingest_lines_total' || true
+curl -sf "http://127.0.0.1:$mport/metrics" | grep -E '^go_memstats_(heap_inuse|heap_idle|heap_released|stack_inuse|sys|next_gc)_bytes|^go_goroutines' | awk '{printf "%s %.0f kB\n", $1, $2/1024}' || true
 kill $cpid
 wait $cpid 2>/dev/null || true

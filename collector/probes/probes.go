@@ -68,7 +68,7 @@ type Vantage struct {
 	mu       sync.Mutex
 	pending  []wire.Line // results not yet sent nor spooled
 	wake     chan struct{}
-	sched    *checker.Scheduler
+	sched    *scheduler
 	canaries []*checker.Probe
 	labels   []string // the canaries' names, as the loghost knows them
 	every    time.Duration
@@ -278,7 +278,7 @@ func (v *Vantage) offset() (time.Duration, bool) {
 
 // setup compiles new assignments: the checks, on a scheduler of their
 // own, and the canaries.
-func (v *Vantage) setup(a wire.Assignments) (*checker.Scheduler, error) {
+func (v *Vantage) setup(a wire.Assignments) (*scheduler, error) {
 	var probes []*checker.Probe
 	var errs []error
 	for _, c := range a.Checks {
@@ -315,10 +315,9 @@ func (v *Vantage) setup(a wire.Assignments) (*checker.Scheduler, error) {
 	for _, err := range errs {
 		v.log.Warn("an assigned check is not usable here", "err", err)
 	}
-	sched := checker.NewScheduler(probes, v.cfg.Now, v.sink, v.cfg.Metrics, v.log)
-	// A collector is small: four probes at once are plenty for dozens
-	// of checks a minute, and keep its memory flat.
-	sched.MaxConcurrent = 4
+	// A collector is small: two probes at once are plenty for dozens of
+	// checks a minute, and keep its memory flat.
+	sched := newScheduler(probes, v.sink, 2)
 	v.mu.Lock()
 	v.canaries, v.labels = canaries, labels
 	if a.CanaryInterval > 0 {
