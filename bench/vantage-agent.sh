@@ -4,6 +4,9 @@
 # (25 http, 25 tcp, against the loghost on loopback), with a canary round
 # every 30 s. Target: at most 15 MB RSS.
 #   bench/vantage-agent.sh [SECONDS]     (default 180: three rounds of probes)
+# Environment: PROBES=false (or off: a build without them) for the same
+# without probing; BURST=0 skips the 5,000 lines/s; RATE=N lines a second
+# otherwise (1); AGENT=BINARY measures another build; AGENT_ENV="env GOGC=25".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-180}
@@ -51,6 +54,7 @@ echo "probing (20 s in): $(mem)"
 t0=$(cpu)
 max=0
 sample() { r=$(rss); [ "$r" -gt "$max" ] && max=$r; true; }
+if [ "${BURST:-1}" != 0 ]; then
 python3 - "$dir/live.log" <<'PY' &
 import sys, time
 f = open(sys.argv[1], "a", buffering=1 << 16)
@@ -66,10 +70,12 @@ PY
 gen=$!
 for _ in $(seq 20); do sleep 1; sample; done
 wait $gen
-echo "shipping 5,000 lines/s and probing: $(mem)"
+fi
+[ "${BURST:-1}" = 0 ] || echo "shipping 5,000 lines/s and probing: $(mem)"
 end=$(( $(date +%s) + secs - 40 ))
+rate=${RATE:-1}  # lines a second after the burst
 while [ "$(date +%s)" -lt "$end" ]; do
-  echo "Nov 25 10:00:00 web1 app[42]: a line a second" >>"$dir/live.log"
+  for _ in $(seq "$rate"); do echo "Nov 25 10:00:00 web1 app[42]: request handled in 12ms status=200"; done >>"$dir/live.log"
   sleep 1
   sample
 done
