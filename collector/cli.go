@@ -18,6 +18,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/watchpost/watchpost/buildinfo"
+	"github.com/watchpost/watchpost/collector/probes"
 	"github.com/watchpost/watchpost/config"
 )
 
@@ -78,6 +79,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	sc := ShipperConfig{}
 	var mc metricsConfig
+	var pc *probes.Config
 	rc := Config{Files: files, Journal: *journal, Once: *once}
 	var stateKey, spoolDir string
 	spoolMax := int64(512 << 20)
@@ -113,6 +115,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			*muninListen = c.MuninListen
 		}
 		mc.allow = c.MuninAllow
+		if c.Probes {
+			pc = &probes.Config{Location: c.Location, SpoolMax: int64(c.ProbeSpoolMax), SpoolMaxAge: time.Duration(c.ProbeSpoolMaxAge)}
+		}
 	}
 	if *interval < 10*time.Second {
 		fmt.Fprintln(stderr, "watchpost collect: -interval: at least 10s")
@@ -177,6 +182,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	mc.host = sc.Host
+	if pc != nil && !*once {
+		// This host probes too (package collector/probes).
+		pc.Server, pc.Token, pc.Host, pc.CAFile, pc.SpoolDir = sc.Server, sc.Token, sc.Host, sc.CAFile, filepath.Join(*state, "probes")
+		pc.Version, pc.Logger = buildinfo.Version, logger
+		wait, err := probes.Start(ctx, *pc)
+		if err != nil {
+			fmt.Fprintf(stderr, "watchpost collect: %v\n", err)
+			return 1
+		}
+		defer wait()
+	}
 	if err := run(ctx, rc, sc, mc, *once, *reportEvery, *metricsAddr, logger); err != nil {
 		fmt.Fprintf(stderr, "watchpost collect: %v\n", err)
 		return 1

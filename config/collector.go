@@ -33,6 +33,14 @@ type Collector struct {
 	// MuninAllow lists the addresses (CIDR) allowed to poll munin_listen;
 	// empty allows loopback only.
 	MuninAllow []string `yaml:"munin_allow"`
+	// Probes makes this host a vantage: it runs the loghost's checks
+	// assigned to its Location (default: the host name) and sends the
+	// results; those it cannot send wait in a spool bounded in size and
+	// age.
+	Probes           bool     `yaml:"probes"`
+	Location         string   `yaml:"location"`
+	ProbeSpoolMax    ByteSize `yaml:"probe_spool_max_size"`
+	ProbeSpoolMaxAge Duration `yaml:"probe_spool_max_age"`
 }
 
 // CollectorFile is a followed file or glob.
@@ -102,6 +110,15 @@ func ParseCollector(file string, data []byte) (*Collector, error) {
 		if f.MultilineMax < 0 || f.MultilineTimeout < 0 {
 			pos.add(key, "multiline limits must not be negative")
 		}
+	}
+	if c.Location != "" && !hostNameRE.MatchString(c.Location) {
+		pos.add("location", "location names are letters, digits, '.', '_' and '-'")
+	}
+	if c.Location == "loghost" || c.Location == "all" {
+		pos.add("location", "%q is reserved: name the place this host is in", c.Location)
+	}
+	if c.ProbeSpoolMax < 0 || c.ProbeSpoolMaxAge < 0 {
+		pos.add("probe_spool_max_size", "the probe spool's bounds must not be negative")
 	}
 	if c.Interval != 0 && time.Duration(c.Interval) < 10*time.Second {
 		pos.add("interval", "must be at least 10s")

@@ -39,6 +39,8 @@ type Config struct {
 	Self            Self             `yaml:"self"`
 	// DomainExpiry watches the registration of every http check's domain.
 	DomainExpiry DomainExpiry `yaml:"domain_expiry"`
+	// Vantages: canaries and public names for probing from collectors.
+	Vantages Vantages `yaml:"vantages"`
 
 	loc       *time.Location
 	hostZones map[string]*time.Location
@@ -267,6 +269,23 @@ type Check struct {
 	// Heartbeat names a heartbeat every result of this check pings
 	// (success or failure): a `cmd` check of a backup feeds its heartbeat.
 	Heartbeat string `yaml:"heartbeat"`
+	// Vantages names where the check runs: [all] (the default: the
+	// loghost and every collector with probes: true), [loghost], or
+	// collectors' locations. AlertOn is "quorum" (the default: down when
+	// most places see it down) or "any" (down when any place does).
+	Vantages []string `yaml:"vantages"`
+	AlertOn  string   `yaml:"alert_on"`
+}
+
+// Vantages configures probing from several places: the known-good
+// targets every vantage probes to tell its own network trouble from an
+// outage, how often, and the names the status page may show for
+// locations (none: "1 of 3 locations", no names).
+type Vantages struct {
+	Canaries       []string          `yaml:"canaries"`
+	CanaryInterval Duration          `yaml:"canary_interval"` // 30s
+	CanaryTimeout  Duration          `yaml:"canary_timeout"`  // 5s
+	PublicNames    map[string]string `yaml:"public_names"`
 }
 
 // Heartbeat expects a ping (a backup finished) every period.

@@ -340,7 +340,9 @@ func (c *Config) validateChecks(p *positions) {
 		if ch.SuccessThreshold < 0 || ch.SuccessThreshold > 100 {
 			p.add(key+".success_threshold", "want 1 to 100")
 		}
+		validateVantages(p, key, ch)
 	}
+	c.validateVantageSection(p)
 	for i, hb := range c.Heartbeats {
 		key := fmt.Sprintf("heartbeats[%d]", i)
 		uniqueName(p, key, hb.Name, names, " (checks and heartbeats share names)")

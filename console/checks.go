@@ -14,6 +14,7 @@ import (
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/dashboard"
 	"github.com/watchpost/watchpost/uptime"
+	"github.com/watchpost/watchpost/vantage"
 )
 
 // row is one check or heartbeat in the list.
@@ -315,6 +316,8 @@ type detail struct {
 	Incidents []uptime.Incident `json:"-"`
 	// IncidentList is Incidents for the API.
 	IncidentList []map[string]any `json:"incidents"`
+	// Seen is the check from each vantage, when several probe it.
+	Seen *vantage.CheckView `json:"vantages,omitempty"`
 }
 
 func (c *Console) detail(ctx context.Context, name string) (detail, bool, error) {
@@ -356,6 +359,11 @@ func (c *Console) detail(ctx context.Context, name string) (detail, bool, error)
 			gap = 3 * time.Minute
 		}
 		d.Chart = &chartData{Samples: d.Samples, From: from, To: now, Gap: gap, Loc: c.d.Location}
+	}
+	if c.d.Vantages != nil && d.Row.Kind == "check" {
+		if v := c.d.Vantages.Check(name); v.Multi {
+			d.Seen = &v
+		}
 	}
 	if d.Failures, err = c.d.Reader.Failures(ctx, name, now.Add(-8*24*time.Hour), now.Add(time.Second), 20); err != nil {
 		return d, false, err

@@ -104,6 +104,9 @@ type Deps struct {
 	Changed func()
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Vantages, when set, shows each check's per-vantage grid and the
+	// vantages page.
+	Vantages Vantages
 }
 
 // Console serves the pages and their API.
@@ -144,8 +147,9 @@ func New(d Deps) *Console {
 		"local":    func(t time.Time) string { return t.In(c.d.Location).Format("2006-01-02T15:04") },
 		"labels":   fmtLabels,
 		"short":    short,
+		"abs":      absDuration,
 	}
-	for _, p := range []string{"checks", "check", "incident", "newincident", "silences", "maintenance", "subscribers"} {
+	for _, p := range []string{"checks", "check", "incident", "newincident", "silences", "maintenance", "subscribers", "vantages"} {
 		c.pages[p] = dashboard.ParsePage(templateFS, funcs, "templates/"+p+".html", "templates/parts.html")
 	}
 	c.live = newHub(c, 2*time.Second, 200)
@@ -189,6 +193,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/incidents", api(http.HandlerFunc(c.createIncidentAPI)))
 	mux.Handle("GET /api/v1/incidents/{id}", api(http.HandlerFunc(c.incidentAPI)))
 
+	mux.Handle("GET /admin/vantages", ui(http.HandlerFunc(c.vantagesPage)))
 	mux.Handle("GET /admin/silences", ui(http.HandlerFunc(c.silencesPage)))
 	mux.Handle("POST /admin/silences", ui(http.HandlerFunc(c.silenceCreate)))
 	mux.Handle("POST /admin/silences/{id}/expire", ui(http.HandlerFunc(c.silenceExpire)))

@@ -59,6 +59,9 @@ type StatusComponent struct {
 	Pings []StatusPing `json:"pings,omitempty"`
 	// Maintenance: a window covers it now.
 	Maintenance bool `json:"maintenance,omitempty"`
+	// Note: "partial outage (seen from 1 of 3 locations)" for a check
+	// probed from several places and seen down from some.
+	Note string `json:"note,omitempty"`
 }
 
 // StatusPing is one ping of a heartbeat: when, whether the job said it

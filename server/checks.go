@@ -319,6 +319,9 @@ func (l *loghost) startTracking(ctx context.Context, cfg *config.Config, set *me
 	l.feeds = make(chan heartbeatFeed, 256)
 	l.wg.Add(1)
 	go func() { defer l.wg.Done(); l.forwardFeeds(ctx) }()
+	if _, err := l.startVantages(ctx, cfg, tr, set); err != nil {
+		return err
+	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -359,12 +362,25 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 	if err != nil {
 		return err
 	}
-	if len(probes) == 0 {
+	var local []*checker.Probe // what the loghost probes itself
+	for i, p := range probes {
+		if config.RunsOnLoghost(h.cfg.Checks[i]) {
+			local = append(local, p)
+		}
+	}
+	if len(local) == 0 {
 		return nil
 	}
 	tr := l.tracker
+	eng := l.vantage.Load()
 	feeds := newCheckIndex(h.cfg, probes).feeds
 	sink := func(r checker.Result) {
+		if !r.Inconclusive && eng != nil && eng.Handles(r.Check) {
+			// Seen from several places: the vantages decide.
+			eng.Local(ctx, r)
+			l.feedHeartbeat(ctx, feeds[r.Check], r)
+			return
+		}
 		if r.Inconclusive {
 			// The probe could not tell (a domain's registry did not
 			// answer): the check keeps its state; a long silence shows as
@@ -397,13 +413,9 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 				l.statusChanged()
 			}
 		}
-		if hb := feeds[r.Check]; hb != "" {
-			if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
-				l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
-			}
-		}
+		l.feedHeartbeat(ctx, feeds[r.Check], r)
 	}
-	s := checker.NewScheduler(probes, l.o.Now, sink, h.set, l.o.Logger.With("component", "checker"))
+	s := checker.NewScheduler(local, l.o.Now, sink, h.set, l.o.Logger.With("component", "checker"))
 	// A paused check runs no probe.
 	s.Skip = func(check string) bool { _, paused := tr.Paused(check, l.o.Now()); return paused }
 	h.sched = s
@@ -417,8 +429,26 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 	return nil
 }
 
-// statusSource builds the public page from the public checks only.
-func statusSource(current func() *config.Config, rd *uptime.Reader, now func() time.Time) dashboard.StatusSource {
+// feedHeartbeat pings the heartbeat a check's results feed, if any.
+func (l *loghost) feedHeartbeat(ctx context.Context, hb string, r checker.Result) {
+	if hb == "" || l.beats == nil {
+		return
+	}
+	var why []string
+	if r.Error != "" {
+		why = append(why, r.Error)
+	}
+	for _, c := range r.Failed() {
+		why = append(why, c.Condition+" ("+c.Detail+")")
+	}
+	if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
+		l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
+	}
+}
+
+// statusSource builds the public page from the public checks only; note
+// (nil: none) words a check seen down from some places only.
+func statusSource(current func() *config.Config, rd *uptime.Reader, now func() time.Time, note func(check string) string) dashboard.StatusSource {
 	return func(ctx context.Context) (dashboard.StatusPage, error) {
 		cfg := current()
 		// Every time on the page is in the configured zone, as the
@@ -453,6 +483,9 @@ func statusSource(current func() *config.Config, rd *uptime.Reader, now func() t
 			comp, err := component(ctx, rd, c.name, t)
 			if err != nil {
 				return page, err
+			}
+			if note != nil {
+				comp.Note = note(c.name)
 			}
 			comp.Since = comp.Since.In(loc)
 			for i := range comp.Samples {

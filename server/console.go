@@ -149,7 +149,8 @@ func (l *loghost) startConsole(ctx context.Context, mux *http.ServeMux, auth *da
 		}
 	}()
 	d := console.Deps{Auth: auth, DB: l.store.DB(), ReadDB: l.store.ReadDB(), Reader: rd, Tracker: tr, Maintenance: cs.maint, Subscribers: cs.subs,
-		Metrics: metricsSrc, Location: cfg.Location(), Now: now, Logger: l.o.Logger.With("component", "console"),
+		Vantages: l.vantageView(),
+		Metrics:  metricsSrc, Location: cfg.Location(), Now: now, Logger: l.o.Logger.With("component", "console"),
 		Catalog:   func() console.Catalog { return catalog(cs.cfg.Load()) },
 		PublicURL: func() string { return cs.cfg.Load().Server.PublicURL },
 		Changed: func() {

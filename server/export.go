@@ -71,7 +71,7 @@ func StatusExportMain(ctx context.Context, args []string, env Env) int {
 // relative, and the live-update script is left out: a static copy has no
 // websocket to listen to.
 func exportStatus(ctx context.Context, cfg *config.Config, rd *uptime.Reader, now func() time.Time, out string) error {
-	page, api := dashboard.PublicStatus(dashboard.NewStatusCache(statusSource(func() *config.Config { return cfg }, rd, now), time.Minute, nil))
+	page, api := dashboard.PublicStatus(dashboard.NewStatusCache(statusSource(func() *config.Config { return cfg }, rd, now, nil), time.Minute, nil))
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /api/v1/status", api)

@@ -155,11 +155,32 @@ var restartKeys = []struct {
 	{"server.syslog_listen", func(c *config.Config) any { return c.Server.SyslogListen }},
 	{"server.syslog_tls_listen", func(c *config.Config) any { return c.Server.SyslogTLSListen }},
 	{"server.metrics_public", func(c *config.Config) any { return c.Server.MetricsPublic }},
+	{"server.max_connections", func(c *config.Config) any { return c.Server.MaxConnections }},
+	{"server.max_connections_per_address", func(c *config.Config) any { return c.Server.MaxConnectionsPerAddress }},
+	{"server.body_timeout", func(c *config.Config) any { return c.Server.BodyTimeout }},
+	{"server.syslog_max_connections", func(c *config.Config) any { return c.Server.SyslogMaxConnections }},
+	{"server.syslog_max_connections_per_address", func(c *config.Config) any { return c.Server.SyslogMaxConnectionsPerAddress }},
 	{"storage", func(c *config.Config) any { return c.Storage }},
 	{"self", func(c *config.Config) any { return c.Self }},
 	// The subscription mailer and its links are set up once.
 	{"server.public_url", func(c *config.Config) any { return c.Server.PublicURL }},
 	{"status_page.subscriptions", func(c *config.Config) any { return c.StatusPage.Subscriptions }},
+	// Package vantage plans who probes what once, at start.
+	{"vantages", func(c *config.Config) any { return c.Vantages }},
+	{"checks[].vantages", func(c *config.Config) any {
+		m := map[string][]string{}
+		for _, ch := range c.Checks {
+			m[ch.Name] = ch.Vantages
+		}
+		return m
+	}},
+	{"checks[].alert_on", func(c *config.Config) any {
+		m := map[string]string{}
+		for _, ch := range c.Checks {
+			m[ch.Name] = ch.AlertOn
+		}
+		return m
+	}},
 }
 
 // needRestart lists the keys whose change a reload from old to cfg cannot

@@ -22,8 +22,10 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/heartbeat"
+	"github.com/watchpost/watchpost/ingest"
 	"github.com/watchpost/watchpost/store"
 	"github.com/watchpost/watchpost/uptime"
+	"github.com/watchpost/watchpost/vantage"
 )
 
 // Options are the command line's part of `watchpost serve`.
@@ -119,6 +121,10 @@ type loghost struct {
 	// console is the admin console's state (maintenance windows,
 	// subscribers, the configuration in force).
 	console *consoleState
+	// tokens authenticate collectors; vantage decides checks run from
+	// several places (package vantage).
+	tokens  *ingest.Tokens
+	vantage atomic.Pointer[vantage.Engine]
 }
 
 func (l *loghost) wait(ctx context.Context) error {

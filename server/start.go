@@ -90,6 +90,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	wsReader := &webStatsReader{db: l.store.ReadDB(), opts: ws0.opts}
 
 	tokens := ingest.NewTokens(st.hostTokens, st.enrollTokens)
+	l.tokens = tokens
 	// Names claimed with the shared collector token: never a host's that
 	// has its own token, nor the loghost's.
 	enrolled, err := enroll.New(ctx, l.store.DB(), o.Now, o.Logger.With("component", "enroll"))
@@ -168,7 +169,7 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	}
 	// One build of the public page every 5 s serves every visitor, the
 	// JSON and the live websocket; a state change rebuilds it at once.
-	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(l.currentConfig, reader, o.Now), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
+	statusCache := dashboard.NewStatusCache(l.console.statusSource(statusSource(l.currentConfig, reader, o.Now, l.publicNote), l.store.ReadDB(), o.Now), 5*time.Second, o.Logger.With("component", "status"))
 	l.statusChanged = statusCache.Invalidate
 	if err := l.startTracking(ctx, cfg, newSet()); err != nil {
 		return fail(err)
@@ -193,6 +194,10 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 	// the loghost's disk): the list, the admin page and its actions.
 	mux.Handle("GET /api/v1/incidents", auth.API(incidentsListHandler(l.store.DB(), l.console.listOptions)))
 	registerIncidents(mux, auth, l.store.DB(), o.Now, l.console.listOptions, o.Logger.With("component", "incidents"))
+	if e := l.vantage.Load(); e != nil {
+		e.Register(mux) // the collectors that probe: assignments and results
+		e.RegisterAdmin(mux, auth.API)
+	}
 	if err := l.startConsole(ctx, mux, auth, cfg, st, reader, l.tracker, uiDeps.Metrics, newSet()); err != nil {
 		return fail(err)
 	}

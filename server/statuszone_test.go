@@ -28,7 +28,7 @@ func TestStatusPageInConfiguredZone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := statusSource(func() *config.Config { return cfg }, uptime.NewReader(db, cfg.Location()), func() time.Time { return at })
+	src := statusSource(func() *config.Config { return cfg }, uptime.NewReader(db, cfg.Location()), func() time.Time { return at }, nil)
 	page, err := src(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -412,6 +412,55 @@ var migrations = []string{
 		changed_by TEXT NOT NULL DEFAULT '',
 		changed INTEGER NOT NULL DEFAULT 0
 	);`,
+	// 15: probing from several places (package vantage): the time no
+	// vantage could see (a gap, counted unknown) until late results fill
+	// it; each vantage (the loghost and collectors that probe) with what
+	// it last told; each vantage's results, once each (the vantage's
+	// result id); and the vantages' notices and the loghost's own
+	// outages, so that each is announced once.
+	`CREATE TABLE uptime_gaps (
+		check_name TEXT NOT NULL,
+		start INTEGER NOT NULL,
+		end INTEGER NOT NULL,
+		PRIMARY KEY (check_name, start)
+	) WITHOUT ROWID;
+	CREATE TABLE vantages (
+		location TEXT PRIMARY KEY,
+		host TEXT NOT NULL,
+		version TEXT NOT NULL DEFAULT '',
+		first_seen INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		skew_ms INTEGER NOT NULL DEFAULT 0,
+		queued INTEGER NOT NULL DEFAULT 0,
+		dropped INTEGER NOT NULL DEFAULT 0,
+		canary_time INTEGER NOT NULL DEFAULT 0,
+		canary_ok INTEGER NOT NULL DEFAULT 1,
+		canary_detail TEXT NOT NULL DEFAULT '',
+		impaired_since INTEGER
+	) WITHOUT ROWID;
+	CREATE TABLE vantage_results (
+		id TEXT NOT NULL,
+		location TEXT NOT NULL,
+		check_name TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		received INTEGER NOT NULL,
+		ok INTEGER NOT NULL,
+		degraded INTEGER NOT NULL,
+		duration_us INTEGER NOT NULL,
+		error TEXT NOT NULL DEFAULT '',
+		late INTEGER NOT NULL DEFAULT 0,
+		canary INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (location, id)
+	);
+	CREATE INDEX vantage_results_check ON vantage_results(check_name, time);
+	CREATE INDEX vantage_results_time ON vantage_results(time);
+	CREATE TABLE vantage_outages (
+		id INTEGER PRIMARY KEY,
+		location TEXT NOT NULL,
+		start INTEGER NOT NULL,
+		end INTEGER,
+		reported INTEGER
+	);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

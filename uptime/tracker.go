@@ -50,6 +50,19 @@ type Observation struct {
 	Error      string
 	Conditions []Condition
 
+	// Verdict: the state was decided by the caller (several vantages'
+	// quorum), not by this one result: it takes effect at once, without
+	// the thresholds. A change worse than up counts from the pending
+	// failure a Suspect observation noted, when there is one.
+	Verdict bool
+	// Suspect: a failure is being confirmed elsewhere. The check keeps its
+	// state, but an outage confirmed next counts from here (the first
+	// failing observation), not from its confirmation.
+	Suspect bool
+	// NoSample: not a probe's result (a vantage went silent): no sample,
+	// no last result.
+	NoSample bool
+
 	ctl *control // a pause or resume (Tracker.Pause), not a result
 }
 
@@ -230,6 +243,9 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 		}
 		a.credit(from, st.last.Add(gap), st.status)
 		a.credit(st.last.Add(gap), o.Time, Unknown)
+		if err := q.gap(ctx, o.Check, st.last.Add(gap), o.Time); err != nil {
+			return nil, err
+		}
 		st.pending, st.streak, st.last = Unknown, 0, o.Time
 	}
 	accounted := st.last
@@ -255,9 +271,24 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 		}
 		return 1 // up ↔ degraded, and the first state of a check
 	}
+	if o.Verdict {
+		need = func(Status) int { return 1 }
+	}
 	switch {
+	case o.Suspect:
+		if obs != st.status && st.pending == Unknown {
+			a.credit(accounted, o.Time, st.status)
+			st.pending, st.pendingSince, st.streak = obs, o.Time, 0
+		}
 	case obs == st.status:
 		a.credit(accounted, o.Time, st.status)
+		st.pending, st.streak = Unknown, 0
+	case o.Verdict && st.pending != Unknown && obs != Up:
+		// A suspected failure confirmed as this: it counts from the
+		// failure, not from the confirmation.
+		a.credit(st.pendingSince, o.Time, obs)
+		change = &Change{Check: o.Check, From: st.status, To: obs, Since: st.pendingSince, Detail: o.Detail, Public: t.cfg.Public(o.Check)}
+		st.status, st.since = obs, st.pendingSince
 		st.pending, st.streak = Unknown, 0
 	default:
 		if st.pending != obs {
@@ -274,7 +305,7 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 		}
 	}
 	st.last = o.Time
-	if !o.OK {
+	if !o.OK && !o.Suspect {
 		st.detail = o.Detail
 	}
 	if err := a.flush(ctx, q); err != nil {
@@ -283,8 +314,24 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 	if err := q.save(ctx, o.Check, st); err != nil {
 		return nil, err
 	}
+	if !o.NoSample && !o.Suspect {
+		if err := q.record(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	if change != nil {
+		if err := t.recordChange(ctx, q, change, o.Time); err != nil {
+			return nil, err
+		}
+	}
+	return change, nil
+}
+
+// record keeps a probe's result: its sample for the graph, and as the
+// check's last result (and a failure) for the console.
+func (q *queries) record(ctx context.Context, o Observation) error {
 	if _, err := q.exec(ctx, qSample, o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds()); err != nil {
-		return nil, fmt.Errorf("uptime sample: %w", err)
+		return fmt.Errorf("uptime sample: %w", err)
 	}
 	if o.Error != "" || o.Conditions != nil {
 		cj := ""
@@ -294,20 +341,15 @@ func (t *Tracker) apply(ctx context.Context, q *queries, o Observation) (*Change
 		}
 		args := []any{o.Check, o.Time.UnixNano(), o.OK, o.Degraded, o.Duration.Microseconds(), o.Error, cj}
 		if _, err := q.exec(ctx, qLast, args...); err != nil {
-			return nil, fmt.Errorf("uptime last result: %w", err)
+			return fmt.Errorf("uptime last result: %w", err)
 		}
-		if !o.OK || o.Degraded {
+		if !o.OK || o.Degraded || (o.Verdict && o.Error != "") {
 			if _, err := q.exec(ctx, qResult, args...); err != nil {
-				return nil, fmt.Errorf("uptime result: %w", err)
+				return fmt.Errorf("uptime result: %w", err)
 			}
 		}
 	}
-	if change != nil {
-		if err := t.recordChange(ctx, q, change, o.Time); err != nil {
-			return nil, err
-		}
-	}
-	return change, nil
+	return nil
 }
 
 // recordChange opens or resolves the check's incident and queues the
@@ -403,6 +445,9 @@ type accounts struct {
 	t     *Tracker
 	check string
 	days  []dayAccount
+	// debit: credit takes time away instead (Fill moves unknown time
+	// to what late results say it was).
+	debit bool
 }
 
 type dayAccount struct {
@@ -458,7 +503,11 @@ func (a *accounts) addDays(from, to time.Time, col int) {
 			a.days = append(a.days, dayAccount{day: day})
 			i = len(a.days) - 1
 		}
-		a.days[i].ms[col] += end.Sub(from).Milliseconds()
+		ms := end.Sub(from).Milliseconds()
+		if a.debit {
+			ms = -ms
+		}
+		a.days[i].ms[col] += ms
 		from = end
 	}
 }
@@ -496,6 +545,9 @@ func (t *Tracker) Prune(ctx context.Context, now time.Time) error {
 	}
 	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_samples WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
 		return fmt.Errorf("prune samples: %w", err)
+	}
+	if _, err := t.db.ExecContext(ctx, `DELETE FROM uptime_gaps WHERE end < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
+		return fmt.Errorf("prune gaps: %w", err)
 	}
 	if _, err := t.db.ExecContext(ctx, `DELETE FROM check_results WHERE time < ?`, now.Add(-t.cfg.KeepSamples).UnixNano()); err != nil {
 		return fmt.Errorf("prune results: %w", err)
