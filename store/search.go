@@ -127,6 +127,9 @@ func (s *Store) Search(ctx context.Context, o SearchOptions) ([]Hit, SearchStats
 		return nil, st, err
 	}
 	st.Candidates = len(refs)
+	if s.afterList != nil {
+		s.afterList()
+	}
 	c, err := s.readCodec()
 	if err != nil {
 		return nil, st, err
