@@ -3,7 +3,8 @@
 //
 // The model is small on purpose. A name that has a token of its own in
 // the configuration (hosts:), or that is the loghost's own name, cannot
-// be claimed with the shared token at all. Any other name is enrolled on
+// be claimed with the shared token at all (the loghost's own name may,
+// from the loghost's own machine). Any other name is enrolled on
 // its first batch: it is written, and the admin sees it (GET
 // /api/v1/enrollments, the hosts page) with the address it came from.
 // The admin can then pin it (from then on only that address may write as
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -130,6 +132,12 @@ func (r *Registry) Claim(ctx context.Context, name, addr string) error {
 		return fmt.Errorf("host %s %w", name, ErrOwnToken)
 	case k == r.loghost:
 		r.mu.Unlock()
+		if loopback(addr) {
+			// A collector on the loghost's own machine (as a first setup
+			// runs one) writes as it; not an enrolment.
+			return nil
+		}
+		// From elsewhere it would be someone writing as the loghost.
 		return fmt.Errorf("host %s %w", name, ErrLoghost)
 	}
 	h := r.hosts[k]
@@ -168,6 +176,16 @@ func (r *Registry) Claim(ctx context.Context, name, addr string) error {
 		}
 	}
 	return nil
+}
+
+// loopback tells whether addr (an IP, with or without a port) is this
+// machine's.
+func loopback(addr string) bool {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap.Addr().IsLoopback()
+	}
+	a, err := netip.ParseAddr(addr)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // List returns the enrolled names, newest first.

@@ -40,6 +40,9 @@ func TestClaims(t *testing.T) {
 		{"db1", "192.0.2.9", ErrOwnToken},
 		{"DB1.", "192.0.2.9", ErrOwnToken},
 		{"loghost.example.org", "192.0.2.9", ErrLoghost},
+		{"loghost.example.org", "127.0.0.1", nil}, // a collector on the loghost's machine
+		{"loghost.example.org", "::1", nil},
+		{"loghost.example.org", "::ffff:192.0.2.9", ErrLoghost},
 		{"web7", "192.0.2.7", nil},
 		{"web7", "192.0.2.8", nil}, // enrolled, not pinned: any address
 	} {
