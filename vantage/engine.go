@@ -44,9 +44,10 @@ type Auth func(token string) (host string, enroll, ok bool)
 type Config struct {
 	DB      *sql.DB // the store's write handle
 	Tracker Tracker
-	Checks  []config.Check
-	// Vantages is the configuration's vantages section (canaries,
-	// public names).
+	// Checks and Vantages (the configuration's vantages section:
+	// canaries, public names) are those at start; SetConfig replaces
+	// them.
+	Checks   []config.Check
 	Vantages config.Vantages
 	Auth     Auth
 	// RunLocal asks the loghost's own scheduler to probe a check now.
