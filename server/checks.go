@@ -341,8 +341,10 @@ func (l *loghost) startTracking(ctx context.Context, cfg *config.Config, set *me
 	return nil
 }
 
-// reloadTracking gives the tracker and the heartbeats a new
-// configuration; the probes restart with the new generation (startProbes).
+// reloadTracking gives the tracker, the heartbeats and the vantages a
+// new configuration; the probes restart with the new generation
+// (startProbes), which must find the vantages' new plan in force: its
+// sink asks them which checks they decide.
 func (l *loghost) reloadTracking(cfg *config.Config, probes []*checker.Probe) error {
 	hbs, err := heartbeats(cfg)
 	if err != nil {
@@ -350,6 +352,11 @@ func (l *loghost) reloadTracking(cfg *config.Config, probes []*checker.Probe) er
 	}
 	if err := l.beats.SetBeats(hbs); err != nil {
 		return err
+	}
+	if e := l.vantage.Load(); e != nil {
+		if err := e.SetConfig(cfg.Checks, cfg.Vantages); err != nil {
+			return err
+		}
 	}
 	l.index.Store(newCheckIndex(cfg, probes))
 	return nil

@@ -16,7 +16,7 @@ import (
 // probes' scheduler, the alert dispatcher with its receivers and routes,
 // the monthly report, Matrix acknowledgements, the watchdog and the
 // munin-node polls. What they act on lives in the store and in the
-// loghost's tracker and heartbeat service, which a reload reconfigures
+// loghost's tracker, heartbeat service and vantages, which a reload reconfigures
 // (reloadTracking), so a new generation goes on where the old one
 // stopped; paused checks stay paused.
 type hot struct {
@@ -165,22 +165,6 @@ var restartKeys = []struct {
 	// The subscription mailer and its links are set up once.
 	{"server.public_url", func(c *config.Config) any { return c.Server.PublicURL }},
 	{"status_page.subscriptions", func(c *config.Config) any { return c.StatusPage.Subscriptions }},
-	// Package vantage plans who probes what once, at start.
-	{"vantages", func(c *config.Config) any { return c.Vantages }},
-	{"checks[].vantages", func(c *config.Config) any {
-		m := map[string][]string{}
-		for _, ch := range c.Checks {
-			m[ch.Name] = ch.Vantages
-		}
-		return m
-	}},
-	{"checks[].alert_on", func(c *config.Config) any {
-		m := map[string]string{}
-		for _, ch := range c.Checks {
-			m[ch.Name] = ch.AlertOn
-		}
-		return m
-	}},
 }
 
 // needRestart lists the keys whose change a reload from old to cfg cannot

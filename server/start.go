@@ -27,6 +27,7 @@ import (
 	"github.com/watchpost/watchpost/store"
 	"github.com/watchpost/watchpost/subscribe"
 	"github.com/watchpost/watchpost/uptime"
+	"github.com/watchpost/watchpost/vantage"
 )
 
 func start(parent context.Context, o Options, cfg *config.Config, st settings) (*loghost, error) {
@@ -262,6 +263,10 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		// changes: the old configuration then stays in force whole.
 		if _, err := CompileChecks(c); err != nil {
 			o.Logger.Error("reload: the new configuration has errors; keeping the old one", "err", err)
+			return
+		}
+		if err := vantage.Validate(c.Checks, c.Vantages); err != nil {
+			o.Logger.Error("reload: the new vantages have errors; keeping the old configuration", "err", err)
 			return
 		}
 		if err := ValidateRules(c); err != nil {

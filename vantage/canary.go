@@ -13,13 +13,17 @@ import (
 // localRound probes the loghost's canaries side by side and takes the
 // round as a collector's would be taken.
 func (e *Engine) localRound(ctx context.Context, at time.Time) {
+	pl := e.plan.Load()
+	if len(pl.canaries) == 0 {
+		return // a reload took them away
+	}
 	l := wire.Line{ID: wire.NewID(), Canary: true, Time: at}
-	res := make([]wire.CanaryResult, len(e.canaries))
+	res := make([]wire.CanaryResult, len(pl.canaries))
 	var wg sync.WaitGroup
-	for i, p := range e.canaries {
+	for i, p := range pl.canaries {
 		wg.Go(func() {
 			r := p.Run(ctx)
-			cr := wire.CanaryResult{Target: e.canaryWire[i].Target, OK: r.Success, DurationMS: float64(r.Duration.Microseconds()) / 1000, Error: r.Error}
+			cr := wire.CanaryResult{Target: pl.canaryWire[i].Target, OK: r.Success, DurationMS: float64(r.Duration.Microseconds()) / 1000, Error: r.Error}
 			if !r.Success && cr.Error == "" {
 				cr.Error = "a condition failed"
 			}
@@ -32,7 +36,7 @@ func (e *Engine) localRound(ctx context.Context, at time.Time) {
 	}
 	l.Canaries = res
 	for i := range l.Canaries {
-		l.Canaries[i].Target = e.cfg.Vantages.Canaries[i]
+		l.Canaries[i].Target = pl.canaryTargets[i]
 	}
 	e.takeRound(ctx, Loghost, l, e.cfg.Now())
 }
@@ -70,7 +74,7 @@ func (e *Engine) takeRound(ctx context.Context, loc string, l wire.Line, now tim
 		if v.impairedSince.IsZero() {
 			v.impairedSince = l.Time
 		}
-		for _, cs := range e.checks {
+		for _, cs := range e.plan.Load().checks {
 			if st := cs.per[loc]; st != nil {
 				st.forget()
 			}

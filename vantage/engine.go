@@ -14,11 +14,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"github.com/watchpost/watchpost/vantage/wire"
 	"log/slog"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -45,9 +44,10 @@ type Auth func(token string) (host string, enroll, ok bool)
 type Config struct {
 	DB      *sql.DB // the store's write handle
 	Tracker Tracker
-	Checks  []config.Check
-	// Vantages is the configuration's vantages section (canaries,
-	// public names).
+	// Checks and Vantages (the configuration's vantages section:
+	// canaries, public names) are those at start; SetConfig replaces
+	// them.
+	Checks   []config.Check
 	Vantages config.Vantages
 	Auth     Auth
 	// RunLocal asks the loghost's own scheduler to probe a check now.
@@ -61,28 +61,6 @@ type Config struct {
 	Now         func() time.Time
 	Logger      *slog.Logger
 	Metrics     *metrics.Set
-}
-
-// spec is a configured check as the engine needs it.
-type spec struct {
-	name   string
-	rule   Rule
-	public bool
-	remote bool     // collectors may run it
-	local  bool     // the loghost runs it
-	only   []string // named locations (nil: every vantage)
-	wire   config.Check
-}
-
-// assigned tells whether the vantage at loc runs the check.
-func (s *spec) assigned(loc string) bool {
-	if loc == Loghost {
-		return s.local
-	}
-	if !s.remote {
-		return false
-	}
-	return s.only == nil || slices.Contains(s.only, loc)
 }
 
 // checkState is the engine's picture of one check.
@@ -147,19 +125,14 @@ func (v *vantage) vouched(since time.Time, haveCanaries bool) bool {
 
 // Engine is the loghost's side of probing from several places.
 type Engine struct {
-	cfg        Config
-	specs      map[string]*spec
-	order      []string // check names in the configuration's order
-	canaries   []*checker.Probe
-	canaryWire []config.Check // the canaries, as collectors get them
-	interval   time.Duration  // canary rounds
-	timeout    time.Duration
+	cfg Config
+	// plan is the configuration in force (SetConfig replaces it).
+	plan   atomic.Pointer[plan]
+	replan chan struct{} // the canaries changed
 
 	mu       sync.Mutex
 	vantages map[string]*vantage
-	checks   map[string]*checkState
-	version  map[string]string // per location: its assignments' version
-	kick     chan time.Time    // the loghost's canaries, now
+	kick     chan time.Time // the loghost's canaries, now
 	lastKick time.Time
 	fills    map[string]time.Time // gap start filled (by check) → late data seen then
 
@@ -189,58 +162,16 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Changed == nil {
 		cfg.Changed = func() {}
 	}
-	e := &Engine{cfg: cfg, specs: map[string]*spec{}, vantages: map[string]*vantage{}, checks: map[string]*checkState{},
-		version: map[string]string{}, kick: make(chan time.Time, 1), fills: map[string]time.Time{}}
-	e.interval = time.Duration(cfg.Vantages.CanaryInterval)
-	if e.interval <= 0 {
-		e.interval = 30 * time.Second
+	p, err := newPlan(cfg.Checks, cfg.Vantages, cfg.Now)
+	if err != nil {
+		return nil, err
 	}
-	e.timeout = time.Duration(cfg.Vantages.CanaryTimeout)
-	if e.timeout <= 0 {
-		e.timeout = min(5*time.Second, e.interval)
+	for name := range p.specs {
+		p.checks[name] = newCheckState()
 	}
-	for _, t := range cfg.Vantages.Canaries {
-		c, err := config.CanaryCheck(t, e.timeout)
-		if err != nil {
-			return nil, fmt.Errorf("vantages.canaries: %w", err)
-		}
-		p, err := checker.Compile(c, checker.Options{Now: cfg.Now})
-		if err != nil {
-			return nil, fmt.Errorf("vantages.canaries: %w", err)
-		}
-		e.canaries = append(e.canaries, p)
-		e.canaryWire = append(e.canaryWire, c)
-	}
-	for _, c := range cfg.Checks {
-		s := &spec{name: c.Name, public: c.Public, remote: config.RunsRemotely(c), local: config.RunsOnLoghost(c), wire: c}
-		s.rule = Rule{FailThreshold: c.FailThreshold, SuccessThreshold: c.SuccessThreshold, Any: c.AlertOn == "any",
-			Interval: time.Duration(c.Interval), Timeout: time.Duration(c.Timeout)}
-		if s.rule.FailThreshold <= 0 {
-			s.rule.FailThreshold = 2
-		}
-		if s.rule.SuccessThreshold <= 0 {
-			s.rule.SuccessThreshold = 1
-		}
-		if s.rule.Interval <= 0 {
-			s.rule.Interval = checker.DefaultInterval
-		}
-		if s.rule.Timeout <= 0 {
-			s.rule.Timeout = min(checker.DefaultTimeout, s.rule.Interval)
-		}
-		if len(c.Vantages) > 0 && !(len(c.Vantages) == 1 && c.Vantages[0] == "all") {
-			for _, v := range c.Vantages {
-				if v != Loghost {
-					s.only = append(s.only, v)
-				}
-			}
-			if s.only == nil {
-				s.remote = false // [loghost]
-			}
-		}
-		e.specs[c.Name] = s
-		e.order = append(e.order, c.Name)
-		e.checks[c.Name] = &checkState{per: map[string]*vstate{}, asked: map[string]time.Time{}}
-	}
+	e := &Engine{cfg: cfg, vantages: map[string]*vantage{}, kick: make(chan time.Time, 1), replan: make(chan struct{}, 1),
+		fills: map[string]time.Time{}}
+	e.plan.Store(p)
 	e.vantages[Loghost] = &vantage{loc: Loghost, host: Loghost, firstSeen: cfg.Now(), lastSeen: cfg.Now(), runNow: map[string]bool{}}
 	s := cfg.Metrics
 	e.m.stored = s.NewCounter("watchpost_vantage_results_stored_total")
@@ -260,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 // haveCanaries tells whether a vantage's rounds say anything: the loghost
 // needs configured canaries; a collector always has the loghost as one.
 func (e *Engine) haveCanaries(loc string) bool {
-	return loc != Loghost || len(e.canaries) > 0
+	return loc != Loghost || len(e.plan.Load().canaries) > 0
 }
 
 // Handles tells whether the engine decides the check's state: when it
@@ -268,15 +199,20 @@ func (e *Engine) haveCanaries(loc string) bool {
 // its own failures with. Otherwise the loghost's results go to the
 // tracker as they always did.
 func (e *Engine) Handles(check string) bool {
-	s := e.specs[check]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.handlesLocked(e.plan.Load(), check)
+}
+
+// handlesLocked is Handles under e.mu, for the plan p.
+func (e *Engine) handlesLocked(p *plan, check string) bool {
+	s := p.specs[check]
 	if s == nil {
 		return false
 	}
-	if !s.local || len(e.canaries) > 0 {
+	if !s.local || len(p.canaries) > 0 {
 		return true
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	for loc := range e.vantages {
 		if loc != Loghost && s.assigned(loc) {
 			return true
@@ -302,7 +238,7 @@ func (e *Engine) Local(ctx context.Context, r checker.Result) {
 	// come late, and a store write per probe would cost what the
 	// tracker's batching saves.
 	now := e.cfg.Now()
-	if !r.Success && len(e.canaries) > 0 {
+	if !r.Success && len(e.plan.Load().canaries) > 0 {
 		// Is it the target, or the loghost's own network? A canary round
 		// after the failure tells.
 		e.mu.Lock()
@@ -316,14 +252,21 @@ func (e *Engine) Local(ctx context.Context, r checker.Result) {
 // for a second opinion on a new failure, and tells the tracker what the
 // check's vantages now decide.
 func (e *Engine) observe(ctx context.Context, loc string, l wire.Line, now time.Time) {
-	s := e.specs[l.Check]
-	cs := e.checks[l.Check]
-	if s == nil || cs == nil {
+	cs := e.plan.Load().checks[l.Check]
+	if cs == nil {
 		return
 	}
 	cs.feed.Lock()
 	defer cs.feed.Unlock()
 	e.mu.Lock()
+	// The plan in force now: a reload may have come since.
+	s := e.current(l.Check, cs)
+	if s == nil || !s.assigned(loc) {
+		// Removed, or no longer run there: stored, but it counts for
+		// nothing.
+		e.mu.Unlock()
+		return
+	}
 	st := cs.per[loc]
 	if st == nil {
 		st = &vstate{}
@@ -349,6 +292,16 @@ func (e *Engine) observe(ctx context.Context, loc string, l wire.Line, now time.
 	if ok {
 		e.tell(ctx, cs, o)
 	}
+}
+
+// current returns the spec in force of a check whose state is cs, nil
+// when a reload removed the check; e.mu is held.
+func (e *Engine) current(name string, cs *checkState) *spec {
+	p := e.plan.Load()
+	if p.checks[name] != cs {
+		return nil
+	}
+	return p.specs[name]
 }
 
 // askSecondOpinions asks every vantage that runs the check to probe it
@@ -500,13 +453,17 @@ func (e *Engine) tell(ctx context.Context, cs *checkState, o uptime.Observation)
 // canaries failed, no longer counts, and that may change a decision.
 func (e *Engine) Tick(ctx context.Context) {
 	now := e.cfg.Now()
-	for _, name := range e.order {
-		s, cs := e.specs[name], e.checks[name]
-		if !e.Handles(name) {
-			continue
-		}
+	p := e.plan.Load()
+	for _, name := range p.order {
+		cs := p.checks[name]
 		cs.feed.Lock()
 		e.mu.Lock()
+		s := e.current(name, cs)
+		if s == nil || !e.handlesLocked(e.plan.Load(), name) {
+			e.mu.Unlock()
+			cs.feed.Unlock()
+			continue
+		}
 		o, ok := e.decideLocked(s, cs, now, nil, "")
 		e.mu.Unlock()
 		if ok {
@@ -522,16 +479,17 @@ func (e *Engine) Tick(ctx context.Context) {
 func (e *Engine) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	canary := time.NewTicker(e.interval)
+	p := e.plan.Load()
+	canary := time.NewTicker(p.interval)
 	defer canary.Stop()
-	if len(e.canaries) == 0 {
+	if len(p.canaries) == 0 {
 		canary.Stop()
 	}
 	slow := time.NewTicker(5 * time.Second)
 	defer slow.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
-	if len(e.canaries) > 0 {
+	if len(p.canaries) > 0 {
 		go e.localRound(ctx, e.cfg.Now())
 	}
 	for {
@@ -544,6 +502,14 @@ func (e *Engine) Run(ctx context.Context) {
 			go e.localRound(ctx, e.cfg.Now())
 		case at := <-e.kick:
 			go e.localRound(ctx, at)
+		case <-e.replan:
+			// New canaries, or a new interval: a round at once, then
+			// on the new beat.
+			canary.Stop()
+			if p := e.plan.Load(); len(p.canaries) > 0 {
+				canary.Reset(p.interval)
+				go e.localRound(ctx, e.cfg.Now())
+			}
 		case <-slow.C:
 			if err := e.Settle(ctx); err != nil && ctx.Err() == nil {
 				e.cfg.Logger.Warn("late vantage results", "err", err)

@@ -3,8 +3,6 @@ package vantage
 import (
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/watchpost/watchpost/config"
 )
 
 // Register adds the collectors' endpoints to mux.
@@ -96,27 +92,6 @@ func (e *Engine) claim(ctx context.Context, host, loc, agent string, now time.Ti
 	return v, e.saveVantage(ctx, v)
 }
 
-// assignments is what the vantage at loc runs, and its version.
-func (e *Engine) assignments(loc string) ([]config.Check, string) {
-	var out []config.Check
-	for _, name := range e.order {
-		if s := e.specs[name]; s.assigned(loc) {
-			c := s.wire
-			// What only the loghost needs stays there.
-			c.Heartbeat, c.DependsOn, c.Labels, c.Group = "", nil, nil, ""
-			out = append(out, c)
-		}
-	}
-	h := sha256.New()
-	json.NewEncoder(h).Encode(struct {
-		C   []config.Check
-		K   []config.Check
-		I   time.Duration
-		Loc string
-	}{out, e.canaryWire, e.interval, loc})
-	return out, hex.EncodeToString(h.Sum(nil))[:16]
-}
-
 // serveAssignments answers a pull: the checks this vantage runs when
 // they changed since the version it has (If-None-Match), checks to
 // probe now when another vantage wants a second opinion, or, after
@@ -141,7 +116,6 @@ func (e *Engine) serveAssignments(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(time.Duration(n)*time.Second, wire.MaxWait)
 	}
-	checks, version := e.assignments(loc)
 	have := strings.Trim(r.Header.Get("If-None-Match"), `"`)
 	// One waiting pull per vantage: a newer one takes over, the older
 	// answers at once.
@@ -160,21 +134,27 @@ func (e *Engine) serveAssignments(w http.ResponseWriter, r *http.Request) {
 		e.mu.Unlock()
 	}()
 	var timer *time.Timer
+	var version string
 	for {
+		// Anew at each wake: a reload may have changed what the vantage
+		// runs (SetConfig wakes it then).
 		e.mu.Lock()
+		p := e.plan.Load()
 		var runNow []string
 		for c := range v.runNow {
 			runNow = append(runNow, c)
 		}
 		clear(v.runNow)
 		e.mu.Unlock()
+		checks, v2 := p.assignments(loc)
+		version = v2
 		sort.Strings(runNow)
 		if have != version || len(runNow) > 0 {
-			a := wire.Assignments{Version: version, Location: loc, Now: e.cfg.Now().UTC(), RunNow: runNow, CanaryInterval: e.interval}
+			a := wire.Assignments{Version: version, Location: loc, Now: e.cfg.Now().UTC(), RunNow: runNow, CanaryInterval: p.interval}
 			if have == version {
 				a.Unchanged = true
 			} else {
-				a.Checks, a.Canaries = checks, e.canaryWire
+				a.Checks, a.Canaries = checks, p.canaryWire
 			}
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			w.Header().Set("ETag", `"`+version+`"`)
@@ -264,6 +244,9 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 	}
 	queued, _ := strconv.ParseInt(r.Header.Get(wire.HeaderQueued), 10, 64)
 	dropped, _ := strconv.ParseInt(r.Header.Get(wire.HeaderDropped), 10, 64)
+	// One plan for the whole batch: a reload meanwhile applies to the
+	// next.
+	p := e.plan.Load()
 	var keep []wire.Line
 	for i := range lines {
 		l := &lines[i]
@@ -272,7 +255,7 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 			rejected = append(rejected, wire.Rejected{Line: l.N, Error: fmt.Sprintf("time %s is in the future", l.Time.Format(time.RFC3339))})
 			continue
 		}
-		if !l.Canary && e.specs[l.Check] == nil {
+		if !l.Canary && p.specs[l.Check] == nil {
 			// A check removed from the configuration while the result
 			// waited: nothing to count it for.
 			rejected = append(rejected, wire.Rejected{Line: l.N, Error: fmt.Sprintf("%s %q", errUnknownCheck, l.Check)})
@@ -282,7 +265,7 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 	}
 	late := make([]bool, len(keep))
 	for i, l := range keep {
-		late[i] = e.isLate(l, now)
+		late[i] = p.isLate(l, now)
 	}
 	fresh, err := e.store(r.Context(), loc, keep, late, now)
 	if err != nil {
@@ -320,11 +303,11 @@ func (e *Engine) serveResults(w http.ResponseWriter, r *http.Request) {
 
 // isLate: a result that comes after the vantage's next probe should
 // already have been taken fills history, not decisions.
-func (e *Engine) isLate(l wire.Line, now time.Time) bool {
+func (p *plan) isLate(l wire.Line, now time.Time) bool {
 	if l.Canary {
-		return now.Sub(l.Time) > e.interval+e.timeout+10*time.Second
+		return now.Sub(l.Time) > p.interval+p.timeout+10*time.Second
 	}
-	s := e.specs[l.Check]
+	s := p.specs[l.Check]
 	return now.Sub(l.Time) > s.rule.Interval+s.rule.Timeout+5*time.Second
 }
 
@@ -340,7 +323,7 @@ func (e *Engine) apply(ctx context.Context, loc string, fresh []stored, now time
 			e.mu.Lock()
 			e.fills[f.line.Check] = now
 			if f.line.Canary {
-				for c := range e.specs {
+				for c := range e.plan.Load().specs {
 					e.fills[c] = now
 				}
 			}

@@ -147,15 +147,17 @@ func (e *Engine) Settle(ctx context.Context) error {
 		return nil
 	}
 	now := e.cfg.Now()
-	for _, name := range e.order {
+	// One plan throughout: a reload meanwhile counts at the next.
+	p := e.plan.Load()
+	for _, name := range p.order {
 		if !e.Handles(name) {
 			continue
 		}
-		if err := e.fillGaps(ctx, name, now); err != nil {
+		if err := e.fillGaps(ctx, p, name, now); err != nil {
 			return err
 		}
 	}
-	return e.summarize(ctx, now)
+	return e.summarize(ctx, p, now)
 }
 
 // caughtUp tells whether every vantage that runs the check and is
@@ -178,8 +180,8 @@ func (e *Engine) caughtUp(s *spec, cs *checkState, t, now time.Time) bool {
 	return n > 0
 }
 
-func (e *Engine) fillGaps(ctx context.Context, name string, now time.Time) error {
-	s, cs := e.specs[name], e.checks[name]
+func (e *Engine) fillGaps(ctx context.Context, p *plan, name string, now time.Time) error {
+	s, cs := p.specs[name], p.checks[name]
 	gaps, err := e.cfg.Tracker.Gaps(ctx, name, now.Add(-e.cfg.KeepResults))
 	if err != nil {
 		return err
@@ -206,7 +208,9 @@ func (e *Engine) fillGaps(ctx context.Context, name string, now time.Time) error
 			return err
 		}
 		e.mu.Lock()
-		e.fills[key] = now
+		if e.plan.Load().checks[name] == cs { // not removed meanwhile
+			e.fills[key] = now
+		}
 		e.mu.Unlock()
 		if filled > 0 {
 			e.cfg.Logger.Info("late vantage results filled unknown time", "check", name, "from", g.From, "to", g.To, "filled", filled.Round(time.Second))
@@ -220,7 +224,7 @@ func (e *Engine) fillGaps(ctx context.Context, name string, now time.Time) error
 // ended, once the vantages' results of that time are in (or long after
 // it ended): the outage, and what the checks did meanwhile as the
 // vantages saw it.
-func (e *Engine) summarize(ctx context.Context, now time.Time) error {
+func (e *Engine) summarize(ctx context.Context, p *plan, now time.Time) error {
 	rows, err := e.cfg.DB.QueryContext(ctx, `SELECT id, start, end FROM vantage_outages WHERE location = ? AND end IS NOT NULL AND reported IS NULL ORDER BY id`, Loghost)
 	if err != nil {
 		return fmt.Errorf("loghost outages: %w", err)
@@ -245,8 +249,8 @@ func (e *Engine) summarize(ctx context.Context, now time.Time) error {
 		var lines []string
 		settled := true
 		var longest time.Duration
-		for _, name := range e.order {
-			s, cs := e.specs[name], e.checks[name]
+		for _, name := range p.order {
+			s, cs := p.specs[name], p.checks[name]
 			longest = max(longest, s.rule.fresh())
 			if !e.Handles(name) {
 				continue
@@ -259,8 +263,8 @@ func (e *Engine) summarize(ctx context.Context, now time.Time) error {
 			continue
 		}
 		changed := 0
-		for _, name := range e.order {
-			s := e.specs[name]
+		for _, name := range p.order {
+			s := p.specs[name]
 			if !e.Handles(name) {
 				continue
 			}

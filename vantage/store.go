@@ -131,11 +131,12 @@ func (e *Engine) load(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load vantages: %w", err)
 	}
+	p := e.plan.Load()
 	var since time.Duration
-	for _, s := range e.specs {
+	for _, s := range p.specs {
 		since = max(since, s.rule.fresh())
 	}
-	since = max(since, 2*e.interval+e.timeout)
+	since = max(since, 2*p.interval+p.timeout)
 	rows, err = e.cfg.DB.QueryContext(ctx, `SELECT location, check_name, time, ok, degraded, duration_us, error, canary FROM vantage_results
 		WHERE time > ? ORDER BY time`, e.cfg.Now().Add(-since).UnixNano())
 	if err != nil {
@@ -158,8 +159,8 @@ func (e *Engine) load(ctx context.Context) error {
 			v.canaryDetail = detail
 			continue
 		}
-		s, cs := e.specs[check], e.checks[check]
-		if s == nil {
+		s, cs := p.specs[check], p.checks[check]
+		if s == nil || !s.assigned(loc) {
 			continue
 		}
 		st := cs.per[loc]

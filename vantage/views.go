@@ -116,14 +116,15 @@ type CheckView struct {
 
 // Check returns the check's picture across its vantages.
 func (e *Engine) Check(name string) CheckView {
-	s, cs := e.specs[name], e.checks[name]
-	if s == nil {
-		return CheckView{}
-	}
-	multi := e.Handles(name)
 	now := e.cfg.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	p := e.plan.Load()
+	s, cs := p.specs[name], p.checks[name]
+	if s == nil {
+		return CheckView{}
+	}
+	multi := e.handlesLocked(p, name)
 	v := CheckView{Multi: multi, Status: cs.dec.status.String(), Eligible: cs.dec.eligible, Down: cs.dec.down,
 		Partial: cs.dec.partial, Unconfirmed: cs.dec.unconfirmed && e.assignedCount(s) > 1}
 	if multi {
@@ -179,19 +180,20 @@ func (e *Engine) Check(name string) CheckView {
 // places only: "partial outage (seen from 1 of 3 locations)", naming
 // locations only by the public names the admin gave them.
 func (e *Engine) PublicNote(name string) string {
-	s, cs := e.specs[name], e.checks[name]
-	if s == nil {
-		return ""
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	p := e.plan.Load()
+	cs := p.checks[name]
+	if cs == nil {
+		return ""
+	}
 	d := cs.dec
 	if !d.partial && !(d.status == uptime.Down && d.eligible > 1) {
 		return ""
 	}
 	var named []string
 	for _, loc := range d.down {
-		if n := strings.TrimSpace(e.cfg.Vantages.PublicNames[loc]); n != "" {
+		if n := strings.TrimSpace(p.publicNames[loc]); n != "" {
 			named = append(named, n)
 		}
 	}
@@ -229,6 +231,7 @@ type Info struct {
 func (e *Engine) Vantages() []Info {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	p := e.plan.Load()
 	var out []Info
 	for loc, v := range e.vantages {
 		in := Info{Location: loc, Host: v.host, Version: v.version, LastSeen: v.lastSeen, Skew: v.skew, Canaries: v.canaryDetail,
@@ -239,7 +242,7 @@ func (e *Engine) Vantages() []Info {
 		if n := len(v.rounds); n > 0 {
 			in.CanaryOK, in.CanaryTime = v.rounds[n-1].ok, v.rounds[n-1].at
 		}
-		for _, s := range e.specs {
+		for _, s := range p.specs {
 			if s.assigned(loc) {
 				in.Checks++
 			}
@@ -264,7 +267,7 @@ func (e *Engine) RegisterAdmin(mux *http.ServeMux, auth func(http.Handler) http.
 	})))
 	mux.Handle("GET /api/v1/vantages/checks/{name}", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		if e.specs[name] == nil {
+		if e.plan.Load().specs[name] == nil {
 			writeError(w, http.StatusNotFound, "no check named "+strconv.Quote(name))
 			return
 		}
