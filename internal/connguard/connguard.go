@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -328,10 +329,38 @@ func Guard(next http.Handler, rules []Rule, def Rule, priority func(*http.Reques
 		}
 		rc := http.NewResponseController(w)
 		now := time.Now()
+		// The read deadline is the body's only: once passed, net/http's
+		// background read of the connection fails at it and cancels the
+		// request's context, however long the answer may take (a search,
+		// a long poll). So a request without a body gets none, and a
+		// body read to its end clears it.
+		if r.Body == nil || r.Body == http.NoBody {
+			rule.Read = 0
+		}
 		setDeadline(rc.SetReadDeadline, now, rule.Read)
 		setDeadline(rc.SetWriteDeadline, now, rule.Write)
+		if rule.Read > 0 {
+			r.Body = &bodyDeadline{ReadCloser: r.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyDeadline clears the read deadline when the body has been read to
+// its end.
+type bodyDeadline struct {
+	io.ReadCloser
+	clear func()
+	done  bool
+}
+
+func (b *bodyDeadline) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.clear()
+	}
+	return n, err
 }
 
 // setDeadline sets a deadline d from now, or clears it (0). A writer

@@ -219,9 +219,15 @@ func TestWebsocketNoDeadline(t *testing.T) {
 		t.Errorf("deadlines %v, want both cleared", got)
 	}
 	got = nil
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader("body")))
 	if len(got) != 2 || got[0].IsZero() || got[1].IsZero() {
 		t.Errorf("deadlines %v, want both set", got)
+	}
+	// Without a body there is nothing to read: only the answer's deadline.
+	got = nil
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if len(got) != 2 || !got[0].IsZero() || got[1].IsZero() {
+		t.Errorf("deadlines %v, want the write one only", got)
 	}
 }
 
@@ -235,4 +241,44 @@ func (d *deadlineRecorder) SetReadDeadline(t time.Time) error { *d.set = append(
 func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
 	*d.set = append(*d.set, t)
 	return nil
+}
+
+// TestLongAnswerKeepsContext: the read deadline bounds the body only. A
+// handler that answers after it has passed (a long poll, a long search),
+// with or without a body, still has a live context: net/http's
+// background read would otherwise fail at the deadline and cancel it.
+func TestLongAnswerKeepsContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewListener(ln, Config{Max: 10}, nil)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+			http.Error(w, "cancelled", http.StatusConflict)
+		case <-time.After(time.Second): // four times the read deadline
+			io.WriteString(w, "ok")
+		}
+	})
+	srv := &http.Server{Handler: Guard(h, nil, Rule{Read: 250 * time.Millisecond, Write: time.Minute}, nil),
+		ReadHeaderTimeout: 10 * time.Second, ConnState: l.ConnState, ConnContext: l.ConnContext}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	for _, method := range []string{"GET", "POST"} {
+		req, _ := http.NewRequest(method, "http://"+ln.Addr().String()+"/poll", nil)
+		if method == "POST" {
+			req, _ = http.NewRequest(method, "http://"+ln.Addr().String()+"/poll", strings.NewReader("a body"))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s answered after the read deadline: %d %s", method, resp.StatusCode, b)
+		}
+	}
 }
