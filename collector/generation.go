@@ -50,12 +50,13 @@ type generation struct {
 
 const tailKeep = 32
 
-func newGeneration(src *fileSource, source string, id fileID, path string, epoch int, start int64, now time.Time) *generation {
+func newGeneration(src *fileSource, source string, id fileID, path string, epoch int, start int64, now, birth time.Time) *generation {
 	g := &generation{src: src, source: source, readPos: start, bufAt: start, holeCredit: -1, lastData: now,
 		cp: checkpoint{Source: source, Path: path, Dev: id.dev, Ino: id.ino, Epoch: epoch, FPAt: start, Offset: start}}
-	// The birth time keeps a generation's name unique even when the file
-	// is still empty (no fingerprint yet) and its inode is reused later.
-	g.cp.Gen = fmt.Sprintf("%x.%x.t%s.%d", id.dev, id.ino, strconv.FormatInt(now.UnixNano(), 36), epoch)
+	// The file's birth time (birthOf) keeps a generation's name unique
+	// even when the file is still empty (no fingerprint yet) and its
+	// inode is reused later, and the same for every collector.
+	g.cp.Gen = fmt.Sprintf("%x.%x.t%s.%d", id.dev, id.ino, strconv.FormatInt(birth.UnixNano(), 36), epoch)
 	if src != nil && src.join != nil {
 		g.join = src.join()
 	}

@@ -479,7 +479,7 @@ func (t *tailer) truncated(ctx context.Context, tf *tailFile, st fileStat) {
 	} else {
 		t.endGeneration(ctx, g, tf.path)
 	}
-	ng := newGeneration(tf.src, g.source, tf.id, tf.path, g.cp.Epoch+1, 0, t.now())
+	ng := newGeneration(tf.src, g.source, tf.id, tf.path, g.cp.Epoch+1, 0, t.now(), birthOf(tf.f, t.now()))
 	ng.holeCredit, ng.lines, ng.lineBytes = accounted, g.lines, g.lineBytes
 	tf.g = ng
 	t.born(ng)

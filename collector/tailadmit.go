@@ -104,7 +104,7 @@ func (t *tailer) decideNew(ctx context.Context, tf *tailFile) {
 	if source == "" {
 		source = "file:" + tf.path
 	}
-	tf.g = newGeneration(tf.src, source, tf.id, tf.path, 0, 0, t.now())
+	tf.g = newGeneration(tf.src, source, tf.id, tf.path, 0, 0, t.now(), birthOf(tf.f, t.now()))
 	tf.g.lastData = t.now()
 	t.born(tf.g)
 }
@@ -285,7 +285,7 @@ func (t *tailer) resume(ctx context.Context, tf *tailFile, cp checkpoint, st fil
 	// stopped: the rest of the saved generation may be in a copy.
 	t.recoverSaved(ctx, cp, filepath.Dir(tf.path))
 	if same {
-		tf.g = newGeneration(tf.src, cp.Source, tf.id, tf.path, cp.Epoch+1, 0, t.now())
+		tf.g = newGeneration(tf.src, cp.Source, tf.id, tf.path, cp.Epoch+1, 0, t.now(), birthOf(tf.f, t.now()))
 		t.born(tf.g)
 		return
 	}
