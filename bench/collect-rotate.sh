@@ -7,6 +7,7 @@
 # build's memory following 1,000 files in 50 folders.
 #   bench/collect-rotate.sh [SECONDS]      (default 30 per run)
 #   bench/collect-rotate.sh memory         (the memory part alone)
+#   ROWS='copytruncate app.log\*' bench/collect-rotate.sh   (the rows whose "name glob" matches)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
@@ -59,6 +60,7 @@ run=0
 rotation() {
   local name=$1 glob=$2 every=$3 rate=$4 mode=$5
   shift 5
+  [[ -z ${ROWS:-} || "$name $glob" =~ $ROWS ]] || return 0
   run=$((run + 1))
   local tag="rot${run}x" logs="$dir/logs$run"
   mkdir -p "$logs"
@@ -79,14 +81,18 @@ rotation() {
   wait $wpid
   local written
   written=$(cat "$dir/w$run.out")
-  # Wait until the loghost holds the last line (or 60 s), then 2 s more.
-  local last
-  last=$(printf "%08d" $((written - 1)))
+  # Wait until the loghost holds every line, or its count stood still
+  # for 10 s (an older generation's end may arrive after the newest
+  # line), at most 2 minutes.
+  local n prev=-1 still=0
   for _ in $(seq 120); do
-    "$dir/watchpost" grep -data "$dir/data" "$tag" "$last" 2>/dev/null | grep -q . && break
-    sleep 0.5
+    n=$("$dir/watchpost" grep -data "$dir/data" -c "$tag" 2>/dev/null || echo -1)
+    [ "$n" = "$written" ] && break
+    if [ "$n" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+    [ "$still" -ge 10 ] && break
+    prev=$n
+    sleep 1
   done
-  sleep 2
   local lostc
   lostc=$(curl -s "http://127.0.0.1:$((port + run))/metrics" | awk '/^watchpost_collector_lost_lines_total/{s+=$2} END{print s+0}')
   kill $cpid; wait $cpid 2>/dev/null || true
