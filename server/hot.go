@@ -87,14 +87,14 @@ func (l *loghost) swapHot(ctx context.Context, cfg *config.Config) error {
 	}
 	old := l.hot.Load()
 	old.stop()
-	if err := l.reloadTracking(cfg, probes); err != nil {
-		return err
+	h, err := (*hot)(nil), l.reloadTracking(cfg, probes)
+	if err == nil {
+		h, err = l.startHot(ctx, cfg)
 	}
-	h, err := l.startHot(ctx, cfg)
 	if err != nil {
 		// Checked before, so this is rare (a Matrix room address that
-		// does not resolve): go on with the old configuration rather
-		// than none.
+		// does not resolve, heartbeats or vantages the service refuses):
+		// go on with the old configuration rather than none.
 		l.o.Logger.Error("reload: cannot start the new checks and alerting; restarting the old ones", "err", err)
 		oldProbes, _ := CompileChecks(old.cfg)
 		if rerr := l.reloadTracking(old.cfg, oldProbes); rerr != nil {
