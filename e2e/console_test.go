@@ -318,6 +318,12 @@ rules:
 	clean("subscribers")
 	shot("console-subscribers.png")
 
+	// The places that probe: here the loghost alone.
+	b.Navigate(base + "/admin/vantages")
+	has("vantages", "Vantages", "loghost")
+	clean("vantages")
+	shot("console-vantages.png")
+
 	// The public page: the window ahead, the manual incident, the
 	// heartbeat's pings, the form; nothing private.
 	b.Navigate(base + "/")
