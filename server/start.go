@@ -238,11 +238,6 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		ConnContext:       guard.ConnContext,
 		ErrorLog:          nil,
 	}
-	go func() {
-		if err := l.httpSrv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			l.errc <- fmt.Errorf("http: %w", err)
-		}
-	}()
 	addrs := Addrs{HTTP: ln.Addr().String()}
 
 	if err := l.startSyslog(ctx, st, tlsCfg, newSet(), &addrs); err != nil {
@@ -307,6 +302,14 @@ func start(parent context.Context, o Options, cfg *config.Config, st settings) (
 		go func() { defer l.wg.Done(); l.reloadLoop(ctx) }()
 	}
 	fmt.Fprint(o.Out, st.banner())
+	// Served last: the listener is bound (clients wait in its queue), and
+	// a client that gets an answer — /healthz, a collector — finds syslog,
+	// the banner and everything else already in place.
+	go func() {
+		if err := l.httpSrv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			l.errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
 	o.Logger.Info("loghost started", "http", addrs.HTTP, "syslog_udp", addrs.SyslogUDP, "syslog_tcp", addrs.SyslogTCP, "store", st.dbPath)
 	if o.Ready != nil {
 		o.Ready(addrs)

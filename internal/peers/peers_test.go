@@ -217,13 +217,15 @@ func TestStartMissingProgramSkips(t *testing.T) {
 	}
 }
 
+// TestSignal uses SIGUSR1: a shell started with SIGHUP ignored (under
+// nohup) cannot trap it.
 func TestSignal(t *testing.T) {
-	p := Start(t, "sh", "-c", `trap 'echo got-hup' HUP; echo ready; while :; do sleep 0.05; done`)
+	p := Start(t, "sh", "-c", `trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.05; done`)
 	Eventually(t, 10*time.Second, func() bool { return strings.Contains(p.Output(), "ready") })
-	if err := p.Signal(syscall.SIGHUP); err != nil {
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	Eventually(t, 10*time.Second, func() bool { return strings.Contains(p.Output(), "got-hup") })
+	Eventually(t, 10*time.Second, func() bool { return strings.Contains(p.Output(), "got-usr1") })
 	p.Stop()
 	if err := p.Signal(syscall.SIGHUP); err == nil {
 		t.Error("Signal after exit = nil, want an error")
