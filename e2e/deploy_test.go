@@ -269,11 +269,13 @@ echo "--- rsyslog log"; cat "$T/rsyslog.log"
 	}
 	// The collector must be able to write its state under its own unit
 	// (a restart would read every file again otherwise). Reading munin's
-	// root-only plugin-conf.d is not needed for the built-in metrics.
+	// root-only plugin-conf.d is not needed for the built-in metrics, and
+	// a munin plugin that cannot read what it measures (postfix's queue,
+	// once another test installed postfix) says so on its own stderr.
 	collectorLog := out[strings.Index(out, "--- collector log"):strings.Index(out, "--- rsyslog log")]
 	for _, l := range strings.Split(collectorLog, "\n") {
 		low := strings.ToLower(l)
-		if (strings.Contains(low, "permission denied") || strings.Contains(low, "read-only file system")) && !strings.Contains(l, "plugin-conf.d") {
+		if (strings.Contains(low, "permission denied") || strings.Contains(low, "read-only file system")) && !strings.Contains(l, "plugin-conf.d") && !strings.Contains(l, "component=munin") {
 			t.Errorf("the collector cannot write under its unit: %s", l)
 		}
 	}

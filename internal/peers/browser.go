@@ -119,6 +119,22 @@ func (b *Browser) read() {
 
 func (b *Browser) call(session, method string, params any, out any) {
 	b.t.Helper()
+	if err := b.try(session, method, params, out); err != nil {
+		b.t.Fatalf("devtools %s: %v", method, err)
+	}
+}
+
+// errProtocol is an error the browser answered with (as opposed to losing
+// the browser): "Inspected target navigated or closed" while a page
+// loads, say.
+type errProtocol struct{ msg string }
+
+func (e errProtocol) Error() string { return e.msg }
+
+// try is call that returns the browser's error answer instead of ending
+// the test; losing the browser still ends it.
+func (b *Browser) try(session, method string, params any, out any) error {
+	b.t.Helper()
 	b.mu.Lock()
 	b.nextID++
 	id := b.nextID
@@ -142,7 +158,7 @@ func (b *Browser) call(session, method string, params any, out any) {
 			b.t.Fatalf("devtools %s: the browser went away", method)
 		}
 		if r.Error != nil {
-			b.t.Fatalf("devtools %s: %s", method, r.Error.Message)
+			return errProtocol{r.Error.Message}
 		}
 		if out != nil {
 			if err := json.Unmarshal(r.Result, out); err != nil {
@@ -152,6 +168,7 @@ func (b *Browser) call(session, method string, params any, out any) {
 	case <-time.After(60 * time.Second):
 		b.t.Fatalf("devtools %s: no answer in 60 s", method)
 	}
+	return nil
 }
 
 // Call sends a DevTools command to the page.
@@ -186,12 +203,23 @@ func (b *Browser) Eval(expr string) json.RawMessage {
 	return res.Result.Value
 }
 
-// WaitFor polls a JavaScript condition until it is true.
+// WaitFor polls a JavaScript condition until it is true. While a page
+// loads (after a form's submit, say) the evaluation may fail or throw:
+// that is "not yet".
 func (b *Browser) WaitFor(cond string, timeout time.Duration) {
 	b.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		if string(b.Eval("!!("+cond+")")) == "true" {
+		var res struct {
+			Result struct {
+				Value json.RawMessage `json:"value"`
+			} `json:"result"`
+			Exception *struct {
+				Text string `json:"text"`
+			} `json:"exceptionDetails"`
+		}
+		err := b.try(b.session, "Runtime.evaluate", map[string]any{"expression": "!!(" + cond + ")", "returnByValue": true, "awaitPromise": true}, &res)
+		if err == nil && res.Exception == nil && string(res.Result.Value) == "true" {
 			return
 		}
 		if time.Now().After(deadline) {
