@@ -31,7 +31,10 @@ func (c *Console) ago(t time.Time) string {
 		return "never"
 	}
 	d := c.d.Now().Sub(t)
-	if d < 0 {
+	switch {
+	case d < 0 && d > -time.Second, d >= 0 && d < time.Second:
+		return "just now"
+	case d < 0:
 		return "in " + fmtDuration(-d)
 	}
 	return fmtDuration(d) + " ago"

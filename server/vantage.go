@@ -5,6 +5,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/watchpost/watchpost/buildinfo"
 	"github.com/watchpost/watchpost/config"
 	"github.com/watchpost/watchpost/console"
 	"github.com/watchpost/watchpost/uptime"
@@ -19,7 +20,7 @@ func (l *loghost) startVantages(ctx context.Context, cfg *config.Config, tr *upt
 		auth = l.tokens.Lookup
 	}
 	eng, err := vantage.New(ctx, vantage.Config{DB: l.store.DB(), Tracker: tr, Checks: cfg.Checks, Vantages: cfg.Vantages,
-		Auth: auth, Now: l.o.Now, Metrics: set, Logger: l.o.Logger.With("component", "vantage"),
+		Auth: auth, Now: l.o.Now, Version: buildinfo.Version, Metrics: set, Logger: l.o.Logger.With("component", "vantage"),
 		RunLocal: hotRunner{l}.RunNow, // the scheduler in force
 		Changed: func() {
 			if l.statusChanged != nil {

@@ -60,7 +60,9 @@ type Config struct {
 	KeepResults time.Duration
 	Now         func() time.Time
 	Logger      *slog.Logger
-	Metrics     *metrics.Set
+	// Version is the loghost's own, shown beside the collectors'.
+	Version string
+	Metrics *metrics.Set
 }
 
 // checkState is the engine's picture of one check.
@@ -172,7 +174,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, vantages: map[string]*vantage{}, kick: make(chan time.Time, 1), replan: make(chan struct{}, 1),
 		fills: map[string]time.Time{}}
 	e.plan.Store(p)
-	e.vantages[Loghost] = &vantage{loc: Loghost, host: Loghost, firstSeen: cfg.Now(), lastSeen: cfg.Now(), runNow: map[string]bool{}}
+	e.vantages[Loghost] = &vantage{loc: Loghost, host: Loghost, version: cfg.Version, firstSeen: cfg.Now(), lastSeen: cfg.Now(), runNow: map[string]bool{}}
 	s := cfg.Metrics
 	e.m.stored = s.NewCounter("watchpost_vantage_results_stored_total")
 	e.m.duplicates = s.NewCounter("watchpost_vantage_results_duplicate_total")
