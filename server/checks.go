@@ -385,7 +385,7 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 		if !r.Inconclusive && eng != nil && eng.Handles(r.Check) {
 			// Seen from several places: the vantages decide.
 			eng.Local(ctx, r)
-			l.feedHeartbeat(ctx, feeds[r.Check], r)
+			l.feedHeartbeat(ctx, feeds[r.Check], r, resultDetail(r))
 			return
 		}
 		if r.Inconclusive {
@@ -395,19 +395,13 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 			l.o.Logger.Warn("check inconclusive", "check", r.Check, "err", r.Error)
 			return
 		}
-		var why []string
-		if r.Error != "" {
-			why = append(why, r.Error)
-		}
-		for _, c := range r.Failed() {
-			why = append(why, c.Condition+" ("+c.Detail+")")
-		}
+		detail := resultDetail(r)
 		conds := make([]uptime.Condition, len(r.ConditionResults))
 		for i, c := range r.ConditionResults {
 			conds[i] = uptime.Condition{Condition: c.Condition, OK: c.OK, Warn: c.Warn, Detail: c.Detail}
 		}
 		ch, err := tr.Observe(ctx, uptime.Observation{Check: r.Check, Time: r.Time, OK: r.Success, Degraded: r.Degraded,
-			Duration: r.Duration, Detail: strings.Join(why, "; "), Error: r.Error, Conditions: conds})
+			Duration: r.Duration, Detail: detail, Error: r.Error, Conditions: conds})
 		if err != nil {
 			if ctx.Err() == nil {
 				l.o.Logger.Error("record check result", "check", r.Check, "err", err)
@@ -420,7 +414,7 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 				l.statusChanged()
 			}
 		}
-		l.feedHeartbeat(ctx, feeds[r.Check], r)
+		l.feedHeartbeat(ctx, feeds[r.Check], r, detail)
 	}
 	s := checker.NewScheduler(local, l.o.Now, sink, h.set, l.o.Logger.With("component", "checker"))
 	// A paused check runs no probe.
@@ -436,11 +430,9 @@ func (l *loghost) startProbes(ctx context.Context, h *hot) error {
 	return nil
 }
 
-// feedHeartbeat pings the heartbeat a check's results feed, if any.
-func (l *loghost) feedHeartbeat(ctx context.Context, hb string, r checker.Result) {
-	if hb == "" || l.beats == nil {
-		return
-	}
+// resultDetail is why a result failed: the probe's error and the
+// conditions that failed.
+func resultDetail(r checker.Result) string {
 	var why []string
 	if r.Error != "" {
 		why = append(why, r.Error)
@@ -448,7 +440,15 @@ func (l *loghost) feedHeartbeat(ctx context.Context, hb string, r checker.Result
 	for _, c := range r.Failed() {
 		why = append(why, c.Condition+" ("+c.Detail+")")
 	}
-	if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, strings.Join(why, "; ")); err != nil && ctx.Err() == nil {
+	return strings.Join(why, "; ")
+}
+
+// feedHeartbeat pings the heartbeat a check's results feed, if any.
+func (l *loghost) feedHeartbeat(ctx context.Context, hb string, r checker.Result, detail string) {
+	if hb == "" || l.beats == nil {
+		return
+	}
+	if err := l.beats.Feed(ctx, hb, r.Success, "check "+r.Check, detail); err != nil && ctx.Err() == nil {
 		l.o.Logger.Warn("heartbeat fed by a check", "check", r.Check, "heartbeat", hb, "err", err)
 	}
 }

@@ -188,6 +188,20 @@ func (b *Browser) Navigate(url string) {
 // as JSON.
 func (b *Browser) Eval(expr string) json.RawMessage {
 	b.t.Helper()
+	v, exception, err := b.evaluate(expr)
+	if err != nil {
+		b.t.Fatalf("devtools Runtime.evaluate: %v", err)
+	}
+	if exception != "" {
+		b.t.Fatalf("evaluate %s: %s", expr, exception)
+	}
+	return v
+}
+
+// evaluate runs expr in the page: its value, the exception it threw, or
+// the browser's error answer (the page navigating away meanwhile).
+func (b *Browser) evaluate(expr string) (json.RawMessage, string, error) {
+	b.t.Helper()
 	var res struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -196,11 +210,13 @@ func (b *Browser) Eval(expr string) json.RawMessage {
 			Text string `json:"text"`
 		} `json:"exceptionDetails"`
 	}
-	b.Call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &res)
-	if res.Exception != nil {
-		b.t.Fatalf("evaluate %s: %s", expr, res.Exception.Text)
+	if err := b.try(b.session, "Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &res); err != nil {
+		return nil, "", err
 	}
-	return res.Result.Value
+	if res.Exception != nil {
+		return nil, res.Exception.Text, nil
+	}
+	return res.Result.Value, "", nil
 }
 
 // WaitFor polls a JavaScript condition until it is true. While a page
@@ -210,16 +226,7 @@ func (b *Browser) WaitFor(cond string, timeout time.Duration) {
 	b.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		var res struct {
-			Result struct {
-				Value json.RawMessage `json:"value"`
-			} `json:"result"`
-			Exception *struct {
-				Text string `json:"text"`
-			} `json:"exceptionDetails"`
-		}
-		err := b.try(b.session, "Runtime.evaluate", map[string]any{"expression": "!!(" + cond + ")", "returnByValue": true, "awaitPromise": true}, &res)
-		if err == nil && res.Exception == nil && string(res.Result.Value) == "true" {
+		if v, exception, err := b.evaluate("!!(" + cond + ")"); err == nil && exception == "" && string(v) == "true" {
 			return
 		}
 		if time.Now().After(deadline) {
