@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/watchpost/watchpost/config"
-	"github.com/watchpost/watchpost/rdap"
 )
 
 // Defaults for a check that does not say.
@@ -38,7 +37,7 @@ type Options struct {
 	IPVersion          int              // 4 or 6: connect over that family only; 0: either
 	// Registry answers domain checks (shared, so that each domain is
 	// asked about at most daily); nil: a client without a disk cache.
-	Registry *rdap.Client
+	Registry *Registry
 }
 
 // network is the dial network the IP version choice allows.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -229,12 +228,12 @@ func run(ctx context.Context, rc Config, sc ShipperConfig, mc metricsConfig, onc
 		if err != nil {
 			return fmt.Errorf("metrics listener: %w", err)
 		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go serveMetrics(mctx, ln, func(w io.Writer) {
 			metrics.WriteProcessMetrics(w)
 			set.WritePrometheus(w)
-		}), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+		})
 	}
 	// The loghost decides the name with a host token; it is logged from
 	// its first answer. This host's own name is only what an enrolment
