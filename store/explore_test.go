@@ -313,14 +313,16 @@ func TestWordNumSound(t *testing.T) {
 		"Out of memory: Killed process 42421 (php-fpm8.2) total-vm:123kB",
 		"Failed password for root from 10.0.0.7 port 22 ssh2",
 		"port 4711", "abc 1", "xyz 12345 and Port 7", "ab 12 cd 3 efg 45a", "a  1 bcd  2 Cde 9",
+		"From 192.168.1.20 and from 1234.5.6.7 to 10.1.", "rom 1.2.3 bcd 12.34.5",
 	}
 	for _, l := range lines {
 		keys := map[uint64]bool{}
 		wordNumKeys(l, func(k uint64) { keys[k] = true })
+		dottedKeys(l, func(k uint64) { keys[k] = true })
 		low := strings.ToLower(l)
 		for i := 0; i < len(low); i++ {
 			for j := i + 1; j <= len(low); j++ {
-				for _, p := range wordNumProbes(low[i:j], nil) {
+				for _, p := range dottedProbes(low[i:j], wordNumProbes(low[i:j], nil)) {
 					found := false
 					for k := range keys {
 						if mix(k) == p.h {
@@ -358,6 +360,32 @@ func TestWordNumExcludes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(hits) != 10 || st.Candidates > 2 {
+		t.Fatalf("%d hits from %d of %d blocks", len(hits), st.Candidates, st.Blocks)
+	}
+}
+
+// TestDottedExcludes: an address prefix after a word finds its block
+// among blocks full of other addresses.
+func TestDottedExcludes(t *testing.T) {
+	s, _ := openTest(t, nil)
+	ctx := context.Background()
+	for b := 0; b < 20; b++ {
+		var recs []Record
+		for i := 0; i < 200; i++ {
+			recs = append(recs, logRec("web1", "sshd", fmt.Sprintf("Failed password for root from 10.%d.1.%d port 22 ssh2", 2+i%50, b*200+i), t0))
+		}
+		if b == 7 {
+			recs = append(recs, logRec("web1", "sshd", "Failed password for root from 10.1.7.7 port 22 ssh2", t0))
+		}
+		if _, err := s.Append(ctx, "web1", recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, st, err := s.Search(ctx, SearchOptions{Query: mustQuery(t, `message~"Failed password for .* from 10\\.1\\."`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 1 || st.Candidates > 2 {
 		t.Fatalf("%d hits from %d of %d blocks", len(hits), st.Candidates, st.Blocks)
 	}
 }

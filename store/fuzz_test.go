@@ -61,14 +61,16 @@ func FuzzScanRaw(f *testing.F) {
 func FuzzWordNum(f *testing.F) {
 	f.Add("Killed process 42421 (php)", 7, 19)
 	f.Add("port 22 ssh2 from 10.0.0.1", 0, 8)
+	f.Add("Failed password for root from 10.1.132.38 port 39107", 27, 39)
 	f.Fuzz(func(t *testing.T, line string, i, j int) {
 		if i < 0 || j > len(line) || i > j {
 			return
 		}
 		keys := map[uint64]bool{}
 		wordNumKeys(line, func(k uint64) { keys[mix(k)] = true })
+		dottedKeys(line, func(k uint64) { keys[mix(k)] = true })
 		lit := lowerString(line[i:j])
-		for _, p := range wordNumProbes(lit, nil) {
+		for _, p := range dottedProbes(lit, wordNumProbes(lit, nil)) {
 			if !keys[p.h] {
 				t.Fatalf("probe of %q not among the keys of %q", lit, line)
 			}

@@ -413,6 +413,7 @@ func (s *Store) filterBySignature(ctx context.Context, db reader, q *query.Query
 	for _, lit := range q.Literals() {
 		probes = trigramProbes(lit, probes)
 		probes = wordNumProbes(lit, probes)
+		probes = dottedProbes(lit, probes)
 	}
 	if v, ok := q.FieldEquals("program"); ok {
 		probes = append(probes, probeFor(fieldKey("program", lowerString(v))))
@@ -434,7 +435,7 @@ func (s *Store) filterBySignature(ctx context.Context, db reader, q *query.Query
 	for _, p := range probes {
 		byBand[p.band] = append(byBand[p.band], p)
 	}
-	// The most selective bands first (word-number keys, then the bands
+	// The most selective bands first (word-number and dotted keys, then the bands
 	// with the most probes); once few blocks are left, only their rows
 	// are read, not every block's in the range.
 	bands := make([]int, 0, len(byBand))

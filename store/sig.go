@@ -14,6 +14,10 @@ const (
 	// Blocks written before them have no rows there and are never
 	// excluded by those keys.
 	wordNumBands = 2
+	// dottedBands hold the dotted keys, after the word-number bands;
+	// blocks written before them are likewise never excluded by them.
+	dottedBands = 2
+	allBands    = sigBands + wordNumBands + dottedBands
 )
 
 // Word-number keys. Trigrams say little about numbers: every block of
@@ -88,6 +92,67 @@ func wordNumProbe(k uint64) sigProbe {
 	return sigProbe{band: sigBands + int(h%wordNumBands), h: h}
 }
 
+// Dotted keys. An address prefix ("from 10.1.") is among the commonest
+// searches of an on-call engineer, and neither trigrams nor word-number
+// keys narrow it: a block of sshd lines holds every digit trigram and
+// "rom 10$". A dotted key is the three letters before a space and the
+// first two groups of digits after it with their dots ("rom 10.1."), so
+// a literal holding that much excludes the blocks without the prefix.
+func dottedKeys(s string, add func(k uint64)) {
+	for i := 3; i+4 < len(s); i++ {
+		if s[i] != ' ' || !isDigit(s[i+1]) || !isLetterASCII(s[i-1]) || !isLetterASCII(s[i-2]) || !isLetterASCII(s[i-3]) {
+			continue
+		}
+		if end := dottedPrefix(s, i+1); end > 0 {
+			add(dottedKey(s[i-3:i], s[i+1:end]))
+		}
+	}
+}
+
+// dottedPrefix returns the end of "D.D." at s[at:] (D: one to three
+// digits), or 0.
+func dottedPrefix(s string, at int) int {
+	j := at
+	for g := 0; g < 2; g++ {
+		k := j
+		for k < len(s) && k-j < 4 && isDigit(s[k]) {
+			k++
+		}
+		if k == j || k-j > 3 || k == len(s) || s[k] != '.' {
+			return 0
+		}
+		j = k + 1
+	}
+	return j
+}
+
+// dottedKey hashes letters (lowered), a space and the prefix, as
+// wordNumKey under a name of its own.
+func dottedKey(letters, prefix string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range [...]byte{0, 'd', 't', 0xFF} {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	for k := 0; k < 3; k++ {
+		h = (h ^ uint64(lowerASCII(letters[k]))) * 1099511628211
+	}
+	h = (h ^ ' ') * 1099511628211
+	for k := 0; k < len(prefix); k++ {
+		h = (h ^ uint64(prefix[k])) * 1099511628211
+	}
+	return h | 1<<63
+}
+
+// dottedProbes returns the dotted keys every line holding the lowered
+// literal has.
+func dottedProbes(lit string, dst []sigProbe) []sigProbe {
+	dottedKeys(lit, func(k uint64) {
+		h := mix(k)
+		dst = append(dst, sigProbe{band: sigBands + wordNumBands + int(h%dottedBands), h: h})
+	})
+	return dst
+}
+
 func isDigit(c byte) bool       { return c >= '0' && c <= '9' }
 func isLetterASCII(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
@@ -99,10 +164,12 @@ type sigBuilder struct {
 	keys    []uint32 // distinct trigrams in insertion order
 	extra   map[uint64]struct{}
 	wordNum map[uint64]struct{}
+	dotted  map[uint64]struct{}
 }
 
 func newSigBuilder() *sigBuilder {
-	return &sigBuilder{seen: make([]uint64, 1<<24/64), extra: map[uint64]struct{}{}, wordNum: map[uint64]struct{}{}}
+	return &sigBuilder{seen: make([]uint64, 1<<24/64), extra: map[uint64]struct{}{}, wordNum: map[uint64]struct{}{},
+		dotted: map[uint64]struct{}{}}
 }
 
 func lowerASCII(c byte) byte {
@@ -118,6 +185,7 @@ func (b *sigBuilder) addLine(s string) {
 		return
 	}
 	wordNumKeys(s, func(k uint64) { b.wordNum[k] = struct{}{} })
+	dottedKeys(s, func(k uint64) { b.dotted[k] = struct{}{} })
 	t := uint32(lowerASCII(s[0]))<<8 | uint32(lowerASCII(s[1]))
 	for i := 2; i < len(s); i++ {
 		t = (t<<8 | uint32(lowerASCII(s[i]))) & 0xFFFFFF
@@ -157,13 +225,18 @@ func mix(k uint64) uint64 {
 }
 
 // build returns the bands of the signature and resets the builder.
-func (b *sigBuilder) build() [sigBands + wordNumBands][]byte {
-	var counts [sigBands + wordNumBands]int
+func (b *sigBuilder) build() [allBands][]byte {
+	var counts [allBands]int
 	hashes := make([]uint64, 0, len(b.keys)+len(b.extra))
 	var wn []uint64
 	for k := range b.wordNum {
 		wn = append(wn, mix(k))
 		delete(b.wordNum, k)
+	}
+	var dt []uint64
+	for k := range b.dotted {
+		dt = append(dt, mix(k))
+		delete(b.dotted, k)
 	}
 	for _, t := range b.keys {
 		hashes = append(hashes, mix(uint64(t)))
@@ -180,7 +253,10 @@ func (b *sigBuilder) build() [sigBands + wordNumBands][]byte {
 	for _, h := range wn {
 		counts[sigBands+h%wordNumBands]++
 	}
-	var out [sigBands + wordNumBands][]byte
+	for _, h := range dt {
+		counts[sigBands+wordNumBands+h%dottedBands]++
+	}
+	var out [allBands][]byte
 	for i := range out {
 		nbits := sigMinBits
 		if want := counts[i] * sigBitsPerKey; want > nbits {
@@ -199,6 +275,9 @@ func (b *sigBuilder) build() [sigBands + wordNumBands][]byte {
 	}
 	for _, h := range wn {
 		set(out[sigBands+h%wordNumBands], h)
+	}
+	for _, h := range dt {
+		set(out[sigBands+wordNumBands+h%dottedBands], h)
 	}
 	return out
 }

@@ -476,7 +476,7 @@ func (w *writer) insertBlock(ctx context.Context, tx *sql.Tx, hid int64, kind Ki
 		t := recs[i].Time.UnixNano()
 		minT, maxT = min(minT, t), max(maxT, t)
 	}
-	var bands [sigBands + wordNumBands][]byte
+	var bands [allBands][]byte
 	size := int64(len(data))
 	if kind == KindLog {
 		for i := range recs {
