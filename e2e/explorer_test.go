@@ -477,6 +477,13 @@ func TestLogsLiveTail(t *testing.T) {
 	}
 	b.WaitFor(`(function () { var l = document.getElementById("list"); return l.scrollTop + l.clientHeight >= l.scrollHeight - 30; })()`, 10*time.Second)
 	b.WaitFor(fmt.Sprintf(`[...document.querySelectorAll("#window .row .m")].pop().textContent.startsWith("tail line %07d ")`, total-1), 20*time.Second)
+	// More came while paused than the page holds: a row above the kept
+	// ones says how many were skipped (the oldest rows kept begin with it).
+	var skippedPaused int
+	json.Unmarshal(b.Eval(`+document.getElementById("explorer").dataset.skippedPaused`), &skippedPaused)
+	if want := pending[len(pending)-1] - 10000; skippedPaused < want {
+		t.Errorf("%d lines said skipped while paused, want at least %d", skippedPaused, want)
+	}
 
 	// The loghost restarts; lines stored while the page is away come
 	// after the reconnect, none twice.

@@ -952,7 +952,16 @@
     if (!paused) return;
     paused = false;
     var add = pending;
+    // Room for the marker: with a full pending buffer, trimming the rows
+    // to MAXROWS would drop the marker first, and the reader would never
+    // learn that lines were skipped.
+    var over = add.length - (MAXROWS - 1);
+    if (pendingSkipped && over > 0) {
+      for (var k = 0; k < over; k++) if (!add[k].marker) pendingSkipped++;
+      add = add.slice(over);
+    }
     if (pendingSkipped) add.unshift(marker("— " + nf.format(pendingSkipped) + " lines skipped while paused —"));
+    root.dataset.skippedPaused = String(pendingSkipped);
     pending = [];
     pendingSkipped = 0;
     appendRows(add);
