@@ -358,55 +358,8 @@ func TestLogsLiveTail(t *testing.T) {
 	b.Navigate(base + "/admin/logs?live=1&q=" + url.QueryEscape("-nomatch"))
 	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "open"`, 30*time.Second)
 
-	// 5,000 lines/s in batches of 1,250 every 250 ms, as a busy
-	// collector ships them.
-	const rate, batch = 5000, 1250
-	stop := make(chan struct{})
-	sent := make(chan int, 1)
-	var stopOnce sync.Once
-	halt := func() int {
-		stopOnce.Do(func() { close(stop) })
-		return <-sent
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			halt()
-		}
-	}()
-	go func() {
-		n := 0
-		tick := time.NewTicker(time.Second * batch / rate)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				sent <- n
-				return
-			case <-tick.C:
-			}
-			var sb strings.Builder
-			stamp := time.Now().UTC().Format(time.Stamp)
-			for i := 0; i < batch; i++ {
-				// syslog lines of a few programs and severities
-				pri, tag, msg := 4*8+6, "sshd[4242]", fmt.Sprintf("Accepted publickey for deploy from 192.0.2.%d port %d ssh2", n%250, 1024+n%60000)
-				switch {
-				case n%10 == 3:
-					pri, msg = 4*8+4, fmt.Sprintf("Failed password for root from 203.0.113.%d port %d ssh2", n%7, 1024+n%60000)
-				case n%97 == 5:
-					pri, tag, msg = 3, "kernel", fmt.Sprintf("nvme0n1: I/O error, dev nvme0n1, sector %d", n*8)
-				case n%3 == 0:
-					pri, tag, msg = 3*8+6, "nginx[812]", fmt.Sprintf("GET /api/items/%d 200", n%1000)
-				}
-				fmt.Fprintf(&sb, `{"line":"<%d>%s web1 %s: tail line %07d %s"}`+"\n", pri, stamp, tag, n, msg)
-				n++
-			}
-			if code, ans := postIngestQuiet(base, "token-web1", sb.String()); code != 200 {
-				t.Errorf("ingest answered %d %s", code, ans)
-			}
-		}
-	}()
+	halt := sendTail(t, base)
+	defer halt()
 	b.WaitFor(`+document.getElementById("list").dataset.rows > 2000`, 30*time.Second)
 	if p := string(b.Eval(`document.getElementById("explorer").dataset.paused`)); p != `"false"` {
 		t.Fatalf("paused before scrolling: %s", p)
@@ -521,6 +474,73 @@ func TestLogsLiveTail(t *testing.T) {
 		t.Errorf("refused tail says %s", s)
 	}
 	b.Eval(`window.__extra.forEach(w => w.close()); true`)
+}
+
+// sendTail ships 5,000 lines/s in batches of 1,250 every 250 ms, as a
+// busy collector does, until halt, which returns how many were sent.
+func sendTail(t *testing.T, base string) (halt func() int) {
+	const rate, batch = 5000, 1250
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	var once sync.Once
+	total := 0
+	halt = func() int {
+		once.Do(func() { close(stop); total = <-sent })
+		return total
+	}
+	go func() {
+		n := 0
+		tick := time.NewTicker(time.Second * batch / rate)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			case <-tick.C:
+			}
+			var sb strings.Builder
+			stamp := time.Now().UTC().Format(time.Stamp)
+			for i := 0; i < batch; i++ {
+				// syslog lines of a few programs and severities
+				pri, tag, msg := 4*8+6, "sshd[4242]", fmt.Sprintf("Accepted publickey for deploy from 192.0.2.%d port %d ssh2", n%250, 1024+n%60000)
+				switch {
+				case n%10 == 3:
+					pri, msg = 4*8+4, fmt.Sprintf("Failed password for root from 203.0.113.%d port %d ssh2", n%7, 1024+n%60000)
+				case n%97 == 5:
+					pri, tag, msg = 3, "kernel", fmt.Sprintf("nvme0n1: I/O error, dev nvme0n1, sector %d", n*8)
+				case n%3 == 0:
+					pri, tag, msg = 3*8+6, "nginx[812]", fmt.Sprintf("GET /api/items/%d 200", n%1000)
+				}
+				fmt.Fprintf(&sb, `{"line":"<%d>%s web1 %s: tail line %07d %s"}`+"\n", pri, stamp, tag, n, msg)
+				n++
+			}
+			if code, ans := postIngestQuiet(base, "token-web1", sb.String()); code != 200 {
+				t.Errorf("ingest answered %d %s", code, ans)
+			}
+		}
+	}()
+	return halt
+}
+
+// TestLogsLiveTailSlowPage: a page that stops reading (its script held
+// in the debugger) does not hold the loghost's lines up; when it reads
+// again it is told how many it missed.
+func TestLogsLiveTailSlowPage(t *testing.T) {
+	_, _, base, b := explorerLoghost(t, "")
+	b.Navigate(base + "/admin/logs?live=1&q=" + url.QueryEscape("-nomatch"))
+	b.WaitFor(`document.getElementById("explorer").dataset.liveState === "open"`, 30*time.Second)
+	halt := sendTail(t, base)
+	defer halt()
+	b.WaitFor(`+document.getElementById("list").dataset.rows > 2000`, 30*time.Second)
+	b.Call("Debugger.enable", nil, nil)
+	b.Call("Debugger.pause", nil, nil)
+	time.Sleep(20 * time.Second)
+	b.Call("Debugger.resume", nil, nil)
+	b.WaitFor(`+document.getElementById("explorer").dataset.skippedBehind > 0`, 30*time.Second)
+	// The ingest kept its pace meanwhile (sendTail fails the test on an
+	// answer other than 200).
+	t.Logf("%d lines sent; the page was told %s were skipped", halt(), b.Eval(`document.getElementById("explorer").dataset.skippedBehind`))
 }
 
 // postIngestQuiet posts a batch from a goroutine (no t.Fatal there).

@@ -920,7 +920,10 @@
     if (!paused && list.scrollTop < expectTop - 2) pause("scroll");
     var add = (d.lines || []).map(function (e) { return { e: e }; });
     if (d.note) add.unshift(marker("— " + d.note + " —"));
-    if (d.skipped) add.unshift(marker("— " + nf.format(d.skipped) + " lines skipped: the page could not keep up (narrow the query to see them all) —"));
+    if (d.skipped) {
+      add.unshift(marker("— " + nf.format(d.skipped) + " lines skipped: the page could not keep up (narrow the query to see them all) —"));
+      root.dataset.skippedBehind = String((+root.dataset.skippedBehind || 0) + d.skipped);
+    }
     if (paused) {
       for (var i = 0; i < add.length; i++) pending.push(add[i]);
       var over = pending.length - PENDMAX;
