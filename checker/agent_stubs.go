@@ -12,8 +12,8 @@ import (
 
 // The agent build (`-tags agent`) probes what a collector may be asked
 // to probe; S3 buckets and IMAP mailboxes are the loghost's, and their
-// clients would double the agent's size. Domain expiry is asked from the loghost
-// alone (domain_rdap.go).
+// clients would double the agent's size. So is domain expiry
+// (domain_rdap.go).
 
 var errNotInAgent = errors.New("not in the agent build: the loghost checks this")
 
