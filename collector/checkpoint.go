@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/watchpost/watchpost/internal/jsonstr"
 )
 
 // checkpoint is how far a source was acknowledged, and what identifies
@@ -154,19 +156,19 @@ func appendCheckpointFile(w *bufio.Writer, b []byte, cps map[string]checkpoint) 
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':', '{')
 		for _, f := range [...]struct{ k, v string }{{"source", c.Source}, {"path", c.Path}, {"fp", c.FP}, {"cursor", c.Cursor}} {
 			if f.v != "" {
 				b = append(b, '"')
 				b = append(b, f.k...)
 				b = append(b, '"', ':')
-				b = appendJSONString(b, f.v)
+				b = jsonstr.Append(b, f.v)
 				b = append(b, ',')
 			}
 		}
 		b = append(b, `"gen":`...)
-		b = appendJSONString(b, c.Gen)
+		b = jsonstr.Append(b, c.Gen)
 		for _, f := range [...]struct {
 			k string
 			v int64

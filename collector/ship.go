@@ -23,6 +23,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/watchpost/watchpost/internal/jsonstr"
 )
 
 // ShipperConfig configures the HTTPS sink of `watchpost collect`.
@@ -366,14 +368,14 @@ type batchEncoder struct {
 // and its newline.
 func appendWireLine(dst []byte, l *Line) []byte {
 	dst = append(dst, `{"source":`...)
-	dst = appendJSONString(dst, l.Source)
+	dst = jsonstr.Append(dst, l.Source)
 	dst = append(dst, `,"gen":`...)
-	dst = appendJSONString(dst, l.Gen)
+	dst = jsonstr.Append(dst, l.Gen)
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, l.Offset, 10)
 	if utf8.Valid(l.Text) {
 		dst = append(dst, `,"line":`...)
-		dst = appendJSONString(dst, l.Text)
+		dst = jsonstr.Append(dst, l.Text)
 	} else {
 		dst = append(dst, `,"line_b64":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, l.Text)
@@ -384,7 +386,7 @@ func appendWireLine(dst []byte, l *Line) []byte {
 			dst = append(dst, `,"`...)
 			dst = append(dst, kv.k...)
 			dst = append(dst, `":`...)
-			dst = appendJSONString(dst, kv.v)
+			dst = jsonstr.Append(dst, kv.v)
 		}
 	}
 	if !l.Time.IsZero() {
@@ -401,40 +403,6 @@ func appendWireLine(dst []byte, l *Line) []byte {
 		dst = strconv.AppendInt(dst, int64(l.Facility), 10)
 	}
 	return append(dst, "}\n"...)
-}
-
-// appendJSONString appends s as a JSON string; only quotes, backslashes
-// and control characters need escaping. Invalid UTF-8 (a file name can
-// hold any bytes; lines that do go as line_b64) becomes U+FFFD.
-func appendJSONString[T string | []byte](dst []byte, s T) []byte {
-	const hex = "0123456789abcdef"
-	if !utf8.Valid([]byte(s)) {
-		return appendJSONString(dst, strings.ToValidUTF8(string(s), "\uFFFD"))
-	}
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // encode renders lines and then items (self-reports, metric samples).

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/watchpost/watchpost/internal/jsonstr"
 	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/store"
 )
@@ -92,7 +93,7 @@ func appendRecordOnce(dst []byte, r *store.Record, maxLine, maxValue, nFields in
 	dst = append(dst, `{"_time":"`...)
 	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","_msg":`...)
-	dst = appendJSONString(dst, raw)
+	dst = jsonstr.Append(dst, raw)
 	dst = append(dst, `,"`+fieldLower+`":`...)
 	dst = appendJSONLower(dst, raw)
 	dst = appendField(dst, fieldSeq, strconv.FormatInt(r.Seq, 10))
@@ -171,9 +172,9 @@ func appendExact(dst []byte, k, v string) []byte {
 	} else {
 		dst = append(dst, ',')
 	}
-	dst = appendJSONString(dst, k)
+	dst = jsonstr.Append(dst, k)
 	dst = append(dst, ':')
-	return appendJSONString(dst, v)
+	return jsonstr.Append(dst, v)
 }
 
 // numeric reports whether VictoriaLogs may store v as a number: digits
@@ -227,15 +228,15 @@ func cutUTF8(s string, n int) string {
 
 func appendField(dst []byte, k, v string) []byte {
 	dst = append(dst, ',')
-	dst = appendJSONString(dst, k)
+	dst = jsonstr.Append(dst, k)
 	dst = append(dst, ':')
-	return appendJSONString(dst, v)
+	return jsonstr.Append(dst, v)
 }
 
-// appendJSONLower is appendJSONString of s with ASCII letters lowered.
+// appendJSONLower is jsonstr.Append of s with ASCII letters lowered.
 func appendJSONLower(dst []byte, s string) []byte {
 	start := len(dst)
-	dst = appendJSONString(dst, s)
+	dst = jsonstr.Append(dst, s)
 	for i := start; i < len(dst); i++ {
 		if c := dst[i]; c >= 'A' && c <= 'Z' {
 			// Escapes are \n, \uXXXX with lower-case hex digits: no
@@ -244,56 +245,4 @@ func appendJSONLower(dst []byte, s string) []byte {
 		}
 	}
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
-// U+FFFD (the bytes travel in wp_line_b64 where they matter).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

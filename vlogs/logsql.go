@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/watchpost/watchpost/internal/jsonstr"
 	"github.com/watchpost/watchpost/logparse"
 	"github.com/watchpost/watchpost/query"
 )
@@ -237,14 +238,14 @@ func loosen(re *syntax.Regexp) {
 
 // unsure selects the rows whose field's original is in wp_exact.
 func unsure(field string) string {
-	return fieldExact + ":~" + strconv.Quote(regexp.QuoteMeta(string(appendJSONString(nil, exactKey(field)))+":"))
+	return fieldExact + ":~" + strconv.Quote(regexp.QuoteMeta(string(jsonstr.Append(nil, exactKey(field)))+":"))
 }
 
 // exactHas selects the rows whose wp_exact holds field = value.
 func exactHas(field, value string) string {
-	kv := appendJSONString(nil, exactKey(field))
+	kv := jsonstr.Append(nil, exactKey(field))
 	kv = append(kv, ':')
-	kv = appendJSONString(kv, value)
+	kv = jsonstr.Append(kv, value)
 	return fieldExact + ":~" + strconv.Quote(regexp.QuoteMeta(string(kv)))
 }
 
