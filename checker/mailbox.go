@@ -222,8 +222,14 @@ func (p *Probe) awaitRemote(ctx context.Context, s mailSession, token string, se
 			return nil
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("message to %s not in %s after %s: %w", p.roundTrip.to, m.display, formatDuration(time.Since(sent)), ctx.Err())
+			// The connection's deadline is the context's: a read cut by
+			// it can return before ctx says Done, and is the same end.
+			if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				cause := ctx.Err()
+				if cause == nil {
+					cause = context.DeadlineExceeded
+				}
+				return fmt.Errorf("message to %s not in %s after %s: %w", p.roundTrip.to, m.display, formatDuration(time.Since(sent)), cause)
 			}
 			return err
 		}
