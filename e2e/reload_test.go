@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -58,16 +57,7 @@ heartbeats:
 	lh := startLoghost(t, "-config", cfg)
 	lh.waitReady(base)
 
-	status := func() map[string]any {
-		resp, err := http.Get(base + "/api/v1/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		json.NewDecoder(resp.Body).Decode(&v)
-		return v
-	}
+	status := func() map[string]any { return statusOf(t, base) }
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {

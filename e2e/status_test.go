@@ -51,16 +51,7 @@ heartbeats:
 	lh := startLoghost(t, "-config", cfg)
 	lh.waitReady(base)
 
-	status := func() map[string]any {
-		resp, err := http.Get(base + "/api/v1/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		json.NewDecoder(resp.Body).Decode(&v)
-		return v
-	}
+	status := func() map[string]any { return statusOf(t, base) }
 	waitOverall := func(want string) map[string]any {
 		var v map[string]any
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
