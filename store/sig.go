@@ -28,7 +28,7 @@ const (
 // one whatever digits follow.
 func wordNumKeys(s string, add func(k uint64)) {
 	for i := 3; i+1 < len(s); i++ {
-		if s[i] != ' ' || !isDigit(s[i+1]) || !isLetterASCII(s[i-1]) || !isLetterASCII(s[i-2]) || !isLetterASCII(s[i-3]) {
+		if !wordThenNumber(s, i) {
 			continue
 		}
 		j := i + 1
@@ -44,31 +44,46 @@ func wordNumKeys(s string, add func(k uint64)) {
 }
 
 // wordNumKey hashes letters (lowered), a space, the digits, and "$" when
-// the number ends there: FNV-1a as fieldKey, under a name no field has,
-// without building the string.
+// the number ends there.
 func wordNumKey(letters, digits string, end bool) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range [...]byte{0, 'w', 'n', 0xFF} {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	for k := 0; k < 3; k++ {
-		h = (h ^ uint64(lowerASCII(letters[k]))) * 1099511628211
-	}
-	h = (h ^ ' ') * 1099511628211
-	for k := 0; k < len(digits); k++ {
-		h = (h ^ uint64(digits[k])) * 1099511628211
-	}
+	h := letterKey([4]byte{0, 'w', 'n', 0xFF}, letters, digits)
 	if end {
 		h = (h ^ '$') * 1099511628211
 	}
 	return h | 1<<63
 }
 
+// letterKey is FNV-1a (as fieldKey) over a name no field has, three
+// letters (lowered), a space and what follows them, without building
+// the string. The top bit, set by the callers, keeps the keys apart from
+// trigrams.
+func letterKey(name [4]byte, letters, tail string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range name {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	for k := 0; k < 3; k++ {
+		h = (h ^ uint64(lowerASCII(letters[k]))) * 1099511628211
+	}
+	h = (h ^ ' ') * 1099511628211
+	for k := 0; k < len(tail); k++ {
+		h = (h ^ uint64(tail[k])) * 1099511628211
+	}
+	return h
+}
+
+// wordThenNumber tells whether s[i] is a space with three ASCII letters
+// before it and a digit after it: where both kinds of key start.
+func wordThenNumber(s string, i int) bool {
+	return i >= 3 && i+1 < len(s) && s[i] == ' ' && isDigit(s[i+1]) &&
+		isLetterASCII(s[i-1]) && isLetterASCII(s[i-2]) && isLetterASCII(s[i-3])
+}
+
 // wordNumProbes returns the word-number keys every line holding the
 // lowered literal has.
 func wordNumProbes(lit string, dst []sigProbe) []sigProbe {
 	for i := 3; i+1 < len(lit); i++ {
-		if lit[i] != ' ' || !isDigit(lit[i+1]) || !isLetterASCII(lit[i-1]) || !isLetterASCII(lit[i-2]) || !isLetterASCII(lit[i-3]) {
+		if !wordThenNumber(lit, i) {
 			continue
 		}
 		j := i + 1
@@ -100,7 +115,7 @@ func wordNumProbe(k uint64) sigProbe {
 // a literal holding that much excludes the blocks without the prefix.
 func dottedKeys(s string, add func(k uint64)) {
 	for i := 3; i+4 < len(s); i++ {
-		if s[i] != ' ' || !isDigit(s[i+1]) || !isLetterASCII(s[i-1]) || !isLetterASCII(s[i-2]) || !isLetterASCII(s[i-3]) {
+		if !wordThenNumber(s, i) {
 			continue
 		}
 		if end := dottedPrefix(s, i+1); end > 0 {
@@ -126,21 +141,9 @@ func dottedPrefix(s string, at int) int {
 	return j
 }
 
-// dottedKey hashes letters (lowered), a space and the prefix, as
-// wordNumKey under a name of its own.
+// dottedKey hashes letters (lowered), a space and the prefix.
 func dottedKey(letters, prefix string) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range [...]byte{0, 'd', 't', 0xFF} {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	for k := 0; k < 3; k++ {
-		h = (h ^ uint64(lowerASCII(letters[k]))) * 1099511628211
-	}
-	h = (h ^ ' ') * 1099511628211
-	for k := 0; k < len(prefix); k++ {
-		h = (h ^ uint64(prefix[k])) * 1099511628211
-	}
-	return h | 1<<63
+	return letterKey([4]byte{0, 'd', 't', 0xFF}, letters, prefix) | 1<<63
 }
 
 // dottedProbes returns the dotted keys every line holding the lowered
