@@ -926,11 +926,7 @@
     }
     if (paused) {
       for (var i = 0; i < add.length; i++) pending.push(add[i]);
-      var over = pending.length - PENDMAX;
-      if (over > 0) {
-        for (var k = 0; k < over; k++) if (!pending[k].marker) pendingSkipped++;
-        pending.splice(0, over);
-      }
+      trimPending(PENDMAX);
       showPaused();
       return;
     }
@@ -939,6 +935,13 @@
     if (drop > 0) dropTop(drop);
     follow();
     schedule();
+  }
+  // trimPending drops the oldest waiting lines beyond max, counting them.
+  function trimPending(max) {
+    var over = pending.length - max;
+    if (over <= 0) return;
+    for (var k = 0; k < over; k++) if (!pending[k].marker) pendingSkipped++;
+    pending.splice(0, over);
   }
   function pendingCount() {
     var n = pendingSkipped;
@@ -954,15 +957,11 @@
   function resume() {
     if (!paused) return;
     paused = false;
-    var add = pending;
     // Room for the marker: with a full pending buffer, trimming the rows
     // to MAXROWS would drop the marker first, and the reader would never
     // learn that lines were skipped.
-    var over = add.length - (MAXROWS - 1);
-    if (pendingSkipped && over > 0) {
-      for (var k = 0; k < over; k++) if (!add[k].marker) pendingSkipped++;
-      add = add.slice(over);
-    }
+    if (pendingSkipped) trimPending(MAXROWS - 1);
+    var add = pending;
     if (pendingSkipped) add.unshift(marker("— " + nf.format(pendingSkipped) + " lines skipped while paused —"));
     root.dataset.skippedPaused = String(pendingSkipped);
     pending = [];
