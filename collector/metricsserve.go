@@ -25,15 +25,11 @@ func serveMetrics(ctx context.Context, ln net.Listener, write func(io.Writer)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
 			}
-			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				time.Sleep(100 * time.Millisecond) // out of descriptors: let some go
-				continue
-			}
-			return
+			time.Sleep(100 * time.Millisecond) // out of descriptors: let some go
+			continue
 		}
 		go answerScrape(c, write)
 	}
