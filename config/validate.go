@@ -605,7 +605,7 @@ func cmpOr(a, b string) string {
 }
 
 // sizedRE is a regular expression and the length, in bytes, a match
-// must have (max 0: any).
+// must have.
 type sizedRE struct {
 	re       *regexp.Regexp
 	min, max int
@@ -616,5 +616,5 @@ func sized(expr string, min, max int) sizedRE {
 }
 
 func (s sizedRE) MatchString(v string) bool {
-	return len(v) >= s.min && (s.max == 0 || len(v) <= s.max) && s.re.MatchString(v)
+	return len(v) >= s.min && len(v) <= s.max && s.re.MatchString(v)
 }

@@ -12,7 +12,7 @@ import (
 
 var (
 	ntfyTopicRE     = sized(`^[-_A-Za-z0-9]+$`, 1, 64)
-	telegramTokenRE = sized(`^[0-9]+:[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*$`, 0, 0)
+	telegramTokenRE = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]{20}[A-Za-z0-9_-]*$`)
 	telegramChatRE  = regexp.MustCompile(`^(-?[0-9]+|@[A-Za-z][A-Za-z0-9_]{3,})$`)
 	pushoverKeyRE   = sized(`^[A-Za-z0-9]+$`, 30, 30)
 	headerNameRE    = regexp.MustCompile(`^[!#$%&'*+.^_|~0-9A-Za-z-]+$`)

@@ -71,13 +71,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-// containsFoldASCII reports whether s contains lower (ASCII, lowercase)
-// with ASCII letters of s compared case-insensitively.
-func containsFoldASCII(s, lower string) bool {
-	f := newFoldFinder(lower)
-	return f.in(s)
-}
-
 // foldFinder looks for one lowercase ASCII literal, case-insensitively.
 // It jumps with IndexByte to the literal's rarest byte in log text, not
 // its first: " from 10.1." anchored on its space stopped every few bytes
@@ -117,13 +110,11 @@ func newFoldFinder(lower string) foldFinder {
 // punctuation of times, addresses and paths as measured on syslog.
 // Only the order matters.
 func byteRank(c byte) int {
-	// a to z
-	letters := [26]uint8{49, 9, 17, 26, 76, 13, 12, 37, 42, 1, 5, 24, 14, 40, 45, 11, 1, 36, 38, 55, 17, 6, 14, 1, 12, 1}
 	switch {
 	case c >= 'a' && c <= 'z':
-		return int(letters[c-'a'])
+		return int(letterRank[c-'a'])
 	case c >= 'A' && c <= 'Z':
-		return int(letters[c-'A'])/10 + 1
+		return int(letterRank[c-'A'])/10 + 1
 	case c >= '0' && c <= '9':
 		return 55
 	}
@@ -145,6 +136,9 @@ func byteRank(c byte) int {
 	}
 	return 2
 }
+
+// letterRank is byteRank's a to z.
+var letterRank = [26]uint8{49, 9, 17, 26, 76, 13, 12, 37, 42, 1, 5, 24, 14, 40, 45, 11, 1, 36, 38, 55, 17, 6, 14, 1, 12, 1}
 
 // in reports whether s holds the literal.
 func (f *foldFinder) in(s string) bool {

@@ -6,6 +6,13 @@ import (
 	"testing"
 )
 
+// containsFoldASCII reports whether s contains lower (ASCII, lowercase)
+// with ASCII letters of s compared case-insensitively.
+func containsFoldASCII(s, lower string) bool {
+	f := newFoldFinder(lower)
+	return f.in(s)
+}
+
 // TestContainsFoldASCII against the obvious definition, on fixed cases
 // and on random strings over a small alphabet (so that near-matches and
 // both cases of the first letter are common).
